@@ -1,0 +1,1 @@
+//! Board profiles (placeholder until written).

@@ -1,0 +1,1 @@
+//! Simulated devices: files in, files out, deterministic.

@@ -1,0 +1,1 @@
+//! Real Linux drivers (placeholder until written).
