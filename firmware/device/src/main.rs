@@ -1,1 +1,205 @@
-fn main() {}
+//! `sentiod`: the Sentio device binary. Thin: options, signals, and wiring of the library parts.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use sentio_boards::{BoardProfile, CameraDriver};
+use sentio_hal::SystemClock;
+use sentio_hal::sim::Pacing;
+use sentiod::app::{self, AppOptions, Devices};
+use sentiod::events::Event;
+use sentiod::hardware::{self, DisplayJob, Overrides};
+
+/// Frames a simulated board shows when no --frames is given: a few seconds of demo.
+const SIM_DEFAULT_FRAMES: u64 = 90;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sentiod",
+    version,
+    about = "Sentio device: camera, microphone, display and speaker on a board"
+)]
+struct Args {
+    /// Board profile: a built-in name (sim, sim-mono, rpi4, rpi5, rpi-zero2w, jetson-nano,
+    /// jetson-orin-nano) or the path of a profile .toml file.
+    #[arg(long, env = "SENTIO_BOARD", default_value = "sim")]
+    board: String,
+    /// Camera: `pattern`, an image file, a folder of images, or a /dev/video* node.
+    #[arg(long)]
+    camera: Option<String>,
+    /// Microphone: `silence`, a WAV file, or an ALSA PCM name.
+    #[arg(long)]
+    mic: Option<String>,
+    /// Save the screen as PNG files into this folder (default for simulated displays: out/display).
+    #[arg(long)]
+    display_out: Option<PathBuf>,
+    /// Save every Nth frame as PNG (latest.png is always kept current).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..))]
+    save_every: u32,
+    /// Record the speaker into this WAV file (default for simulated audio: out/speaker.wav).
+    #[arg(long)]
+    speaker_out: Option<PathBuf>,
+    /// Stop after N frames (simulated boards default to 90).
+    #[arg(long, conflicts_with = "forever")]
+    frames: Option<u64>,
+    /// Run until Ctrl-C or SIGTERM, also on simulated boards.
+    #[arg(long)]
+    forever: bool,
+    /// Simulated sources: `realtime` waits like real hardware, `fast` runs as fast as it can.
+    #[arg(long, value_enum, default_value_t = Pace::Realtime)]
+    pace: Pace,
+    /// What the device does. The mood and sketch pipelines arrive in later releases.
+    #[arg(long, value_enum, default_value_t = Mode::Preview)]
+    mode: Mode,
+    /// No start-up beep.
+    #[arg(long)]
+    no_beep: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Pace {
+    Realtime,
+    Fast,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Mode {
+    /// Camera preview, microphone level meter and timings.
+    Preview,
+}
+
+fn main() -> std::process::ExitCode {
+    match real_main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sentiod: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let Mode::Preview = args.mode;
+    let profile = BoardProfile::load(&args.board)?;
+    let simulated = profile.camera.driver == CameraDriver::Sim;
+    let max_frames = match (args.frames, args.forever) {
+        (_, true) => None,
+        (Some(n), false) => Some(n),
+        (None, false) if simulated => Some(SIM_DEFAULT_FRAMES),
+        (None, false) => None,
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                // A second Ctrl-C means "now": the first one's clean stop is taking too long.
+                std::process::exit(130);
+            }
+        })
+        .context("cannot install the Ctrl-C/SIGTERM handler")?;
+    }
+
+    let overrides = Overrides {
+        camera: args.camera,
+        mic: args.mic,
+        display_out: args.display_out,
+        save_every: args.save_every,
+        speaker_out: args.speaker_out,
+        pacing: match args.pace {
+            Pace::Realtime => Pacing::RealTime,
+            Pace::Fast => Pacing::Fast,
+        },
+    };
+    let clock = SystemClock::new();
+    let camera = hardware::open_camera(&profile, &overrides, clock)?;
+    let microphone = hardware::open_microphone(&profile, &overrides, clock)?;
+    let speaker = hardware::open_speaker(&profile, &overrides)?;
+    let job = PreviewJob {
+        profile: &profile,
+        camera,
+        microphone,
+        speaker,
+        clock,
+        options: AppOptions {
+            max_frames,
+            beep: !args.no_beep,
+            ..AppOptions::default()
+        },
+        stop: &stop,
+    };
+    hardware::with_display(&profile, &overrides, job)??;
+    Ok(())
+}
+
+/// Prints an event as one JSON line, flushed at once so a pipe sees it live.
+fn print_event(event: Event) {
+    let mut out = std::io::stdout().lock();
+    // stdout closed (the reader went away) is no reason to stop the device.
+    let _ = writeln!(out, "{}", event.to_json());
+    let _ = out.flush();
+}
+
+struct PreviewJob<'a> {
+    profile: &'a BoardProfile,
+    camera: hardware::Opened<Box<dyn sentio_hal::Camera + 'a>>,
+    microphone: hardware::Opened<Box<dyn sentio_hal::Microphone + 'a>>,
+    speaker: hardware::Opened<Box<dyn sentio_hal::Speaker>>,
+    clock: SystemClock,
+    options: AppOptions,
+    stop: &'a AtomicBool,
+}
+
+impl DisplayJob for PreviewJob<'_> {
+    type Output = anyhow::Result<()>;
+
+    fn run<D>(mut self, display: &mut D, description: String) -> anyhow::Result<()>
+    where
+        D: sentio_hal::Display,
+        D::Color: sentio_ui::Palette,
+        D::Error: std::fmt::Debug,
+    {
+        let format = self.camera.device.format();
+        let size = display.bounding_box().size;
+        let display_out = description.strip_prefix("sim:").map(str::to_string);
+        let speaker_out = self
+            .speaker
+            .description
+            .strip_prefix("wav:")
+            .map(str::to_string);
+        print_event(Event::Start {
+            board: self.profile.board.name.clone(),
+            camera: self.camera.description,
+            width: format.width,
+            height: format.height,
+            fps: format.fps,
+            microphone: self.microphone.description,
+            sample_rate: self.microphone.device.sample_rate(),
+            display: description,
+            display_width: size.width,
+            display_height: size.height,
+            display_out,
+            speaker_out,
+        });
+        let devices = Devices {
+            camera: &mut self.camera.device,
+            microphone: &mut self.microphone.device,
+            speaker: &mut self.speaker.device,
+            display,
+        };
+        app::run(
+            devices,
+            &self.clock,
+            &self.options,
+            self.stop,
+            &mut print_event,
+        )?;
+        Ok(())
+    }
+}

@@ -18,7 +18,8 @@ pub struct FrameSaver {
 
 impl FrameSaver {
     /// Saves every `every`-th flush (1 = all of them) as `dir/frame_NNNNN.png`, NNNNN being the
-    /// flush number from 1, and always keeps `dir/latest.png` current.
+    /// flush number from 1. `dir/latest.png` is rewritten with each saved frame and, when the
+    /// display is dropped, with the last flushed frame, so it always ends as the final screen.
     pub fn new(dir: impl Into<PathBuf>, every: u32) -> Self {
         FrameSaver {
             dir: dir.into(),
@@ -34,11 +35,13 @@ impl FrameSaver {
 /// A panel simulated by an in-memory framebuffer: `SimDisplay<Rgb565>` for colour SPI panels,
 /// `SimDisplay<BinaryColor>` for 1-bit OLEDs. Drawing outside the panel is clipped, as on a
 /// real one.
-pub struct SimDisplay<C> {
+pub struct SimDisplay<C: ToRgb888> {
     size: Size,
     pixels: Vec<C>,
     flushes: u32,
     saver: Option<FrameSaver>,
+    /// The flush whose frame `latest.png` holds.
+    latest_saved: u32,
 }
 
 impl<C: ToRgb888 + Default> SimDisplay<C> {
@@ -49,6 +52,7 @@ impl<C: ToRgb888 + Default> SimDisplay<C> {
             pixels: vec![C::default(); width as usize * height as usize],
             flushes: 0,
             saver: None,
+            latest_saved: 0,
         }
     }
 
@@ -80,7 +84,9 @@ impl<C: ToRgb888 + Default> SimDisplay<C> {
     pub fn flushes(&self) -> u32 {
         self.flushes
     }
+}
 
+impl<C: ToRgb888> SimDisplay<C> {
     /// The framebuffer as an RGB image (what a person would see).
     pub fn to_rgb_image(&self) -> RgbImage {
         let mut img = RgbImage::new(self.size.width, self.size.height);
@@ -154,10 +160,23 @@ impl<C: ToRgb888 + Default> Display for SimDisplay<C> {
         if let Some(saver) = &self.saver {
             if self.flushes % saver.every == 0 {
                 self.save_png(&saver.dir.join(format!("frame_{:05}.png", self.flushes)))?;
+                self.save_png(&saver.dir.join("latest.png"))?;
+                self.latest_saved = self.flushes;
             }
-            self.save_png(&saver.dir.join("latest.png"))?;
         }
         Ok(())
+    }
+}
+
+impl<C: ToRgb888> Drop for SimDisplay<C> {
+    fn drop(&mut self) {
+        // Bring latest.png up to the last flushed frame. Best effort: a destructor has no one to
+        // report to, and the numbered frames are already on disk.
+        if let Some(saver) = &self.saver {
+            if self.latest_saved != self.flushes {
+                let _ = self.save_png(&saver.dir.join("latest.png"));
+            }
+        }
     }
 }
 

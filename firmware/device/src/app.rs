@@ -1,0 +1,278 @@
+//! The device loop: camera preview on the display, microphone level meter, timings, start beep.
+//!
+//! It is the first honest app on the hardware traits until the mood pipeline arrives: it
+//! exercises every device every frame and measures each stage, so the board, its profile and its
+//! drivers can be checked end to end.
+
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use sentio_hal::audio::rms_dbfs;
+use sentio_hal::{Camera, Clock, Display, ErrorKind, HalError, Microphone, Speaker};
+use sentio_ui::{Palette, PreviewScreen, PreviewStats};
+
+use crate::beep::{BEEP_HZ, BEEP_MS, beep};
+use crate::events::{Event, StopReason, round3};
+
+/// How the loop runs.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    /// Stop after this many frames; `None` runs until stopped.
+    pub max_frames: Option<u64>,
+    /// How often throughput and timings are reported (clock time).
+    pub stats_interval: Duration,
+    /// A level event is sent when the level moved this many dB since the last one.
+    pub level_step_db: f32,
+    /// Play the start-up beep.
+    pub beep: bool,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            max_frames: None,
+            stats_interval: Duration::from_secs(1),
+            level_step_db: 6.0,
+            beep: true,
+        }
+    }
+}
+
+/// Why the loop failed: which device, and the device's own error (which carries a help line).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("camera failed: {0}")]
+    Camera(#[source] HalError),
+    #[error("microphone failed: {0}")]
+    Microphone(#[source] HalError),
+    #[error("speaker failed: {0}")]
+    Speaker(#[source] HalError),
+    #[error("display failed: {0}")]
+    Display(#[source] HalError),
+    #[error("drawing on the display failed: {0}")]
+    Draw(String),
+}
+
+/// What a finished run did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RunSummary {
+    pub frames: u64,
+    pub reason: StopReason,
+    pub elapsed: Duration,
+}
+
+/// The devices the loop drives.
+pub struct Devices<'a, Cam, Mic, Spk, Disp> {
+    pub camera: &'a mut Cam,
+    pub microphone: &'a mut Mic,
+    pub speaker: &'a mut Spk,
+    pub display: &'a mut Disp,
+}
+
+/// Per-stage time accumulated over a stats window.
+#[derive(Default, Clone, Copy)]
+struct StageTotals {
+    capture: Duration,
+    audio: Duration,
+    draw: Duration,
+    flush: Duration,
+    slowest_frame: Duration,
+}
+
+fn ms(d: Duration) -> f32 {
+    d.as_secs_f32() * 1000.0
+}
+
+/// Runs until `max_frames` frames were shown or `stop` is set, reporting through `emit`.
+///
+/// The speaker is drained and the last frame is on the display whenever this returns `Ok`,
+/// including after a stop request; on a device error it still drains the speaker before
+/// returning the error.
+pub fn run<Cam, Mic, Spk, Disp, Clk>(
+    devices: Devices<'_, Cam, Mic, Spk, Disp>,
+    clock: &Clk,
+    options: &AppOptions,
+    stop: &AtomicBool,
+    emit: &mut dyn FnMut(Event),
+) -> Result<RunSummary, AppError>
+where
+    Cam: Camera,
+    Mic: Microphone,
+    Spk: Speaker,
+    Disp: Display,
+    Disp::Color: Palette,
+    Disp::Error: Debug,
+    Clk: Clock + ?Sized,
+{
+    let Devices {
+        camera,
+        microphone,
+        speaker,
+        display,
+    } = devices;
+    let result = run_loop(
+        camera, microphone, speaker, display, clock, options, stop, emit,
+    );
+    // Drain even when the loop failed, so nothing queued for the speaker is lost.
+    let drained = speaker.drain().map_err(AppError::Speaker);
+    let summary = result?;
+    drained?;
+    emit(Event::Stop {
+        frames: summary.frames,
+        reason: summary.reason,
+        elapsed_ms: round3(summary.elapsed.as_secs_f64() * 1000.0),
+    });
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_loop<Cam, Mic, Spk, Disp, Clk>(
+    camera: &mut Cam,
+    microphone: &mut Mic,
+    speaker: &mut Spk,
+    display: &mut Disp,
+    clock: &Clk,
+    options: &AppOptions,
+    stop: &AtomicBool,
+    emit: &mut dyn FnMut(Event),
+) -> Result<RunSummary, AppError>
+where
+    Cam: Camera,
+    Mic: Microphone,
+    Spk: Speaker,
+    Disp: Display,
+    Disp::Color: Palette,
+    Disp::Error: Debug,
+    Clk: Clock + ?Sized,
+{
+    let start = clock.now();
+    let format = camera.format();
+    let mut screen = PreviewScreen::new(
+        display.bounding_box().size,
+        format.width,
+        format.height,
+        Disp::Color::LARGE,
+    );
+
+    if options.beep {
+        speaker
+            .write(&beep(speaker.sample_rate()))
+            .map_err(AppError::Speaker)?;
+        emit(Event::Beep {
+            freq_hz: BEEP_HZ,
+            duration_ms: BEEP_MS,
+        });
+    }
+
+    let rate = u64::from(microphone.sample_rate());
+    let fps = u64::from(format.fps.max(1));
+    // The largest per-frame chunk: ceil(rate / fps).
+    let mut audio = vec![0i16; rate.div_ceil(fps) as usize];
+    let mut mic_ended = false;
+    let mut last_level: Option<f32> = None;
+
+    let mut stats = PreviewStats::default();
+    let mut totals = StageTotals::default();
+    let mut window_start = start;
+    let mut window_frames = 0u64;
+    let mut frames = 0u64;
+
+    let reason = loop {
+        if options.max_frames.is_some_and(|max| frames >= max) {
+            break StopReason::FrameLimit;
+        }
+        if stop.load(Ordering::Relaxed) {
+            break StopReason::Signal;
+        }
+        let t0 = clock.now();
+        let frame = camera.next_frame().map_err(AppError::Camera)?;
+        let t1 = clock.now();
+
+        // The audio that belongs to this frame; exact over time (rate need not divide by fps).
+        let want = ((frames + 1) * rate / fps - frames * rate / fps) as usize;
+        let got = if mic_ended {
+            0
+        } else {
+            read_full(microphone, &mut audio[..want]).map_err(AppError::Microphone)?
+        };
+        if got < want && !mic_ended {
+            mic_ended = true;
+            emit(Event::MicEnded { frame: frames });
+        }
+        let level = rms_dbfs(&audio[..got]);
+        let t2 = clock.now();
+
+        stats.frame = frames;
+        stats.level_dbfs = level;
+        screen
+            .draw(display, &frame, &stats)
+            .map_err(|e| AppError::Draw(format!("{e:?}")))?;
+        let t3 = clock.now();
+        display.flush().map_err(AppError::Display)?;
+        let t4 = clock.now();
+
+        if last_level.is_none_or(|last| (level - last).abs() >= options.level_step_db) {
+            last_level = Some(level);
+            emit(Event::Level {
+                frame: frames,
+                t_ms: round3((t4 - start).as_secs_f64() * 1000.0),
+                dbfs: (level * 10.0).round() / 10.0,
+            });
+        }
+
+        totals.capture += t1 - t0;
+        totals.audio += t2 - t1;
+        totals.draw += t3 - t2;
+        totals.flush += t4 - t3;
+        totals.slowest_frame = totals.slowest_frame.max(t4 - t0);
+        frames += 1;
+        window_frames += 1;
+
+        let window = t4 - window_start;
+        if window >= options.stats_interval && window > Duration::ZERO {
+            let n = window_frames as f32;
+            stats.fps = window_frames as f32 / window.as_secs_f32();
+            stats.capture_ms = ms(totals.capture) / n;
+            stats.audio_ms = ms(totals.audio) / n;
+            stats.draw_ms = ms(totals.draw) / n;
+            stats.flush_ms = ms(totals.flush) / n;
+            emit(Event::Stats {
+                frame: frames - 1,
+                t_ms: round3((t4 - start).as_secs_f64() * 1000.0),
+                fps: round2(stats.fps),
+                capture_ms: round2(stats.capture_ms),
+                audio_ms: round2(stats.audio_ms),
+                draw_ms: round2(stats.draw_ms),
+                flush_ms: round2(stats.flush_ms),
+                max_frame_ms: round2(ms(totals.slowest_frame)),
+            });
+            totals = StageTotals::default();
+            window_start = t4;
+            window_frames = 0;
+        }
+    };
+    Ok(RunSummary {
+        frames,
+        reason,
+        elapsed: clock.now() - start,
+    })
+}
+
+fn round2(x: f32) -> f32 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Reads until `buf` is full or the microphone ends; returns how many samples were read.
+fn read_full<M: Microphone + ?Sized>(mic: &mut M, buf: &mut [i16]) -> Result<usize, HalError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match mic.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == ErrorKind::EndOfStream => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}

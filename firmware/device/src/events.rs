@@ -1,0 +1,100 @@
+//! Events the device reports, one JSON object per line: what a monitor, a test rig or a person
+//! watching stdout sees. Sent when something changes, not for every frame.
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The device is up: what it runs on.
+    Start {
+        board: String,
+        camera: String,
+        width: u32,
+        height: u32,
+        fps: u32,
+        microphone: String,
+        sample_rate: u32,
+        display: String,
+        display_width: u32,
+        display_height: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        display_out: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        speaker_out: Option<String>,
+    },
+    /// The start-up beep went to the speaker.
+    Beep { freq_hz: u32, duration_ms: u32 },
+    /// The microphone level moved by at least the reporting step since the last report.
+    Level { frame: u64, t_ms: f64, dbfs: f32 },
+    /// Throughput and per-stage timings over the last window.
+    Stats {
+        frame: u64,
+        t_ms: f64,
+        fps: f32,
+        capture_ms: f32,
+        audio_ms: f32,
+        draw_ms: f32,
+        flush_ms: f32,
+        /// The slowest frame of the window, all stages.
+        max_frame_ms: f32,
+    },
+    /// A microphone that plays a file reached its end; the meter shows silence from here on.
+    MicEnded { frame: u64 },
+    /// The device loop ended.
+    Stop {
+        frames: u64,
+        reason: StopReason,
+        elapsed_ms: f64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The requested number of frames was shown.
+    FrameLimit,
+    /// SIGINT or SIGTERM.
+    Signal,
+}
+
+impl Event {
+    /// The event as one line of JSON (no trailing newline).
+    pub fn to_json(&self) -> String {
+        // Serialising plain structs of numbers and strings cannot fail.
+        serde_json::to_string(self)
+            .unwrap_or_else(|e| format!("{{\"event\":\"error\",\"message\":\"{e}\"}}"))
+    }
+}
+
+/// Rounds to 3 decimals so events stay short and stable to compare.
+pub(crate) fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_with_their_tag() {
+        let e = Event::Level {
+            frame: 3,
+            t_ms: 200.0,
+            dbfs: -20.5,
+        };
+        assert_eq!(
+            e.to_json(),
+            r#"{"event":"level","frame":3,"t_ms":200.0,"dbfs":-20.5}"#
+        );
+        let e = Event::Stop {
+            frames: 9,
+            reason: StopReason::Signal,
+            elapsed_ms: 1.5,
+        };
+        assert_eq!(
+            e.to_json(),
+            r#"{"event":"stop","frames":9,"reason":"signal","elapsed_ms":1.5}"#
+        );
+    }
+}

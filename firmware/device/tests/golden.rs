@@ -1,0 +1,179 @@
+//! Golden-image tests: the simulated board's display, after the demo ran on the bundled media,
+//! must look exactly like the committed PNGs in tests/golden/.
+//!
+//! The run uses a virtual clock, so timings and fps on screen are the same on every machine. On
+//! a mismatch the test writes `<name>.actual.png` and `<name>.diff.png` beside the golden file.
+//! `SENTIO_BLESS=1 cargo test -p sentiod --test golden` rewrites the golden files.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use image::RgbImage;
+use sentio_boards::BoardProfile;
+use sentio_hal::VirtualClock;
+use sentio_hal::sim::Pacing;
+use sentiod::app::{self, AppOptions, Devices};
+use sentiod::events::Event;
+use sentiod::hardware::{self, DisplayJob, Overrides};
+
+struct Job<'a> {
+    camera: Box<dyn sentio_hal::Camera + 'a>,
+    microphone: Box<dyn sentio_hal::Microphone + 'a>,
+    speaker: Box<dyn sentio_hal::Speaker>,
+    clock: &'a VirtualClock,
+    frames: u64,
+}
+
+impl DisplayJob for Job<'_> {
+    type Output = Vec<Event>;
+    fn run<D>(mut self, display: &mut D, _description: String) -> Vec<Event>
+    where
+        D: sentio_hal::Display,
+        D::Color: sentio_ui::Palette,
+        D::Error: std::fmt::Debug,
+    {
+        let mut events = Vec::new();
+        let options = AppOptions {
+            max_frames: Some(self.frames),
+            ..AppOptions::default()
+        };
+        let devices = Devices {
+            camera: &mut self.camera,
+            microphone: &mut self.microphone,
+            speaker: &mut self.speaker,
+            display,
+        };
+        app::run(
+            devices,
+            self.clock,
+            &options,
+            &AtomicBool::new(false),
+            &mut |e| events.push(e),
+        )
+        .expect("the sim demo runs");
+        events
+    }
+}
+
+/// Runs the demo of `board` for `frames` frames on a virtual clock; returns the last screen.
+fn run_demo(board: &str, frames: u64, out: &Path) -> (RgbImage, Vec<Event>) {
+    let profile = BoardProfile::load(board).expect("built-in profile");
+    let clock = VirtualClock::new();
+    let overrides = Overrides {
+        display_out: Some(out.join("display")),
+        speaker_out: Some(out.join("speaker.wav")),
+        save_every: 1000,
+        pacing: Pacing::RealTime,
+        ..Overrides::default()
+    };
+    let job = Job {
+        camera: hardware::open_camera(&profile, &overrides, &clock)
+            .unwrap()
+            .device,
+        microphone: hardware::open_microphone(&profile, &overrides, &clock)
+            .unwrap()
+            .device,
+        speaker: hardware::open_speaker(&profile, &overrides).unwrap().device,
+        clock: &clock,
+        frames,
+    };
+    let events = hardware::with_display(&profile, &overrides, job).unwrap();
+    let latest = image::open(out.join("display/latest.png"))
+        .expect("latest.png written")
+        .to_rgb8();
+    (latest, events)
+}
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// Compares `actual` with the golden PNG `name`; on a mismatch writes the actual image and a
+/// diff (differing pixels red over a dimmed copy of the golden image) and fails.
+fn assert_golden(name: &str, actual: &RgbImage) {
+    let golden_path = golden_dir().join(format!("{name}.png"));
+    if std::env::var_os("SENTIO_BLESS").is_some() {
+        actual.save(&golden_path).unwrap();
+        eprintln!("blessed {}", golden_path.display());
+        return;
+    }
+    let golden = image::open(&golden_path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot open {}: {e} (create it with SENTIO_BLESS=1)",
+                golden_path.display()
+            )
+        })
+        .to_rgb8();
+    let actual_path = golden_dir().join(format!("{name}.actual.png"));
+    let diff_path = golden_dir().join(format!("{name}.diff.png"));
+    if golden.dimensions() != actual.dimensions() {
+        actual.save(&actual_path).unwrap();
+        panic!(
+            "{name}: size {:?} differs from golden {:?}; actual written to {}",
+            actual.dimensions(),
+            golden.dimensions(),
+            actual_path.display()
+        );
+    }
+    let mut diff = RgbImage::new(golden.width(), golden.height());
+    let mut differing = 0usize;
+    for (x, y, g) in golden.enumerate_pixels() {
+        let a = actual.get_pixel(x, y);
+        if a != g {
+            differing += 1;
+            diff.put_pixel(x, y, image::Rgb([255, 0, 0]));
+        } else {
+            diff.put_pixel(x, y, image::Rgb(g.0.map(|c| c / 3)));
+        }
+    }
+    if differing > 0 {
+        actual.save(&actual_path).unwrap();
+        diff.save(&diff_path).unwrap();
+        panic!(
+            "{name}: {differing} pixels differ from {}; see {} and {}",
+            golden_path.display(),
+            actual_path.display(),
+            diff_path.display()
+        );
+    }
+    // A stale actual/diff from an earlier failure would mislead whoever looks next.
+    let _ = std::fs::remove_file(actual_path);
+    let _ = std::fs::remove_file(diff_path);
+}
+
+#[test]
+fn sim_board_rgb565_display_matches_golden() {
+    let out = tempfile::tempdir().unwrap();
+    let (screen, events) = run_demo("sim", 30, out.path());
+    assert_eq!(screen.dimensions(), (240, 240));
+    // Two stats windows passed in 30 frames at 15 fps of virtual time.
+    let stats: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Stats { .. }))
+        .collect();
+    assert_eq!(stats.len(), 2, "{events:?}");
+    assert_golden("sim_rgb565_frame30", &screen);
+}
+
+#[test]
+fn sim_mono_board_display_matches_golden() {
+    let out = tempfile::tempdir().unwrap();
+    let (screen, _) = run_demo("sim-mono", 30, out.path());
+    assert_eq!(screen.dimensions(), (128, 64));
+    assert!(
+        screen
+            .pixels()
+            .all(|p| p.0 == [0, 0, 0] || p.0 == [255, 255, 255]),
+        "1-bit panel"
+    );
+    assert_golden("sim_mono_frame30", &screen);
+}
+
+#[test]
+fn demo_is_deterministic() {
+    let (a, ea) = run_demo("sim", 12, tempfile::tempdir().unwrap().path());
+    let (b, eb) = run_demo("sim", 12, tempfile::tempdir().unwrap().path());
+    assert_eq!(a, b);
+    assert_eq!(ea, eb);
+}
