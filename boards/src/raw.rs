@@ -1,0 +1,117 @@
+//! The profile as written: the table structure and TOML types, with spans. serde rejects unknown
+//! keys, missing keys and wrong TOML types here; every value check happens in `validate`, which
+//! turns these into the plain public types. Integers are read as `i64` and strings as `String` so
+//! that ranges and names are checked (and reported) by our own code.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProfile {
+    pub board: S<RawBoard>,
+    pub cpu: S<RawCpu>,
+    pub camera: S<RawCamera>,
+    pub audio: S<RawAudio>,
+    pub display: S<RawDisplay>,
+    pub gpio: Option<S<RawGpio>>,
+    pub serial: S<RawSerial>,
+    pub runtime: S<RawRuntime>,
+    pub models: S<RawModels>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBoard {
+    pub name: S<String>,
+    pub description: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCpu {
+    pub arch: S<String>,
+    pub cores: S<i64>,
+    pub features: S<Vec<S<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCamera {
+    pub driver: S<String>,
+    pub device: S<String>,
+    pub width: S<i64>,
+    pub height: S<i64>,
+    pub fps: S<i64>,
+    pub pixel_format: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAudio {
+    pub driver: S<String>,
+    pub capture: S<String>,
+    pub playback: S<String>,
+    pub rate: S<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDisplay {
+    pub driver: S<String>,
+    /// Required unless the driver is `none` (checked in `validate`).
+    pub width: Option<S<i64>>,
+    /// Required unless the driver is `none` (checked in `validate`).
+    pub height: Option<S<i64>>,
+    /// Defaults to 0.
+    pub rotation: Option<S<i64>>,
+    pub spi: Option<S<RawSpi>>,
+    pub i2c: Option<S<RawI2c>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpi {
+    pub device: S<String>,
+    pub speed_hz: S<i64>,
+    pub gpio_chip: S<String>,
+    pub dc: S<i64>,
+    pub reset: S<i64>,
+    pub backlight: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawI2c {
+    pub device: S<String>,
+    pub address: S<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGpio {
+    pub chip: S<String>,
+    pub button: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSerial {
+    pub device: S<String>,
+    pub baud: S<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuntime {
+    pub threads: S<i64>,
+    pub precision: S<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawModels {
+    pub load: S<Vec<S<String>>>,
+}

@@ -1,0 +1,723 @@
+//! Value checks: turns the spanned [`RawProfile`] into the plain public types, reporting the
+//! first problem with its location, the allowed values and a help line.
+
+use std::ops::Range;
+
+use toml::Spanned;
+
+use crate::error::{ErrorKind, ProfileError, Source, closest};
+use crate::raw::{RawAudio, RawCamera, RawCpu, RawDisplay, RawI2c, RawProfile, RawSpi};
+use crate::types::*;
+use crate::{BAUD_RATES, SAMPLE_RATES};
+
+/// A closed set of names (implemented by every `choice_enum!`).
+pub(crate) trait Choice: Copy + 'static {
+    fn all() -> &'static [Self];
+    fn name(self) -> &'static str;
+}
+
+/// Everything of a [`crate::BoardProfile`] that comes from the text.
+pub(crate) struct Checked {
+    pub board: BoardInfo,
+    pub cpu: CpuConfig,
+    pub camera: CameraConfig,
+    pub audio: AudioConfig,
+    pub display: DisplayConfig,
+    pub gpio: Option<GpioConfig>,
+    pub serial: SerialConfig,
+    pub runtime: RuntimeConfig,
+    pub models: ModelsConfig,
+}
+
+type Result<T> = std::result::Result<T, ProfileError>;
+
+/// GPIO line offsets above this are rejected (the largest gpiochip on supported SoCs has 256).
+const MAX_GPIO_LINE: i64 = 1023;
+
+pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
+    let c = Checker { src };
+
+    let board = BoardInfo {
+        name: c.non_empty(
+            &raw.board.get_ref().name,
+            "board.name",
+            "name the board, e.g. `name = \"rpi4\"`",
+        )?,
+        description: raw.board.get_ref().description.get_ref().clone(),
+    };
+    let cpu = c.cpu(raw.cpu.get_ref())?;
+    let camera = c.camera(raw.camera.get_ref())?;
+    let audio = c.audio(raw.audio.get_ref())?;
+    let display = c.display(&raw.display)?;
+
+    let gpio = match &raw.gpio {
+        None => None,
+        Some(g) => {
+            let g = g.get_ref();
+            Some(GpioConfig {
+                chip: c.non_empty(
+                    &g.chip,
+                    "gpio.chip",
+                    "the GPIO character device, e.g. \"/dev/gpiochip0\" (`gpiodetect` lists them)",
+                )?,
+                button: g
+                    .button
+                    .as_ref()
+                    .map(|b| c.gpio_line(b, "gpio.button"))
+                    .transpose()?,
+            })
+        }
+    };
+    c.pins_unique(&raw, &display, gpio.as_ref())?;
+
+    let serial = {
+        let s = raw.serial.get_ref();
+        SerialConfig {
+            device: c.non_empty(
+                &s.device,
+                "serial.device",
+                "the serial device of the host link, e.g. \"/dev/ttyGS0\"",
+            )?,
+            baud: c.one_of(
+                &s.baud,
+                "serial.baud",
+                BAUD_RATES,
+                "is not a supported baud rate",
+                "921600 works with USB gadget serial and most USB-UART adapters",
+            )?,
+        }
+    };
+
+    let runtime = {
+        let r = raw.runtime.get_ref();
+        let threads = c.range(
+            &r.threads,
+            "runtime.threads",
+            1,
+            64,
+            "number of inference threads",
+        )?;
+        if threads > cpu.cores {
+            return Err(c
+                .err(
+                    ErrorKind::Conflict,
+                    r.threads.span(),
+                    "runtime.threads",
+                    format!("{threads} threads but cpu.cores is {}", cpu.cores),
+                )
+                .allowed([format!("1 to {}", cpu.cores)])
+                .help("use at most one thread per core; leaving one core for capture and display keeps the frame rate steady"));
+        }
+        RuntimeConfig {
+            threads,
+            precision: c.choice(
+                &r.precision,
+                "runtime.precision",
+                "precision",
+                "auto picks int8 where the model has int8 weights and the CPU fast int8 kernels",
+            )?,
+        }
+    };
+
+    let models = ModelsConfig {
+        load: c.models(&raw.models.get_ref().load)?,
+    };
+
+    Ok(Checked {
+        board,
+        cpu,
+        camera,
+        audio,
+        display,
+        gpio,
+        serial,
+        runtime,
+        models,
+    })
+}
+
+struct Checker<'a> {
+    src: &'a Source<'a>,
+}
+
+impl Checker<'_> {
+    fn err(
+        &self,
+        kind: ErrorKind,
+        span: Range<usize>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ProfileError {
+        ProfileError::new(kind, message).at(self.src, span).key(key)
+    }
+
+    fn choice<T: Choice>(
+        &self,
+        value: &Spanned<String>,
+        key: &str,
+        noun: &str,
+        help: &str,
+    ) -> Result<T> {
+        let text = value.get_ref();
+        if let Some(choice) = T::all().iter().copied().find(|c| c.name() == text) {
+            return Ok(choice);
+        }
+        let names: Vec<&str> = T::all().iter().map(|c| c.name()).collect();
+        let help = match closest(text, names.iter().copied()) {
+            Some(close) => format!("did you mean \"{close}\"? {help}"),
+            None => help.to_owned(),
+        };
+        Err(self
+            .err(
+                ErrorKind::BadValue,
+                value.span(),
+                key,
+                format!("unknown {noun} {text:?}"),
+            )
+            .allowed(names)
+            .help(help))
+    }
+
+    fn range(&self, value: &Spanned<i64>, key: &str, lo: i64, hi: i64, help: &str) -> Result<u32> {
+        let v = *value.get_ref();
+        match u32::try_from(v) {
+            Ok(n) if (lo..=hi).contains(&v) => Ok(n),
+            _ => Err(self
+                .err(
+                    ErrorKind::BadValue,
+                    value.span(),
+                    key,
+                    format!("{v} is out of range"),
+                )
+                .allowed([format!("{lo} to {hi}")])
+                .help(help)),
+        }
+    }
+
+    fn one_of(
+        &self,
+        value: &Spanned<i64>,
+        key: &str,
+        set: &[u32],
+        what: &str,
+        help: &str,
+    ) -> Result<u32> {
+        let v = *value.get_ref();
+        match set.iter().copied().find(|s| i64::from(*s) == v) {
+            Some(n) => Ok(n),
+            None => Err(self
+                .err(
+                    ErrorKind::BadValue,
+                    value.span(),
+                    key,
+                    format!("{v} {what}"),
+                )
+                .allowed(set)
+                .help(help)),
+        }
+    }
+
+    fn non_empty(&self, value: &Spanned<String>, key: &str, help: &str) -> Result<String> {
+        if value.get_ref().trim().is_empty() {
+            return Err(self
+                .err(ErrorKind::BadValue, value.span(), key, "must not be empty")
+                .help(help));
+        }
+        Ok(value.get_ref().clone())
+    }
+
+    /// A device node path such as `/dev/spidev0.0`.
+    fn device_path(&self, value: &Spanned<String>, key: &str, help: &str) -> Result<String> {
+        let text = self.non_empty(value, key, help)?;
+        if !text.starts_with('/') {
+            return Err(self
+                .err(
+                    ErrorKind::BadValue,
+                    value.span(),
+                    key,
+                    format!("{text:?} is not an absolute device path"),
+                )
+                .help(help));
+        }
+        Ok(text)
+    }
+
+    fn gpio_line(&self, value: &Spanned<i64>, key: &str) -> Result<u32> {
+        self.range(
+            value,
+            key,
+            0,
+            MAX_GPIO_LINE,
+            "a line offset on the GPIO chip (`gpioinfo` lists them), not a physical header pin number",
+        )
+    }
+
+    fn cpu(&self, cpu: &RawCpu) -> Result<CpuConfig> {
+        let arch: Arch = self.choice(
+            &cpu.arch,
+            "cpu.arch",
+            "architecture",
+            "the instruction set of the board's OS (`uname -m`)",
+        )?;
+        let cores = self.range(
+            &cpu.cores,
+            "cpu.cores",
+            1,
+            64,
+            "number of CPU cores (`nproc`)",
+        )?;
+        let mut features: Vec<CpuFeature> = Vec::new();
+        for (i, item) in cpu.features.get_ref().iter().enumerate() {
+            let key = format!("cpu.features[{i}]");
+            let feature: CpuFeature = self.choice(
+                item,
+                &key,
+                "CPU feature",
+                "list the SoC's SIMD extensions (the Features line of /proc/cpuinfo)",
+            )?;
+            if !CpuFeature::available_on(arch).contains(&feature) {
+                return Err(self
+                    .err(
+                        ErrorKind::Conflict,
+                        item.span(),
+                        key,
+                        format!("{:?} is not a feature of {arch}", feature.as_str()),
+                    )
+                    .allowed(CpuFeature::available_on(arch))
+                    .help(format!(
+                        "cpu.arch is {:?}; list only extensions this CPU has",
+                        arch.as_str()
+                    )));
+            }
+            if features.contains(&feature) {
+                return Err(self
+                    .err(
+                        ErrorKind::BadValue,
+                        item.span(),
+                        key,
+                        format!("{:?} is listed twice", feature.as_str()),
+                    )
+                    .help("remove the repeated feature"));
+            }
+            features.push(feature);
+        }
+        Ok(CpuConfig {
+            arch,
+            cores,
+            features,
+        })
+    }
+
+    fn camera(&self, cam: &RawCamera) -> Result<CameraConfig> {
+        let driver: CameraDriver = self.choice(
+            &cam.driver,
+            "camera.driver",
+            "camera driver",
+            "v4l for a V4L2 camera (USB webcams), sim for synthetic frames",
+        )?;
+        let device = match driver {
+            CameraDriver::V4l => self.device_path(
+                &cam.device,
+                "camera.device",
+                "the V4L2 device node, e.g. \"/dev/video0\" (`v4l2-ctl --list-devices` lists them)",
+            )?,
+            CameraDriver::Sim => self.non_empty(
+                &cam.device,
+                "camera.device",
+                "\"pattern\", an image file or a folder of images",
+            )?,
+        };
+        let width = self.range(
+            &cam.width,
+            "camera.width",
+            16,
+            4096,
+            "capture width in pixels; 640 is plenty for face models",
+        )?;
+        let height = self.range(
+            &cam.height,
+            "camera.height",
+            16,
+            4096,
+            "capture height in pixels; 480 is plenty for face models",
+        )?;
+        let fps = self.range(
+            &cam.fps,
+            "camera.fps",
+            1,
+            240,
+            "frames per second asked of the camera; 15 or 30 are typical",
+        )?;
+        let pixel_format: CameraPixelFormat = self.choice(
+            &cam.pixel_format,
+            "camera.pixel_format",
+            "pixel format",
+            "v4l cameras deliver yuyv or mjpeg; the sim driver produces rgb888 or gray8",
+        )?;
+        let supported = CameraPixelFormat::supported_by(driver);
+        if !supported.contains(&pixel_format) {
+            return Err(self
+                .err(
+                    ErrorKind::Conflict,
+                    cam.pixel_format.span(),
+                    "camera.pixel_format",
+                    format!(
+                        "pixel format {:?} does not work with camera driver {:?}",
+                        pixel_format.as_str(),
+                        driver.as_str()
+                    ),
+                )
+                .allowed(supported)
+                .help(match driver {
+                    CameraDriver::V4l => "V4L2 webcams deliver yuyv or mjpeg (`v4l2-ctl --list-formats-ext` shows which)",
+                    CameraDriver::Sim => "the sim camera decodes its images to rgb888 or gray8",
+                }));
+        }
+        Ok(CameraConfig {
+            driver,
+            device,
+            width,
+            height,
+            fps,
+            pixel_format,
+        })
+    }
+
+    fn audio(&self, audio: &RawAudio) -> Result<AudioConfig> {
+        let driver: AudioDriver = self.choice(
+            &audio.driver,
+            "audio.driver",
+            "audio driver",
+            "alsa for sound cards, sim for WAV files",
+        )?;
+        let (capture_help, playback_help) = match driver {
+            AudioDriver::Alsa => (
+                "an ALSA PCM, e.g. \"plughw:1,0\" (`arecord -l` lists capture devices)",
+                "an ALSA PCM, e.g. \"plughw:0,0\" (`aplay -l` lists playback devices)",
+            ),
+            AudioDriver::Sim => (
+                "a WAV file to read, or \"silence\"",
+                "the WAV file to write, e.g. \"speaker.wav\"",
+            ),
+        };
+        Ok(AudioConfig {
+            driver,
+            capture: self.non_empty(&audio.capture, "audio.capture", capture_help)?,
+            playback: self.non_empty(&audio.playback, "audio.playback", playback_help)?,
+            rate: self.one_of(
+                &audio.rate,
+                "audio.rate",
+                SAMPLE_RATES,
+                "is not a supported sample rate",
+                "16000 is what the speech models expect; other rates are resampled",
+            )?,
+        })
+    }
+
+    fn display(&self, display: &Spanned<RawDisplay>) -> Result<DisplayConfig> {
+        let table = display.span();
+        let d = display.get_ref();
+        let driver: DisplayDriver = self.choice(
+            &d.driver,
+            "display.driver",
+            "display driver",
+            "sim-rgb565 or sim-mono run without a panel; none disables the display",
+        )?;
+
+        let rotation = match &d.rotation {
+            None => Rotation::Deg0,
+            Some(r) => Rotation::from_degrees(*r.get_ref()).ok_or_else(|| {
+                self.err(
+                    ErrorKind::BadValue,
+                    r.span(),
+                    "display.rotation",
+                    format!("{} is not a supported rotation", r.get_ref()),
+                )
+                .allowed(Rotation::ALL)
+                .help("clockwise rotation in degrees")
+            })?,
+        };
+
+        let (width, height) = if driver == DisplayDriver::None {
+            (0, 0)
+        } else {
+            self.display_size(driver, table.clone(), d)?
+        };
+
+        let spi = match (&d.spi, driver.needs_spi()) {
+            (Some(spi), true) => Some(self.spi(spi.get_ref())?),
+            (None, false) => None,
+            (None, true) => {
+                return Err(self
+                    .err(
+                        ErrorKind::MissingKey,
+                        table,
+                        "display.spi",
+                        format!("display driver {:?} needs a [display.spi] table", driver.as_str()),
+                    )
+                    .help("add [display.spi] with device, speed_hz, gpio_chip, dc, reset (and backlight); see docs/boards.md"));
+            }
+            (Some(spi), false) => {
+                return Err(self
+                    .err(
+                        ErrorKind::Conflict,
+                        spi.span(),
+                        "display.spi",
+                        format!("display driver {:?} does not use SPI", driver.as_str()),
+                    )
+                    .help(stray_bus_help(driver, "spi")));
+            }
+        };
+        let i2c = match (&d.i2c, driver.needs_i2c()) {
+            (Some(i2c), true) => Some(self.i2c(driver, i2c.get_ref())?),
+            (None, false) => None,
+            (None, true) => {
+                return Err(self
+                    .err(
+                        ErrorKind::MissingKey,
+                        table,
+                        "display.i2c",
+                        format!(
+                            "display driver {:?} needs a [display.i2c] table",
+                            driver.as_str()
+                        ),
+                    )
+                    .help("add [display.i2c] with device and address; see docs/boards.md"));
+            }
+            (Some(i2c), false) => {
+                return Err(self
+                    .err(
+                        ErrorKind::Conflict,
+                        i2c.span(),
+                        "display.i2c",
+                        format!("display driver {:?} does not use I2C", driver.as_str()),
+                    )
+                    .help(stray_bus_help(driver, "i2c")));
+            }
+        };
+
+        Ok(DisplayConfig {
+            driver,
+            width,
+            height,
+            rotation,
+            spi,
+            i2c,
+        })
+    }
+
+    fn display_size(
+        &self,
+        driver: DisplayDriver,
+        table: Range<usize>,
+        d: &RawDisplay,
+    ) -> Result<(u32, u32)> {
+        let required = |value: &Option<Spanned<i64>>, name: &str| {
+            value.clone().ok_or_else(|| {
+                let key = format!("display.{name}");
+                let example = crate::error::example_for(&key).unwrap_or("");
+                self.err(
+                    ErrorKind::MissingKey,
+                    table.clone(),
+                    key,
+                    format!("missing key `{name}` in [display]"),
+                )
+                .help(format!(
+                    "display driver {:?} needs the panel size: add `{example}` to [display]",
+                    driver.as_str()
+                ))
+            })
+        };
+        let w = required(&d.width, "width")?;
+        let h = required(&d.height, "height")?;
+        let max = match driver {
+            DisplayDriver::SimMono => 512,
+            DisplayDriver::SimRgb565 => 1024,
+            _ => 4096,
+        };
+        let help = "panel size in pixels in its native orientation";
+        let width = self.range(&w, "display.width", 1, max, help)?;
+        let height = self.range(&h, "display.height", 1, max, help)?;
+
+        let sizes: &[(u32, u32)] = match driver {
+            DisplayDriver::St7789 => &[(240, 240), (240, 320), (320, 240)],
+            DisplayDriver::Ili9341 => &[(320, 240), (240, 320)],
+            DisplayDriver::Ssd1306 => &[(128, 64), (128, 32)],
+            _ => &[],
+        };
+        if !sizes.is_empty() && !sizes.contains(&(width, height)) {
+            return Err(self
+                .err(
+                    ErrorKind::BadValue,
+                    w.span(),
+                    "display.width",
+                    format!(
+                        "{width}x{height} (width x height) is not a {} panel size",
+                        driver.as_str()
+                    ),
+                )
+                .allowed(sizes.iter().map(|(w, h)| format!("{w}x{h}")))
+                .help(
+                    "give the panel's native resolution; use display.rotation to turn the picture",
+                ));
+        }
+        Ok((width, height))
+    }
+
+    fn spi(&self, spi: &RawSpi) -> Result<SpiDisplayConfig> {
+        Ok(SpiDisplayConfig {
+            device: self.device_path(
+                &spi.device,
+                "display.spi.device",
+                "the spidev node, e.g. \"/dev/spidev0.0\" (enable SPI first: dtparam=spi=on on a Pi, jetson-io on a Jetson)",
+            )?,
+            speed_hz: self.range(
+                &spi.speed_hz,
+                "display.spi.speed_hz",
+                100_000,
+                100_000_000,
+                "SPI clock in Hz; 40000000 suits ST7789/ILI9341 modules on short wires",
+            )?,
+            gpio_chip: self.non_empty(
+                &spi.gpio_chip,
+                "display.spi.gpio_chip",
+                "the GPIO character device holding dc/reset/backlight, e.g. \"/dev/gpiochip0\"",
+            )?,
+            dc: self.gpio_line(&spi.dc, "display.spi.dc")?,
+            reset: self.gpio_line(&spi.reset, "display.spi.reset")?,
+            backlight: spi
+                .backlight
+                .as_ref()
+                .map(|b| self.gpio_line(b, "display.spi.backlight"))
+                .transpose()?,
+        })
+    }
+
+    fn i2c(&self, driver: DisplayDriver, i2c: &RawI2c) -> Result<I2cDisplayConfig> {
+        let device = self.device_path(
+            &i2c.device,
+            "display.i2c.device",
+            "the i2c-dev node, e.g. \"/dev/i2c-1\" (`i2cdetect -l` lists buses)",
+        )?;
+        let v = *i2c.address.get_ref();
+        let allowed: &[u8] = match driver {
+            DisplayDriver::Ssd1306 => &[0x3c, 0x3d],
+            _ => &[],
+        };
+        let address = u8::try_from(v).ok().filter(|a| *a <= 0x7f);
+        match address {
+            Some(a) if allowed.is_empty() || allowed.contains(&a) => {
+                Ok(I2cDisplayConfig { device, address: a })
+            }
+            _ => {
+                let shown = if (0..=0xff).contains(&v) {
+                    format!("{v:#04x}")
+                } else {
+                    v.to_string()
+                };
+                Err(self
+                    .err(
+                        ErrorKind::BadValue,
+                        i2c.address.span(),
+                        "display.i2c.address",
+                        format!("{shown} is not an {} I2C address", driver.as_str()),
+                    )
+                    .allowed(allowed.iter().map(|a| format!("{a:#04x}")))
+                    .help("SSD1306 modules answer at 0x3c, or 0x3d when the address pad is bridged; `i2cdetect -y 1` shows it"))
+            }
+        }
+    }
+
+    /// No GPIO line may have two jobs on the same chip.
+    fn pins_unique(
+        &self,
+        raw: &RawProfile,
+        display: &DisplayConfig,
+        gpio: Option<&GpioConfig>,
+    ) -> Result<()> {
+        let mut claims: Vec<(&str, u32, &str, Range<usize>)> = Vec::new();
+        if let (Some(spi), Some(raw_spi)) = (&display.spi, &raw.display.get_ref().spi) {
+            let raw_spi = raw_spi.get_ref();
+            let chip = spi.gpio_chip.as_str();
+            claims.push((chip, spi.dc, "display.spi.dc", raw_spi.dc.span()));
+            claims.push((chip, spi.reset, "display.spi.reset", raw_spi.reset.span()));
+            if let (Some(line), Some(raw_bl)) = (spi.backlight, &raw_spi.backlight) {
+                claims.push((chip, line, "display.spi.backlight", raw_bl.span()));
+            }
+        }
+        if let (Some(g), Some(raw_gpio)) = (gpio, &raw.gpio)
+            && let (Some(line), Some(raw_button)) = (g.button, &raw_gpio.get_ref().button)
+        {
+            claims.push((g.chip.as_str(), line, "gpio.button", raw_button.span()));
+        }
+
+        let same_chip =
+            |a: &str, b: &str| a.trim_start_matches("/dev/") == b.trim_start_matches("/dev/");
+        for (i, (chip, line, key, span)) in claims.iter().enumerate() {
+            if let Some((_, _, first, _)) = claims[..i]
+                .iter()
+                .find(|(c, l, _, _)| l == line && same_chip(c, chip))
+            {
+                return Err(self
+                    .err(
+                        ErrorKind::Conflict,
+                        span.clone(),
+                        *key,
+                        format!("GPIO line {line} on {chip} is used by both {first} and {key}"),
+                    )
+                    .help("each line can have one job; wire one of them to a free line (`gpioinfo` shows which are used)"));
+            }
+        }
+        Ok(())
+    }
+
+    fn models(&self, load: &Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
+        for (i, item) in load.get_ref().iter().enumerate() {
+            let key = format!("models.load[{i}]");
+            let name = item.get_ref();
+            let valid = !name.is_empty()
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                });
+            if !valid {
+                return Err(self
+                    .err(
+                        ErrorKind::BadValue,
+                        item.span(),
+                        key,
+                        format!("{name:?} is not a valid model name"),
+                    )
+                    .allowed(["a-z", "0-9", "_", "-"])
+                    .help("model names are non-empty and use lower-case letters, digits, '_' and '-', e.g. \"fer\""));
+            }
+            if names.contains(name) {
+                return Err(self
+                    .err(
+                        ErrorKind::BadValue,
+                        item.span(),
+                        key,
+                        format!("model {name:?} is listed twice"),
+                    )
+                    .help("remove the repeated name"));
+            }
+            names.push(name.clone());
+        }
+        Ok(names)
+    }
+}
+
+fn stray_bus_help(driver: DisplayDriver, table: &str) -> String {
+    let other = match (driver.needs_spi(), driver.needs_i2c()) {
+        (true, _) => format!(
+            "{} panels are driven over SPI: use [display.spi]",
+            driver.as_str()
+        ),
+        (_, true) => format!(
+            "{} panels are driven over I2C: use [display.i2c]",
+            driver.as_str()
+        ),
+        _ => format!("{} needs no bus", driver.as_str()),
+    };
+    format!("remove [display.{table}]; {other}")
+}
