@@ -133,10 +133,10 @@ fn open_v4l<'c>(
 ) -> Result<Opened<Box<dyn Camera + 'c>>, SetupError> {
     let cam = &profile.camera;
     let source_format = match cam.pixel_format {
-        CameraPixelFormat::Mjpeg => sentio_linux::v4l::SourceFormat::Mjpeg,
-        _ => sentio_linux::v4l::SourceFormat::Yuyv,
+        CameraPixelFormat::Mjpeg => sentio_linux::SourceFormat::Mjpeg,
+        _ => sentio_linux::SourceFormat::Yuyv,
     };
-    let camera = sentio_linux::v4l::V4lCamera::open(
+    let camera = sentio_linux::V4lCamera::open(
         Path::new(device),
         cam.width,
         cam.height,
@@ -209,7 +209,7 @@ fn open_alsa_capture<'c>(
     profile: &BoardProfile,
     pcm: &str,
 ) -> Result<Opened<Box<dyn Microphone + 'c>>, SetupError> {
-    let mic = sentio_linux::alsa::AlsaMicrophone::open(pcm, profile.audio.rate)?;
+    let mic = sentio_linux::AlsaMicrophone::open(pcm, profile.audio.rate)?;
     Ok(Opened {
         device: Box::new(mic),
         description: format!("alsa:{pcm}"),
@@ -256,7 +256,7 @@ pub fn open_speaker(
 #[cfg(feature = "alsa")]
 fn open_alsa_playback(profile: &BoardProfile) -> Result<Opened<Box<dyn Speaker>>, SetupError> {
     let pcm = &profile.audio.playback;
-    let spk = sentio_linux::alsa::AlsaSpeaker::open(pcm, profile.audio.rate)?;
+    let spk = sentio_linux::AlsaSpeaker::open(pcm, profile.audio.rate)?;
     Ok(Opened {
         device: Box::new(spk),
         description: format!("alsa:{pcm}"),
@@ -354,9 +354,43 @@ fn run_real_display<J: DisplayJob>(
     }
 }
 
+/// The `[display.spi]` or `[display.i2c]` table the loader guarantees for a real panel.
+#[cfg(any(feature = "spi-display", feature = "i2c-display"))]
+fn missing_bus_table(profile: &BoardProfile, table: &str) -> SetupError {
+    SetupError::Device(HalError::new(
+        sentio_hal::ErrorKind::Unsupported,
+        format!("display of board {}", profile.board.name),
+        format!("the profile has no [display.{table}] table"),
+    ))
+}
+
 #[cfg(feature = "spi-display")]
 fn run_spi_display<J: DisplayJob>(profile: &BoardProfile, job: J) -> Result<J::Output, SetupError> {
-    todo_spi(profile, job)
+    let d = &profile.display;
+    let spi = d
+        .spi
+        .as_ref()
+        .ok_or_else(|| missing_bus_table(profile, "spi"))?;
+    let model = match d.driver {
+        DisplayDriver::Ili9341 => sentio_linux::PanelModel::Ili9341,
+        _ => sentio_linux::PanelModel::St7789,
+    };
+    // The panel driver takes the size as drawn, i.e. after rotation.
+    let (width, height) = d.logical_size();
+    let mut panel = sentio_linux::open_spidev(
+        &spi.device,
+        spi.speed_hz,
+        &spi.gpio_chip,
+        spi.dc,
+        Some(spi.reset),
+        spi.backlight,
+        model,
+        u16::try_from(width).unwrap_or(u16::MAX),
+        u16::try_from(height).unwrap_or(u16::MAX),
+        d.rotation.degrees(),
+    )?;
+    let description = format!("{}:{}", d.driver, spi.device);
+    Ok(job.run(&mut panel, description))
 }
 
 #[cfg(not(feature = "spi-display"))]
@@ -374,7 +408,20 @@ fn run_spi_display<J: DisplayJob>(
 
 #[cfg(feature = "i2c-display")]
 fn run_i2c_display<J: DisplayJob>(profile: &BoardProfile, job: J) -> Result<J::Output, SetupError> {
-    todo_i2c(profile, job)
+    let d = &profile.display;
+    let i2c = d
+        .i2c
+        .as_ref()
+        .ok_or_else(|| missing_bus_table(profile, "i2c"))?;
+    let mut panel = sentio_linux::open_i2cdev(
+        &i2c.device,
+        i2c.address,
+        d.width,
+        d.height,
+        d.rotation.degrees(),
+    )?;
+    let description = format!("{}:{}@{:#04x}", d.driver, i2c.device, i2c.address);
+    Ok(job.run(&mut panel, description))
 }
 
 #[cfg(not(feature = "i2c-display"))]

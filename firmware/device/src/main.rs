@@ -76,10 +76,25 @@ fn main() -> std::process::ExitCode {
     match real_main() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("sentiod: error: {e:#}");
+            eprintln!("sentiod: error: {}", error_report(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, leaving out a cause whose text an outer error already quotes (our
+/// device errors repeat the OS error in their message, and their help line must come last).
+fn error_report(e: &anyhow::Error) -> String {
+    let mut report = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !report.contains(&text) {
+            // Keep help lines last: the cause goes at the end of the first line.
+            let split = report.find("\n  help:").unwrap_or(report.len());
+            report.insert_str(split, &format!(": {text}"));
+        }
+    }
+    report
 }
 
 fn real_main() -> anyhow::Result<()> {

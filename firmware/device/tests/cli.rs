@@ -227,3 +227,17 @@ fn sigterm_stops_cleanly_with_speaker_drained() {
         "last frame flushed"
     );
 }
+
+#[test]
+#[cfg(feature = "v4l")]
+fn real_board_with_missing_camera_says_what_to_check() {
+    // This machine has no /dev/video0: the v4l driver's error must reach the user intact.
+    let out = sentiod()
+        .args(["--board", "rpi4", "--frames", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/dev/video0"), "{err}");
+    assert!(err.contains("help:"), "{err}");
+}

@@ -157,12 +157,14 @@ impl<C: ToRgb888 + Default> DrawTarget for SimDisplay<C> {
 impl<C: ToRgb888 + Default> Display for SimDisplay<C> {
     fn flush(&mut self) -> Result<(), HalError> {
         self.flushes += 1;
-        if let Some(saver) = &self.saver {
-            if self.flushes % saver.every == 0 {
-                self.save_png(&saver.dir.join(format!("frame_{:05}.png", self.flushes)))?;
-                self.save_png(&saver.dir.join("latest.png"))?;
-                self.latest_saved = self.flushes;
-            }
+        if let Some(saver) = self
+            .saver
+            .as_ref()
+            .filter(|s| self.flushes.is_multiple_of(s.every))
+        {
+            self.save_png(&saver.dir.join(format!("frame_{:05}.png", self.flushes)))?;
+            self.save_png(&saver.dir.join("latest.png"))?;
+            self.latest_saved = self.flushes;
         }
         Ok(())
     }
@@ -172,10 +174,12 @@ impl<C: ToRgb888> Drop for SimDisplay<C> {
     fn drop(&mut self) {
         // Bring latest.png up to the last flushed frame. Best effort: a destructor has no one to
         // report to, and the numbered frames are already on disk.
-        if let Some(saver) = &self.saver {
-            if self.latest_saved != self.flushes {
-                let _ = self.save_png(&saver.dir.join("latest.png"));
-            }
+        if let Some(saver) = self
+            .saver
+            .as_ref()
+            .filter(|_| self.latest_saved != self.flushes)
+        {
+            let _ = self.save_png(&saver.dir.join("latest.png"));
         }
     }
 }
