@@ -1,0 +1,85 @@
+//! `sentio`: the Sentio host tool. Thin: clap parses, the commands call the libraries
+//! (`sentio-models` for bundles and keys, `sentio-flash` for devices) and draw their progress.
+
+mod bundle;
+mod device;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sentio",
+    version,
+    about = "Sentio host tool: bundles, keys, flashing and monitoring devices"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List serial ports, with USB vendor/product ids where the OS knows them.
+    Devices(device::DevicesArgs),
+    /// Connect to a device and show what it is and which models it holds.
+    Info(device::InfoArgs),
+    /// Flash bundles to one or more devices (in parallel, one progress bar each).
+    Flash(device::FlashArgs),
+    /// Show a device's live events and stats.
+    Monitor(device::MonitorArgs),
+    /// Make the previously active version of a model active again.
+    Rollback(device::ModelArgs),
+    /// Delete a model (both slots) from a device.
+    Delete(device::ModelArgs),
+    /// Signed model bundles: pack, inspect, verify.
+    #[command(subcommand)]
+    Bundle(bundle::BundleCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(bundle::KeysCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Devices(a) => device::devices(&a),
+        Command::Info(a) => device::info(&a),
+        Command::Flash(a) => device::flash(&a),
+        Command::Monitor(a) => device::monitor(&a),
+        Command::Rollback(a) => device::rollback(&a),
+        Command::Delete(a) => device::delete(&a),
+        Command::Bundle(c) => bundle::run(c),
+        Command::Keys(c) => bundle::run_keys(c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sentio: error: {}", report(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error with its causes, and the help line of a flashing error last.
+pub fn report(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    if let Some(flash) = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<sentio_flash::Error>())
+    {
+        let help = flash.help();
+        if !help.is_empty() && !text.contains(&help) {
+            text = format!("{text}\n  help: {help}");
+        }
+    }
+    text
+}
