@@ -47,6 +47,25 @@ pub enum Event {
         reason: StopReason,
         elapsed_ms: f64,
     },
+    /// The serial link serves the host at `path` (a pseudo-terminal's path for `--serial pty`).
+    Link { path: String, baud: u32 },
+    /// A verified model from the store is loaded into the running device (at start, or after
+    /// the host activated or rolled it back).
+    ModelLoaded {
+        name: String,
+        version: String,
+        sha256: String,
+        bytes: u64,
+    },
+    /// A model was deleted or lost its verified active version.
+    ModelUnloaded { name: String },
+    /// Opening the model store found and repaired something (an interrupted transfer, a
+    /// damaged file); `report` says what.
+    StoreRecovery { report: String },
+    /// The host asked for a reboot: the link started a fresh session over the same store.
+    LinkReboot {},
+    /// The serial device failed; the link retries.
+    LinkError { message: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -9,3 +9,4 @@ pub mod app;
 pub mod beep;
 pub mod events;
 pub mod hardware;
+pub mod link;

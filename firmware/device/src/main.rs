@@ -13,6 +13,7 @@ use sentio_hal::sim::Pacing;
 use sentiod::app::{self, AppOptions, Devices};
 use sentiod::events::Event;
 use sentiod::hardware::{self, DisplayJob, Overrides};
+use sentiod::link::{Link, LinkOptions};
 
 /// Frames a simulated board shows when no --frames is given: a few seconds of demo.
 const SIM_DEFAULT_FRAMES: u64 = 90;
@@ -58,6 +59,24 @@ struct Args {
     /// No start-up beep.
     #[arg(long)]
     no_beep: bool,
+    /// Serve the host link on this serial device, or on a new pseudo-terminal with `pty` (its
+    /// path is announced in a `link` event). Real boards serve on the profile's serial.device
+    /// by default; simulated boards only when this is given.
+    #[arg(long)]
+    serial: Option<String>,
+    /// Do not serve the host link.
+    #[arg(long, conflicts_with = "serial")]
+    no_link: bool,
+    /// The model store's folder (default: out/store on simulated boards,
+    /// /var/lib/sentio/store on real ones).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// Accept only bundles signed by this public key (from `sentio keys gen`).
+    #[arg(long)]
+    pubkey: Option<PathBuf>,
+    /// Most MiB the model store may hold.
+    #[arg(long, default_value_t = 256)]
+    store_quota_mib: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -136,6 +155,39 @@ fn real_main() -> anyhow::Result<()> {
     let camera = hardware::open_camera(&profile, &overrides, clock)?;
     let microphone = hardware::open_microphone(&profile, &overrides, clock)?;
     let speaker = hardware::open_speaker(&profile, &overrides)?;
+    // The link comes up once the devices did, so a missing driver is reported first.
+    let link_serial = match (&args.serial, args.no_link) {
+        (_, true) => None,
+        (Some(serial), false) => Some(serial.clone()),
+        (None, false) if simulated => None,
+        (None, false) => Some(profile.serial.device.clone()),
+    };
+    let link = match link_serial {
+        Some(serial) => {
+            let public_key = args
+                .pubkey
+                .as_deref()
+                .map(sentio_models::keys::load_public)
+                .transpose()?;
+            let options = LinkOptions {
+                serial,
+                baud: profile.serial.baud,
+                store_dir: args.store.clone().unwrap_or_else(|| {
+                    PathBuf::from(if simulated {
+                        "out/store"
+                    } else {
+                        "/var/lib/sentio/store"
+                    })
+                }),
+                quota_bytes: args.store_quota_mib.saturating_mul(1 << 20),
+                public_key,
+                board: profile.board.name.clone(),
+            };
+            Some(Link::start(&options, print_event)?)
+        }
+        None => None,
+    };
+
     let job = PreviewJob {
         profile: &profile,
         camera,
@@ -148,8 +200,13 @@ fn real_main() -> anyhow::Result<()> {
             ..AppOptions::default()
         },
         stop: &stop,
+        link: link.as_ref(),
     };
-    hardware::with_display(&profile, &overrides, job)??;
+    let result = hardware::with_display(&profile, &overrides, job);
+    if let Some(link) = link {
+        link.stop();
+    }
+    result??;
     Ok(())
 }
 
@@ -169,6 +226,7 @@ struct PreviewJob<'a> {
     clock: SystemClock,
     options: AppOptions,
     stop: &'a AtomicBool,
+    link: Option<&'a Link>,
 }
 
 impl DisplayJob for PreviewJob<'_> {
@@ -208,13 +266,14 @@ impl DisplayJob for PreviewJob<'_> {
             speaker: &mut self.speaker.device,
             display,
         };
-        app::run(
-            devices,
-            &self.clock,
-            &self.options,
-            self.stop,
-            &mut print_event,
-        )?;
+        let link = self.link;
+        let mut emit = |event: Event| {
+            if let Some(link) = link {
+                link.forward(&event);
+            }
+            print_event(event);
+        };
+        app::run(devices, &self.clock, &self.options, self.stop, &mut emit)?;
         Ok(())
     }
 }

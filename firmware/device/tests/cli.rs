@@ -100,7 +100,7 @@ fn real_board_works_headless_with_simulated_devices() {
         .args([
             "--board", "rpi4", "--camera", "pattern", "--mic", "silence", "--pace", "fast",
         ])
-        .args(["--frames", "5", "--no-beep"])
+        .args(["--frames", "5", "--no-beep", "--no-link"])
         .arg("--display-out")
         .arg(dir.path().join("d"))
         .arg("--speaker-out")
@@ -136,6 +136,29 @@ fn real_board_without_driver_feature_says_how_to_fix() {
     assert!(err.contains("--features v4l"), "{err}");
     assert!(err.contains("--camera pattern"), "{err}");
     assert!(out.stdout.is_empty(), "no events before the hardware is up");
+}
+
+#[test]
+fn real_board_without_its_serial_device_says_how_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sentiod()
+        .args([
+            "--board", "rpi4", "--camera", "pattern", "--mic", "silence", "--frames", "1",
+        ])
+        .arg("--display-out")
+        .arg(dir.path().join("d"))
+        .arg("--speaker-out")
+        .arg(dir.path().join("s.wav"))
+        .arg("--store")
+        .arg(dir.path().join("store"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/dev/ttyGS0") && err.contains("--no-link"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -40,6 +40,7 @@ mod memory;
 mod serve;
 mod server;
 mod store;
+mod store_adapter;
 
 pub use memory::{
     ActivationRecord, MemorySink, MemorySinkError, MemoryStore, Staged, Verifier, VersionReader,

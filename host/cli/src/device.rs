@@ -1,5 +1,6 @@
 //! Commands that talk to devices over serial: devices, info, flash, monitor, rollback, delete.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -396,13 +397,24 @@ pub fn monitor(args: &MonitorArgs) -> Result<()> {
             args.connect.port, d.board, d.firmware_version
         );
     }
+    let mut out = std::io::stdout().lock();
     while !stop.load(Ordering::SeqCst) {
         let Some(push) = conn.next_event(Duration::from_millis(250))? else {
             continue;
         };
-        println!("{}", format_push(&push, args.json));
+        let line = writeln!(out, "{}", format_push(&push, args.json)).and_then(|()| out.flush());
+        match line {
+            // The reader went away (`sentio monitor | head`): that is how a pipe says "enough".
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+            other => other.context("cannot write to stdout")?,
+        }
     }
     Ok(())
+}
+
+/// An f32 as JSON without the noise of widening it to f64 (-23.7, not -23.700000762939453).
+fn json_f32(v: f32) -> serde_json::Value {
+    serde_json::Value::from(format!("{v}").parse::<f64>().unwrap_or(f64::from(v)))
 }
 
 /// One line for a pushed event or stats report.
@@ -410,14 +422,14 @@ fn format_push(push: &Push, json: bool) -> String {
     match (push, json) {
         (Push::Event(e), true) => serde_json::json!({
             "type": "event", "at_ms": e.at_ms, "topic": e.topic.as_str(), "label": e.label.as_str(),
-            "values": e.values.as_slice(),
+            "values": e.values.iter().map(|&v| json_f32(v)).collect::<Vec<_>>(),
         })
         .to_string(),
         (Push::Stats(s), true) => {
             let entries: serde_json::Map<_, _> = s
                 .entries
                 .iter()
-                .map(|st| (st.name.to_string(), serde_json::json!(st.value)))
+                .map(|st| (st.name.to_string(), json_f32(st.value)))
                 .collect();
             serde_json::json!({ "type": "stats", "at_ms": s.at_ms, "stats": entries }).to_string()
         }

@@ -1,0 +1,403 @@
+//! The serial link on the device: serves the host (model store, events, stats) on a thread of
+//! its own, alongside the app, over a serial device or a pseudo-terminal.
+//!
+//! Models the host activates are read back from the store (verified versions only) into a
+//! [`ModelRegistry`] the running app shares, so a new model is picked up without restarting
+//! the process; each load is reported as a `model_loaded` event.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sentio_link::{Event as LinkEvent, Slot, Stat, Stats as LinkStats};
+use sentio_server::{LinkServer, ServeExit, ServerConfig, monotonic_ms, serve};
+use sentio_store::{DirFs, Store, StoreConfig};
+use serialport::{SerialPort, TTYPort};
+
+use crate::events::Event;
+
+/// How long a read on the serial device waits before the loop goes round (retransmissions and
+/// app events are handled at least this often).
+const READ_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// What the link needs.
+#[derive(Clone, Debug)]
+pub struct LinkOptions {
+    /// A serial device path, or `pty` for a new pseudo-terminal whose path is announced.
+    pub serial: String,
+    pub baud: u32,
+    /// The model store's folder (created when missing).
+    pub store_dir: PathBuf,
+    /// Bytes the store may hold.
+    pub quota_bytes: u64,
+    /// With a key, only bundles signed by it are accepted.
+    pub public_key: Option<sentio_models::VerifyingKey>,
+    /// Board name reported to the host.
+    pub board: String,
+}
+
+/// Why the link could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error(
+        "cannot open the model store in {dir}: {source}\n  help: check that the folder is writable, or give another one with --store DIR"
+    )]
+    Store {
+        dir: String,
+        source: sentio_store::StoreError,
+    },
+    #[error(
+        "cannot open the serial device {path}: {source}\n  help: check the board profile's serial.device (or --serial), that the USB gadget or UART is enabled, and that this user is in the `dialout` group; --no-link runs without the host link"
+    )]
+    Serial {
+        path: String,
+        source: serialport::Error,
+    },
+    #[error("cannot create a pseudo-terminal: {0}")]
+    Pty(serialport::Error),
+}
+
+/// A model the app can use: the verified active version of a name in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadedModel {
+    pub version: String,
+    pub sha256: [u8; 32],
+    /// The whole bundle, as stored.
+    pub bundle: Arc<Vec<u8>>,
+}
+
+/// The models the running app uses, by name; the link thread updates it when the host
+/// activates, rolls back or deletes a model.
+#[derive(Clone, Debug, Default)]
+pub struct ModelRegistry {
+    models: Arc<Mutex<BTreeMap<String, LoadedModel>>>,
+}
+
+impl ModelRegistry {
+    pub fn get(&self, name: &str) -> Option<LoadedModel> {
+        self.models
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.models
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn set(&self, name: &str, model: Option<LoadedModel>) {
+        let mut models = self.models.lock().unwrap_or_else(PoisonError::into_inner);
+        match model {
+            Some(m) => models.insert(name.to_string(), m),
+            None => models.remove(name),
+        };
+    }
+}
+
+/// What the app sends to the host. Stats are boxed: they are rare (one a second) and much
+/// larger than an event.
+enum Outgoing {
+    Event(LinkEvent),
+    Stats(Box<LinkStats>),
+}
+
+/// The running link thread.
+pub struct Link {
+    outgoing: Sender<Outgoing>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    /// Where the host connects (the pseudo-terminal's path for `pty`).
+    pub path: String,
+    pub registry: ModelRegistry,
+}
+
+trait Transport: Read + Write + Send {}
+impl<T: Read + Write + Send> Transport for T {}
+
+impl Link {
+    /// Opens the store and the serial device, loads the store's active models, and starts
+    /// serving. `report` receives the device events the link produces (`link`,
+    /// `model_loaded`, `model_unloaded`, `store_recovery`); it is called from the link thread
+    /// too, so it must be `Send`.
+    pub fn start(
+        options: &LinkOptions,
+        report: impl Fn(Event) + Send + 'static,
+    ) -> Result<Link, LinkError> {
+        let mut config = StoreConfig::new(options.quota_bytes);
+        if let Some(key) = options.public_key {
+            config = config.with_public_key(key);
+        }
+        let store_error = |source| LinkError::Store {
+            dir: options.store_dir.display().to_string(),
+            source,
+        };
+        let (store, recovery) = Store::open_dir(&options.store_dir, config).map_err(store_error)?;
+        if !recovery.is_clean() {
+            report(Event::StoreRecovery {
+                report: recovery.to_string(),
+            });
+        }
+
+        // A pseudo-terminal's slave end is kept open by the device, so the pty stays up
+        // between host connections instead of hanging up when a host closes it.
+        let (transport, path, keep_open): (Box<dyn Transport>, String, Option<TTYPort>) =
+            if options.serial == "pty" {
+                let (mut master, slave) = TTYPort::pair().map_err(LinkError::Pty)?;
+                master.set_timeout(READ_TIMEOUT).map_err(LinkError::Pty)?;
+                let path = slave.name().unwrap_or_default();
+                (Box::new(master), path, Some(slave))
+            } else {
+                let port = serialport::new(&options.serial, options.baud)
+                    .timeout(READ_TIMEOUT)
+                    .open_native()
+                    .map_err(|source| LinkError::Serial {
+                        path: options.serial.clone(),
+                        source,
+                    })?;
+                (Box::new(port), options.serial.clone(), None)
+            };
+
+        let registry = ModelRegistry::default();
+        for model in store.list() {
+            if model.slot == Slot::Active {
+                load(&store, &registry, &model.name, &report);
+            }
+        }
+        report(Event::Link {
+            path: path.clone(),
+            baud: options.baud,
+        });
+
+        let (outgoing, incoming) = channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (stop, registry) = (Arc::clone(&stop), registry.clone());
+            let board = options.board.clone();
+            let baud = options.baud;
+            std::thread::Builder::new()
+                .name("sentio-link".into())
+                .spawn(move || {
+                    let _keep_open = keep_open;
+                    run(
+                        transport, store, &board, baud, incoming, &stop, &registry, &report,
+                    );
+                })
+                .map_err(|e| LinkError::Pty(serialport::Error::from(e)))?
+        };
+        Ok(Link {
+            outgoing,
+            stop,
+            thread: Some(thread),
+            path,
+            registry,
+        })
+    }
+
+    /// Forwards an app event to the host (when it subscribed); never blocks the app.
+    pub fn forward(&self, event: &Event) {
+        if let Some(message) = to_link(event) {
+            // The link thread only goes away at stop; a failed send then loses nothing of value.
+            let _ = self.outgoing.send(message);
+        }
+    }
+
+    /// Stops serving and waits for the link thread.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Reads the verified active version of `name` into the registry (or removes it when there is
+/// none) and reports it.
+fn load(store: &Store<DirFs>, registry: &ModelRegistry, name: &str, report: &impl Fn(Event)) {
+    let active = store
+        .inspect(name, Slot::Active)
+        .ok()
+        .filter(|m| m.verified);
+    match (active, store.read_active(name)) {
+        (Some(info), Ok(bytes)) => {
+            report(Event::ModelLoaded {
+                name: name.to_string(),
+                version: info.version.clone(),
+                sha256: hex_string(&info.sha256),
+                bytes: bytes.len() as u64,
+            });
+            registry.set(
+                name,
+                Some(LoadedModel {
+                    version: info.version,
+                    sha256: info.sha256,
+                    bundle: Arc::new(bytes),
+                }),
+            );
+        }
+        _ => {
+            if registry.get(name).is_some() {
+                registry.set(name, None);
+                report(Event::ModelUnloaded {
+                    name: name.to_string(),
+                });
+            }
+        }
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    mut transport: Box<dyn Transport>,
+    store: Store<DirFs>,
+    board: &str,
+    baud: u32,
+    incoming: Receiver<Outgoing>,
+    stop: &AtomicBool,
+    registry: &ModelRegistry,
+    report: &impl Fn(Event),
+) {
+    let config = |seq: u64| {
+        ServerConfig::new(board, env!("CARGO_PKG_VERSION"), &serial_number())
+            .for_line(baud)
+            // A new session's sequence numbers differ from the last one's, even after a restart.
+            .with_initial_seq((seq ^ (seq >> 16)) as u16)
+    };
+    let mut server = LinkServer::new(
+        config(monotonic_ms() ^ u64::from(std::process::id())),
+        store,
+    );
+    loop {
+        let exit = serve(&mut server, &mut *transport, |server| {
+            loop {
+                match incoming.try_recv() {
+                    Ok(Outgoing::Event(e)) => _ = server.push_event(e),
+                    Ok(Outgoing::Stats(s)) => _ = server.push_stats(*s),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            let mut changed: Vec<String> =
+                server.take_activations().map(|n| n.to_string()).collect();
+            changed.extend(server.take_deletions().map(|n| n.to_string()));
+            for name in changed {
+                load(server.store(), registry, &name, report);
+            }
+            if stop.load(Ordering::SeqCst) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        match exit {
+            Ok(ServeExit::Stopped) => return,
+            Ok(ServeExit::Reboot) => {
+                // A soft reboot: a fresh link session over the same store.
+                report(Event::LinkReboot {});
+                let store = server.into_store();
+                server = LinkServer::new(config(monotonic_ms().wrapping_add(0x4000)), store);
+            }
+            Ok(ServeExit::Disconnected) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => {
+                report(Event::LinkError {
+                    message: e.to_string(),
+                });
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+    }
+}
+
+/// The board's serial number as the host sees it: the machine id where there is one.
+fn serial_number() -> String {
+    [
+        "/etc/machine-id",
+        "/sys/firmware/devicetree/base/serial-number",
+    ]
+    .iter()
+    .find_map(|p| std::fs::read_to_string(p).ok())
+    .map(|s| {
+        s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+            .chars()
+            .take(32)
+            .collect()
+    })
+    .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The link form of an app event: levels and lifecycle as events, timings as stats.
+fn to_link(event: &Event) -> Option<Outgoing> {
+    fn text<const N: usize>(s: &str) -> Option<heapless::String<N>> {
+        heapless::String::try_from(s).ok()
+    }
+    let at = |t_ms: f64| t_ms.max(0.0) as u64;
+    match event {
+        Event::Level { t_ms, dbfs, .. } => Some(Outgoing::Event(LinkEvent {
+            at_ms: at(*t_ms),
+            topic: text("level")?,
+            label: text("mic")?,
+            values: heapless::Vec::from_slice(&[*dbfs]).ok()?,
+        })),
+        Event::Stats {
+            t_ms,
+            fps,
+            capture_ms,
+            audio_ms,
+            draw_ms,
+            flush_ms,
+            max_frame_ms,
+            ..
+        } => {
+            let mut entries = heapless::Vec::new();
+            for (name, value) in [
+                ("fps", *fps),
+                ("capture_ms", *capture_ms),
+                ("audio_ms", *audio_ms),
+                ("draw_ms", *draw_ms),
+                ("flush_ms", *flush_ms),
+                ("max_frame_ms", *max_frame_ms),
+            ] {
+                entries
+                    .push(Stat {
+                        name: text(name)?,
+                        value,
+                    })
+                    .ok()?;
+            }
+            Some(Outgoing::Stats(Box::new(LinkStats {
+                at_ms: at(*t_ms),
+                entries,
+            })))
+        }
+        Event::ModelLoaded { name, .. } => Some(Outgoing::Event(LinkEvent {
+            at_ms: monotonic_ms(),
+            topic: text("model")?,
+            label: text(name)?,
+            values: heapless::Vec::new(),
+        })),
+        _ => None,
+    }
+}

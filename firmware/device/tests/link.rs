@@ -1,0 +1,182 @@
+//! The device binary serving the host link over a real pseudo-terminal, driven by the real
+//! host library: flash, pick-up without restart, events, persistence across a restart.
+
+use std::io::{BufRead, BufReader, Lines};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use sentio_flash::serial::open_port;
+use sentio_flash::{ConnectOptions, Connection, FlashOptions, FlashOutcome, Push};
+use sentio_link::Slot;
+use sentio_models::{
+    Bundle, DType, InputSpec, LabelSpec, Manifest, Precision, Preprocessing, Task,
+};
+use serde_json::Value;
+
+struct Device {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    seen: Vec<Value>,
+}
+
+impl Device {
+    fn start(store: &Path, out: &Path) -> Device {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sentiod"))
+            .args([
+                "--board",
+                "sim",
+                "--forever",
+                "--no-beep",
+                "--serial",
+                "pty",
+            ])
+            .arg("--store")
+            .arg(store)
+            .arg("--display-out")
+            .arg(out.join("display"))
+            .arg("--speaker-out")
+            .arg(out.join("speaker.wav"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Device {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads events until one matches; panics if the device ends first.
+    fn wait_for(&mut self, what: impl Fn(&Value) -> bool) -> Value {
+        for line in self.lines.by_ref() {
+            let event: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            self.seen.push(event.clone());
+            if what(&event) {
+                return event;
+            }
+        }
+        panic!(
+            "the device stopped before the expected event; saw {:?}",
+            self.seen
+        );
+    }
+
+    fn stop(mut self) -> Vec<Value> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        for line in self.lines.by_ref() {
+            self.seen
+                .push(serde_json::from_str(&line.unwrap()).unwrap());
+        }
+        assert!(self.child.wait().unwrap().success());
+        self.seen
+    }
+}
+
+fn is(kind: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["event"] == kind
+}
+
+fn fer_bundle(model: &[u8], version: &str) -> Vec<u8> {
+    let manifest = Manifest::new(
+        "fer",
+        version,
+        Task::Fer,
+        LabelSpec::new(
+            "fer7",
+            &[
+                "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+            ],
+        ),
+        InputSpec {
+            shape: vec![1, 1, 48, 48],
+            dtype: DType::F32,
+            preprocessing: Preprocessing::gray48(),
+            extra: Default::default(),
+        },
+        Precision::F32,
+    );
+    Bundle::pack(&manifest, model, None).unwrap()
+}
+
+fn connect(path: &str) -> Connection<sentio_flash::serial::SerialTransport> {
+    Connection::open(
+        open_port(path, 921_600).unwrap(),
+        ConnectOptions::new(path, 921_600),
+    )
+    .unwrap()
+}
+
+#[test]
+fn host_flashes_a_running_device_which_loads_the_model_without_restarting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut device = Device::start(&store, dir.path());
+    let link = device.wait_for(is("link"));
+    let path = link["path"].as_str().unwrap().to_string();
+    device.wait_for(is("level")); // the app runs
+
+    let v1 = fer_bundle(&vec![7u8; 200_000], "1.0.0");
+    let v2 = fer_bundle(&vec![9u8; 150_000], "2.0.0");
+    let mut conn = connect(&path);
+    assert_eq!(conn.device_info().board.as_str(), "sim");
+    let report = conn
+        .flash("fer", v1.as_slice(), &FlashOptions::default(), ())
+        .unwrap();
+    assert_eq!(report.outcome, FlashOutcome::Flashed);
+    assert!(report.verified && report.activated);
+
+    // Picked up by the running process.
+    let loaded = device.wait_for(is("model_loaded"));
+    assert_eq!(
+        (loaded["name"].as_str(), loaded["version"].as_str()),
+        (Some("fer"), Some("1.0.0"))
+    );
+    assert_eq!(loaded["bytes"].as_u64(), Some(v1.len() as u64));
+
+    // A second version, then a rollback: each reloads the model in the running device.
+    conn.flash("fer", v2.as_slice(), &FlashOptions::default(), ())
+        .unwrap();
+    assert_eq!(device.wait_for(is("model_loaded"))["version"], "2.0.0");
+    conn.rollback("fer").unwrap();
+    assert_eq!(device.wait_for(is("model_loaded"))["version"], "1.0.0");
+
+    // The app's events reach a subscribed host.
+    conn.subscribe(true, true).unwrap();
+    let mut got_level = false;
+    for _ in 0..100 {
+        if let Some(Push::Event(e)) = conn.next_event(Duration::from_millis(100)).unwrap()
+            && e.topic.as_str() == "level"
+        {
+            got_level = true;
+            break;
+        }
+    }
+    assert!(got_level, "a level event over the link");
+    drop(conn);
+    let events = device.stop();
+    assert_eq!(events.last().unwrap()["event"], "stop");
+
+    // A restart loads the active model from the store, and the same bundle is skipped.
+    let mut device = Device::start(&store, dir.path());
+    let loaded = device.wait_for(is("model_loaded"));
+    assert_eq!(loaded["version"], "1.0.0");
+    let path = device.wait_for(is("link"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut conn = connect(&path);
+    let again = conn
+        .flash("fer", v1.as_slice(), &FlashOptions::default(), ())
+        .unwrap();
+    assert_eq!(again.outcome, FlashOutcome::Skipped);
+    let active = conn.inspect("fer", Slot::Active).unwrap();
+    assert_eq!(active.size, v1.len() as u64);
+    drop(conn);
+    device.stop();
+}
