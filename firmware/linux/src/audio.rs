@@ -282,8 +282,8 @@ fn write_all_recovering(pcm: &impl PcmIo, samples: &[i16], xruns: &mut u64) -> a
     Ok(())
 }
 
-/// An ALSA capture device (`default`, `plughw:1,0`, `dsnoop:...`), mono S16 at a fixed rate.
-pub struct AlsaMicrophone {
+/// An open PCM with what the device granted: the part capture and playback share.
+struct AlsaStream {
     pcm: PCM,
     rate: u32,
     period: usize,
@@ -291,116 +291,118 @@ pub struct AlsaMicrophone {
     xruns: u64,
     device: String,
 }
+
+impl AlsaStream {
+    fn open(
+        device: String,
+        name: &str,
+        direction: Direction,
+        rate: u32,
+        periods: u32,
+    ) -> Result<Self, HalError> {
+        let (pcm, period, buffer) = open_pcm(&device, name, direction, rate, periods)?;
+        Ok(AlsaStream {
+            pcm,
+            rate,
+            period,
+            buffer,
+            xruns: 0,
+            device,
+        })
+    }
+}
+
+/// An ALSA capture device (`default`, `plughw:1,0`, `dsnoop:...`), mono S16 at a fixed rate.
+pub struct AlsaMicrophone(AlsaStream);
 
 impl AlsaMicrophone {
     /// Opens the capture device `name` at exactly `rate` Hz. A `hw:` device that cannot do the
     /// rate is an error; `plughw:` and `default` resample.
     pub fn open(name: &str, rate: u32) -> Result<Self, HalError> {
         let device = format!("microphone {name}");
-        let (pcm, period, buffer) =
-            open_pcm(&device, name, Direction::Capture, rate, CAPTURE_PERIODS)?;
-        Ok(AlsaMicrophone {
-            pcm,
-            rate,
-            period,
-            buffer,
-            xruns: 0,
-            device,
-        })
+        AlsaStream::open(device, name, Direction::Capture, rate, CAPTURE_PERIODS)
+            .map(AlsaMicrophone)
     }
 
     /// Overruns recovered so far (each one lost some audio).
     pub fn xruns(&self) -> u64 {
-        self.xruns
+        self.0.xruns
     }
 
     /// Frames per period and in the whole buffer, as the device granted them.
     pub fn period_and_buffer_frames(&self) -> (usize, usize) {
-        (self.period, self.buffer)
+        (self.0.period, self.0.buffer)
     }
 }
 
 impl Microphone for AlsaMicrophone {
     fn sample_rate(&self) -> u32 {
-        self.rate
+        self.0.rate
     }
 
     fn read(&mut self, buf: &mut [i16]) -> Result<usize, HalError> {
         if buf.is_empty() {
             return Ok(0);
         }
-        read_recovering(&self.pcm, buf, &mut self.xruns)
-            .map_err(|e| stream_error(&self.device, "cannot read samples", e))
+        let s = &mut self.0;
+        read_recovering(&s.pcm, buf, &mut s.xruns)
+            .map_err(|e| stream_error(&s.device, "cannot read samples", e))
     }
 }
 
 /// An ALSA playback device (`default`, `plughw:0,0`, `dmix:...`), mono S16 at a fixed rate.
 /// Dropping it plays out what was queued.
-pub struct AlsaSpeaker {
-    pcm: PCM,
-    rate: u32,
-    period: usize,
-    buffer: usize,
-    xruns: u64,
-    device: String,
-}
+pub struct AlsaSpeaker(AlsaStream);
 
 impl AlsaSpeaker {
     /// Opens the playback device `name` at exactly `rate` Hz. A `hw:` device that cannot do the
     /// rate is an error; `plughw:` and `default` resample.
     pub fn open(name: &str, rate: u32) -> Result<Self, HalError> {
         let device = format!("speaker {name}");
-        let (pcm, period, buffer) =
-            open_pcm(&device, name, Direction::Playback, rate, PLAYBACK_PERIODS)?;
-        Ok(AlsaSpeaker {
-            pcm,
-            rate,
-            period,
-            buffer,
-            xruns: 0,
-            device,
-        })
+        AlsaStream::open(device, name, Direction::Playback, rate, PLAYBACK_PERIODS).map(AlsaSpeaker)
     }
 
     /// Underruns recovered so far (each one was a gap in the sound).
     pub fn xruns(&self) -> u64 {
-        self.xruns
+        self.0.xruns
     }
 
     /// Frames per period and in the whole buffer, as the device granted them.
     pub fn period_and_buffer_frames(&self) -> (usize, usize) {
-        (self.period, self.buffer)
+        (self.0.period, self.0.buffer)
     }
 }
 
 impl Speaker for AlsaSpeaker {
     fn sample_rate(&self) -> u32 {
-        self.rate
+        self.0.rate
     }
 
     fn write(&mut self, samples: &[i16]) -> Result<(), HalError> {
-        write_all_recovering(&self.pcm, samples, &mut self.xruns)
-            .map_err(|e| stream_error(&self.device, "cannot write samples", e))
+        let s = &mut self.0;
+        write_all_recovering(&s.pcm, samples, &mut s.xruns)
+            .map_err(|e| stream_error(&s.device, "cannot write samples", e))
     }
 
     fn drain(&mut self) -> Result<(), HalError> {
-        match self.pcm.drain() {
+        match self.0.pcm.drain() {
             Ok(()) => {}
             // Ran dry at the very end: everything was played.
             Err(e) if e.errno() == EPIPE => {}
-            Err(e) => return Err(stream_error(&self.device, "cannot drain", e)),
+            Err(e) => return Err(stream_error(&self.0.device, "cannot drain", e)),
         }
         // drain() leaves the PCM stopped; make it ready for the next write.
-        self.pcm
+        self.0
+            .pcm
             .prepare()
-            .map_err(|e| stream_error(&self.device, "cannot restart after draining", e))
+            .map_err(|e| stream_error(&self.0.device, "cannot restart after draining", e))
     }
 }
 
 impl Drop for AlsaSpeaker {
     fn drop(&mut self) {
-        if matches!(self.pcm.state(), State::Running | State::Prepared) {
-            let _ = self.pcm.drain();
+        if matches!(self.0.pcm.state(), State::Running | State::Prepared) {
+            let _ = self.0.pcm.drain();
         }
     }
 }
