@@ -65,6 +65,14 @@ impl Slots {
         }
     }
 
+    /// `Previous` is a committed upload waiting for activation (it was never active), or the
+    /// only version there is.
+    fn pending(&self) -> bool {
+        self.previous
+            .as_ref()
+            .is_some_and(|p| !p.was_active || self.active.is_none())
+    }
+
     fn bytes(&self) -> u64 {
         [&self.active, &self.previous]
             .into_iter()
@@ -214,6 +222,23 @@ impl MemoryStore {
             + self.staging.get(name).map_or(0, |s| s.size);
         self.quota
             .saturating_sub(self.used_bytes().saturating_sub(replaced))
+    }
+
+    /// Makes `Previous` active and the active version `Previous`, after checking that
+    /// `Previous` verified and its bytes still match their hash; returns the SHA-256 of the
+    /// bytes made active.
+    fn swap_in_previous(slots: &mut Slots) -> Result<Sha256, ErrorCode> {
+        let previous = slots.previous.as_ref().ok_or(ErrorCode::UnknownModel)?;
+        // Never activate what was not verified, nor bytes that no longer match their hash.
+        let actual = sha256(&previous.data);
+        if !previous.verified || actual != previous.sha256 {
+            return Err(ErrorCode::NotVerified);
+        }
+        let mut new_active = slots.previous.take().ok_or(ErrorCode::Internal)?;
+        new_active.was_active = true;
+        slots.previous = slots.active.take();
+        slots.active = Some(new_active);
+        Ok(actual)
     }
 }
 
@@ -378,19 +403,22 @@ impl ModelStore for MemoryStore {
             .ok_or(ErrorCode::UnknownTransfer)
     }
 
+    /// Like the real store: the committed upload waiting in `Previous` becomes active and the
+    /// active version becomes `Previous` (the rollback target). With nothing waiting, nothing
+    /// changes: `Ok` if the active version is verified (it is already active), else
+    /// [`ErrorCode::NotVerified`].
     fn activate(&mut self, name: &ModelName) -> Result<(), ErrorCode> {
         Self::check_name(name)?;
         let slots = self.models.get_mut(name).ok_or(ErrorCode::UnknownModel)?;
-        let previous = slots.previous.as_ref().ok_or(ErrorCode::UnknownModel)?;
-        // Never activate what was not verified, nor bytes that no longer match their hash.
-        let actual = sha256(&previous.data);
-        if !previous.verified || actual != previous.sha256 {
-            return Err(ErrorCode::NotVerified);
+        if !slots.pending() {
+            // Already active: a no-op, as long as what runs is verified and intact.
+            return match &slots.active {
+                Some(active) if active.verified && sha256(&active.data) == active.sha256 => Ok(()),
+                Some(_) => Err(ErrorCode::NotVerified),
+                None => Err(ErrorCode::UnknownModel),
+            };
         }
-        let mut new_active = slots.previous.take().ok_or(ErrorCode::Internal)?;
-        new_active.was_active = true;
-        slots.previous = slots.active.take();
-        slots.active = Some(new_active);
+        let actual = Self::swap_in_previous(slots)?;
         self.activations.push(ActivationRecord {
             name: name.clone(),
             sha256_of_bytes: actual,
@@ -400,20 +428,26 @@ impl ModelStore for MemoryStore {
 
     fn rollback(&mut self, name: &ModelName) -> Result<(), ErrorCode> {
         Self::check_name(name)?;
-        let slots = self.models.get(name).ok_or(ErrorCode::UnknownModel)?;
-        match &slots.previous {
-            Some(p) if p.was_active => self.activate(name),
-            _ => Err(ErrorCode::NothingToRollBack),
+        let slots = self.models.get_mut(name).ok_or(ErrorCode::UnknownModel)?;
+        // A fresh commit (pending) is not a version to roll back to.
+        if slots.previous.is_none() || slots.pending() {
+            return Err(ErrorCode::NothingToRollBack);
         }
+        let actual = Self::swap_in_previous(slots)?;
+        self.activations.push(ActivationRecord {
+            name: name.clone(),
+            sha256_of_bytes: actual,
+        });
+        Ok(())
     }
 
+    /// Like the real store: only a name with a stored version is known; its staging goes
+    /// with it. A name with nothing but a staging is [`ErrorCode::UnknownModel`] (abort the
+    /// transfer instead), and its staging is kept.
     fn delete(&mut self, name: &ModelName) -> Result<(), ErrorCode> {
         Self::check_name(name)?;
-        let slots = self.models.remove(name);
-        let staged = self.staging.remove(name);
-        if slots.is_none() && staged.is_none() {
-            return Err(ErrorCode::UnknownModel);
-        }
+        self.models.remove(name).ok_or(ErrorCode::UnknownModel)?;
+        self.staging.remove(name);
         Ok(())
     }
 
@@ -494,6 +528,53 @@ mod tests {
             Err(ErrorCode::UnknownModel)
         );
         assert_eq!(store.activations().len(), 3);
+    }
+
+    #[test]
+    fn activate_with_nothing_pending_and_delete_of_a_bare_staging_as_the_real_store() {
+        let mut store = MemoryStore::new(1000);
+        let fer = model_name("fer").unwrap();
+        upload(&mut store, "fer", b"one").unwrap();
+        upload(&mut store, "fer", b"two").unwrap();
+        assert_eq!(store.activations().len(), 2);
+        // Nothing pending: activating again keeps what runs (no swap back to "one").
+        store.activate(&fer).unwrap();
+        store.activate(&fer).unwrap();
+        assert_eq!(store.bytes("fer", Slot::Active), Some(&b"two"[..]));
+        assert_eq!(store.bytes("fer", Slot::Previous), Some(&b"one"[..]));
+        assert_eq!(store.activations().len(), 2);
+        // After a rollback, too: activate does not undo it.
+        store.rollback(&fer).unwrap();
+        store.activate(&fer).unwrap();
+        assert_eq!(store.bytes("fer", Slot::Active), Some(&b"one"[..]));
+        assert_eq!(store.activations().len(), 3);
+        // A commit is pending until activated, once.
+        let req = begin("fer", b"three");
+        store.begin(&req, BeginMode::SkipIfActive).unwrap();
+        store.sink(&fer).unwrap().write_at(0, b"three").unwrap();
+        store.commit(&fer).unwrap();
+        store.activate(&fer).unwrap();
+        store.activate(&fer).unwrap();
+        assert_eq!(store.bytes("fer", Slot::Active), Some(&b"three"[..]));
+        assert_eq!(store.bytes("fer", Slot::Previous), Some(&b"one"[..]));
+        assert_eq!(store.activations().len(), 4);
+
+        // A name with only a staging is not a model: delete refuses and keeps the staging.
+        let ser = model_name("ser").unwrap();
+        store
+            .begin(&begin("ser", b"12345"), BeginMode::SkipIfActive)
+            .unwrap();
+        store.sink(&ser).unwrap().write_at(0, b"12").unwrap();
+        assert_eq!(store.delete(&ser), Err(ErrorCode::UnknownModel));
+        assert_eq!(store.staged("ser").unwrap().data, b"12");
+        assert_eq!(store.activate(&ser), Err(ErrorCode::UnknownModel));
+        // Deleting a model takes its staging with it.
+        store
+            .begin(&begin("fer", b"four"), BeginMode::SkipIfActive)
+            .unwrap();
+        store.delete(&fer).unwrap();
+        assert!(store.staged("fer").is_none());
+        assert_eq!(store.activate(&fer), Err(ErrorCode::UnknownModel));
     }
 
     #[test]

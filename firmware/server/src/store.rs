@@ -80,9 +80,10 @@ pub trait ModelStore {
     /// Discards the staging of `name` and its bytes.
     fn abort(&mut self, name: &ModelName) -> Result<(), ErrorCode>;
 
-    /// Makes the verified `Previous` version active; the active one becomes `Previous`.
-    /// [`ErrorCode::UnknownModel`] when there is no `Previous` version, [`ErrorCode::NotVerified`]
-    /// when it is not verified.
+    /// Makes a committed upload waiting in `Previous` active; the active one becomes `Previous`.
+    /// With nothing waiting it changes nothing and succeeds when the active version is verified
+    /// (so an `Activate` after `TransferSkipped` is harmless). [`ErrorCode::UnknownModel`] for an
+    /// unknown name, [`ErrorCode::NotVerified`] when the version to run is not verified.
     fn activate(&mut self, name: &ModelName) -> Result<(), ErrorCode>;
 
     /// Makes the version that was active before the current one active again.

@@ -634,8 +634,13 @@ impl<T: Read + Write, C: Clock> Connection<T, C> {
             };
             if new_session && self.handshaken {
                 // The device only starts a session in answer to a Hello: it restarted and
-                // is answering someone's old Hello, or lost ours.
+                // is answering someone's old Hello, or lost ours. Nothing of that session is
+                // a reply to our pending request: queuing it would make its HelloReply look
+                // like one (a protocol error) instead of the lost session it is.
                 self.session_lost = true;
+            }
+            if self.session_lost {
+                continue;
             }
             match message {
                 Some(Message::Event(event)) => self.push_aside(Push::Event(event)),
