@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use common::*;
 use sentio_flash::fault::{FaultStats, Faults, Faulty};
-use sentio_flash::{Error, ErrorKind, FlashOptions, FlashOutcome, FlashSource};
+use sentio_flash::{Error, ErrorKind, FlashOptions, FlashOutcome};
 use sentio_link::{Sha256, Slot};
 use sentio_server::{MemoryStore, sha256};
 
@@ -39,29 +39,6 @@ fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A host whose file changes after it was hashed (or that lies about the hash).
-struct Lying {
-    data: Vec<u8>,
-    hashed: bool,
-}
-
-impl FlashSource for Lying {
-    fn size(&mut self) -> std::io::Result<u64> {
-        Ok(self.data.len() as u64)
-    }
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        let start = offset as usize;
-        buf.copy_from_slice(&self.data[start..start + buf.len()]);
-        if let Some(b) = buf.first_mut().filter(|_| self.hashed) {
-            *b ^= 0x5A;
-        }
-        if start + buf.len() == self.data.len() {
-            self.hashed = true;
-        }
-        Ok(())
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

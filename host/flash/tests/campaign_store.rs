@@ -38,11 +38,10 @@ use std::io::{self, Read, Write};
 use std::rc::Rc;
 use std::time::Instant;
 
-use common::{Rng, sim_config, sim_options};
+use common::{Lying, Rng, sim_config, sim_options};
 use sentio_flash::fault::{FaultStats, Faults, Faulty};
 use sentio_flash::{
-    Clock, Connection, Error, ErrorKind, FlashOptions, FlashOutcome, FlashReport, FlashSource,
-    ManualClock,
+    Clock, Connection, Error, ErrorKind, FlashOptions, FlashOutcome, FlashReport, ManualClock,
 };
 use sentio_link::{FrameDecoder, MAX_FRAME, Message, Sha256, Slot};
 use sentio_models::{
@@ -617,29 +616,6 @@ fn make_bundle(
     match key {
         Some(key) => sign(&bundle, key).unwrap(),
         None => bundle,
-    }
-}
-
-/// A host whose file changes after it was hashed: every chunk's first byte is flipped.
-struct Lying {
-    data: Vec<u8>,
-    hashed: bool,
-}
-
-impl FlashSource for Lying {
-    fn size(&mut self) -> io::Result<u64> {
-        Ok(self.data.len() as u64)
-    }
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        let start = offset as usize;
-        buf.copy_from_slice(&self.data[start..start + buf.len()]);
-        if let Some(b) = buf.first_mut().filter(|_| self.hashed) {
-            *b ^= 0x5A;
-        }
-        if start + buf.len() == self.data.len() {
-            self.hashed = true;
-        }
-        Ok(())
     }
 }
 

@@ -263,3 +263,28 @@ impl Progress for Recorder {
         self.finished = Some(outcome.cloned().map_err(|e| e.to_string()));
     }
 }
+
+/// A host whose file changes after it was hashed: once the whole file has been read (to hash
+/// it), the first byte of every later read is flipped, so the device must refuse the upload
+/// with `HashMismatch`.
+pub struct Lying {
+    pub data: Vec<u8>,
+    pub hashed: bool,
+}
+
+impl sentio_flash::FlashSource for Lying {
+    fn size(&mut self) -> io::Result<u64> {
+        Ok(self.data.len() as u64)
+    }
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let start = offset as usize;
+        buf.copy_from_slice(&self.data[start..start + buf.len()]);
+        if let Some(b) = buf.first_mut().filter(|_| self.hashed) {
+            *b ^= 0x5A;
+        }
+        if start + buf.len() == self.data.len() {
+            self.hashed = true;
+        }
+        Ok(())
+    }
+}
