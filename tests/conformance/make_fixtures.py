@@ -6,9 +6,10 @@ The models and their inputs are written by Rust (so `cargo test` can rebuild the
     cargo run -p sentio-infer --example export_conformance_models -- tests/conformance/models
     python3 tests/conformance/make_fixtures.py            # needs: pip install onnxruntime numpy onnx
 
-For every `MODELS/NAME.onnx` (+ `NAME.input.json`) it checks the model with onnx.checker, runs it
+For every `MODELS/NAME.onnx` and `MODELS/NAME.int8.onnx` (the quantizer's int8 form, run on the
+same `NAME.input.json`) it checks the model with onnx.checker, runs it
 with onnxruntime (1 thread, all graph optimizations off so the reference is the plain op-by-op
-result) and writes `FIXTURES/NAME.json`:
+result) and writes `FIXTURES/NAME.json` (`FIXTURES/NAME.int8.json`):
 
     {"model": "NAME.onnx", "sha256": "...", "onnxruntime": "1.x", "input": {"shape", "data"},
      "outputs": [{"name", "shape", "data"}]}
@@ -44,7 +45,8 @@ def main() -> int:
     for path in models:
         raw = path.read_bytes()
         onnx.checker.check_model(onnx.load_from_string(raw), full_check=True)
-        spec = json.loads(path.with_suffix(".input.json").read_text())
+        case = path.name.split(".")[0]
+        spec = json.loads((path.parent / f"{case}.input.json").read_text())
         x = np.asarray(spec["data"], dtype=np.float32).reshape(spec["shape"])
         sess = ort.InferenceSession(raw, opts, providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
@@ -63,7 +65,7 @@ def main() -> int:
                 for n, o in zip(names, outs)
             ],
         }
-        dest = args.out / (path.stem + ".json")
+        dest = args.out / (path.name[: -len(".onnx")] + ".json")
         dest.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
         shapes = ", ".join(f"{n}{list(o.shape)}" for n, o in zip(names, outs))
         print(f"{path.name}: {shapes} -> {dest}")

@@ -222,6 +222,26 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         case(
+            "gru",
+            "GRU (forward, hidden 12, seq 8), outputs Y and Y_h",
+            10,
+            &[8, 1, 6],
+            |g, r| {
+                let h = 12;
+                g.initializer("w", &[1, 3 * h, 6], &weights(r, 3 * 12 * 6, 6))
+                    .initializer("r", &[1, 3 * h, h], &weights(r, 3 * 12 * 12, 12))
+                    .initializer("b", &[1, 6 * h], &r.vec(6 * 12, -0.1, 0.1))
+                    .node(
+                        "GRU",
+                        &["x", "w", "r", "b"],
+                        &["y", "y_h"],
+                        &[("hidden_size", Attr::Int(h))],
+                    )
+                    .output("y", &[8, 1, 1, 12])
+                    .output("y_h", &[1, 1, 12]);
+            },
+        ),
+        case(
             "mini_cnn",
             "Conv-BN-Relu-MaxPool x2, GlobalAveragePool, Flatten, Gemm, Softmax",
             9,
@@ -268,3 +288,17 @@ pub fn cases() -> Vec<Case> {
         ),
     ]
 }
+
+/// Inputs to calibrate a case's int8 form with: `n` draws from the distribution its test input
+/// comes from (uniform in [-1, 1]), from a seed of their own so the test input is not among them.
+pub fn calibration_set(case: &Case, n: usize) -> Vec<Vec<f32>> {
+    let seed = case.name.bytes().fold(0x5e17_10ca_11b0_0000u64, |h, b| {
+        h.rotate_left(5) ^ u64::from(b)
+    });
+    let mut rng = SplitMix64::new(seed);
+    let len = case.input_shape.iter().product();
+    (0..n).map(|_| rng.vec(len, -1.0, 1.0)).collect()
+}
+
+/// How many calibration inputs the conformance int8 models are made from.
+pub const CALIBRATION_SAMPLES: usize = 32;

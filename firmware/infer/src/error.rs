@@ -38,6 +38,9 @@ pub enum ErrorKind {
     InputLength,
     /// tract failed while running the model.
     Run,
+    /// Calibration or quantization could not be done (empty calibration set, no layer with an
+    /// int8 form, an input the model rejects).
+    Calibration,
 }
 
 /// An error of this crate.
@@ -204,6 +207,14 @@ pub enum Error {
         /// The input shape.
         shape: Vec<usize>,
     },
+    /// See [`ErrorKind::Calibration`].
+    #[error("model `{model}`: cannot quantize: {detail}")]
+    Calibration {
+        /// The model.
+        model: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// See [`ErrorKind::Run`].
     #[error("model `{model}`: inference failed: {detail}")]
     Run {
@@ -234,6 +245,7 @@ impl Error {
             Self::SmokeRun { .. } => ErrorKind::SmokeRun,
             Self::InputLength { .. } => ErrorKind::InputLength,
             Self::Run { .. } => ErrorKind::Run,
+            Self::Calibration { .. } => ErrorKind::Calibration,
         }
     }
 
@@ -255,7 +267,8 @@ impl Error {
             | Self::Optimize { model, .. }
             | Self::SmokeRun { model, .. }
             | Self::InputLength { model, .. }
-            | Self::Run { model, .. } => model,
+            | Self::Run { model, .. }
+            | Self::Calibration { model, .. } => model,
         }
     }
 
@@ -319,6 +332,11 @@ impl Error {
                 "preprocess the input to the model's input shape (see the manifest)".into()
             }
             Self::Run { .. } => "this is likely a tract bug; report it with the model file".into(),
+            Self::Calibration { .. } => {
+                "give calibration inputs the model accepts (a few hundred typical inputs, \
+                 preprocessed as in the manifest), or keep the model in f32"
+                    .into()
+            }
         }
     }
 }

@@ -6,14 +6,31 @@
 //! Errors are typed ([`Error`]), name the model (and the node, operator or weight), and carry a
 //! help line.
 //!
+//! - [`quantize`]: static post-training int8 quantization (calibration, per-channel weights,
+//!   QOperator-form ONNX with standard ops only) that tract runs in integer arithmetic.
+//! - [`load_with_precision`]: f32, int8 or `auto` (measure both here, keep the faster one whose
+//!   accuracy check passed), as the board profile's `runtime.precision` says;
+//!   [`LoadOptions::threads`] for `runtime.threads`.
+//! - [`PlanCache`]: the decluttered plan kept on disk, keyed by sha256 + input shape + runtime
+//!   version, so a restart with an unchanged model skips parsing and decluttering.
+//! - [`npy`]: NumPy `.npy` files (inputs and calibration sets from Python tools).
+//!
 //! It must not print, pick threads or precision by itself (the board profile does), or depend on
 //! anything above `sentio-models`. Only this crate depends on tract, so tract's build cost is paid
 //! once.
 
+mod cache;
 pub mod conformance;
 mod error;
 mod model;
+pub mod npy;
 pub mod onnx;
+mod precision;
+pub mod quantize;
 
+pub use cache::{CacheStatus, PlanCache, RUNTIME_VERSION};
 pub use error::{Error, ErrorKind, Result};
-pub use model::{LoadOptions, Model, ModelSlot, OutputTensor, Outputs, Prediction, Profile};
+pub use model::{
+    LoadOptions, Model, ModelSlot, OutputTensor, Outputs, PlanNode, Prediction, Profile,
+};
+pub use precision::{AutoPolicy, Precision, PrecisionChoice, load_with_precision, median_latency};

@@ -10,7 +10,10 @@ use sentio_models::{DType, Manifest};
 use tract_onnx::pb;
 use tract_onnx::pb::tensor_proto::DataType;
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::runtime::RunOptions;
+use tract_onnx::tract_core::tract_linalg::multithread::Executor;
 
+use crate::cache::{CacheStatus, PlanCache};
 use crate::error::{Error, Result};
 
 type Plan = TypedSimplePlan;
@@ -29,6 +32,10 @@ pub struct LoadOptions {
     labels: Option<Vec<String>>,
     shape: Option<Vec<usize>>,
     smoke_run: bool,
+    threads: usize,
+    cache: Option<PlanCache>,
+    /// Off only for calibration, which needs every intermediate value tract's optimizer fuses.
+    unoptimized: bool,
 }
 
 impl LoadOptions {
@@ -73,6 +80,36 @@ impl LoadOptions {
     pub fn smoke_run(mut self, on: bool) -> Self {
         self.smoke_run = on;
         self
+    }
+
+    /// Threads for one inference (the board profile's `runtime.threads`; default 1, which is
+    /// tract's own default: a single-threaded executor).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Keeps the decluttered plan in `cache` so the next load of the same model skips parsing
+    /// and decluttering.
+    pub fn cache(mut self, cache: PlanCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Types the model without optimizing it, so every node's output stays observable.
+    pub(crate) fn unoptimized(mut self) -> Self {
+        self.unoptimized = true;
+        self
+    }
+
+    /// The name this model will be reported by before a file name is known.
+    pub(crate) fn model_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| "model".to_owned())
+    }
+
+    /// The thread count asked for (0 and 1 both mean one).
+    pub fn thread_count(&self) -> usize {
+        self.threads.max(1)
     }
 }
 
@@ -188,6 +225,7 @@ pub struct Model {
     input: Arc<Tensor>,
     input_allocations: u64,
     runs: u64,
+    cache_status: CacheStatus,
     /// Some op keeps state between runs (tract's Scan, i.e. LSTM/GRU, carries its hidden state
     /// into the next run of the same `SimpleState`): such plans get a fresh state every run.
     stateful: bool,
@@ -268,21 +306,56 @@ impl Model {
         let input_shape = check::resolve_shape(&model, &input_name, &declared, options)?;
         let input_len = input_shape.iter().product();
 
-        let inference = onnx()
-            .model_for_proto_model(&proto)
-            .map_err(|e| Error::Optimize {
-                model: model.clone(),
-                stage: "parse",
+        let sha256 = sentio_models::sha256(bytes);
+        let optimize_err = |stage: &'static str| {
+            let model = model.clone();
+            move |e: TractError| Error::Optimize {
+                model,
+                stage,
                 detail: chain(&e),
-            })?;
-        let typed = inference
-            .with_input_fact(0, f32::fact(input_shape.iter().copied()).into())
-            .and_then(|m| m.into_optimized())
-            .map_err(|e| Error::Optimize {
-                model: model.clone(),
-                stage: "optimize",
-                detail: chain(&e),
-            })?;
+            }
+        };
+        let cached = match &options.cache {
+            Some(cache) if !options.unoptimized => cache.load(&sha256, &input_shape),
+            _ => None,
+        };
+        let mut cache_status = if options.cache.is_some() && !options.unoptimized {
+            CacheStatus::Hit
+        } else {
+            CacheStatus::Disabled
+        };
+        let decluttered = match cached {
+            Some(m) => m,
+            None => {
+                let inference = onnx()
+                    .model_for_proto_model(&proto)
+                    .map_err(optimize_err("parse"))?
+                    .with_input_fact(0, f32::fact(input_shape.iter().copied()).into())
+                    .map_err(optimize_err("type"))?;
+                if options.unoptimized {
+                    inference.into_typed().map_err(optimize_err("type"))?
+                } else {
+                    let m = inference
+                        .into_typed()
+                        .and_then(|m| m.into_decluttered())
+                        .map_err(optimize_err("declutter"))?;
+                    if let Some(cache) = &options.cache {
+                        cache_status = match cache.store(&sha256, &input_shape, &m) {
+                            Ok(()) => CacheStatus::Stored,
+                            Err(reason) => CacheStatus::StoreFailed(reason),
+                        };
+                    }
+                    m
+                }
+            }
+        };
+        let typed = if options.unoptimized {
+            decluttered
+        } else {
+            decluttered
+                .into_optimized()
+                .map_err(optimize_err("optimize"))?
+        };
         let mut output_names = Vec::new();
         let mut output_shapes = Vec::new();
         for (ix, outlet) in typed.output_outlets().unwrap_or(&[]).iter().enumerate() {
@@ -322,11 +395,18 @@ impl Model {
                 });
             }
         }
-        let plan = typed.into_runnable().map_err(|e| Error::Optimize {
-            model: model.clone(),
-            stage: "plan",
-            detail: chain(&e),
-        })?;
+        let run_options = RunOptions {
+            executor: (options.thread_count() > 1)
+                .then(|| Executor::multithread(options.thread_count())),
+            ..RunOptions::default()
+        };
+        let plan = typed
+            .into_runnable_with_options(&run_options)
+            .map_err(|e| Error::Optimize {
+                model: model.clone(),
+                stage: "plan",
+                detail: chain(&e),
+            })?;
         let state = plan.spawn().map_err(|e| Error::Optimize {
             model: model.clone(),
             stage: "plan",
@@ -342,7 +422,8 @@ impl Model {
         );
         let mut loaded = Self {
             name: model,
-            sha256: sentio_models::sha256(bytes),
+            sha256,
+            cache_status,
             input_name,
             input_shape,
             input_len,
@@ -501,6 +582,40 @@ impl Model {
         self.stateful
     }
 
+    /// Every node of the optimized plan with the element types it reads and writes, e.g.
+    /// `OptMatMul(i8, i8) -> i32`: the way to see that an int8 model runs integer kernels rather
+    /// than f32 ones between fake-quantization nodes.
+    pub fn plan_nodes(&self) -> Vec<PlanNode> {
+        let model = self.plan.model();
+        model
+            .nodes()
+            .iter()
+            .map(|n| PlanNode {
+                op: n.op.name().into_owned(),
+                inputs: n
+                    .inputs
+                    .iter()
+                    .map(|o| {
+                        model
+                            .outlet_fact(*o)
+                            .map(|f| format!("{:?}", f.datum_type))
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+                outputs: n
+                    .outputs
+                    .iter()
+                    .map(|o| format!("{:?}", o.fact.datum_type))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// What the plan cache did when this model was loaded.
+    pub fn cache_status(&self) -> &CacheStatus {
+        &self.cache_status
+    }
+
     /// The operator of every node of the optimized plan, in node order (to check, e.g., that an
     /// int8 model really runs integer kernels).
     pub fn plan_ops(&self) -> Vec<String> {
@@ -510,6 +625,29 @@ impl Model {
             .iter()
             .map(|n| n.op.name().into_owned())
             .collect()
+    }
+}
+
+/// One node of an optimized plan (see [`Model::plan_nodes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanNode {
+    /// tract's operator name (`OptMatMul`, `QuantizeLinearI8`, ...).
+    pub op: String,
+    /// Element type of each input (`F32`, `I8`, `I32`, ...).
+    pub inputs: Vec<String>,
+    /// Element type of each output.
+    pub outputs: Vec<String>,
+}
+
+impl fmt::Display for PlanNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}({}) -> {}",
+            self.op,
+            self.inputs.join(", "),
+            self.outputs.join(", ")
+        )
     }
 }
 

@@ -1,0 +1,101 @@
+//! The optimized-plan cache: a restart with an unchanged model skips ONNX parsing, shape
+//! analysis and decluttering by loading the decluttered, shape-fixed model tract made last time
+//! (as an NNEF archive). Entries are keyed by the model's sha256, the input shape and the
+//! runtime version, so a new model, a new shape or a new tract never reads a stale plan.
+//!
+//! tract's final `into_optimized` step (kernel selection, which depends on this CPU) still runs
+//! at every load: NNEF stores the portable decluttered graph, not CPU-specific kernels.
+//! The cache is best effort: a missing, unreadable or corrupt entry is a miss (and is
+//! overwritten), never an error that stops a model from loading.
+
+use std::path::{Path, PathBuf};
+
+use tract_nnef::framework::Nnef;
+use tract_onnx::WithOnnx;
+use tract_onnx::prelude::*;
+
+/// Names the runtime in every key: a new tract (or a new Sentio) never reads an old entry.
+pub const RUNTIME_VERSION: &str = concat!("tract-0.23.9+sentio-", env!("CARGO_PKG_VERSION"));
+
+/// What the cache did for one load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// No cache was configured.
+    Disabled,
+    /// The plan came from the cache.
+    Hit,
+    /// The plan was built and stored.
+    Stored,
+    /// The plan was built; storing it failed (the reason), the model runs all the same.
+    StoreFailed(String),
+}
+
+/// A directory of cached plans.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanCache {
+    dir: PathBuf,
+}
+
+fn nnef() -> &'static Nnef {
+    static NNEF: std::sync::OnceLock<Nnef> = std::sync::OnceLock::new();
+    NNEF.get_or_init(|| tract_nnef::nnef().with_onnx())
+}
+
+impl PlanCache {
+    /// Plans are kept in `dir` (created when the first plan is stored).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file a plan for this model and input shape is kept in.
+    pub fn entry(&self, sha256: &[u8; 32], input_shape: &[usize]) -> PathBuf {
+        let shape: Vec<String> = input_shape.iter().map(usize::to_string).collect();
+        self.dir.join(format!(
+            "{}-{}-{RUNTIME_VERSION}.nnef.tar",
+            hex::encode(sha256),
+            shape.join("x")
+        ))
+    }
+
+    /// The cached decluttered model, if there is a readable one.
+    pub(crate) fn load(&self, sha256: &[u8; 32], input_shape: &[usize]) -> Option<TypedModel> {
+        let path = self.entry(sha256, input_shape);
+        let mut file = std::fs::File::open(path).ok()?;
+        nnef().model_for_read(&mut file).ok()
+    }
+
+    /// Stores `model` atomically (a temporary file renamed into place), so a power cut leaves
+    /// the old entry or the new one, never half a file.
+    pub(crate) fn store(
+        &self,
+        sha256: &[u8; 32],
+        input_shape: &[usize],
+        model: &TypedModel,
+    ) -> Result<(), String> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        let path = self.entry(sha256, input_shape);
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let write = || -> Result<(), String> {
+            let file = std::fs::File::create(&tmp)
+                .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+            let file = nnef()
+                .write_to_tar_with_config(model, file, false, true)
+                .map_err(|e| format!("tract cannot write this plan as NNEF: {e:#}"))?;
+            file.sync_all()
+                .map_err(|e| format!("cannot sync {}: {e}", tmp.display()))?;
+            std::fs::rename(&tmp, &path)
+                .map_err(|e| format!("cannot rename to {}: {e}", path.display()))
+        };
+        let result = write();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+}
