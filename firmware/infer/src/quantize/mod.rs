@@ -30,18 +30,13 @@ use crate::error::{Error, Result};
 use crate::model::{LoadOptions, Model};
 
 /// How an activation's range is chosen from the calibration set.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Observer {
     /// The smallest and largest value seen.
+    #[default]
     MinMax,
     /// The range holding this percentage of the values (e.g. 99.99), clipping outliers.
     Percentile(f32),
-}
-
-impl Default for Observer {
-    fn default() -> Self {
-        Self::MinMax
-    }
 }
 
 impl std::fmt::Display for Observer {

@@ -13,7 +13,7 @@ pub fn floats(t: &pb::TensorProto) -> Option<Vec<f32>> {
     if !t.float_data.is_empty() {
         return Some(t.float_data.clone());
     }
-    if t.raw_data.len() % 4 != 0 {
+    if !t.raw_data.len().is_multiple_of(4) {
         return None;
     }
     let values: Vec<f32> = t
