@@ -8,6 +8,7 @@
 //!   [`verify`], and [`verify_reader`] / [`verify_file`] for files too big to hold twice.
 //!   `docs/bundle.md` gives the layout byte by byte.
 //! - [`keys`]: key generation and the small text files keys are kept in.
+//! - [`labels`]: the label sets ([`EMOJI8`], [`FER7`], [`SER8`]) every model and dataset uses.
 //!
 //! The host tool packs, signs and inspects bundles with this crate; the device's store verifies
 //! them with it before a model may run. What this crate must not do: print, touch the network
@@ -48,6 +49,7 @@
 
 mod bundle;
 pub mod keys;
+pub mod labels;
 pub mod manifest;
 
 pub use bundle::{
@@ -58,6 +60,7 @@ pub use bundle::{
 };
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use keys::{KeyError, KeyId};
+pub use labels::{EMOJI8, FER7, LabelSet, SER8};
 pub use manifest::{
     DType, Figures, InputSpec, LabelSpec, Manifest, ManifestError, Precision, Preprocessing, Task,
 };

@@ -1,0 +1,191 @@
+//! [`DataError`]: every failure names the file (and the line, for CSV rows) and has a
+//! [`help`](DataError::help) line saying what to do about it.
+
+use std::path::PathBuf;
+
+/// An error of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// Reading, writing, creating or renaming a file or directory failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("cannot read", "cannot create", ...).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// An image could not be decoded or encoded.
+    #[error("image {}: {source}", path.display())]
+    Image {
+        /// The image file.
+        path: PathBuf,
+        /// The cause.
+        source: image::ImageError,
+    },
+    /// `dataset.json` is not valid JSON of the expected shape, or contradicts the folders.
+    #[error("{}: {reason}", path.display())]
+    BadManifest {
+        /// The `dataset.json` file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A folder holds no usable dataset.
+    #[error("{}: {reason}", path.display())]
+    NotADataset {
+        /// The folder.
+        path: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
+    /// A row (or file) of an import is malformed; with [`BadRows::Fail`](crate::BadRows) this
+    /// stops the import.
+    #[error("{}{}: {reason}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    BadRow {
+        /// The CSV file, or the image file.
+        path: PathBuf,
+        /// 1-based line number in a CSV (the header is line 1).
+        line: Option<usize>,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A CSV's header lacks a required column.
+    #[error("{}:1: the header {found:?} has no `{column}` column", path.display())]
+    BadHeader {
+        /// The CSV file.
+        path: PathBuf,
+        /// The header line as found.
+        found: String,
+        /// The missing column.
+        column: &'static str,
+    },
+    /// A file name does not follow the naming scheme of its dataset.
+    #[error("{name}: not a {dataset} file name ({reason})")]
+    BadFileName {
+        /// The file name.
+        name: String,
+        /// The dataset (`RAVDESS`, `TESS`, `CREMA-D`, `SAVEE`).
+        dataset: &'static str,
+        /// What does not match.
+        reason: String,
+    },
+    /// The output directory already holds files.
+    #[error("{} already exists and is not empty", path.display())]
+    OutputExists {
+        /// The output directory.
+        path: PathBuf,
+    },
+    /// A sample index past the end of the dataset.
+    #[error("{}: sample {index} requested, the dataset has {len}", root.display())]
+    NoSuchSample {
+        /// The dataset folder.
+        root: PathBuf,
+        /// The index asked for.
+        index: usize,
+        /// The number of samples.
+        len: usize,
+    },
+    /// An argument is out of its range (zero samples per class, zero image size, ...).
+    #[error("{0}")]
+    BadArgument(String),
+}
+
+impl DataError {
+    /// What the user can do about it.
+    pub fn help(&self) -> String {
+        match self {
+            Self::Io { .. } => {
+                "check that the path exists, its permissions, and the free disk space".into()
+            }
+            Self::Image { .. } => "the file is damaged or in a format this build cannot read \
+                 (PNG and JPEG are supported); re-export it, or remove it"
+                .into(),
+            Self::BadManifest { .. } => "dataset.json is written by `sentio data synth` and \
+                 `sentio data import`; regenerate the dataset, or delete dataset.json to use the \
+                 sorted folder names as labels"
+                .into(),
+            Self::NotADataset { .. } => "a dataset folder holds one subfolder per label with \
+                 the images in it (DIR/<label>/<name>.png); make one with `sentio data synth` or \
+                 `sentio data import`"
+                .into(),
+            Self::BadRow { line: Some(_), .. } => "fix or delete the row, or pass \
+                 `--bad-rows skip` to import the other rows and list the bad ones"
+                .into(),
+            Self::BadRow { line: None, .. } => "fix or delete the file, or pass \
+                 `--bad-rows skip` to import the other files and list the bad ones"
+                .into(),
+            Self::BadHeader { .. } => "FER2013 CSVs start with the header `emotion,pixels,Usage`; \
+                 check that this is the FER2013 file (fer2013.csv or icml_face_data.csv)"
+                .into(),
+            Self::BadFileName { dataset, .. } => match *dataset {
+                "RAVDESS" => "RAVDESS names are seven 2-digit fields, e.g. \
+                              03-01-06-01-02-01-12.wav (emotion 3rd, actor last); keep the \
+                              original file names"
+                    .into(),
+                "TESS" => "TESS names are SPEAKER_word_emotion.wav, e.g. OAF_back_angry.wav; \
+                           keep the original file names"
+                    .into(),
+                "CREMA-D" => "CREMA-D names are ACTOR_SENTENCE_EMOTION_LEVEL.wav, e.g. \
+                              1001_DFA_ANG_XX.wav; keep the original file names"
+                    .into(),
+                _ => "SAVEE names are SPEAKER_codeNN.wav (e.g. DC_a01.wav) or SPEAKER/codeNN.wav; \
+                      keep the speaker folder or prefix"
+                    .into(),
+            },
+            Self::OutputExists { .. } => {
+                "choose a new --out directory, or delete the old dataset first".into()
+            }
+            Self::NoSuchSample { .. } => "use an index below ImageFolder::samples.len()".into(),
+            Self::BadArgument(_) => "see `sentio data --help` for the allowed values".into(),
+        }
+    }
+
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> DataError {
+        let path = path.into();
+        move |source| DataError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    pub(crate) fn image(path: impl Into<PathBuf>) -> impl FnOnce(image::ImageError) -> DataError {
+        let path = path.into();
+        move |source| DataError::Image { path, source }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_file_and_line() {
+        let e = DataError::BadRow {
+            path: "fer.csv".into(),
+            line: Some(7),
+            reason: "2303 pixel values, 2304 expected".into(),
+        };
+        assert_eq!(e.to_string(), "fer.csv:7: 2303 pixel values, 2304 expected");
+        assert!(e.help().contains("--bad-rows skip"));
+        let e = DataError::BadRow {
+            path: "a/b.png".into(),
+            line: None,
+            reason: "not an image".into(),
+        };
+        assert_eq!(e.to_string(), "a/b.png: not an image");
+        let e = DataError::BadFileName {
+            name: "x.wav".into(),
+            dataset: "RAVDESS",
+            reason: "1 field, 7 expected".into(),
+        };
+        assert!(e.to_string().contains("x.wav"));
+        assert!(e.help().contains("03-01-06-01-02-01-12.wav"));
+    }
+}

@@ -1,0 +1,60 @@
+//! `sentio-data`: the datasets the models are trained and evaluated on.
+//!
+//! - [`synth`]: procedural generators: hand-drawn emoji ([`synth::emoji`], `emoji8`, 64x64)
+//!   and faces ([`synth::faces`], `fer7`, 48x48), pure functions of a seed; [`synth::draw_emoji`]
+//!   and [`synth::draw_face`] make single images in memory.
+//! - [`import`]: importers for the public formats (FER2013's CSV, any folder of images) and the
+//!   file-name label mapping of the speech sets (RAVDESS, TESS, CREMA-D, SAVEE);
+//!   `docs/datasets.md` spells out every mapping.
+//! - [`ImageFolder`]: the one layout every image dataset is stored in
+//!   (`DIR/<label>/<stem>.png` + `DIR/dataset.json`), and loading its images as `f32` pixels.
+//! - [`split`]: deterministic stratified splits, and splits by speaker/voice.
+//!
+//! What it must not do: print or draw progress (callers get a callback), touch the network,
+//! depend on system libraries, or panic on any file it reads. A failed or interrupted write
+//! leaves no partial dataset behind (datasets are built beside their destination and renamed
+//! into place). Training and models live elsewhere (`sentio-train`); label sets are
+//! `sentio-models`'s.
+//!
+//! ```
+//! use sentio_data::{ImageFolder, split, synth};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let out = dir.path().join("emoji");
+//! let summary = synth::emoji(&out, 3, 42, &mut |_done, _total| {})?;
+//! assert_eq!(summary.info.total(), 24);
+//!
+//! let data = ImageFolder::open(&out)?;
+//! assert_eq!(data.labels[1], "heart_eyes");
+//! let pixels = data.load_gray(0, 32, 32)?;
+//! assert_eq!(pixels.len(), 32 * 32);
+//!
+//! let parts = split::stratified(&data.targets(), 0.34, 0.34, 7);
+//! assert_eq!(parts.train.len() + parts.val.len() + parts.test.len(), 24);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod folder;
+pub mod import;
+pub mod raster;
+pub mod rng;
+pub mod split;
+pub mod synth;
+
+use std::path::PathBuf;
+
+pub use error::DataError;
+pub use folder::{
+    DatasetInfo, IMAGE_EXTENSIONS, INFO_FILE, INFO_VERSION, ImageFolder, Sample, gray_to_f32,
+};
+pub use import::{BadRows, ImportReport, SkippedRow};
+
+/// What a generator wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetSummary {
+    /// The dataset folder.
+    pub root: PathBuf,
+    /// Its `dataset.json`.
+    pub info: DatasetInfo,
+}

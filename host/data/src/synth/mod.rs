@@ -1,0 +1,118 @@
+//! Procedural datasets: hand-drawn emoji ([`emoji`], `emoji8`, 64x64) and faces ([`faces`],
+//! `fer7`, 48x48), written in the [`ImageFolder`](crate::ImageFolder) layout.
+//!
+//! Image `i` of class `c` is drawn from the seed `derive_seed(seed, [c, i])`, so a dataset is a
+//! pure function of `(per_class, seed)`: the same arguments give byte-identical PNGs, and a
+//! bigger dataset with the same seed contains the smaller one.
+
+mod emoji;
+mod faces;
+
+use std::path::Path;
+
+use image::GrayImage;
+use sentio_models::labels::{EMOJI8, FER7, LabelSet};
+
+use crate::folder::{DatasetInfo, INFO_VERSION, Staging, save_png};
+use crate::rng::derive_seed;
+use crate::{DataError, DatasetSummary};
+
+/// Side of the emoji images.
+pub const EMOJI_SIZE: u32 = emoji::SIZE;
+/// Side of the face images.
+pub const FACE_SIZE: u32 = faces::SIZE;
+/// Images per class when the caller does not say.
+pub const DEFAULT_PER_CLASS: usize = 500;
+
+/// One hand-drawn emoji of `emoji8` class `class` (64x64; classes past 7 wrap around).
+pub fn draw_emoji(class: usize, rng_seed: u64) -> GrayImage {
+    emoji::draw(class, rng_seed)
+}
+
+/// One face with `fer7` expression `class` (48x48; classes past 6 wrap around).
+pub fn draw_face(class: usize, rng_seed: u64) -> GrayImage {
+    faces::draw(class, rng_seed)
+}
+
+/// The seed image `index` of class `class` is drawn from, in a dataset made with `seed`.
+pub fn image_seed(seed: u64, class: usize, index: usize) -> u64 {
+    derive_seed(seed, &[class as u64, index as u64])
+}
+
+/// Write `per_class` hand-drawn emoji of each `emoji8` class to `out`
+/// (`out/<label>/<label>-<i>.png` and `out/dataset.json`). `progress(done, total)` is called
+/// after each image. `out` must not exist or be empty; it appears only when complete.
+pub fn emoji(
+    out: &Path,
+    per_class: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DatasetSummary, DataError> {
+    generate(
+        out, "emoji", &EMOJI8, EMOJI_SIZE, per_class, seed, draw_emoji, progress,
+    )
+}
+
+/// Write `per_class` faces of each `fer7` expression to `out`, as [`emoji`] does.
+pub fn faces(
+    out: &Path,
+    per_class: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DatasetSummary, DataError> {
+    generate(
+        out, "faces", &FER7, FACE_SIZE, per_class, seed, draw_face, progress,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn generate(
+    out: &Path,
+    generator: &str,
+    set: &LabelSet,
+    size: u32,
+    per_class: usize,
+    seed: u64,
+    draw: fn(usize, u64) -> GrayImage,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DatasetSummary, DataError> {
+    if per_class == 0 {
+        return Err(DataError::BadArgument(
+            "--per-class must be at least 1".into(),
+        ));
+    }
+    let staging = Staging::begin(out)?;
+    let labels: Vec<String> = set.labels.iter().map(|l| l.to_string()).collect();
+    staging.make_label_dirs(&labels)?;
+    let total = per_class * labels.len();
+    let mut done = 0;
+    for (class, label) in labels.iter().enumerate() {
+        for i in 0..per_class {
+            let image = draw(class, image_seed(seed, class, i));
+            let path = staging
+                .path()
+                .join(label)
+                .join(format!("{label}-{i:05}.png"));
+            save_png(&image, &path)?;
+            done += 1;
+            progress(done, total);
+        }
+    }
+    let info = DatasetInfo {
+        version: INFO_VERSION,
+        generator: format!(
+            "sentio-data {} synth {generator}",
+            env!("CARGO_PKG_VERSION")
+        ),
+        label_set: set.name.to_string(),
+        labels: labels.clone(),
+        image_size: Some([size, size]),
+        per_class: vec![per_class; labels.len()],
+        seed: Some(seed),
+        source: None,
+        usage: Vec::new(),
+        skipped: 0,
+    };
+    let root = staging.finish(&info)?;
+    Ok(DatasetSummary { root, info })
+}
