@@ -96,6 +96,12 @@ impl LoadOptions {
         self
     }
 
+    /// The same options without labels (a calibration probe's outputs are not classes).
+    pub(crate) fn without_labels(mut self) -> Self {
+        self.labels = None;
+        self
+    }
+
     /// Types the model without optimizing it, so every node's output stays observable.
     pub(crate) fn unoptimized(mut self) -> Self {
         self.unoptimized = true;

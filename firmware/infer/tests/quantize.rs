@@ -137,6 +137,16 @@ fn softmax_stays_f32_with_its_reason() {
     );
 }
 
+/// A manifest's labels (one per class) must not trip calibration, whose probe outputs every tensor.
+#[test]
+fn calibration_accepts_options_with_labels() {
+    let t = train();
+    let labels = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let options = LoadOptions::new().name("shape_cnn").labels(&labels);
+    let calibration = calibrate(&t.model, &options, &t.calib[..8], Observer::MinMax).unwrap();
+    assert!(calibration.stats("probs").is_some());
+}
+
 #[test]
 fn calibration_errors_are_typed_and_name_the_model() {
     let t = train();

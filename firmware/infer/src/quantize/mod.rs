@@ -179,7 +179,12 @@ pub fn calibrate(
             })
             .collect();
     }
-    let probe_options = options.clone().unoptimized().smoke_run(false);
+    // Labels are dropped: the probe's outputs are every tensor, not the model's classes.
+    let probe_options = options
+        .clone()
+        .without_labels()
+        .unoptimized()
+        .smoke_run(false);
     let mut runner = Model::load(&probe.encode_to_vec(), &probe_options)?;
     let input_name = runner.input_name().to_owned();
     let input_shape = runner.input_shape().to_vec();
