@@ -281,7 +281,7 @@ impl Model {
 
     /// Loads a model from the bytes of an ONNX file.
     pub fn load(bytes: &[u8], options: &LoadOptions) -> Result<Self> {
-        let name = options.name.clone().unwrap_or_else(|| "model".to_owned());
+        let name = options.model_name();
         Self::load_named(bytes, options, name)
     }
 

@@ -207,7 +207,8 @@ fn value_info(name: &str, elem_type: i32, shape: Option<&[Dim]>) -> pb::ValueInf
     }
 }
 
-fn f32_tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
+/// An f32 tensor stored as little-endian `raw_data`.
+pub(crate) fn f32_tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
     // raw_data (little-endian) is what exporters write; both tract and onnxruntime read it.
     let raw_data = data.iter().flat_map(|v| v.to_le_bytes()).collect();
     pb::TensorProto {

@@ -25,16 +25,7 @@ pub fn floats(t: &pb::TensorProto) -> Option<Vec<f32>> {
     (values.len() as i64 == expected).then_some(values)
 }
 
-/// An f32 tensor.
-pub fn f32_tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
-    pb::TensorProto {
-        name: name.to_owned(),
-        dims: dims.to_vec(),
-        data_type: DataType::Float as i32,
-        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ..Default::default()
-    }
-}
+pub(crate) use crate::onnx::f32_tensor;
 
 /// An int8 tensor.
 pub fn i8_tensor(name: &str, dims: &[i64], data: &[i8]) -> pb::TensorProto {
