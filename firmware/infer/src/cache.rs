@@ -14,6 +14,10 @@ use tract_nnef::framework::Nnef;
 use tract_onnx::WithOnnx;
 use tract_onnx::prelude::*;
 
+/// The tract release this crate is built against (tract exposes no version constant). A test
+/// checks it against the workspace's Cargo.lock, so a tract upgrade that forgets it fails.
+pub const TRACT_VERSION: &str = "0.23.9";
+
 /// Names the runtime in every key: a new tract (or a new Sentio) never reads an old entry.
 pub const RUNTIME_VERSION: &str = concat!("tract-0.23.9+sentio-", env!("CARGO_PKG_VERSION"));
 

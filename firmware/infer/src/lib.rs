@@ -28,7 +28,7 @@ pub mod onnx;
 mod precision;
 pub mod quantize;
 
-pub use cache::{CacheStatus, PlanCache, RUNTIME_VERSION};
+pub use cache::{CacheStatus, PlanCache, RUNTIME_VERSION, TRACT_VERSION};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{
     LoadOptions, Model, ModelSlot, OutputTensor, Outputs, PlanNode, Prediction, Profile,

@@ -5,10 +5,32 @@
 
 use sentio_infer::conformance::{CALIBRATION_SAMPLES, calibration_set, cases};
 use sentio_infer::quantize::{Observer, calibrate, quantize};
-use sentio_infer::{CacheStatus, LoadOptions, Model, PlanCache, RUNTIME_VERSION};
+use sentio_infer::{CacheStatus, LoadOptions, Model, PlanCache, RUNTIME_VERSION, TRACT_VERSION};
 
 fn case(name: &str) -> sentio_infer::conformance::Case {
     cases().into_iter().find(|c| c.name == name).unwrap()
+}
+
+/// The runtime version in cache keys and benchmark output names the tract that is really linked:
+/// the one Cargo.lock resolved.
+#[test]
+fn runtime_version_names_the_locked_tract() {
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"))
+        .expect("the workspace's Cargo.lock");
+    let locked = lock
+        .split("[[package]]")
+        .find(|p| p.contains("name = \"tract-onnx\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = ")))
+        .map(|v| v.trim_matches('"').to_string())
+        .expect("tract-onnx in Cargo.lock");
+    assert_eq!(
+        TRACT_VERSION, locked,
+        "update TRACT_VERSION and RUNTIME_VERSION in cache.rs"
+    );
+    assert!(
+        RUNTIME_VERSION.starts_with(&format!("tract-{TRACT_VERSION}+sentio-")),
+        "{RUNTIME_VERSION}"
+    );
 }
 
 #[test]

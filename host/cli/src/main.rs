@@ -2,8 +2,12 @@
 //! (`sentio-models` for bundles and keys, `sentio-flash` for devices) and draw their progress.
 
 mod bundle;
+mod data;
 mod device;
+mod eval;
+mod infer;
 mod progress;
+mod train;
 
 use std::process::ExitCode;
 
@@ -40,6 +44,21 @@ enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(bundle::KeysCommand),
+    /// Datasets: procedural generators and importers for public formats.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Train a model (burn, CPU): ONNX + manifest + history + curves in --out.
+    #[command(subcommand)]
+    Train(train::TrainCommand),
+    /// Run an ONNX model once on an .npy tensor or an image; print its outputs and top-k.
+    Run(infer::RunArgs),
+    /// Time an ONNX model: latency p50/p90/p99, throughput, peak memory, load time.
+    Bench(infer::BenchArgs),
+    /// Quantize an f32 ONNX model to int8 from a calibration set; report size, accuracy, latency.
+    Quantize(infer::QuantizeArgs),
+    /// Evaluate a model on labelled images: accuracy, per-class table, confusion matrix, worst
+    /// examples (markdown, JSON and PNG with --report).
+    Eval(eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +72,12 @@ fn main() -> ExitCode {
         Command::Delete(a) => device::delete(&a),
         Command::Bundle(c) => bundle::run(c),
         Command::Keys(c) => bundle::run_keys(c),
+        Command::Data(c) => data::run(c),
+        Command::Train(c) => train::run(c),
+        Command::Run(a) => infer::run(&a),
+        Command::Bench(a) => infer::bench(&a),
+        Command::Quantize(a) => infer::quantize_cmd(&a),
+        Command::Eval(a) => eval::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,7 +88,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error with its causes, and the help line of a flashing error last.
+/// The error with its causes, and the help line of a flashing, inference or .npy error last.
 pub fn report(e: &anyhow::Error) -> String {
     let mut text = e.to_string();
     for cause in e.chain().skip(1) {
@@ -80,6 +105,19 @@ pub fn report(e: &anyhow::Error) -> String {
         if !help.is_empty() && !text.contains(&help) {
             text = format!("{text}\n  help: {help}");
         }
+    }
+    let infer_help = e.chain().find_map(|c| {
+        c.downcast_ref::<sentio_infer::Error>()
+            .map(sentio_infer::Error::help)
+            .or_else(|| {
+                c.downcast_ref::<sentio_infer::npy::NpyError>()
+                    .map(sentio_infer::npy::NpyError::help)
+            })
+    });
+    if let Some(help) = infer_help
+        && !text.contains(&help)
+    {
+        text = format!("{text}\n  help: {help}");
     }
     text
 }

@@ -1,0 +1,186 @@
+//! `sentio train emoji`: thin over `sentio-train`; draws one indicatif bar per epoch (loss,
+//! accuracy, ETA; hidden when stderr is not a terminal) and prints one summary line per epoch.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Result, anyhow};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use sentio_train::{EmojiOptions, EpochRecord, RunStart, TrainProgress};
+
+#[derive(Subcommand, Debug)]
+pub enum TrainCommand {
+    /// The emoji CNN (64x64 gray, emoji8) on an image folder from `sentio data synth emoji`.
+    Emoji(TrainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The dataset: an image folder with one sub-folder per label.
+    #[arg(long)]
+    data: PathBuf,
+    /// Output directory: model.onnx, manifest.json, history.json, curves.png, checkpoint/.
+    #[arg(long)]
+    out: PathBuf,
+    /// Most epochs to run [default: the model's recipe, 32 for emoji].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Seed of the split, the weights, the batch order, augmentation and dropout.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Images per optimizer step [default: the recipe's, 32].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Adam's peak learning rate [default: the recipe's, 2e-3].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Stop after this many epochs without a better validation accuracy; 0 never stops early
+    /// [default: the recipe's, 0].
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Continue the run checkpointed in --out (same --data, --seed and --batch).
+    #[arg(long)]
+    resume: bool,
+}
+
+pub fn run(command: TrainCommand) -> Result<()> {
+    match command {
+        TrainCommand::Emoji(args) => emoji(&args),
+    }
+}
+
+fn emoji(args: &TrainArgs) -> Result<()> {
+    let mut options = EmojiOptions::new(&args.data, &args.out);
+    let recipe = &mut options.train;
+    recipe.epochs = args.epochs.unwrap_or(recipe.epochs);
+    recipe.batch = args.batch.unwrap_or(recipe.batch);
+    recipe.learning_rate = args.lr.unwrap_or(recipe.learning_rate);
+    recipe.patience = args.patience.unwrap_or(recipe.patience);
+    recipe.seed = args.seed;
+    recipe.resume = args.resume;
+    let mut progress = EpochBars::default();
+    let stop = progress.stop.clone();
+    // Ctrl-C ends the run after the current epoch (its checkpoint is written), so `--resume`
+    // continues it; a second Ctrl-C ends the process at once.
+    let _ = ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping after this epoch (Ctrl-C again to quit now); `--resume` continues the run"
+        );
+    });
+    let report = sentio_train::train_emoji(&options, &mut progress)
+        .map_err(|e| anyhow!("training failed: {e}\n  help: {}", e.help()))?;
+    if let Some(bar) = progress.bar.take() {
+        bar.finish_and_clear();
+    }
+    let best = report.history.best();
+    println!(
+        "best epoch {} (val accuracy {:.2}%), test accuracy {:.2}% on {} images, {} epochs in {:.0} s{}",
+        report.history.best_epoch.unwrap_or(0),
+        best.map_or(0.0, |b| b.val_accuracy * 100.0),
+        report.test_accuracy * 100.0,
+        report.split[2],
+        report.history.epochs.len(),
+        report.seconds,
+        if report.history.stopped_early {
+            " (stopped early)"
+        } else if report.history.interrupted {
+            " (stopped by Ctrl-C: `--resume` continues)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "{:<18} {:>9} {:>7} {:>7} {:>7}",
+        "class", "precision", "recall", "f1", "support"
+    );
+    for c in &report.per_class {
+        println!(
+            "{:<18} {:>9.3} {:>7.3} {:>7.3} {:>7}",
+            c.label, c.precision, c.recall, c.f1, c.support
+        );
+    }
+    println!(
+        "model.onnx {} bytes (tract agrees with burn to {:.1e})",
+        report.onnx_size, report.export_max_diff
+    );
+    for file in &report.files {
+        println!("wrote {}", file.display());
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct EpochBars {
+    bar: Option<ProgressBar>,
+    max_epochs: usize,
+    /// Seconds of each epoch run so far, for the run's ETA.
+    seconds: Vec<f32>,
+    stop: Arc<AtomicBool>,
+}
+
+impl TrainProgress for EpochBars {
+    fn run_start(&mut self, start: &RunStart) {
+        self.max_epochs = start.max_epochs;
+        println!(
+            "training on {} images, validating on {}, {} batches per epoch, epochs {}..={}",
+            start.train, start.val, start.batches, start.first_epoch, start.max_epochs
+        );
+    }
+
+    fn epoch_start(&mut self, epoch: usize, batches: usize) {
+        let bar = ProgressBar::new(batches as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>12} [{bar:30}] {pos:>4}/{len:<4} {msg} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("epoch {epoch}/{}", self.max_epochs));
+        self.bar = Some(bar);
+    }
+
+    fn batch_end(&mut self, batch: usize, loss: f32, accuracy: f32) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(batch as u64);
+            bar.set_message(format!("loss {loss:.4} acc {:.1}%", accuracy * 100.0));
+        }
+    }
+
+    fn epoch_end(&mut self, r: &EpochRecord) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        self.seconds.push(r.seconds);
+        let mean = self.seconds.iter().sum::<f32>() / self.seconds.len() as f32;
+        let left = self.max_epochs.saturating_sub(r.epoch) as f32 * mean;
+        println!(
+            "epoch {:>3}/{}: train loss {:.4} acc {:.2}% | val loss {:.4} acc {:.2}% | {:.1} s, run eta {:.0} s{}",
+            r.epoch,
+            self.max_epochs,
+            r.train_loss,
+            r.train_accuracy * 100.0,
+            r.val_loss,
+            r.val_accuracy * 100.0,
+            r.seconds,
+            left,
+            if r.best { "  * best" } else { "" }
+        );
+    }
+
+    fn should_stop(&mut self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn stage(&mut self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => println!("{text}"),
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! `sentio-train`: trains the Sentio models in Rust with burn on the CPU, and writes what the
+//! device runs: an ONNX model checked against tract, its manifest, the training history and curves.
+//!
+//! - [`cnn`]: the emoji CNN of the seed (conv blocks 2x2 + ReLU + max-pool, dropout, dense,
+//!   softmax), with weights drawn from the run's seed.
+//! - [`trainer`]: the loop — Adam, cross-entropy, best-validation model kept, early stopping,
+//!   a checkpoint every epoch and `resume` — reporting through [`TrainProgress`].
+//! - [`export`]: ONNX export through `sentio-infer`'s graph builder and the check in tract.
+//! - [`job`] / [`emoji`]: a whole run, from an image folder to the files in `--out`.
+//!
+//! What it must not do: print or draw progress (the CLI does, through [`TrainProgress`]), panic
+//! on a dataset, checkpoint or option from outside, or use burn's global RNG (two trainings in one
+//! process would disturb each other's reproducibility; see [`rng`]).
+
+pub mod cnn;
+pub mod data;
+pub mod draw;
+pub mod emoji;
+mod error;
+pub mod eval;
+pub mod export;
+pub mod job;
+pub mod plot;
+pub mod rng;
+pub mod trainer;
+
+pub use cnn::{Cnn, CnnConfig};
+pub use data::ImageSet;
+pub use emoji::{EmojiOptions, train_emoji};
+pub use error::{Error, ErrorKind, Result};
+pub use job::{ClassFigures, Job, Report};
+pub use trainer::{
+    Augment, EpochRecord, History, LrSchedule, NoProgress, RunStart, TrainOptions, TrainProgress,
+    Trained, evaluate, train,
+};
