@@ -40,4 +40,12 @@ pub enum AudioError {
         "sample rate of 0 Hz for {what}; pass the rate the samples were recorded at (e.g. 16000)"
     )]
     ZeroSampleRate { what: String },
+
+    /// A [`crate::FeatureConfig`] (or [`crate::VadConfig`]) whose values cannot work together.
+    #[error("invalid {config}: {field} {problem}; fix it or start from {config}::default()")]
+    InvalidConfig {
+        config: &'static str,
+        field: &'static str,
+        problem: String,
+    },
 }
