@@ -165,7 +165,10 @@ def main():
         write_wav(os.path.join(HERE, f"{name}.wav"), pcm)
         y = pcm.astype(np.float32) / np.float32(32768.0)
         for feature, value in features(y).items():
-            np.save(os.path.join(HERE, f"{name}.{feature}.npy"), value.T.astype(np.float32))
+            np.save(
+                os.path.join(HERE, f"{name}.{feature}.npy"),
+                np.ascontiguousarray(value.T, dtype=np.float32),
+            )
         manifest.append({"name": name, "samples": len(pcm), "source": source})
 
     n_fft = CONFIG["n_fft"]
