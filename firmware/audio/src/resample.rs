@@ -22,6 +22,10 @@ const ROLLOFF: f64 = 0.9;
 /// (pi / 2 / 512)^2 / 2 ~ 5e-6 relative, far below the stop band.
 const TABLE_STEPS: usize = 512;
 
+/// Largest polyphase table (phases x taps) worth building; above it (rate pairs whose ratio
+/// reduces to a large numerator, like 44101 -> 16000) the kernel is interpolated per tap instead.
+const MAX_POLYPHASE_ENTRIES: usize = 1 << 18;
+
 /// Resamples `input`, taken at `from_hz`, to `to_hz`. The output has
 /// `round(input.len() * to_hz / from_hz)` samples; sample `n` sits at time `n / to_hz`, the same
 /// instant as input sample `n * from_hz / to_hz`. Samples outside the input count as zero.
@@ -31,34 +35,115 @@ pub fn resample(input: &[f32], from_hz: u32, to_hz: u32) -> Vec<f32> {
     if from_hz == to_hz || from_hz == 0 || to_hz == 0 || input.is_empty() {
         return input.to_vec();
     }
-    let table = kernel_table();
-    let from = f64::from(from_hz);
-    let to = f64::from(to_hz);
-    // Cut-off relative to the input's Nyquist frequency.
-    let cutoff = (to / from).min(1.0) * ROLLOFF;
-    // Half-width of the kernel in input samples.
-    let half_width = ZERO_CROSSINGS as f64 / cutoff;
+    let kernel = Kernel::new(from_hz, to_hz);
+    let divisor = gcd(from_hz, to_hz);
+    let phases = (to_hz / divisor) as usize;
+    let step = (from_hz / divisor) as usize;
+    let taps = 2 * kernel.reach + 2;
+    if phases.saturating_mul(taps) <= MAX_POLYPHASE_ENTRIES {
+        resample_polyphase(input, &kernel, phases, step)
+    } else {
+        resample_interpolated(input, &kernel, from_hz, to_hz)
+    }
+}
+
+/// The anti-aliasing kernel for one rate pair.
+struct Kernel {
+    /// Cut-off relative to the input's Nyquist frequency.
+    cutoff: f64,
+    /// Half-width of the kernel in input samples.
+    half_width: f64,
+    /// Input samples on each side of the output instant that can have a non-zero weight.
+    reach: usize,
+}
+
+impl Kernel {
+    fn new(from_hz: u32, to_hz: u32) -> Self {
+        let cutoff = (f64::from(to_hz) / f64::from(from_hz)).min(1.0) * ROLLOFF;
+        let half_width = ZERO_CROSSINGS as f64 / cutoff;
+        Kernel {
+            cutoff,
+            half_width,
+            reach: half_width.floor() as usize + 1,
+        }
+    }
+
+    /// Weight of an input sample `distance` input samples away from the output instant.
+    fn weight(&self, distance: f64) -> f64 {
+        self.cutoff
+            * lookup(
+                kernel_table(),
+                distance.abs() * TABLE_STEPS as f64 * self.cutoff,
+            )
+    }
+}
+
+/// Rational ratio `phases / step` (to / from in lowest terms): output sample n sits at input
+/// position `(n * step) / phases`, whose fractional part is one of `phases` values, so the
+/// weights for each fraction are computed once and every output sample is a plain dot product.
+fn resample_polyphase(input: &[f32], kernel: &Kernel, phases: usize, step: usize) -> Vec<f32> {
+    let reach = kernel.reach as isize;
+    let taps = 2 * kernel.reach + 2;
+    // Row p: weights of input samples whole - reach ..= whole + reach + 1 for fraction p/phases.
+    let table: Vec<f32> = (0..phases)
+        .flat_map(|p| {
+            let frac = p as f64 / phases as f64;
+            (0..taps).map(move |j| kernel.weight(frac - (j as isize - reach) as f64) as f32)
+        })
+        .collect();
+    // phases / step is to / from in lowest terms, so this is round(len * to / from).
+    let out_len = output_len(input.len(), step as u32, phases as u32);
+    let len = input.len() as isize;
+    (0..out_len)
+        .map(|n| {
+            let position = n as u128 * step as u128;
+            let whole = (position / phases as u128) as isize;
+            let phase = (position % phases as u128) as usize;
+            let weights = &table[phase * taps..(phase + 1) * taps];
+            let first = whole - reach;
+            // Clip the taps to the input (outside it the signal counts as zero).
+            let skip = (-first).max(0) as usize;
+            let end = (first + taps as isize).min(len);
+            if end <= first + skip as isize {
+                return 0.0;
+            }
+            let samples = &input[(first + skip as isize) as usize..end as usize];
+            samples
+                .iter()
+                .zip(&weights[skip..])
+                .map(|(x, w)| x * w)
+                .sum::<f32>()
+        })
+        .collect()
+}
+
+/// Any ratio: the kernel is evaluated at each tap's exact distance from the interpolated table.
+fn resample_interpolated(input: &[f32], kernel: &Kernel, from_hz: u32, to_hz: u32) -> Vec<f32> {
     let out_len = output_len(input.len(), from_hz, to_hz);
     let last = input.len() as i64 - 1;
-    let scale = TABLE_STEPS as f64 * cutoff;
     let mut out = Vec::with_capacity(out_len);
     for n in 0..out_len {
         // Exact position: n * from / to computed in integers, then split.
         let numerator = n as u128 * u128::from(from_hz);
         let whole = (numerator / u128::from(to_hz)) as i64;
-        let frac = (numerator % u128::from(to_hz)) as f64 / to;
+        let frac = (numerator % u128::from(to_hz)) as f64 / f64::from(to_hz);
         let t = whole as f64 + frac;
-        let first = ((t - half_width).ceil() as i64).max(0);
-        let end = ((t + half_width).floor() as i64).min(last);
+        let first = ((t - kernel.half_width).ceil() as i64).max(0);
+        let end = ((t + kernel.half_width).floor() as i64).min(last);
         let mut acc = 0.0f64;
         for i in first..=end {
-            // Distance from the tap to the output instant, in table steps.
-            let x = ((t - i as f64).abs()) * scale;
-            acc += f64::from(input[i as usize]) * lookup(table, x);
+            acc += f64::from(input[i as usize]) * kernel.weight(t - i as f64);
         }
-        out.push((acc * cutoff) as f32);
+        out.push(acc as f32);
     }
     out
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// Number of output samples for `len` input samples: `round(len * to / from)`, halves rounded up.
@@ -237,6 +322,26 @@ mod tests {
             / mid.len() as f64;
         let residual_db = 10.0 * residual.log10() - 20.0 * (0.8 / 2f64.sqrt()).log10();
         assert!(residual_db < -40.0, "image residual {residual_db:.1} dB");
+    }
+
+    #[test]
+    fn the_polyphase_and_interpolated_paths_agree() {
+        let x: Vec<f32> = sine(1234.5, 44100, 0.1, 0.6)
+            .iter()
+            .zip(sine(7100.0, 44100, 0.1, 0.3))
+            .map(|(a, b)| a + b)
+            .collect();
+        let kernel = Kernel::new(44100, 16000);
+        let fast = resample_polyphase(&x, &kernel, 160, 441);
+        let exact = resample_interpolated(&x, &kernel, 44100, 16000);
+        assert_eq!(fast, resample(&x, 44100, 16000));
+        assert_eq!(fast.len(), exact.len());
+        let max_diff = fast
+            .iter()
+            .zip(&exact)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(max_diff < 1e-5, "max diff {max_diff}");
     }
 
     #[test]
