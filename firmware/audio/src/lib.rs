@@ -31,5 +31,5 @@ pub use features::{
 pub use resample::resample;
 pub use rms::rms;
 pub use vad::{Vad, VadConfig, detect_speech};
-pub use wav::{Audio, read_wav, write_wav};
+pub use wav::{Audio, decode_wav, read_wav, write_wav};
 pub use zcr::zero_crossing_rate;
