@@ -161,12 +161,12 @@ pub struct FeatureMatrix {
 }
 
 impl FeatureMatrix {
-    /// Row `frame`.
+    /// Row `frame`. Panics if `frame >= self.frames`, like slice indexing.
     pub fn row(&self, frame: usize) -> &[f32] {
         &self.data[frame * self.dims..(frame + 1) * self.dims]
     }
 
-    /// Column `dim` across all frames (copied).
+    /// Column `dim` across all frames (copied). Panics if `dim >= self.dims`.
     pub fn column(&self, dim: usize) -> Vec<f32> {
         self.data
             .chunks_exact(self.dims.max(1))
