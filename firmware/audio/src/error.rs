@@ -1,0 +1,51 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in this crate. Each message ends with what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AudioError {
+    /// The file could not be opened, read, written or renamed.
+    #[error("cannot {action} {}: {source}; check that the path exists and is accessible", path.display())]
+    Io {
+        /// What we were doing: "open", "read", "write", "rename to".
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The bytes are not a RIFF/WAVE file at all (an MP3, an OGG, a text file, a truncated header).
+    #[error(
+        "{} is not a WAV file ({reason}); convert it with `sox in.mp3 -r 16000 -c 1 out.wav`",
+        path.display()
+    )]
+    NotWav { path: PathBuf, reason: String },
+
+    /// A WAV file whose encoding we do not decode (A-law, 64-bit float, 12-bit PCM, ...).
+    #[error(
+        "{}: unsupported WAV format: {detail}; convert it to 16-bit PCM with `sox in.wav -r 16000 -c 1 -b 16 out.wav`",
+        path.display()
+    )]
+    UnsupportedFormat { path: PathBuf, detail: String },
+
+    /// The header is fine but the sample data is damaged or cut short.
+    #[error(
+        "{}: the sample data is damaged ({reason}); the file is probably truncated, export or record it again",
+        path.display()
+    )]
+    CorruptData { path: PathBuf, reason: String },
+
+    /// A sample rate of 0 Hz was passed where a real rate is needed.
+    #[error(
+        "sample rate of 0 Hz for {what}; pass the rate the samples were recorded at (e.g. 16000)"
+    )]
+    ZeroSampleRate { what: String },
+
+    /// A [`crate::FeatureConfig`] (or [`crate::VadConfig`]) whose values cannot work together.
+    #[error("invalid {config}: {field} {problem}; fix it or start from {config}::default()")]
+    InvalidConfig {
+        config: &'static str,
+        field: &'static str,
+        problem: String,
+    },
+}
