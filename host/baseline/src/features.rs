@@ -292,7 +292,7 @@ impl FeatureKind {
     }
 
     /// Length of the feature vector.
-    pub fn len(&self) -> Result<usize, BaselineError> {
+    pub fn n_features(&self) -> Result<usize, BaselineError> {
         match self {
             FeatureKind::Pixels { side } if *side > 0 => Ok((*side as usize).pow(2)),
             FeatureKind::Pixels { side } => Err(BaselineError::bad_option(
@@ -330,7 +330,9 @@ impl FeatureKind {
 
     /// A short description for reports, e.g. `HOG 64x64, 8 px cells, 9 bins, 2x2 blocks (1764)`.
     pub fn describe(&self) -> String {
-        let len = self.len().map_or_else(|_| "?".into(), |n| n.to_string());
+        let len = self
+            .n_features()
+            .map_or_else(|_| "?".into(), |n| n.to_string());
         match self {
             FeatureKind::Pixels { side } => format!("pixels {side}x{side} ({len})"),
             FeatureKind::Hog { side, config } => format!(
@@ -348,7 +350,7 @@ pub fn image_folder(
     kind: &FeatureKind,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Dataset, BaselineError> {
-    let n_features = kind.len()?;
+    let n_features = kind.n_features()?;
     let total = folder.samples.len();
     let mut x = Vec::with_capacity(total * n_features);
     let mut y = Vec::with_capacity(total);
@@ -489,6 +491,6 @@ mod tests {
         assert!(kind.describe().contains("1764"));
         let kind = FeatureKind::Pixels { side: 10 };
         assert_eq!(kind.extract(&img).unwrap().len(), 100);
-        assert!(FeatureKind::Pixels { side: 0 }.len().is_err());
+        assert!(FeatureKind::Pixels { side: 0 }.n_features().is_err());
     }
 }

@@ -569,3 +569,110 @@ pub(crate) fn fit_boosting(
     model.loss.push(mean_loss(&f, &mut p));
     model
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// Three noisy classes along one feature, plus two noise features.
+    fn problem(n: usize) -> (Vec<f32>, Vec<usize>) {
+        let mut rng = Rng::new(11);
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let c = i % 3;
+            x.extend([c as f32 + rng.normal() * 0.4, rng.normal(), rng.normal()]);
+            y.push(c);
+        }
+        (x, y)
+    }
+
+    fn train<'a>(x: &'a [f32], y: &'a [usize], seed: u64, threads: usize) -> Train<'a> {
+        Train {
+            x,
+            d: 3,
+            y,
+            classes: 3,
+            seed,
+            threads,
+        }
+    }
+
+    #[test]
+    fn boosting_loss_falls() {
+        let (x, y) = problem(300);
+        let t = train(&x, &y, 1, 2);
+        let binned = Binned::new(&x, 300, 3, 64);
+        let options = BoostingOptions {
+            rounds: 30,
+            ..BoostingOptions::default()
+        };
+        let mut steps = 0;
+        let model = fit_boosting(&t, &binned, &options, &mut |_, _| steps += 1);
+        assert_eq!(steps, 30);
+        assert_eq!(model.loss.len(), 31);
+        // Starts at the prior's cross-entropy, ln 3 for balanced classes.
+        assert!(
+            (model.loss[0] - 3f64.ln()).abs() < 1e-9,
+            "{}",
+            model.loss[0]
+        );
+        // Newton steps with shrinkage on a convex loss: every round lowers it (subsampling
+        // makes that not a theorem, so allow a hair), and by a lot overall.
+        for w in model.loss.windows(2) {
+            assert!(w[1] < w[0] + 1e-3, "{:?}", model.loss);
+        }
+        assert!(model.loss[30] < 0.5 * model.loss[0], "{:?}", model.loss);
+    }
+
+    #[test]
+    fn forests_are_seeded() {
+        let (x, y) = problem(150);
+        let binned = Binned::new(&x, 150, 3, 64);
+        let options = ForestOptions {
+            trees: 10,
+            ..ForestOptions::default()
+        };
+        let fit = |seed, threads| {
+            fit_forest(
+                &train(&x, &y, seed, threads),
+                &binned,
+                &options,
+                &mut |_, _| {},
+            )
+        };
+        let a = fit(1, 1);
+        assert_eq!(a, fit(1, 3));
+        assert_ne!(a, fit(2, 1));
+    }
+
+    #[test]
+    fn adaboost_stops_on_a_perfect_tree() {
+        // Separable by one split: the first stump is perfect.
+        let x: Vec<f32> = (0..20).flat_map(|i| [i as f32, 0.0, 0.0]).collect();
+        let y: Vec<usize> = (0..20).map(|i| usize::from(i >= 10)).collect();
+        let binned = Binned::new(&x, 20, 3, 64);
+        let options = AdaBoostOptions {
+            rounds: 10,
+            max_depth: 1,
+            learning_rate: 1.0,
+        };
+        let mut t = train(&x, &y, 0, 1);
+        t.classes = 2;
+        let (trees, note) = fit_adaboost(&t, &binned, &options, &mut |_, _| {});
+        assert_eq!(trees.len(), 1);
+        assert!(note.unwrap().contains("every training sample"));
+        assert!(trees[0].1 > 10.0);
+    }
+
+    #[test]
+    fn max_features_counts() {
+        assert_eq!(MaxFeatures::Sqrt.count(1764), 42);
+        assert_eq!(MaxFeatures::Log2.count(1024), 10);
+        assert_eq!(MaxFeatures::Fraction(0.25).count(1764), 441);
+        assert_eq!(MaxFeatures::All.count(7), 7);
+        assert_eq!(MaxFeatures::Fraction(0.0001).count(7), 1);
+        assert!(MaxFeatures::Fraction(1.5).check("x").is_err());
+    }
+}

@@ -453,7 +453,7 @@ mod tests {
         for i in 0..40 {
             let (a, b) = ((i % 2) as f32, ((i / 2) % 2) as f32);
             x.extend([a + 0.01 * i as f32, b]);
-            y.push(((a as usize) ^ (b as usize)) as usize);
+            y.push((a as usize) ^ (b as usize));
         }
         let binned = Binned::new(&x, 40, 2, 64);
         let w = vec![1.0; 40];
