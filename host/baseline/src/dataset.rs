@@ -115,7 +115,7 @@ impl Dataset {
         self.labels.len()
     }
 
-    /// Sample `i`'s features.
+    /// Sample `i`'s features. Panics if `i >= len()`, as slice indexing does.
     pub fn row(&self, i: usize) -> &[f32] {
         &self.x[i * self.n_features..(i + 1) * self.n_features]
     }
@@ -173,9 +173,7 @@ impl TrainTest {
         }
         let mut in_train = vec![false; len];
         for (part, indices) in [("train", &self.train), ("test", &self.test)] {
-            if let Some(&index) = indices.iter().find(|&&i| i >= len) {
-                return Err(BaselineError::IndexOutOfRange { part, index, len });
-            }
+            check_indices(part, indices, len)?;
             for &i in indices {
                 if part == "train" {
                     in_train[i] = true;
@@ -199,8 +197,14 @@ pub struct Standardizer {
 }
 
 impl Standardizer {
-    /// Fit on the rows `indices` of `data`.
-    pub fn fit(data: &Dataset, indices: &[usize]) -> Standardizer {
+    /// Fit on the rows `indices` of `data` (at least one, all in range).
+    pub fn fit(data: &Dataset, indices: &[usize]) -> Result<Standardizer, BaselineError> {
+        if indices.is_empty() {
+            return Err(BaselineError::Empty {
+                what: "the training part",
+            });
+        }
+        check_indices("train", indices, data.len())?;
         let d = data.n_features();
         let mut sum = vec![0.0f64; d];
         let mut sum_sq = vec![0.0f64; d];
@@ -223,11 +227,20 @@ impl Standardizer {
                 (1.0 / var.sqrt()) as f32
             });
         }
-        Standardizer { mean, inv_std }
+        Ok(Standardizer { mean, inv_std })
     }
 
-    /// The rows `indices` of `data`, standardized, as a row-major matrix.
-    pub fn transform(&self, data: &Dataset, indices: &[usize]) -> Vec<f32> {
+    /// The rows `indices` of `data`, standardized, as a row-major matrix. `data` must have as
+    /// many features as the dataset this was fitted on.
+    pub fn transform(&self, data: &Dataset, indices: &[usize]) -> Result<Vec<f32>, BaselineError> {
+        if data.n_features() != self.mean.len() {
+            return Err(BaselineError::Mismatch {
+                what: "features of the dataset to standardize".into(),
+                expected: self.mean.len(),
+                found: data.n_features(),
+            });
+        }
+        check_indices("test", indices, data.len())?;
         let mut out = Vec::with_capacity(indices.len() * data.n_features());
         for &i in indices {
             out.extend(
@@ -237,7 +250,14 @@ impl Standardizer {
                     .map(|(&v, (&m, &s))| (v - m) * s),
             );
         }
-        out
+        Ok(out)
+    }
+}
+
+fn check_indices(part: &'static str, indices: &[usize], len: usize) -> Result<(), BaselineError> {
+    match indices.iter().find(|&&i| i >= len) {
+        Some(&index) => Err(BaselineError::IndexOutOfRange { part, index, len }),
+        None => Ok(()),
     }
 }
 
@@ -336,9 +356,22 @@ mod tests {
             labels(2),
         )
         .unwrap();
-        let s = Standardizer::fit(&d, &[0, 1]);
+        let s = Standardizer::fit(&d, &[0, 1]).unwrap();
         assert_eq!(s.mean, vec![2.0, 5.0]);
         assert_eq!(s.inv_std, vec![1.0, 1.0]);
-        assert_eq!(s.transform(&d, &[0, 2]), vec![-1.0, 0.0, 98.0, 0.0]);
+        assert_eq!(
+            s.transform(&d, &[0, 2]).unwrap(),
+            vec![-1.0, 0.0, 98.0, 0.0]
+        );
+        assert!(matches!(
+            s.transform(&d, &[3]),
+            Err(BaselineError::IndexOutOfRange { index: 3, .. })
+        ));
+        assert!(Standardizer::fit(&d, &[]).is_err());
+        let other = Dataset::from_rows(vec![vec![1.0]], vec![0], labels(2)).unwrap();
+        assert!(matches!(
+            s.transform(&other, &[0]),
+            Err(BaselineError::Mismatch { .. })
+        ));
     }
 }

@@ -36,7 +36,7 @@ pub fn pixels(image: &GrayImage, side: u32) -> Result<Vec<f32>, BaselineError> {
     // Each output pixel covers (w / side) x (h / side) source pixels.
     let area = f64::from(w) / f64::from(side) * f64::from(h) / f64::from(side);
     let raw = image.as_raw();
-    let mut out = Vec::with_capacity((side * side) as usize);
+    let mut out = Vec::with_capacity(side as usize * side as usize);
     for ry in &ys {
         for rx in &xs {
             let mut sum = 0.0f64;
@@ -158,14 +158,14 @@ impl HogConfig {
         self.check()?;
         match (self.blocks(width), self.blocks(height)) {
             (Some(bx), Some(by)) => {
-                Ok(bx as usize * by as usize * (self.block * self.block) as usize * self.bins)
+                Ok(bx as usize * by as usize * (self.block as usize).pow(2) * self.bins)
             }
             _ => Err(BaselineError::ImageTooSmall {
                 width,
                 height,
                 reason: format!(
                     "a HOG block needs {0}x{0} pixels ({1}x{1} cells of {2} px)",
-                    self.block * self.cell,
+                    self.block.saturating_mul(self.cell),
                     self.block,
                     self.cell
                 ),

@@ -667,6 +667,34 @@ mod tests {
     }
 
     #[test]
+    fn samme_votes_weigh_trees_by_alpha() {
+        // x = 0..10, classes 0 0 0 0 0 1 1 1 1 0: the best stump (x <= 4.5) errs on x = 9
+        // only, so err = 0.1 and alpha = ln(0.9 / 0.1) + ln(K - 1) = ln 9.
+        let x: Vec<f32> = (0..10).flat_map(|i| [i as f32, 0.0, 0.0]).collect();
+        let y = vec![0, 0, 0, 0, 0, 1, 1, 1, 1, 0];
+        let binned = Binned::new(&x, 10, 3, 64);
+        let mut t = train(&x, &y, 0, 1);
+        t.classes = 2;
+        let options = AdaBoostOptions {
+            rounds: 1,
+            max_depth: 1,
+            learning_rate: 1.0,
+        };
+        let (trees, _) = fit_adaboost(&t, &binned, &options, &mut |_, _| {});
+        assert!((trees[0].1 - 9f64.ln()).abs() < 1e-9, "{}", trees[0].1);
+        // Two trees that disagree at x = 7: the larger vote wins.
+        let says_one = trees[0].0.clone();
+        let zeros = vec![0; 10];
+        let t0 = Train { y: &zeros, ..t };
+        let says_zero = fit_tree(&t0, &binned, &TreeOptions::default());
+        let at7 = [7.0, 0.0, 0.0];
+        let a = Fitted::AdaBoost(vec![(says_one.clone(), 2.0), (says_zero.clone(), 1.0)]);
+        let b = Fitted::AdaBoost(vec![(says_one, 1.0), (says_zero, 2.0)]);
+        assert_eq!(a.predict(&at7, 2), 1);
+        assert_eq!(b.predict(&at7, 2), 0);
+    }
+
+    #[test]
     fn max_features_counts() {
         assert_eq!(MaxFeatures::Sqrt.count(1764), 42);
         assert_eq!(MaxFeatures::Log2.count(1024), 10);

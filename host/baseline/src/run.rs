@@ -312,9 +312,9 @@ pub fn run(
     let started = Instant::now();
     let d = data.n_features();
     let classes = data.n_classes();
-    let standardizer = Standardizer::fit(data, &split.train);
-    let x_train = standardizer.transform(data, &split.train);
-    let x_test = standardizer.transform(data, &split.test);
+    let standardizer = Standardizer::fit(data, &split.train)?;
+    let x_train = standardizer.transform(data, &split.train)?;
+    let x_test = standardizer.transform(data, &split.test)?;
     let y_train: Vec<usize> = split.train.iter().map(|&i| data.targets()[i]).collect();
     let y_test: Vec<usize> = split.test.iter().map(|&i| data.targets()[i]).collect();
     let binned = options
