@@ -34,6 +34,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod audiofolder;
 mod error;
 mod folder;
 pub mod import;
@@ -44,9 +45,11 @@ pub mod synth;
 
 use std::path::PathBuf;
 
+pub use audiofolder::{AUDIO_EXTENSIONS, AudioFolder, AudioSample, SAMPLE_RATE, speaker_of};
 pub use error::DataError;
 pub use folder::{
-    DatasetInfo, IMAGE_EXTENSIONS, INFO_FILE, INFO_VERSION, ImageFolder, Sample, gray_to_f32,
+    DatasetInfo, IMAGE_EXTENSIONS, INFO_FILE, INFO_VERSION, ImageFolder, Sample, SpeakerInfo,
+    gray_to_f32,
 };
 pub use import::{BadRows, ImportReport, SkippedRow};
 
