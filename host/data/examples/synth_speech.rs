@@ -1,15 +1,18 @@
 //! Generate the procedural speech set and say how long it took:
-//! `cargo run -p sentio-data --example synth_speech -- OUT [PER_CLASS] [SEED] [SPEAKERS] [THREADS]`
-//! (what `sentio data synth speech` does, without the CLI).
+//! `cargo run -p sentio-data --release --example synth_speech -- OUT [PER_CLASS] [SEED] [SPEAKERS]
+//! [THREADS] [clean]` (what `sentio data synth speech` does, without the CLI; `clean` turns the
+//! noise, room and random level off).
 
 use std::time::Instant;
 
-use sentio_data::synth::speech::{self, SpeechOptions};
+use sentio_data::synth::speech::{self, Augmentation, SpeechOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(out) = args.first() else {
-        return Err("usage: synth_speech OUT [PER_CLASS] [SEED] [SPEAKERS] [THREADS]".into());
+        return Err(
+            "usage: synth_speech OUT [PER_CLASS] [SEED] [SPEAKERS] [THREADS] [clean]".into(),
+        );
     };
     let number = |i: usize, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
         Ok(match args.get(i) {
@@ -22,6 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed: number(2, 0)? as u64,
         speakers: number(3, speech::DEFAULT_SPEAKERS)?,
         threads: number(4, 0)?,
+        augmentation: if args.get(5).is_some_and(|a| a == "clean") {
+            Augmentation::none()
+        } else {
+            Augmentation::default()
+        },
         ..SpeechOptions::default()
     };
     let start = Instant::now();

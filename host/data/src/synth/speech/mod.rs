@@ -57,9 +57,9 @@ pub struct Augmentation {
 impl Default for Augmentation {
     fn default() -> Self {
         Augmentation {
-            noise: 0.8,
-            snr_db: (10.0, 35.0),
-            reverb: 0.3,
+            noise: 0.7,
+            snr_db: (15.0, 40.0),
+            reverb: 0.25,
             rt60: (0.1, 0.6),
             peak: (0.25, 0.95),
         }
@@ -324,7 +324,9 @@ fn speak(
     if audio.samples.is_empty() {
         return Err(failed("it wrote no audio".into()));
     }
-    let mut x = sentio_audio::resample(&audio.samples, audio.sample_rate, SAMPLE_RATE);
+    // To 16 kHz, the vocal-tract scale folded in: read as if recorded `tract` times faster.
+    let from = (audio.sample_rate as f32 * r.tract).round().max(1.0) as u32;
+    let mut x = sentio_audio::resample(&audio.samples, from, SAMPLE_RATE);
     let fs = SAMPLE_RATE;
 
     // The emotion's sound.

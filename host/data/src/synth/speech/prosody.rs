@@ -45,6 +45,9 @@ pub(crate) struct Profile {
     pub drive: f32,
     /// Roughness: amplitude modulation at 30-70 Hz, depth.
     pub rough: f32,
+    /// Vocal-tract scale: the waveform played this much faster (formants, pitch and tempo up
+    /// together; a smile raises the formants, a slack, sad voice lowers them).
+    pub tract: f32,
 }
 
 const NEUTRAL: Profile = Profile {
@@ -56,8 +59,8 @@ const NEUTRAL: Profile = Profile {
     rate_sd: 0.05,
     amplitude: 100.0,
     gap: (0, 1),
-    pause: (0.1, 60, 150),
-    emphasis: 0.05,
+    pause: (0.05, 60, 150),
+    emphasis: 0.0,
     exclaim: 0.0,
     question: 0.0,
     tremolo: (0.0, 0.0),
@@ -68,6 +71,7 @@ const NEUTRAL: Profile = Profile {
     expand: 0.0,
     drive: 0.0,
     rough: 0.0,
+    tract: 1.0,
 };
 
 /// The profiles in `ser8` order.
@@ -76,52 +80,55 @@ pub(crate) const PROFILES: [Profile; 8] = [
     NEUTRAL,
     // calm: a little lower, slower, narrow, soft and breathy, muffled
     Profile {
-        pitch: -5.0,
-        range: 72.0,
-        rate: 0.86,
+        pitch: -6.0,
+        range: 70.0,
+        rate: 0.88,
         amplitude: 80.0,
         gap: (1, 3),
         pause: (0.2, 100, 250),
-        lowpass: 3500.0,
-        breath: 0.03,
+        lowpass: 3800.0,
+        breath: 0.06,
         tilt: -0.3,
+        tract: 0.98,
         ..NEUTRAL
     },
     // happy: high, wide, quick, bright, exclaiming
     Profile {
-        pitch: 12.0,
+        pitch: 24.0,
         pitch_sd: 4.0,
-        range: 170.0,
-        range_sd: 25.0,
-        rate: 1.1,
+        range: 200.0,
+        range_sd: 15.0,
+        rate: 1.25,
         rate_sd: 0.06,
         amplitude: 120.0,
         gap: (0, 0),
         emphasis: 0.5,
         exclaim: 0.6,
-        vibrato: (5.0, 0.3, 0.1),
-        tilt: 0.5,
+        vibrato: (5.0, 0.4, 0.1),
+        tilt: 0.8,
+        tract: 1.08,
         ..NEUTRAL
     },
     // sad: low, flat, slow, pausing, soft, dull and breathy, a slow waver
     Profile {
-        pitch: -12.0,
-        range: 50.0,
-        rate: 0.74,
+        pitch: -20.0,
+        range: 40.0,
+        rate: 0.7,
         amplitude: 70.0,
         gap: (2, 5),
         pause: (0.5, 200, 500),
-        tremolo: (3.0, 0.15),
-        lowpass: 2200.0,
+        tremolo: (3.0, 0.2),
+        lowpass: 2000.0,
+        tract: 0.94,
         breath: 0.05,
         tilt: -0.5,
         ..NEUTRAL
     },
     // angry: a little higher, wide, fast, loud, pressed and bright, emphatic
     Profile {
-        pitch: 5.0,
+        pitch: 10.0,
         pitch_sd: 4.0,
-        range: 140.0,
+        range: 150.0,
         range_sd: 25.0,
         rate: 1.12,
         rate_sd: 0.06,
@@ -136,46 +143,48 @@ pub(crate) const PROFILES: [Profile; 8] = [
     },
     // fearful: high, tense (narrow-ish), fast, hesitant, trembling and jittery
     Profile {
-        pitch: 16.0,
+        pitch: 26.0,
         pitch_sd: 4.0,
-        range: 90.0,
+        range: 75.0,
         range_sd: 15.0,
         rate: 1.22,
         rate_sd: 0.07,
         amplitude: 90.0,
         pause: (0.5, 80, 250),
-        tremolo: (7.5, 0.35),
-        vibrato: (7.0, 0.6, 1.2),
-        breath: 0.03,
+        tremolo: (7.5, 0.5),
+        vibrato: (7.0, 0.7, 1.5),
+        breath: 0.02,
         ..NEUTRAL
     },
     // disgust: low, slow, drawn out, rough and harsh
     Profile {
-        pitch: -8.0,
-        range: 125.0,
+        pitch: -14.0,
+        range: 110.0,
         range_sd: 20.0,
         rate: 0.8,
         amplitude: 100.0,
         gap: (1, 3),
-        pause: (0.3, 100, 300),
+        pause: (0.15, 100, 300),
         emphasis: 0.3,
-        rough: 0.4,
+        rough: 0.6,
         tilt: 0.2,
+        tract: 0.95,
         ..NEUTRAL
     },
     // surprised: very high and very wide, rising or exclaiming end, a pause before the last word
     Profile {
-        pitch: 18.0,
+        pitch: 30.0,
         pitch_sd: 4.0,
-        range: 210.0,
-        range_sd: 30.0,
-        rate: 1.0,
+        range: 200.0,
+        range_sd: 15.0,
+        rate: 0.85,
         rate_sd: 0.07,
         amplitude: 120.0,
-        pause: (0.4, 100, 300),
+        pause: (0.6, 150, 400),
         exclaim: 0.4,
         question: 0.6,
         tilt: 0.3,
+        tract: 1.03,
         ..NEUTRAL
     },
 ];
@@ -204,6 +213,7 @@ pub(crate) struct Rendition {
     pub expand: f32,
     pub drive: f32,
     pub rough: (f32, f32),
+    pub tract: f32,
 }
 
 /// Escape text for SSML.
@@ -227,15 +237,15 @@ pub(crate) fn render(
     let n = NEUTRAL;
     // How far towards the emotion's values this utterance goes.
     let strength = if intensity >= 2 {
-        rng.range(0.9, 1.25)
+        rng.range(0.95, 1.3)
     } else {
-        rng.range(0.5, 0.85)
+        rng.range(0.7, 0.95)
     } * speaker.expressiveness;
     let towards = |neutral: f32, emotion: f32| neutral + strength * (emotion - neutral);
 
     let pitch = 50.0 + speaker.pitch + towards(n.pitch, p.pitch) + p.pitch_sd * rng.normal();
-    let range =
-        speaker.range * (towards(n.range, p.range) + p.range_sd * rng.normal()).clamp(20.0, 300.0);
+    let range = (speaker.range * (towards(n.range, p.range) + p.range_sd * rng.normal()))
+        .clamp(20.0, 200.0);
     let rate = BASE_RATE * speaker.rate * (towards(n.rate, p.rate) + p.rate_sd * rng.normal());
     let amplitude = towards(n.amplitude, p.amplitude) * rng.range(0.9, 1.1);
     let gap = p.gap.0 + rng.below(u64::from(p.gap.1 - p.gap.0) + 1) as u32;
@@ -313,6 +323,7 @@ pub(crate) fn render(
         expand: vary(p.expand, rng),
         drive: vary(p.drive, rng),
         rough: (rng.range(30.0, 70.0), vary(p.rough, rng)),
+        tract: towards(n.tract, p.tract) * (1.0 + rng.sym(0.01)),
     }
 }
 
@@ -347,7 +358,8 @@ mod tests {
         for (lo, hi) in [(3, 6), (6, 1), (1, 0), (0, 4), (4, 2), (2, 5), (5, 7)] {
             assert!(pitch[lo] < pitch[hi], "pitch {lo} {hi}: {pitch:?}");
         }
-        for (lo, hi) in [(3, 6), (6, 1), (1, 0), (0, 2), (2, 4), (4, 5)] {
+        // sad < disgust < surprised < calm < neutral < angry < fearful, happy
+        for (lo, hi) in [(3, 6), (6, 7), (7, 1), (1, 0), (0, 4), (4, 5), (4, 2)] {
             assert!(rate[lo] < rate[hi], "rate {lo} {hi}: {rate:?}");
         }
     }
