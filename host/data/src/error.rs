@@ -133,8 +133,8 @@ impl DataError {
                  sorted folder names as labels"
                 .into(),
             Self::NotADataset { .. } => "a dataset folder holds one subfolder per label with \
-                 the images in it (DIR/<label>/<name>.png); make one with `sentio data synth` or \
-                 `sentio data import`"
+                 the images or WAV files in it (DIR/<label>/<name>.png or .wav); make one with \
+                 `sentio data synth` or `sentio data import`"
                 .into(),
             Self::BadRow { line: Some(_), .. } => "fix or delete the row, or pass \
                  `--bad-rows skip` to import the other rows and list the bad ones"

@@ -255,6 +255,25 @@ fn cremad_imports_audiowav_and_rejects_unknown_codes() {
         AudioFolder::open(&out).unwrap().speakers(),
         ["cremad-1001", "cremad-1091"]
     );
+    // The generic entry point, with progress over every .wav found.
+    let set = import::SpeechSet::from_name("CREMAD").unwrap();
+    assert_eq!(set, import::SpeechSet::Cremad);
+    assert_eq!(import::SpeechSet::from_name("crema"), None);
+    let mut calls = Vec::new();
+    let again = import::speech(
+        set,
+        &src,
+        &tmp.path().join("c3"),
+        BadRows::Skip,
+        &mut |d, t| calls.push((d, t)),
+    )
+    .unwrap();
+    assert_eq!(again.info, {
+        let mut info = report.info.clone();
+        info.source = again.info.source.clone();
+        info
+    });
+    assert_eq!(calls, [(0, 3), (1, 3), (2, 3), (3, 3)]);
     let e = import::cremad(&src, &tmp.path().join("c2"), BadRows::Fail).unwrap_err();
     assert!(e.to_string().contains("1001_DFA_SUR_XX.wav"), "{e}");
     assert!(!tmp.path().join("c2").exists());

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 pub use audio::{cremad_label, ravdess_label, savee_label, tess_label};
 pub use fer2013::{FER2013_USAGES, fer2013, fer2013_usage};
 pub use imagefolder::imagefolder;
-pub use speech::{cremad, ravdess, savee, tess};
+pub use speech::{SpeechSet, cremad, ravdess, savee, speech, tess};
 
 use crate::folder::DatasetInfo;
 

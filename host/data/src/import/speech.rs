@@ -30,57 +30,94 @@ struct Scheme {
     label: fn(&str) -> Result<(usize, String), DataError>,
 }
 
+/// The speech sets this module imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SpeechSet {
+    /// RAVDESS, `Actor_XX/03-01-EE-II-SS-RR-AA.wav`.
+    Ravdess,
+    /// TESS, `OAF_angry/OAF_back_angry.wav`.
+    Tess,
+    /// CREMA-D, `AudioWAV/1001_DFA_ANG_XX.wav`.
+    Cremad,
+    /// SAVEE, `AudioData/DC/a01.wav` or `DC_a01.wav`.
+    Savee,
+}
+
+impl SpeechSet {
+    /// Every set, in the order the CLI lists them.
+    pub const ALL: [SpeechSet; 4] = [
+        SpeechSet::Ravdess,
+        SpeechSet::Tess,
+        SpeechSet::Cremad,
+        SpeechSet::Savee,
+    ];
+
+    /// The name the CLI and `dataset.json` (`file_names`) use: `ravdess`, `tess`, `cremad`,
+    /// `savee`.
+    pub fn name(self) -> &'static str {
+        self.scheme().name
+    }
+
+    /// The set called `name` (as [`SpeechSet::name`] spells it, any case).
+    pub fn from_name(name: &str) -> Option<SpeechSet> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+
+    fn scheme(self) -> Scheme {
+        match self {
+            SpeechSet::Ravdess => Scheme {
+                name: "ravdess",
+                label: ravdess_label,
+            },
+            SpeechSet::Tess => Scheme {
+                name: "tess",
+                label: tess_label,
+            },
+            SpeechSet::Cremad => Scheme {
+                name: "cremad",
+                label: cremad_label,
+            },
+            SpeechSet::Savee => Scheme {
+                name: "savee",
+                label: savee_label,
+            },
+        }
+    }
+}
+
 /// Import RAVDESS (`Actor_XX/03-01-EE-II-SS-RR-AA.wav`, speech and song) into `out`.
 pub fn ravdess(src: &Path, out: &Path, policy: BadRows) -> Result<ImportReport, DataError> {
-    import(
-        src,
-        out,
-        policy,
-        &Scheme {
-            name: "ravdess",
-            label: ravdess_label,
-        },
-    )
+    speech(SpeechSet::Ravdess, src, out, policy, &mut |_, _| {})
 }
 
 /// Import TESS (`OAF_angry/OAF_back_angry.wav`, any folders) into `out`.
 pub fn tess(src: &Path, out: &Path, policy: BadRows) -> Result<ImportReport, DataError> {
-    import(
-        src,
-        out,
-        policy,
-        &Scheme {
-            name: "tess",
-            label: tess_label,
-        },
-    )
+    speech(SpeechSet::Tess, src, out, policy, &mut |_, _| {})
 }
 
 /// Import CREMA-D (`AudioWAV/1001_DFA_ANG_XX.wav`) into `out`.
 pub fn cremad(src: &Path, out: &Path, policy: BadRows) -> Result<ImportReport, DataError> {
-    import(
-        src,
-        out,
-        policy,
-        &Scheme {
-            name: "cremad",
-            label: cremad_label,
-        },
-    )
+    speech(SpeechSet::Cremad, src, out, policy, &mut |_, _| {})
 }
 
 /// Import SAVEE (`AudioData/DC/a01.wav` or `DC_a01.wav`) into `out`; files are named
 /// `SPEAKER_codeNN.wav` in the output either way.
 pub fn savee(src: &Path, out: &Path, policy: BadRows) -> Result<ImportReport, DataError> {
-    import(
-        src,
-        out,
-        policy,
-        &Scheme {
-            name: "savee",
-            label: savee_label,
-        },
-    )
+    speech(SpeechSet::Savee, src, out, policy, &mut |_, _| {})
+}
+
+/// Import any of the speech sets. `progress(done, total)` is called with `(0, total)` once the
+/// `.wav` files are found, then after each (imported, skipped or left out as a copy).
+pub fn speech(
+    set: SpeechSet,
+    src: &Path,
+    out: &Path,
+    policy: BadRows,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ImportReport, DataError> {
+    import(src, out, policy, &set.scheme(), progress)
 }
 
 /// The name the label function reads: `folder/file` (SAVEE's original layout needs the
@@ -114,6 +151,7 @@ fn import(
     out: &Path,
     policy: BadRows,
     scheme: &Scheme,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport, DataError> {
     if !src.is_dir() {
         return Err(DataError::NotADataset {
@@ -136,7 +174,9 @@ fn import(
     let mut written: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut skipped = Vec::new();
     let mut imported = 0;
-    for file in files {
+    let total = files.len();
+    for (done, file) in files.into_iter().enumerate() {
+        progress(done, total);
         let mut bad = |reason: String| -> Result<(), DataError> {
             match policy {
                 BadRows::Fail => Err(DataError::BadRow {
@@ -205,6 +245,7 @@ fn import(
         *speakers.entry(speaker).or_default() += 1;
         imported += 1;
     }
+    progress(total, total);
     if imported == 0 {
         return Err(DataError::NotADataset {
             path: src.to_path_buf(),

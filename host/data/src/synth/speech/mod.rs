@@ -295,7 +295,7 @@ fn speak(
     let speaker = speakers
         .get(u.speaker.wrapping_sub(1))
         .ok_or_else(|| DataError::BadArgument(format!("no speaker {}", u.speaker)))?;
-    // The plan used the first draw for the intensity; the rest follows from here.
+    // Skip the draw `plan` may have used for the intensity; the rest follows from here.
     let mut rng = Rng::new(u.seed);
     let _ = rng.next_u64();
     let r = prosody::render(u.class, u.intensity, speaker, u.text(), &mut rng);
