@@ -209,7 +209,7 @@ fn tess_walks_its_folders_and_drops_identical_copies() {
         0.2,
     );
     wav(&src.join("YAF_fear/YAF_bite_fear.wav"), 24_414, 0.2);
-    // Kaggle's copy of the tree: identical bytes are left out without complaint...
+    // A second copy of the tree: identical bytes are left out without complaint...
     std::fs::create_dir_all(src.join("nested/OAF_angry")).unwrap();
     std::fs::copy(
         src.join("OAF_angry/OAF_back_angry.wav"),

@@ -8,8 +8,9 @@
 //! `DC_a01.wav`) so [`speaker_of`](crate::speaker_of) reads the speaker back. Other files
 //! (videos, READMEs) are ignored. A name the label function rejects and a WAV that does not
 //! decode are bad files: listed and skipped, or fatal, as [`BadRows`] says. Two source files
-//! that would get the same name are a bad file too, unless their bytes are identical (Kaggle's
-//! TESS ships every file twice), in which case the copy is silently left out.
+//! that would get the same name are a bad file too, unless their bytes are identical (some
+//! redistributions hold a set twice in nested folders), in which case the copy is silently
+//! left out.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
