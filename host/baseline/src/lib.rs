@@ -52,5 +52,5 @@ pub use dataset::{Dataset, Standardizer, TrainTest};
 pub use error::BaselineError;
 pub use features::{FeatureKind, HogConfig};
 pub use models::{AdaBoostOptions, BoostingOptions, ForestOptions, MaxFeatures, TreeOptions};
-pub use run::{BaselineTable, Event, ModelKind, ModelResult, Options, run};
+pub use run::{BaselineTable, Event, ModelKind, ModelResult, Options, ReferenceRow, run};
 pub use svm::SvmOptions;

@@ -248,6 +248,22 @@ pub struct BaselineTable {
     pub prepare_seconds: f64,
     /// One row per model, in [`Options::models`] order.
     pub results: Vec<ModelResult>,
+    /// Models measured elsewhere on the same test samples (the CNN), shown in the same table.
+    #[serde(default)]
+    pub reference: Vec<ReferenceRow>,
+}
+
+/// A model measured outside this crate on the same test samples, for the table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceRow {
+    /// What it is, e.g. `CNN (models/zoo/emoji/model.onnx, tract)`.
+    pub name: String,
+    /// Test accuracy, 0..=1.
+    pub accuracy: f64,
+    /// Test macro F1, 0..=1.
+    pub macro_f1: f64,
+    /// Wall time of predicting the whole test part, when measured.
+    pub predict_seconds: Option<f64>,
 }
 
 impl BaselineTable {
@@ -275,6 +291,18 @@ impl BaselineTable {
                 100.0 * r.macro_f1,
                 r.fit_seconds,
                 r.predict_seconds
+            );
+        }
+        for r in &self.reference {
+            let predict = r
+                .predict_seconds
+                .map_or_else(|| "-".to_owned(), |p| format!("{p:.3}"));
+            let _ = writeln!(
+                s,
+                "| **{}** | **{:.2}%** | {:.2}% | - | {predict} |",
+                r.name,
+                100.0 * r.accuracy,
+                100.0 * r.macro_f1,
             );
         }
         s.push('\n');
@@ -410,5 +438,6 @@ pub fn run(
         options: options.clone(),
         prepare_seconds,
         results,
+        reference: Vec::new(),
     })
 }

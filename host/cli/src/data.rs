@@ -10,9 +10,9 @@ use sentio_data::{BadRows, DataError, import, synth};
 
 #[derive(Subcommand, Debug)]
 pub enum DataCommand {
-    /// Generate a procedural dataset in the ImageFolder layout (DIR/<label>/*.png + dataset.json).
+    /// Generate a procedural dataset (DIR/<label>/*.png or *.wav + dataset.json).
     Synth(SynthArgs),
-    /// Convert a public dataset into the ImageFolder layout.
+    /// Convert a public dataset into the project's layout (docs/datasets.md).
     Import(ImportArgs),
 }
 
@@ -22,6 +22,8 @@ pub enum SynthKind {
     Emoji,
     /// Faces with 7 expressions (fer7), 48x48 gray.
     Faces,
+    /// Speech with 8 emotions (ser8) from espeak-ng, 16 kHz WAV, RAVDESS-style names.
+    Speech,
 }
 
 #[derive(Args, Debug)]
@@ -31,9 +33,12 @@ pub struct SynthArgs {
     /// The dataset folder to create (must not exist, or be empty).
     #[arg(long)]
     pub out: PathBuf,
-    /// Images per class.
-    #[arg(long, default_value_t = synth::DEFAULT_PER_CLASS)]
-    pub per_class: usize,
+    /// Images (or utterances) per class [default: 500 images, 200 utterances].
+    #[arg(long)]
+    pub per_class: Option<usize>,
+    /// Speakers of a speech set (espeak-ng voice + variant + pitch), at most 40.
+    #[arg(long, default_value_t = synth::speech::DEFAULT_SPEAKERS)]
+    pub speakers: usize,
     /// Seed: the same seed gives byte-identical images.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -45,6 +50,14 @@ pub enum ImportFormat {
     Fer2013,
     /// A folder with one subfolder of images per label, any format.
     Imagefolder,
+    /// RAVDESS speech (Actor_XX/03-01-EE-II-SS-RR-AA.wav).
+    Ravdess,
+    /// TESS (OAF_angry/OAF_back_angry.wav).
+    Tess,
+    /// CREMA-D (AudioWAV/1001_DFA_ANG_XX.wav).
+    Cremad,
+    /// SAVEE (DC/a01.wav or DC_a01.wav).
+    Savee,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default)]
@@ -60,7 +73,7 @@ pub enum BadRowsArg {
 pub struct ImportArgs {
     /// The source format.
     pub format: ImportFormat,
-    /// The CSV file (fer2013) or folder (imagefolder).
+    /// The CSV file (fer2013) or the dataset's folder (the others).
     pub src: PathBuf,
     /// The dataset folder to create (must not exist, or be empty).
     #[arg(long)]
@@ -95,26 +108,43 @@ fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
+    let per_class = args.per_class.unwrap_or(match args.kind {
+        SynthKind::Speech => synth::speech::DEFAULT_PER_CLASS,
+        _ => synth::DEFAULT_PER_CLASS,
+    });
     let result = match args.kind {
         SynthKind::Emoji => {
             bar.set_prefix("emoji");
-            synth::emoji(&args.out, args.per_class, args.seed, &mut progress)
+            synth::emoji(&args.out, per_class, args.seed, &mut progress)
         }
         SynthKind::Faces => {
             bar.set_prefix("faces");
-            synth::faces(&args.out, args.per_class, args.seed, &mut progress)
+            synth::faces(&args.out, per_class, args.seed, &mut progress)
+        }
+        SynthKind::Speech => {
+            bar.set_prefix("speech");
+            let options = synth::speech::SpeechOptions {
+                per_class,
+                seed: args.seed,
+                speakers: args.speakers,
+                ..synth::speech::SpeechOptions::default()
+            };
+            synth::speech::generate(&args.out, &options, &mut progress)
         }
     };
     match result {
         Ok(summary) => {
             bar.finish_and_clear();
             let info = &summary.info;
-            let [w, h] = info.image_size.unwrap_or([0, 0]);
+            let (items, format) = match (info.image_size, info.sample_rate) {
+                (Some([w, h]), _) => ("images", format!("{w}x{h} gray")),
+                (None, Some(rate)) => ("utterances", format!("{rate} Hz mono WAV")),
+                _ => ("files", "mixed sizes".to_owned()),
+            };
             println!(
-                "wrote {} images ({} classes x {}, {w}x{h} gray, label set {}, seed {}) to {}",
+                "wrote {} {items} ({} classes x {per_class}, {format}, label set {}, seed {}) to {}",
                 info.total(),
                 info.labels.len(),
-                args.per_class,
                 info.label_set,
                 args.seed,
                 summary.root.display()
@@ -133,9 +163,28 @@ fn import_cmd(args: &ImportArgs) -> anyhow::Result<()> {
         BadRowsArg::Skip => BadRows::Skip,
         BadRowsArg::Fail => BadRows::Fail,
     };
+    let speech = |set: import::SpeechSet| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos:>6}/{len:<6} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(set.name());
+        let result = import::speech(set, &args.src, &args.out, policy, &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        });
+        bar.finish_and_clear();
+        result
+    };
     let report = match args.format {
         ImportFormat::Fer2013 => import::fer2013(&args.src, &args.out, policy),
         ImportFormat::Imagefolder => import::imagefolder(&args.src, &args.out, policy),
+        ImportFormat::Ravdess => speech(import::SpeechSet::Ravdess),
+        ImportFormat::Tess => speech(import::SpeechSet::Tess),
+        ImportFormat::Cremad => speech(import::SpeechSet::Cremad),
+        ImportFormat::Savee => speech(import::SpeechSet::Savee),
     }
     .map_err(with_help)?;
     print!("{report}");

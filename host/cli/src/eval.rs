@@ -56,11 +56,116 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
+/// A classifier loaded for evaluation on an image folder.
+pub(crate) struct Classifier {
+    model: Model,
+    /// Class labels in the model's output order.
+    labels: Vec<String>,
+    /// Class index in the model of each of the folder's labels.
+    from_folder: Vec<usize>,
+    prep: ImagePrep,
+    name: String,
+}
+
+impl Classifier {
+    /// Loads the model of `args` (with its manifest, if any) to classify the images of
+    /// `folder`: its labels are the manifest's (else the folder's) and every label of the folder
+    /// must be one of them.
+    pub(crate) fn load(args: &ModelArgs, folder: &ImageFolder) -> Result<Classifier> {
+        let (options, manifest) = load_options(args, 1)?;
+        let bytes = read_model(&args.model)?;
+        let model = Model::load(&bytes, &options)
+            .with_context(|| format!("cannot load {}", args.model.display()))?;
+        let labels: Vec<String> = match manifest.as_ref() {
+            Some(m) => m.manifest.labels.labels.clone(),
+            None => folder.labels.clone(),
+        };
+        let outputs = model
+            .output_shapes()
+            .first()
+            .map(|s| s.iter().product::<usize>())
+            .unwrap_or(0);
+        if outputs != labels.len() {
+            bail!(
+                "{} gives {outputs} scores but there are {} labels ({}); give the model's manifest with --manifest",
+                args.model.display(),
+                labels.len(),
+                labels.join(", ")
+            );
+        }
+        let mut from_folder = Vec::with_capacity(folder.labels.len());
+        for label in &folder.labels {
+            let Some(i) = labels.iter().position(|l| l == label) else {
+                bail!(
+                    "{}: label `{label}` is not one of the model's ({})",
+                    folder.root.display(),
+                    labels.join(", ")
+                );
+            };
+            from_folder.push(i);
+        }
+        let prep =
+            ImagePrep::from_manifest(manifest.as_ref().map(|m| &m.manifest.input.preprocessing));
+        let name = manifest
+            .as_ref()
+            .map(|m| m.manifest.name.clone())
+            .unwrap_or_else(|| model_name(&args.model));
+        Ok(Classifier {
+            model,
+            labels,
+            from_folder,
+            prep,
+            name,
+        })
+    }
+
+    /// The true class (in the model's order) of every sample of `folder`.
+    pub(crate) fn truth(&self, folder: &ImageFolder) -> Vec<usize> {
+        folder
+            .samples
+            .iter()
+            .map(|s| self.from_folder.get(s.label).copied().unwrap_or(usize::MAX))
+            .collect()
+    }
+
+    /// Runs the model on the samples `chosen` of `folder` and evaluates it.
+    pub(crate) fn evaluate(
+        &mut self,
+        folder: &ImageFolder,
+        chosen: &[usize],
+        data: &str,
+    ) -> Result<Evaluation> {
+        let all = self.truth(folder);
+        let truth: Vec<usize> = chosen.iter().map(|&i| all[i]).collect();
+        let sources: Vec<PathBuf> = chosen
+            .iter()
+            .map(|&i| folder.samples[i].path.clone())
+            .collect();
+        let shape = self.model.input_shape().to_vec();
+        let bar = progress_bar(truth.len(), "evaluating");
+        let prep = &self.prep;
+        let evaluation = eval::evaluate_model(
+            &mut self.model,
+            &self.name,
+            data,
+            &self.labels,
+            &truth,
+            Some(&sources),
+            &mut |i, buffer| {
+                let image = sentio_vision::decode_image(&sources[i])
+                    .map_err(|e| sentio_train::Error::Eval(e.to_string()))?;
+                sentio_vision::image_into(&image, &shape, prep, buffer)
+                    .map_err(|e| sentio_train::Error::Eval(e.to_string()))
+            },
+            &mut |done, _| bar.set_position(done as u64),
+        )
+        .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
+        bar.finish_and_clear();
+        Ok(evaluation)
+    }
+}
+
 pub fn run(args: &EvalArgs) -> Result<()> {
-    let (options, manifest) = load_options(&args.model, 1)?;
-    let bytes = read_model(&args.model.model)?;
-    let mut model = Model::load(&bytes, &options)
-        .with_context(|| format!("cannot load {}", args.model.model.display()))?;
     let folder = ImageFolder::open(&args.data).map_err(|e| anyhow!("{e}"))?;
     if folder.samples.is_empty() {
         bail!(
@@ -68,41 +173,13 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             args.data.display()
         );
     }
-    // The model's labels: the manifest's, else the folder's (then the output must match).
-    let labels: Vec<String> = match manifest.as_ref() {
-        Some(m) => m.manifest.labels.labels.clone(),
-        None => folder.labels.clone(),
-    };
-    let outputs = model
-        .output_shapes()
-        .first()
-        .map(|s| s.iter().product::<usize>())
-        .unwrap_or(0);
-    if outputs != labels.len() {
-        bail!(
-            "{} gives {outputs} scores but there are {} labels ({}); give the model's manifest with --manifest",
-            args.model.model.display(),
-            labels.len(),
-            labels.join(", ")
-        );
-    }
-    let mut to_model = Vec::with_capacity(folder.labels.len());
-    for label in &folder.labels {
-        let Some(i) = labels.iter().position(|l| l == label) else {
-            bail!(
-                "{}: label `{label}` is not one of the model's ({})",
-                args.data.display(),
-                labels.join(", ")
-            );
-        };
-        to_model.push(i);
-    }
-    let all_truth: Vec<usize> = folder.samples.iter().map(|s| to_model[s.label]).collect();
+    let mut classifier = Classifier::load(&args.model, &folder)?;
     let chosen: Vec<usize> = match args.split {
         SplitPart::All => (0..folder.samples.len()).collect(),
         part => {
+            // Split on the model's class indices, as `sentio train` did.
             let split = sentio_data::split::stratified(
-                &all_truth,
+                &classifier.truth(&folder),
                 args.val_fraction,
                 args.test_fraction,
                 args.seed,
@@ -119,47 +196,18 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     if chosen.is_empty() {
         bail!("the {:?} part of the split is empty", args.split);
     }
-    let truth: Vec<usize> = chosen.iter().map(|&i| all_truth[i]).collect();
-    let sources: Vec<PathBuf> = chosen
-        .iter()
-        .map(|&i| folder.samples[i].path.clone())
-        .collect();
-    let prep = ImagePrep::from_manifest(manifest.as_ref().map(|m| &m.manifest.input.preprocessing));
-    let shape = model.input_shape().to_vec();
-    let name = manifest
-        .as_ref()
-        .map(|m| m.manifest.name.clone())
-        .unwrap_or_else(|| model_name(&args.model.model));
     let data = match args.split {
         SplitPart::All => format!("{}", args.data.display()),
         part => format!(
-            "{}, {part:?} part of the stratified split (seed {}, val {}, test {})",
+            "{}, {} part of the stratified split (seed {}, val {}, test {})",
             args.data.display(),
+            format!("{part:?}").to_lowercase(),
             args.seed,
             args.val_fraction,
             args.test_fraction
-        )
-        .to_lowercase(),
+        ),
     };
-    let bar = progress_bar(truth.len(), "evaluating");
-    let evaluation = eval::evaluate_model(
-        &mut model,
-        &name,
-        &data,
-        &labels,
-        &truth,
-        Some(&sources),
-        &mut |i, buffer| {
-            let path = &sources[i];
-            let image = sentio_vision::decode_image(path)
-                .map_err(|e| sentio_train::Error::Eval(e.to_string()))?;
-            sentio_vision::image_into(&image, &shape, &prep, buffer)
-                .map_err(|e| sentio_train::Error::Eval(e.to_string()))
-        },
-        &mut |done, _| bar.set_position(done as u64),
-    )
-    .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
-    bar.finish_and_clear();
+    let evaluation = classifier.evaluate(&folder, &chosen, &data)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&evaluation)?);
     } else {

@@ -1,6 +1,7 @@
 //! `sentio`: the Sentio host tool. Thin: clap parses, the commands call the libraries
 //! (`sentio-models` for bundles and keys, `sentio-flash` for devices) and draw their progress.
 
+mod baseline;
 mod bundle;
 mod data;
 mod device;
@@ -59,6 +60,9 @@ enum Command {
     /// Evaluate a model on labelled images: accuracy, per-class table, confusion matrix, worst
     /// examples (markdown, JSON and PNG with --report).
     Eval(eval::EvalArgs),
+    /// Classical baselines (SVM, random forest, AdaBoost, decision tree, gradient boosting) on
+    /// the training split, as one table (with the CNN beside them given --model).
+    Baseline(baseline::BaselineArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => infer::bench(&a),
         Command::Quantize(a) => infer::quantize_cmd(&a),
         Command::Eval(a) => eval::run(&a),
+        Command::Baseline(a) => baseline::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -184,3 +184,47 @@ fn import_imagefolder_converts_images() {
     ]));
     assert!(err.contains("nope"), "{err}");
 }
+
+#[test]
+fn synth_speech_writes_ravdess_named_wavs_or_says_espeak_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("speech");
+    let args = [
+        "data",
+        "synth",
+        "speech",
+        "--out",
+        s(&out_dir),
+        "--per-class",
+        "1",
+        "--speakers",
+        "2",
+        "--seed",
+        "3",
+    ];
+    let have_espeak = Command::new("espeak-ng").arg("--version").output().is_ok();
+    if !have_espeak {
+        let stderr = fails(sentio(&args));
+        assert!(stderr.contains("apt-get install espeak-ng"), "{stderr}");
+        assert!(!out_dir.exists());
+        eprintln!("espeak-ng is not installed: checked the error only");
+        return;
+    }
+    let text = ok(sentio(&args));
+    assert!(
+        text.contains(
+            "wrote 8 utterances (8 classes x 1, 16000 Hz mono WAV, label set ser8, seed 3)"
+        ),
+        "{text}"
+    );
+    let angry: Vec<_> = std::fs::read_dir(out_dir.join("angry"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(angry.len(), 1);
+    // RAVDESS names: emotion code 05 is angry.
+    assert!(
+        angry[0].starts_with("03-01-05-") && angry[0].ends_with(".wav"),
+        "{angry:?}"
+    );
+}

@@ -1,25 +1,10 @@
 //! `sentio eval` as a user runs it: the shipped emoji model (models/zoo/emoji) on fresh procedural
 //! drawings, and the refusals.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use common::{ok, s, sentio, zoo_emoji};
 use serde_json::Value;
-
-fn sentio(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sentio"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn zoo_emoji() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/zoo/emoji/model.onnx")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 #[test]
 fn eval_the_shipped_emoji_model_on_fresh_drawings() {
@@ -37,13 +22,7 @@ fn eval_the_shipped_emoji_model_on_fresh_drawings() {
         s(&report),
         "--json",
     ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let doc: Value = serde_json::from_str(&ok(out)).unwrap();
     assert_eq!(doc["examples"].as_array().unwrap().len(), 80);
     assert_eq!(doc["labels"][5], "winking");
     // A broken preprocessing (inverted, unscaled, transposed) lands near chance (12.5%).
