@@ -1,0 +1,1 @@
+//! The `ser` job (filled in below).
