@@ -87,6 +87,32 @@ pub enum DataError {
         /// The number of samples.
         len: usize,
     },
+    /// A WAV file could not be decoded or written (the message names the file and the fix).
+    #[error("{source}")]
+    Audio {
+        /// The WAV file.
+        path: PathBuf,
+        /// The cause, from `sentio-audio`.
+        source: sentio_audio::AudioError,
+    },
+    /// An external program this step needs is not installed.
+    #[error("{program} not found: install it with `apt-get install {package}`")]
+    ProgramMissing {
+        /// The program (`espeak-ng`).
+        program: String,
+        /// The Debian/Ubuntu package that provides it.
+        package: &'static str,
+    },
+    /// The speech synthesizer failed on one utterance, or lacks a voice the generator uses.
+    #[error("espeak-ng failed for voice `{voice}` on \"{text}\": {reason}")]
+    Synthesis {
+        /// The voice and variant (`en-us+f3`).
+        voice: String,
+        /// The text (SSML) it was asked to speak.
+        text: String,
+        /// Exit status and what espeak-ng printed.
+        reason: String,
+    },
     /// An argument is out of its range (zero samples per class, zero image size, ...).
     #[error("{0}")]
     BadArgument(String),
@@ -107,8 +133,8 @@ impl DataError {
                  sorted folder names as labels"
                 .into(),
             Self::NotADataset { .. } => "a dataset folder holds one subfolder per label with \
-                 the images in it (DIR/<label>/<name>.png); make one with `sentio data synth` or \
-                 `sentio data import`"
+                 the images or WAV files in it (DIR/<label>/<name>.png or .wav); make one with \
+                 `sentio data synth` or `sentio data import`"
                 .into(),
             Self::BadRow { line: Some(_), .. } => "fix or delete the row, or pass \
                  `--bad-rows skip` to import the other rows and list the bad ones"
@@ -138,6 +164,17 @@ impl DataError {
                 "choose a new --out directory, or delete the old dataset first".into()
             }
             Self::NoSuchSample { .. } => "use an index below ImageFolder::samples.len()".into(),
+            Self::Audio { .. } => "the WAV file is damaged or in an encoding this build does \
+                 not read; convert it with `sox in.wav -r 16000 -c 1 -b 16 out.wav`, or remove it"
+                .into(),
+            Self::ProgramMissing { program, package } => format!(
+                "`{program}` must be on PATH (or pass its path in the options); on Debian/Ubuntu: \
+                 `apt-get install {package}`"
+            ),
+            Self::Synthesis { .. } => "check that this espeak-ng has the voice and variant \
+                 (`espeak-ng --voices` and `espeak-ng --voices=variant`), or choose fewer \
+                 speakers; run the command by hand to see the problem"
+                .into(),
             Self::BadArgument(_) => "see `sentio data --help` for the allowed values".into(),
         }
     }
@@ -152,6 +189,13 @@ impl DataError {
             path,
             source,
         }
+    }
+
+    pub(crate) fn audio(
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(sentio_audio::AudioError) -> DataError {
+        let path = path.into();
+        move |source| DataError::Audio { path, source }
     }
 
     pub(crate) fn image(path: impl Into<PathBuf>) -> impl FnOnce(image::ImageError) -> DataError {

@@ -55,6 +55,29 @@ pub struct DatasetInfo {
     /// Rows or files of the source left out as malformed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub skipped: usize,
+    /// Sample rate of every WAV file, in Hz (audio sets only; 16000 for the sets this crate
+    /// writes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
+    /// The file-name scheme each file's speaker is read from (audio sets only): `synth`,
+    /// `ravdess`, `tess`, `cremad` or `savee` (see [`crate::AudioFolder`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_names: Option<String>,
+    /// The speakers and their utterance counts (audio sets only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speakers: Vec<SpeakerInfo>,
+}
+
+/// One speaker of an audio set, as `dataset.json` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpeakerInfo {
+    /// The speaker id, as [`crate::AudioSample::speaker`] spells it (`synth-07`, `ravdess-12`).
+    pub id: String,
+    /// Utterances by this speaker.
+    pub utterances: usize,
+    /// How a generated speaker was made (espeak-ng voice, variant, pitch and rate baselines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -244,7 +267,7 @@ pub fn gray_to_f32(image: &GrayImage, width: u32, height: u32) -> Vec<f32> {
 }
 
 /// Sorted names of the non-hidden subfolders of `dir`.
-fn subfolders(dir: &Path) -> Result<Vec<String>, DataError> {
+pub(crate) fn subfolders(dir: &Path) -> Result<Vec<String>, DataError> {
     let entries = std::fs::read_dir(dir).map_err(DataError::io("cannot read", dir))?;
     let mut names = Vec::new();
     for entry in entries {

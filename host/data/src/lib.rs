@@ -2,16 +2,21 @@
 //!
 //! - [`synth`]: procedural generators: hand-drawn emoji ([`synth::emoji`], `emoji8`, 64x64)
 //!   and faces ([`synth::faces`], `fer7`, 48x48), pure functions of a seed; [`synth::draw_emoji`]
-//!   and [`synth::draw_face`] make single images in memory.
-//! - [`import`]: importers for the public formats (FER2013's CSV, any folder of images) and the
-//!   file-name label mapping of the speech sets (RAVDESS, TESS, CREMA-D, SAVEE);
-//!   `docs/datasets.md` spells out every mapping.
+//!   and [`synth::draw_face`] make single images in memory. Speech ([`synth::speech`], `ser8`,
+//!   16 kHz WAV) spoken by espeak-ng with per-emotion prosody, many voices and augmentation.
+//! - [`import`]: importers for the public formats (FER2013's CSV, any folder of images; the
+//!   speech sets RAVDESS, TESS, CREMA-D, SAVEE) and the file-name label mapping of the speech
+//!   sets; `docs/datasets.md` spells out every mapping.
 //! - [`ImageFolder`]: the one layout every image dataset is stored in
 //!   (`DIR/<label>/<stem>.png` + `DIR/dataset.json`), and loading its images as `f32` pixels.
+//! - [`AudioFolder`]: the same for speech (`DIR/<label>/<stem>.wav`, 16 kHz mono 16-bit), with
+//!   each clip's speaker, and loading clips as 16 kHz `f32` samples. WAV decoding, writing and
+//!   resampling are `sentio-audio`'s.
 //! - [`split`]: deterministic stratified splits, and splits by speaker/voice.
 //!
 //! What it must not do: print or draw progress (callers get a callback), touch the network,
-//! depend on system libraries, or panic on any file it reads. A failed or interrupted write
+//! depend on system libraries (espeak-ng is an optional program, run only by the speech
+//! generator), or panic on any file it reads. A failed or interrupted write
 //! leaves no partial dataset behind (datasets are built beside their destination and renamed
 //! into place). Training and models live elsewhere (`sentio-train`); label sets are
 //! `sentio-models`'s.
@@ -34,6 +39,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod audiofolder;
 mod error;
 mod folder;
 pub mod import;
@@ -44,9 +50,11 @@ pub mod synth;
 
 use std::path::PathBuf;
 
+pub use audiofolder::{AUDIO_EXTENSIONS, AudioFolder, AudioSample, SAMPLE_RATE, speaker_of};
 pub use error::DataError;
 pub use folder::{
-    DatasetInfo, IMAGE_EXTENSIONS, INFO_FILE, INFO_VERSION, ImageFolder, Sample, gray_to_f32,
+    DatasetInfo, IMAGE_EXTENSIONS, INFO_FILE, INFO_VERSION, ImageFolder, Sample, SpeakerInfo,
+    gray_to_f32,
 };
 pub use import::{BadRows, ImportReport, SkippedRow};
 

@@ -146,6 +146,9 @@ pub fn fer2013(csv: &Path, out: &Path, policy: BadRows) -> Result<ImportReport, 
             .map(|(u, n)| (u.to_string(), n))
             .collect(),
         skipped: skipped.len(),
+        sample_rate: None,
+        file_names: None,
+        speakers: Vec::new(),
     };
     let root = staging.finish(&info)?;
     Ok(ImportReport {

@@ -123,6 +123,9 @@ pub fn imagefolder(src: &Path, out: &Path, policy: BadRows) -> Result<ImportRepo
         source: Some(src.display().to_string()),
         usage: Vec::new(),
         skipped: skipped.len(),
+        sample_rate: None,
+        file_names: None,
+        speakers: Vec::new(),
     };
     let root = staging.finish(&info)?;
     Ok(ImportReport {

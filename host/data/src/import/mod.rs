@@ -1,6 +1,8 @@
 //! Importers for the public datasets' formats, into the project's
-//! [`ImageFolder`](crate::ImageFolder) layout; and, for the speech sets, the mapping from their
-//! file names to `ser8` labels and speakers (see `docs/datasets.md` for every table).
+//! [`ImageFolder`](crate::ImageFolder) layout (FER2013, image folders) and
+//! [`AudioFolder`](crate::AudioFolder) layout (RAVDESS, TESS, CREMA-D, SAVEE, with the mapping
+//! from their file names to `ser8` labels and speakers; see `docs/datasets.md` for every
+//! table).
 //!
 //! Every importer writes into a hidden staging folder beside `out` and renames it into place
 //! only when it succeeds, so a failed import leaves nothing behind and never a half dataset.
@@ -8,6 +10,7 @@
 mod audio;
 mod fer2013;
 mod imagefolder;
+mod speech;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -15,6 +18,7 @@ use std::path::PathBuf;
 pub use audio::{cremad_label, ravdess_label, savee_label, tess_label};
 pub use fer2013::{FER2013_USAGES, fer2013, fer2013_usage};
 pub use imagefolder::imagefolder;
+pub use speech::{SpeechSet, cremad, ravdess, savee, speech, tess};
 
 use crate::folder::DatasetInfo;
 
@@ -55,7 +59,7 @@ pub struct ImportReport {
     pub root: PathBuf,
     /// Its `dataset.json`.
     pub info: DatasetInfo,
-    /// Images written.
+    /// Images (or audio files) written.
     pub imported: usize,
     /// Rows or files left out (only with [`BadRows::Skip`]).
     pub skipped: Vec<SkippedRow>,
@@ -65,8 +69,13 @@ impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "imported {} images into {} (label set {})",
+            "imported {} {} into {} (label set {})",
             self.imported,
+            if self.info.sample_rate.is_some() {
+                "audio files"
+            } else {
+                "images"
+            },
             self.root.display(),
             self.info.label_set
         )?;
@@ -81,6 +90,9 @@ impl fmt::Display for ImportReport {
                 .map(|(usage, n)| format!("{usage} {n}"))
                 .collect();
             writeln!(f, "  usage: {}", parts.join(", "))?;
+        }
+        if !self.info.speakers.is_empty() {
+            writeln!(f, "  {} speakers", self.info.speakers.len())?;
         }
         if !self.skipped.is_empty() {
             writeln!(f, "skipped {} malformed:", self.skipped.len())?;

@@ -1,5 +1,7 @@
 //! Procedural datasets: hand-drawn emoji ([`emoji`], `emoji8`, 64x64) and faces ([`faces`],
-//! `fer7`, 48x48), written in the [`ImageFolder`](crate::ImageFolder) layout.
+//! `fer7`, 48x48), written in the [`ImageFolder`](crate::ImageFolder) layout; and speech
+//! ([`speech`], `ser8`, 16 kHz WAV by espeak-ng) in the [`AudioFolder`](crate::AudioFolder)
+//! layout.
 //!
 //! Image `i` of class `c` is drawn from the seed `derive_seed(seed, [c, i])`, so a dataset is a
 //! pure function of `(per_class, seed)`: the same arguments give byte-identical PNGs, and a
@@ -7,6 +9,7 @@
 
 mod emoji;
 mod faces;
+pub mod speech;
 
 use std::path::Path;
 
@@ -112,6 +115,9 @@ fn generate(
         source: None,
         usage: Vec::new(),
         skipped: 0,
+        sample_rate: None,
+        file_names: None,
+        speakers: Vec::new(),
     };
     let root = staging.finish(&info)?;
     Ok(DatasetSummary { root, info })
