@@ -7,7 +7,8 @@
 //!   a checkpoint every epoch and `resume` — reporting through [`TrainProgress`], for any
 //!   [`Trainable`] network over [`Batches`] of examples.
 //! - [`ser`]: the speech-emotion 1-D CNN + LSTM over `sentio-audio` features, its hand-written
-//!   ONNX export (burn cannot export an LSTM) and the `ser` job.
+//!   ONNX export (burn cannot export an LSTM) and the `ser` job ([`train_ser`]: a speech
+//!   folder split by speaker).
 //! - [`export`]: ONNX export through `sentio-infer`'s graph builder and the check in tract.
 //! - [`job`] / [`emoji`]: a whole run, from an image folder to the files in `--out`.
 //!
@@ -33,7 +34,7 @@ pub use data::ImageSet;
 pub use emoji::{EmojiOptions, train_emoji};
 pub use error::{Error, ErrorKind, Result};
 pub use job::{ClassFigures, Job, Report};
-pub use ser::{Normalization, SequenceSet, SerConfig, SerInput, SerNet};
+pub use ser::{Normalization, SequenceSet, SerConfig, SerInput, SerNet, SerOptions, train_ser};
 pub use trainer::{
     Augment, Batches, EpochRecord, History, LrSchedule, NoProgress, RunStart, TrainOptions,
     TrainProgress, Trainable, Trained, evaluate, train, train_model,

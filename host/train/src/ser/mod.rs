@@ -34,6 +34,8 @@ use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::trainer::{Batches, Trainable};
 
+pub use job::{SerOptions, train_ser};
+
 /// The shape of a [`SerNet`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SerConfig {
