@@ -34,7 +34,9 @@ pub use data::ImageSet;
 pub use emoji::{EmojiOptions, train_emoji};
 pub use error::{Error, ErrorKind, Result};
 pub use job::{ClassFigures, Job, Report};
-pub use ser::{Normalization, SequenceSet, SerConfig, SerInput, SerNet, SerOptions, train_ser};
+pub use ser::{
+    Masking, Normalization, SequenceSet, SerConfig, SerInput, SerNet, SerOptions, train_ser,
+};
 pub use trainer::{
     Augment, Batches, EpochRecord, History, LrSchedule, NoProgress, RunStart, TrainOptions,
     TrainProgress, Trainable, Trained, evaluate, train, train_model,

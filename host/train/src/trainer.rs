@@ -40,6 +40,11 @@ pub trait Batches {
     ) -> (Self::Input, Tensor<1, Int>) {
         self.batch(indices, device)
     }
+    /// Whether the set changes its training batches by itself (then the loop calls
+    /// [`Batches::augmented_batch`] even when the options' [`Augment`] is the identity).
+    fn augments_itself(&self) -> bool {
+        false
+    }
     /// A 64-bit fingerprint of the examples and labels, so a resumed run can tell it is given
     /// the data it started with.
     fn fingerprint(&self) -> u64;
@@ -462,7 +467,7 @@ pub fn train_model<M: Trainable>(
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut learning_rate = options.learning_rate;
         for (b, chunk) in order.chunks(options.batch).enumerate() {
-            let (input, targets) = if options.augment.is_identity() {
+            let (input, targets) = if options.augment.is_identity() && !train.augments_itself() {
                 train.batch(chunk, &device)
             } else {
                 train.augmented_batch(chunk, &options.augment, &mut augment_rng, &device)

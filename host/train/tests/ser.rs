@@ -12,8 +12,8 @@ use sentio_infer::{LoadOptions, Model};
 use sentio_train::rng::Rng;
 use sentio_train::ser::export::{self, Gate, ONNX_GATE_ORDER};
 use sentio_train::{
-    LrSchedule, NoProgress, Normalization, SequenceSet, SerConfig, SerInput, SerNet, TrainOptions,
-    TrainProgress, Trained, train_model,
+    LrSchedule, Masking, NoProgress, Normalization, SequenceSet, SerConfig, SerInput, SerNet,
+    TrainOptions, TrainProgress, Trained, train_model,
 };
 
 const FRAMES: usize = 24;
@@ -81,7 +81,15 @@ fn options(epochs: usize, seed: u64) -> TrainOptions {
 fn train_tones(opts: &TrainOptions, progress: &mut dyn TrainProgress) -> Trained<SerNet> {
     let set = tones(12, 5);
     let (t, v) = split(set.len());
-    train_model::<SerNet>(&tiny(), &set.subset(&t), &set.subset(&v), opts, progress).unwrap()
+    // Masked training batches, so seeding and resuming are checked with masking in play.
+    let mut train = set.subset(&t);
+    train.masking = Masking {
+        time_masks: 1,
+        max_time: 3,
+        feature_masks: 1,
+        max_features: 10,
+    };
+    train_model::<SerNet>(&tiny(), &train, &set.subset(&v), opts, progress).unwrap()
 }
 
 /// Random raw features around the statistics the model normalizes with.

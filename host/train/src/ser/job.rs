@@ -23,7 +23,7 @@ use sentio_models::{
 };
 use serde_json::{Value, json};
 
-use super::{SequenceSet, SerConfig, SerInput, SerNet, export};
+use super::{Masking, SequenceSet, SerConfig, SerInput, SerNet, export};
 use crate::error::{Error, Result};
 use crate::eval;
 use crate::job::{EXPORT_TOLERANCE, Report, checkpoint_dir, class_figures};
@@ -43,6 +43,8 @@ pub struct SerOptions {
     pub network: SerConfig,
     /// How a clip becomes the network's input.
     pub input: SerInput,
+    /// SpecAugment-style masking of the training sequences.
+    pub masking: Masking,
     /// Fraction of the clips (whole speakers) held out for validation.
     pub val_fraction: f32,
     /// Fraction of the clips (whole speakers) held out for the test.
@@ -52,7 +54,8 @@ pub struct SerOptions {
 impl SerOptions {
     /// The recipe: [`SerConfig::ser8`] on [`SerInput::ser8`] (3 s, VAD-trimmed), 40 epochs of
     /// batch 32, Adam peaking at 2e-3 (one epoch of warm-up, cosine to 5%), no early stopping,
-    /// seed 42, 15% of the speakers for validation and 15% for the test.
+    /// two time masks of up to 30 frames and two feature masks of up to 12 dimensions per
+    /// training example, seed 42, 15% of the speakers for validation and 15% for the test.
     pub fn new(data: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
         Self {
             data: data.into(),
@@ -70,6 +73,12 @@ impl SerOptions {
             },
             network: SerConfig::ser8(),
             input: SerInput::ser8(),
+            masking: Masking {
+                time_masks: 2,
+                max_time: 30,
+                feature_masks: 2,
+                max_features: 12,
+            },
             val_fraction: 0.15,
             test_fraction: 0.15,
         }
@@ -254,11 +263,12 @@ pub fn run(
             ),
         });
     }
-    let (train, val, test) = (
+    let (mut train, val, test) = (
         data.set.subset(&split.train),
         data.set.subset(&split.val),
         data.set.subset(&split.test),
     );
+    train.masking = options.masking;
     let speakers_of = |idx: &[usize]| -> Vec<String> {
         let mut s: Vec<String> = idx
             .iter()
@@ -473,6 +483,7 @@ pub fn run(
             "schedule": options.train.schedule,
         }),
     );
+    training.insert("masking".into(), json!(options.masking));
     training.insert("loss".into(), Value::from("cross_entropy"));
     training.insert("batch".into(), Value::from(options.train.batch));
     training.insert("seed".into(), Value::from(options.train.seed));

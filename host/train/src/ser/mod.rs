@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use crate::trainer::{Batches, Trainable};
+use crate::trainer::{Augment, Batches, Trainable};
 
 pub use job::{SerOptions, train_ser};
 
@@ -420,6 +420,64 @@ pub struct SequenceSet {
     pub values: Vec<f32>,
     /// The class of each example.
     pub labels: Vec<usize>,
+    /// Masking applied to training batches (none by default; the trainer uses it whenever
+    /// it is set on the training set).
+    pub masking: Masking,
+}
+
+/// SpecAugment-style masking of training sequences (Park et al. 2019): each example of a
+/// training batch gets `time_masks` spans of up to `max_time` frames and `feature_masks` spans
+/// of up to `max_features` dimensions replaced by the example's own mean of each dimension (a
+/// neutral value in raw feature units). Drawn from the run's seed and the epoch, so a resumed
+/// run sees the same batches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Masking {
+    /// Time masks per example.
+    pub time_masks: usize,
+    /// Longest time mask, frames.
+    pub max_time: usize,
+    /// Feature masks per example.
+    pub feature_masks: usize,
+    /// Widest feature mask, dimensions.
+    pub max_features: usize,
+}
+
+impl Masking {
+    /// Whether it changes anything.
+    pub fn is_identity(&self) -> bool {
+        (self.time_masks == 0 || self.max_time == 0)
+            && (self.feature_masks == 0 || self.max_features == 0)
+    }
+
+    /// Masks `x` (`frames x dims`, row-major) in place with draws from `rng`.
+    pub fn apply(&self, x: &mut [f32], frames: usize, dims: usize, rng: &mut Rng) {
+        if self.is_identity() || frames == 0 || dims == 0 || x.len() != frames * dims {
+            return;
+        }
+        let mut mean = vec![0.0f32; dims];
+        for row in x.chunks_exact(dims) {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += v;
+            }
+        }
+        for m in &mut mean {
+            *m /= frames as f32;
+        }
+        for _ in 0..self.time_masks {
+            let len = rng.below(self.max_time.min(frames) + 1);
+            let start = rng.below(frames - len + 1);
+            for row in x.chunks_exact_mut(dims).skip(start).take(len) {
+                row.copy_from_slice(&mean);
+            }
+        }
+        for _ in 0..self.feature_masks {
+            let len = rng.below(self.max_features.min(dims) + 1);
+            let start = rng.below(dims - len + 1);
+            for row in x.chunks_exact_mut(dims) {
+                row[start..start + len].copy_from_slice(&mean[start..start + len]);
+            }
+        }
+    }
 }
 
 impl SequenceSet {
@@ -430,6 +488,7 @@ impl SequenceSet {
             dims,
             values: Vec::new(),
             labels: Vec::new(),
+            masking: Masking::default(),
         }
     }
 
@@ -508,6 +567,36 @@ impl Batches for SequenceSet {
         )
     }
 
+    fn augments_itself(&self) -> bool {
+        !self.masking.is_identity()
+    }
+
+    /// The batch with [`SequenceSet::masking`] applied (the image [`Augment`] does not apply
+    /// to sequences and is ignored).
+    fn augmented_batch(
+        &self,
+        indices: &[usize],
+        _augment: &Augment,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> (Tensor<3>, Tensor<1, Int>) {
+        let n = indices.len();
+        let per = self.frames * self.dims;
+        let mut values = Vec::with_capacity(n * per);
+        let mut labels = Vec::with_capacity(n);
+        for &i in indices {
+            let start = values.len();
+            values.extend_from_slice(self.example(i));
+            self.masking
+                .apply(&mut values[start..], self.frames, self.dims, rng);
+            labels.push(self.labels[i] as i64);
+        }
+        (
+            Tensor::from_data(TensorData::new(values, [n, self.frames, self.dims]), device),
+            Tensor::from_data(TensorData::new(labels, [n]), device),
+        )
+    }
+
     fn fingerprint(&self) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         let mut eat = |bytes: &[u8]| {
@@ -517,6 +606,10 @@ impl Batches for SequenceSet {
         };
         eat(&(self.frames as u64).to_le_bytes());
         eat(&(self.dims as u64).to_le_bytes());
+        let m = &self.masking;
+        for v in [m.time_masks, m.max_time, m.feature_masks, m.max_features] {
+            eat(&(v as u64).to_le_bytes());
+        }
         for l in &self.labels {
             eat(&(*l as u64).to_le_bytes());
         }
@@ -736,6 +829,46 @@ mod tests {
             wrong_norm,
             Err(Error::Option { option: "dims", .. })
         ));
+    }
+
+    #[test]
+    fn masking_replaces_spans_by_the_example_mean() {
+        // Column d alternates d*10 and d*10+1 over the frames: its mean d*10+0.5 is no value
+        // it holds, so every masked value shows.
+        let (frames, dims) = (20, 6);
+        let x: Vec<f32> = (0..frames * dims)
+            .map(|i| ((i % dims) * 10 + (i / dims) % 2) as f32)
+            .collect();
+        let m = Masking {
+            time_masks: 1,
+            max_time: 5,
+            feature_masks: 1,
+            max_features: 2,
+        };
+        let mut rng = Rng::new(4);
+        let (mut most_rows, mut most_cols) = (0, 0);
+        for _ in 0..50 {
+            let mut y = x.clone();
+            m.apply(&mut y, frames, dims, &mut rng);
+            for (i, (a, b)) in y.iter().zip(&x).enumerate() {
+                let mean = ((i % dims) * 10) as f32 + 0.5;
+                assert!(a == b || *a == mean, "value {i}: {a}");
+            }
+            let changed = |t: usize, d: usize| y[t * dims + d] != x[t * dims + d];
+            let rows = (0..frames)
+                .filter(|&t| (0..dims).all(|d| changed(t, d)))
+                .count();
+            let cols = (0..dims)
+                .filter(|&d| (0..frames).all(|t| changed(t, d)))
+                .count();
+            assert!(rows <= 5 && cols <= 2, "{rows} rows, {cols} columns");
+            most_rows = most_rows.max(rows);
+            most_cols = most_cols.max(cols);
+        }
+        assert_eq!((most_rows, most_cols), (5, 2));
+        let mut y = x.clone();
+        Masking::default().apply(&mut y, frames, dims, &mut rng);
+        assert_eq!(y, x);
     }
 
     #[test]
