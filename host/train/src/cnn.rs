@@ -8,8 +8,10 @@ use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::data::ImageSet;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
+use crate::trainer::Trainable;
 
 /// The shape of a [`Cnn`]: a square gray input, one conv block per entry of `filters`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -175,6 +177,59 @@ impl Cnn {
     pub fn classes(&self) -> usize {
         self.dense.weight.shape().dims::<2>()[1]
     }
+}
+
+impl Trainable for Cnn {
+    type Config = CnnConfig;
+    type Data = ImageSet;
+
+    fn build(config: &CnnConfig, seed: u64, _train: &ImageSet, device: &Device) -> Result<Self> {
+        Cnn::new(config, seed, device)
+    }
+
+    fn check(config: &CnnConfig, what: &str, set: &ImageSet) -> Result<()> {
+        config.validate()?;
+        check_set(what, set, config)
+    }
+
+    fn dropout(config: &CnnConfig) -> Option<(f32, usize)> {
+        Some((config.dropout, config.features()))
+    }
+
+    fn forward_logits(&self, input: Tensor<4>, dropout_mask: Option<Tensor<2>>) -> Tensor<2> {
+        self.logits(input, dropout_mask)
+    }
+}
+
+fn check_set(what: &str, set: &ImageSet, config: &CnnConfig) -> Result<()> {
+    if set.is_empty() {
+        return Err(Error::option("data", format!("the {what} set is empty")));
+    }
+    if set.side != config.side {
+        return Err(Error::option(
+            "data",
+            format!(
+                "the {what} images are {0}x{0}, the network takes {1}x{1}",
+                set.side, config.side
+            ),
+        ));
+    }
+    if set.pixels.len() != set.len() * set.side * set.side {
+        return Err(Error::option(
+            "data",
+            format!("the {what} set's pixel count does not match its labels"),
+        ));
+    }
+    if let Some(bad) = set.labels.iter().find(|l| **l >= config.classes) {
+        return Err(Error::option(
+            "data",
+            format!(
+                "the {what} set has label {bad}, the network has {} classes",
+                config.classes
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// An inverted-dropout mask `[rows, features]`: each entry is kept (as `1/(1-p)`) with

@@ -3,7 +3,7 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::rng::Rng;
-use crate::trainer::Augment;
+use crate::trainer::{Augment, Batches};
 
 /// A set of square gray images (values in 0..1, row-major) with a class index each.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -145,6 +145,36 @@ impl ImageSet {
             eat(&p.to_bits().to_le_bytes());
         }
         h
+    }
+}
+
+impl Batches for ImageSet {
+    type Input = Tensor<4>;
+
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn targets(&self) -> &[usize] {
+        &self.labels
+    }
+
+    fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+        ImageSet::batch(self, indices, device)
+    }
+
+    fn augmented_batch(
+        &self,
+        indices: &[usize],
+        augment: &Augment,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<1, Int>) {
+        ImageSet::augmented_batch(self, indices, augment, rng, device)
+    }
+
+    fn fingerprint(&self) -> u64 {
+        ImageSet::fingerprint(self)
     }
 }
 

@@ -4,7 +4,11 @@
 //! - [`cnn`]: the emoji CNN of the seed (conv blocks 2x2 + ReLU + max-pool, dropout, dense,
 //!   softmax), with weights drawn from the run's seed.
 //! - [`trainer`]: the loop — Adam, cross-entropy, best-validation model kept, early stopping,
-//!   a checkpoint every epoch and `resume` — reporting through [`TrainProgress`].
+//!   a checkpoint every epoch and `resume` — reporting through [`TrainProgress`], for any
+//!   [`Trainable`] network over [`Batches`] of examples.
+//! - [`ser`]: the speech-emotion 1-D CNN + LSTM over `sentio-audio` features, its hand-written
+//!   ONNX export (burn cannot export an LSTM) and the `ser` job ([`train_ser`]: a speech
+//!   folder split by speaker).
 //! - [`export`]: ONNX export through `sentio-infer`'s graph builder and the check in tract.
 //! - [`job`] / [`emoji`]: a whole run, from an image folder to the files in `--out`.
 //!
@@ -22,6 +26,7 @@ pub mod export;
 pub mod job;
 pub mod plot;
 pub mod rng;
+pub mod ser;
 pub mod trainer;
 
 pub use cnn::{Cnn, CnnConfig};
@@ -29,7 +34,10 @@ pub use data::ImageSet;
 pub use emoji::{EmojiOptions, train_emoji};
 pub use error::{Error, ErrorKind, Result};
 pub use job::{ClassFigures, Job, Report};
+pub use ser::{
+    Masking, Normalization, SequenceSet, SerConfig, SerInput, SerNet, SerOptions, train_ser,
+};
 pub use trainer::{
-    Augment, EpochRecord, History, LrSchedule, NoProgress, RunStart, TrainOptions, TrainProgress,
-    Trained, evaluate, train,
+    Augment, Batches, EpochRecord, History, LrSchedule, NoProgress, RunStart, TrainOptions,
+    TrainProgress, Trainable, Trained, evaluate, train, train_model,
 };

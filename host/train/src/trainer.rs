@@ -10,12 +10,69 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Int, Tensor};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::cnn::{Cnn, CnnConfig, dropout_mask};
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
+
+/// A labelled set the loop draws its batches from: images ([`ImageSet`]) or feature
+/// sequences ([`crate::ser::SequenceSet`]).
+pub trait Batches {
+    /// The network input of a batch (`Tensor<4>` for images, `Tensor<3>` for sequences).
+    type Input;
+    /// Number of examples.
+    fn count(&self) -> usize;
+    /// The class of every example.
+    fn targets(&self) -> &[usize];
+    /// The examples at `indices`, in that order, as an input tensor and their labels.
+    fn batch(&self, indices: &[usize], device: &Device) -> (Self::Input, Tensor<1, Int>);
+    /// Like [`Batches::batch`], each example changed by `augment` with draws from `rng`. Sets
+    /// without augmentation return the plain batch (the default).
+    fn augmented_batch(
+        &self,
+        indices: &[usize],
+        _augment: &Augment,
+        _rng: &mut Rng,
+        device: &Device,
+    ) -> (Self::Input, Tensor<1, Int>) {
+        self.batch(indices, device)
+    }
+    /// Whether the set changes its training batches by itself (then the loop calls
+    /// [`Batches::augmented_batch`] even when the options' [`Augment`] is the identity).
+    fn augments_itself(&self) -> bool {
+        false
+    }
+    /// A 64-bit fingerprint of the examples and labels, so a resumed run can tell it is given
+    /// the data it started with.
+    fn fingerprint(&self) -> u64;
+}
+
+/// A network the loop can train: built from its config and the run's seed (and the training
+/// set, for statistics such as input normalization), giving logits for a batch.
+pub trait Trainable: Module + Sized {
+    /// The network's shape (serialized into checkpoints, compared on resume).
+    type Config: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned;
+    /// The sets it trains on.
+    type Data: Batches;
+    /// A fresh network of `config` with weights drawn from `seed`; `train` is the training set
+    /// (the same one on resume: its fingerprint is checked).
+    fn build(config: &Self::Config, seed: u64, train: &Self::Data, device: &Device)
+    -> Result<Self>;
+    /// Checks the config, and that `set` (the `what` set) fits the network.
+    fn check(config: &Self::Config, what: &str, set: &Self::Data) -> Result<()>;
+    /// Dropout before the dense layer while training: its rate and width, or `None`.
+    fn dropout(config: &Self::Config) -> Option<(f32, usize)>;
+    /// The logits `[batch, classes]`; `dropout_mask` (`[batch, width]`, 0 or 1/(1-p)) is
+    /// applied before the dense layer when given.
+    fn forward_logits(
+        &self,
+        input: <Self::Data as Batches>::Input,
+        dropout_mask: Option<Tensor<2>>,
+    ) -> Tensor<2>;
+}
 
 /// How to train.
 #[derive(Clone, Debug, PartialEq)]
@@ -251,11 +308,11 @@ impl TrainProgress for NoProgress {}
 
 /// A finished run.
 #[derive(Debug)]
-pub struct Trained {
+pub struct Trained<M = Cnn> {
     /// The kept (best-validation) model, in inference mode.
-    pub best: Cnn,
+    pub best: M,
     /// The model after the last epoch run, in inference mode.
-    pub last: Cnn,
+    pub last: M,
     /// Every epoch, including those of earlier runs when resumed.
     pub history: History,
 }
@@ -276,7 +333,8 @@ struct CheckpointState {
     schedule: LrSchedule,
     #[serde(default)]
     augment: Augment,
-    config: CnnConfig,
+    /// The network's config (a `CnnConfig`, `SerConfig`, ...), compared on resume.
+    config: serde_json::Value,
     train_fingerprint: u64,
     val_fingerprint: u64,
     history: History,
@@ -301,18 +359,31 @@ pub fn train(
     options: &TrainOptions,
     progress: &mut dyn TrainProgress,
 ) -> Result<Trained> {
+    train_model::<Cnn>(config, train, val, options, progress)
+}
+
+/// [`train`] for any [`Trainable`] network: the same loop, schedule, checkpoints, resume and
+/// early stopping.
+pub fn train_model<M: Trainable>(
+    config: &M::Config,
+    train: &M::Data,
+    val: &M::Data,
+    options: &TrainOptions,
+    progress: &mut dyn TrainProgress,
+) -> Result<Trained<M>> {
     options.validate()?;
-    config.validate()?;
-    check_set("training", train, config)?;
-    check_set("validation", val, config)?;
+    M::check(config, "training", train)?;
+    M::check(config, "validation", val)?;
+    let config_json = serde_json::to_value(config)
+        .map_err(|e| Error::option("config", format!("cannot be serialized: {e}")))?;
 
     let device = Device::flex().autodiff();
     let plain = Device::flex();
-    let mut model = Cnn::new(config, options.seed, &device)?;
+    let mut model = M::build(config, options.seed, train, &device)?;
     let mut optim = AdamConfig::new().init();
     let mut history = History::default();
     let mut best: Option<(f32, f32)> = None;
-    let mut best_model: Option<Cnn> = None;
+    let mut best_model: Option<M> = None;
     let mut since_best = 0;
     let mut first_epoch = 1;
     let (train_fp, val_fp) = (train.fingerprint(), val.fingerprint());
@@ -348,7 +419,11 @@ pub fn train(
         if state.augment != options.augment {
             return Err(mismatch("augmentation"));
         }
-        if state.config != *config {
+        if serde_json::from_value::<M::Config>(state.config.clone())
+            .ok()
+            .as_ref()
+            != Some(config)
+        {
             return Err(mismatch("network shape"));
         }
         if state.train_fingerprint != train_fp || state.val_fingerprint != val_fp {
@@ -360,7 +435,7 @@ pub fn train(
             .from_bytes(Bytes::from_bytes_vec(bytes))
             .map_err(|e| Error::checkpoint(dir, format!("optimizer state: {e}")))?;
         if let Some(file) = &state.best_file {
-            let fresh = Cnn::new(config, options.seed, &plain)?;
+            let fresh = M::build(config, options.seed, train, &plain)?;
             best_model = Some(load_model(fresh, &dir.join(file), dir)?.valid());
         }
         history = state.history;
@@ -371,13 +446,13 @@ pub fn train(
         progress.stage(&format!("resuming after epoch {}", state.epoch));
     }
 
-    let batches = train.len().div_ceil(options.batch);
+    let batches = train.count().div_ceil(options.batch);
     progress.run_start(&RunStart {
         first_epoch,
         max_epochs: options.epochs,
         batches,
-        train: train.len(),
-        val: val.len(),
+        train: train.count(),
+        val: val.count(),
     });
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
 
@@ -385,28 +460,22 @@ pub fn train(
     while epoch <= options.epochs && !history.stopped_early {
         let started = Instant::now();
         progress.epoch_start(epoch, batches);
-        let mut order: Vec<usize> = (0..train.len()).collect();
+        let mut order: Vec<usize> = (0..train.count()).collect();
         Rng::derive(options.seed, "batches", epoch as u64).shuffle(&mut order);
         let mut dropout_rng = Rng::derive(options.seed, "dropout", epoch as u64);
         let mut augment_rng = Rng::derive(options.seed, "augment", epoch as u64);
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut learning_rate = options.learning_rate;
         for (b, chunk) in order.chunks(options.batch).enumerate() {
-            let (input, targets) = if options.augment.is_identity() {
+            let (input, targets) = if options.augment.is_identity() && !train.augments_itself() {
                 train.batch(chunk, &device)
             } else {
                 train.augmented_batch(chunk, &options.augment, &mut augment_rng, &device)
             };
-            let mask = (config.dropout > 0.0).then(|| {
-                dropout_mask(
-                    &mut dropout_rng,
-                    chunk.len(),
-                    config.features(),
-                    config.dropout,
-                    &device,
-                )
-            });
-            let logits = model.logits(input, mask);
+            let mask = M::dropout(config)
+                .filter(|(p, _)| *p > 0.0)
+                .map(|(p, width)| dropout_mask(&mut dropout_rng, chunk.len(), width, p, &device));
+            let logits = model.forward_logits(input, mask);
             correct += count_correct(logits.clone(), targets.clone());
             let loss = loss_fn.forward(logits, targets);
             let loss_value: f32 = loss.clone().into_scalar();
@@ -467,7 +536,7 @@ pub fn train(
                 learning_rate: options.learning_rate,
                 schedule: options.schedule,
                 augment: options.augment,
-                config: config.clone(),
+                config: config_json.clone(),
                 train_fingerprint: train_fp,
                 val_fingerprint: val_fp,
                 history: history.clone(),
@@ -502,34 +571,34 @@ pub fn train(
 }
 
 /// Mean cross-entropy and accuracy of `model` on `set`, in batches, without autodiff.
-pub fn evaluate(model: &Cnn, set: &ImageSet, device: &Device) -> (f32, f32) {
-    if set.is_empty() {
+pub fn evaluate<M: Trainable>(model: &M, set: &M::Data, device: &Device) -> (f32, f32) {
+    if set.count() == 0 {
         return (0.0, 0.0);
     }
     let loss_fn = CrossEntropyLossConfig::new().init(device);
-    let indices: Vec<usize> = (0..set.len()).collect();
+    let indices: Vec<usize> = (0..set.count()).collect();
     let (mut loss_sum, mut correct) = (0.0f64, 0usize);
     for chunk in indices.chunks(256) {
         let (input, targets) = set.batch(chunk, device);
-        let logits = model.logits(input, None);
+        let logits = model.forward_logits(input, None);
         correct += count_correct(logits.clone(), targets.clone());
         let loss: f32 = loss_fn.forward(logits, targets).into_scalar();
         loss_sum += f64::from(loss) * chunk.len() as f64;
     }
     (
-        (loss_sum / set.len() as f64) as f32,
-        correct as f32 / set.len() as f32,
+        (loss_sum / set.count() as f64) as f32,
+        correct as f32 / set.count() as f32,
     )
 }
 
-/// Predicted class of every image of `set` (argmax of the logits), without autodiff.
-pub fn predict(model: &Cnn, set: &ImageSet, device: &Device) -> Vec<usize> {
-    let indices: Vec<usize> = (0..set.len()).collect();
-    let mut out = Vec::with_capacity(set.len());
+/// Predicted class of every example of `set` (argmax of the logits), without autodiff.
+pub fn predict<M: Trainable>(model: &M, set: &M::Data, device: &Device) -> Vec<usize> {
+    let indices: Vec<usize> = (0..set.count()).collect();
+    let mut out = Vec::with_capacity(set.count());
     for chunk in indices.chunks(256) {
         let (input, _) = set.batch(chunk, device);
         let classes: Vec<i64> = model
-            .logits(input, None)
+            .forward_logits(input, None)
             .argmax(1)
             .into_data()
             .convert::<i64>()
@@ -545,37 +614,6 @@ fn count_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> usize {
     let predicted: Tensor<1, Int> = logits.argmax(1).reshape([n]);
     let hits: i64 = predicted.equal(targets).int().sum().into_scalar();
     hits.max(0) as usize
-}
-
-fn check_set(what: &str, set: &ImageSet, config: &CnnConfig) -> Result<()> {
-    if set.is_empty() {
-        return Err(Error::option("data", format!("the {what} set is empty")));
-    }
-    if set.side != config.side {
-        return Err(Error::option(
-            "data",
-            format!(
-                "the {what} images are {0}x{0}, the network takes {1}x{1}",
-                set.side, config.side
-            ),
-        ));
-    }
-    if set.pixels.len() != set.len() * set.side * set.side {
-        return Err(Error::option(
-            "data",
-            format!("the {what} set's pixel count does not match its labels"),
-        ));
-    }
-    if let Some(bad) = set.labels.iter().find(|l| **l >= config.classes) {
-        return Err(Error::option(
-            "data",
-            format!(
-                "the {what} set has label {bad}, the network has {} classes",
-                config.classes
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -603,7 +641,7 @@ fn read_state(dir: &Path) -> Result<CheckpointState> {
         .map_err(|e| Error::checkpoint(dir, format!("state.json is damaged: {e}")))
 }
 
-fn load_model(model: Cnn, path: &Path, dir: &Path) -> Result<Cnn> {
+fn load_model<M: Module>(model: M, path: &Path, dir: &Path) -> Result<M> {
     let bytes = read(path)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| Error::checkpoint(dir, format!("{}: {e}", path.display())))?;
@@ -612,7 +650,7 @@ fn load_model(model: Cnn, path: &Path, dir: &Path) -> Result<Cnn> {
         .map_err(|e| Error::checkpoint(dir, format!("{}: {e}", path.display())))
 }
 
-fn record_bytes(model: &Cnn, dir: &Path) -> Result<Vec<u8>> {
+fn record_bytes<M: Module>(model: &M, dir: &Path) -> Result<Vec<u8>> {
     let bytes = model
         .clone()
         .into_record()
@@ -621,12 +659,12 @@ fn record_bytes(model: &Cnn, dir: &Path) -> Result<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
-fn write_checkpoint(
+fn write_checkpoint<M: Module>(
     dir: &Path,
     state: &CheckpointState,
-    model: &Cnn,
+    model: &M,
     optim: &ModuleOptimizer,
-    new_best: Option<&Option<Cnn>>,
+    new_best: Option<&Option<M>>,
 ) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
     write_atomic(&dir.join(&state.model_file), &record_bytes(model, dir)?)?;

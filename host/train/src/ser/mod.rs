@@ -1,0 +1,923 @@
+//! The speech-emotion model (SER): a 1-D CNN over per-frame audio features followed by an LSTM.
+//!
+//! Input `[batch, frames, dims]`: `frames` rows of `sentio_audio::FeatureExtractor` features
+//! (10 ms apart by default, 117 values each). The graph:
+//!
+//! ```text
+//! (x - mean) * inv_std            per feature dimension, statistics of the training set
+//! transpose -> [batch, dims, frames]
+//! conv block x N                  Conv1d (kernel k, same padding) -> ReLU -> MaxPool1d 2
+//! transpose -> [batch, frames / 2^N, filters]
+//! LSTM (hidden H)                 its hidden state after the last time step
+//! dropout (training only) -> dense -> logits (softmax in the exported model)
+//! ```
+//!
+//! The normalization is part of the model (and of its ONNX graph), so the device feeds the raw
+//! features. How a clip becomes a fixed number of frames is [`SerInput`]'s job, used by the
+//! trainer and meant for the device.
+
+pub mod export;
+pub mod job;
+
+use std::ops::Range;
+
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv1d, Conv1dConfig};
+use burn::nn::pool::{MaxPool1d, MaxPool1dConfig};
+use burn::nn::{Initializer, Linear, LinearConfig, Lstm, LstmConfig, PaddingConfig1d};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use sentio_audio::{FeatureConfig, FeatureExtractor, FeatureMatrix, VadConfig, detect_speech};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::rng::Rng;
+use crate::trainer::{Augment, Batches, Trainable};
+
+pub use job::{SerOptions, train_ser};
+
+/// The shape of a [`SerNet`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SerConfig {
+    /// Frames per input (T): 300 frames of 10 ms are 3 s.
+    pub frames: usize,
+    /// Feature values per frame (D), `FeatureConfig::dims()`.
+    pub dims: usize,
+    /// Filters of each conv block (Conv1d with `kernel`, same padding, ReLU, max-pool 2).
+    pub filters: Vec<usize>,
+    /// Conv kernel size (odd, so "same" padding is symmetric: `kernel / 2` on each side).
+    pub kernel: usize,
+    /// LSTM hidden size.
+    pub hidden: usize,
+    /// Dropout on the LSTM's last hidden state, while training.
+    pub dropout: f32,
+    /// Output classes.
+    pub classes: usize,
+}
+
+impl SerConfig {
+    /// The device model for `ser8`: 3 s of 117-value frames, conv blocks of 32/64/128 filters
+    /// (kernel 5), LSTM 64, dropout 0.3, 8 classes. About 120k parameters (0.5 MB of f32) and
+    /// 12M multiply-adds per 3 s window (see [`SerConfig::macs`]).
+    pub fn ser8() -> Self {
+        Self {
+            frames: 300,
+            dims: FeatureConfig::default().dims(),
+            filters: vec![32, 64, 128],
+            kernel: 5,
+            hidden: 64,
+            dropout: 0.3,
+            classes: 8,
+        }
+    }
+
+    /// Time steps the LSTM sees: `frames` halved (floor) by each conv block's pool.
+    pub fn lstm_steps(&self) -> usize {
+        self.filters.iter().fold(self.frames, |t, _| t / 2)
+    }
+
+    /// Channels going into the LSTM.
+    pub fn lstm_input(&self) -> usize {
+        self.filters.last().copied().unwrap_or(self.dims)
+    }
+
+    /// Trainable parameters (weights and biases; burn's LSTM has two biases per gate, the ONNX
+    /// LSTM too).
+    pub fn parameters(&self) -> usize {
+        let mut n = 0;
+        let mut channels = self.dims;
+        for &f in &self.filters {
+            n += f * channels * self.kernel + f;
+            channels = f;
+        }
+        let h = self.hidden;
+        n += 4 * (channels * h + h * h + 2 * h);
+        n + h * self.classes + self.classes
+    }
+
+    /// Multiply-adds of one forward pass (convs, LSTM gates, dense; the element-wise ops are
+    /// not counted).
+    pub fn macs(&self) -> usize {
+        let mut n = 0;
+        let (mut channels, mut t) = (self.dims, self.frames);
+        for &f in &self.filters {
+            n += f * channels * self.kernel * t;
+            channels = f;
+            t /= 2;
+        }
+        let h = self.hidden;
+        n + 4 * h * (channels + h) * t + h * self.classes
+    }
+
+    /// Checks that the network can be built.
+    pub fn validate(&self) -> Result<()> {
+        if self.classes < 2 {
+            return Err(Error::option("classes", "at least 2 classes are needed"));
+        }
+        if self.dims == 0 || self.dims > 4096 {
+            return Err(Error::option("dims", "must be 1 to 4096 values per frame"));
+        }
+        if self.frames == 0 || self.frames > 100_000 {
+            return Err(Error::option("frames", "must be 1 to 100000"));
+        }
+        if self.filters.is_empty() || self.filters.contains(&0) {
+            return Err(Error::option(
+                "filters",
+                "at least one conv block, each with at least one filter",
+            ));
+        }
+        if self.kernel == 0 || self.kernel.is_multiple_of(2) || self.kernel > self.frames {
+            return Err(Error::option(
+                "kernel",
+                format!(
+                    "must be odd (same padding) and at most the {} frames, is {}",
+                    self.frames, self.kernel
+                ),
+            ));
+        }
+        if self.lstm_steps() == 0 {
+            return Err(Error::option(
+                "frames",
+                format!(
+                    "{} frames are too few for {} conv blocks (each halves them)",
+                    self.frames,
+                    self.filters.len()
+                ),
+            ));
+        }
+        if self.hidden == 0 || self.hidden > 4096 {
+            return Err(Error::option("hidden", "must be 1 to 4096"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(Error::option("dropout", "must be in [0, 1)"));
+        }
+        Ok(())
+    }
+}
+
+/// Per-dimension mean and standard deviation of the training features.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    /// Mean of each dimension.
+    pub mean: Vec<f32>,
+    /// Standard deviation of each dimension, floored at [`Normalization::MIN_STD`].
+    pub std: Vec<f32>,
+}
+
+impl Normalization {
+    /// Smallest standard deviation used, so a constant dimension does not blow up.
+    pub const MIN_STD: f32 = 1e-3;
+
+    /// Mean 0 and std 1 for `dims` dimensions (no change).
+    pub fn identity(dims: usize) -> Self {
+        Self {
+            mean: vec![0.0; dims],
+            std: vec![1.0; dims],
+        }
+    }
+
+    /// The statistics of every frame of every example of `set` (in f64).
+    pub fn of(set: &SequenceSet) -> Self {
+        let d = set.dims;
+        let mut sum = vec![0.0f64; d];
+        let mut sq = vec![0.0f64; d];
+        let rows = set.values.chunks_exact(d.max(1));
+        let n = rows.len().max(1) as f64;
+        for row in rows {
+            for (j, v) in row.iter().enumerate() {
+                sum[j] += f64::from(*v);
+                sq[j] += f64::from(*v) * f64::from(*v);
+            }
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let std = sq
+            .iter()
+            .zip(&mean)
+            .map(|(s, m)| ((s / n - m * m).max(0.0).sqrt() as f32).max(Self::MIN_STD))
+            .collect();
+        Self {
+            mean: mean.iter().map(|m| *m as f32).collect(),
+            std,
+        }
+    }
+
+    /// `1 / std` of each dimension (what the graph multiplies by).
+    pub fn inv_std(&self) -> Vec<f32> {
+        self.std
+            .iter()
+            .map(|s| 1.0 / s.max(Self::MIN_STD))
+            .collect()
+    }
+}
+
+/// The network. Build it with [`SerNet::new`]; its weights come from the run's seed.
+#[derive(Module, Debug)]
+pub struct SerNet {
+    /// The conv layers, one per block.
+    pub convs: Vec<Conv1d>,
+    /// The max-pool shared by every block (kernel 2, stride 2).
+    pub pool: MaxPool1d,
+    /// The LSTM over the conv features (batch first).
+    pub lstm: Lstm,
+    /// The dense layer (weights `[hidden, classes]`).
+    pub dense: Linear,
+    /// Feature means `[dims]` (a constant: not trained, not in the record; rebuilt from the
+    /// training set).
+    pub mean: Tensor<1>,
+    /// `1 / std` per feature `[dims]` (a constant, like `mean`).
+    pub inv_std: Tensor<1>,
+}
+
+impl SerNet {
+    /// A network of `config`'s shape normalizing its input with `norm`, on `device`. Weights
+    /// are Glorot-uniform from `seed` (conv, LSTM input and recurrent weights, dense), biases 0
+    /// except the LSTM's forget gate (1, as Keras's `unit_forget_bias`).
+    pub fn new(
+        config: &SerConfig,
+        norm: &Normalization,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
+        config.validate()?;
+        if norm.mean.len() != config.dims || norm.std.len() != config.dims {
+            return Err(Error::option(
+                "dims",
+                format!(
+                    "the normalization has {} dimensions, the network takes {}",
+                    norm.mean.len(),
+                    config.dims
+                ),
+            ));
+        }
+        let mut rng = Rng::derive(seed, "init", 0);
+        let mut convs = Vec::with_capacity(config.filters.len());
+        let mut channels = config.dims;
+        let k = config.kernel;
+        for &filters in &config.filters {
+            let mut conv = Conv1dConfig::new(channels, filters, k)
+                .with_padding(PaddingConfig1d::Explicit(k / 2, k / 2))
+                .with_initializer(Initializer::Zeros)
+                .init(device);
+            conv.weight = glorot(
+                &mut rng,
+                [filters, channels, k],
+                channels * k,
+                filters * k,
+                device,
+            );
+            conv.bias = Some(zeros(filters, device));
+            convs.push(conv);
+            channels = filters;
+        }
+        let h = config.hidden;
+        let mut lstm = LstmConfig::new(channels, h, true)
+            .with_initializer(Initializer::Zeros)
+            .init(device);
+        let gates = [
+            Some(&mut lstm.input_gate),
+            lstm.forget_gate.as_mut(),
+            Some(&mut lstm.output_gate),
+            Some(&mut lstm.cell_gate),
+        ];
+        for (g, gate) in gates.into_iter().enumerate() {
+            let Some(gate) = gate else { continue };
+            gate.input_transform.weight = glorot(&mut rng, [channels, h], channels, h, device);
+            gate.hidden_transform.weight = glorot(&mut rng, [h, h], h, h, device);
+            let forget = g == 1;
+            gate.input_transform.bias = Some(Param::from_data(
+                TensorData::new(vec![if forget { 1.0f32 } else { 0.0 }; h], [h]),
+                device,
+            ));
+            gate.hidden_transform.bias = Some(zeros(h, device));
+        }
+        let mut dense = LinearConfig::new(h, config.classes)
+            .with_initializer(Initializer::Zeros)
+            .init(device);
+        dense.weight = glorot(&mut rng, [h, config.classes], h, config.classes, device);
+        dense.bias = Some(zeros(config.classes, device));
+        let d = config.dims;
+        Ok(Self {
+            convs,
+            pool: MaxPool1dConfig::new(2).init(),
+            lstm,
+            dense,
+            mean: Tensor::from_data(TensorData::new(norm.mean.clone(), [d]), device),
+            inv_std: Tensor::from_data(TensorData::new(norm.inv_std(), [d]), device),
+        })
+    }
+
+    /// The logits `[batch, classes]` of raw features `[batch, frames, dims]`; `dropout_mask`
+    /// (`[batch, hidden]`, entries 0 or 1/(1-p)) is applied to the LSTM's last hidden state.
+    pub fn logits(&self, input: Tensor<3>, dropout_mask: Option<Tensor<2>>) -> Tensor<2> {
+        let [_, _, d] = input.dims();
+        let mean: Tensor<3> = self.mean.clone().reshape([1, 1, d]);
+        let scale: Tensor<3> = self.inv_std.clone().reshape([1, 1, d]);
+        let mut x = ((input - mean) * scale).swap_dims(1, 2);
+        for conv in &self.convs {
+            x = self.pool.forward(relu(conv.forward(x)));
+        }
+        let (_, state) = self.lstm.forward(x.swap_dims(1, 2), None);
+        let mut h = state.hidden;
+        if let Some(mask) = dropout_mask {
+            h = h * mask;
+        }
+        self.dense.forward(h)
+    }
+
+    /// Class probabilities `[batch, classes]` (what the exported ONNX model outputs).
+    pub fn probabilities(&self, input: Tensor<3>) -> Tensor<2> {
+        softmax(self.logits(input, None), 1)
+    }
+
+    /// The LSTM's hidden size.
+    pub fn hidden(&self) -> usize {
+        self.lstm.d_hidden
+    }
+
+    /// Number of output classes.
+    pub fn classes(&self) -> usize {
+        self.dense.weight.shape().dims::<2>()[1]
+    }
+
+    /// The normalization the model applies (read back from its constants).
+    pub fn normalization(&self) -> Result<Normalization> {
+        let mean = floats(self.mean.clone().into_data())?;
+        let inv = floats(self.inv_std.clone().into_data())?;
+        Ok(Normalization {
+            mean,
+            std: inv.iter().map(|v| 1.0 / v).collect(),
+        })
+    }
+}
+
+impl Trainable for SerNet {
+    type Config = SerConfig;
+    type Data = SequenceSet;
+
+    fn build(config: &SerConfig, seed: u64, train: &SequenceSet, device: &Device) -> Result<Self> {
+        SerNet::new(config, &Normalization::of(train), seed, device)
+    }
+
+    fn check(config: &SerConfig, what: &str, set: &SequenceSet) -> Result<()> {
+        config.validate()?;
+        if set.is_empty() {
+            return Err(Error::option("data", format!("the {what} set is empty")));
+        }
+        if set.frames != config.frames || set.dims != config.dims {
+            return Err(Error::option(
+                "data",
+                format!(
+                    "the {what} examples are {}x{} (frames x dims), the network takes {}x{}",
+                    set.frames, set.dims, config.frames, config.dims
+                ),
+            ));
+        }
+        if set.values.len() != set.len() * set.frames * set.dims {
+            return Err(Error::option(
+                "data",
+                format!("the {what} set's value count does not match its labels"),
+            ));
+        }
+        if let Some(bad) = set.labels.iter().find(|l| **l >= config.classes) {
+            return Err(Error::option(
+                "data",
+                format!(
+                    "the {what} set has label {bad}, the network has {} classes",
+                    config.classes
+                ),
+            ));
+        }
+        if let Some(i) = set.values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::option(
+                "data",
+                format!(
+                    "the {what} set has a non-finite feature (example {})",
+                    i / (set.frames * set.dims).max(1)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn dropout(config: &SerConfig) -> Option<(f32, usize)> {
+        Some((config.dropout, config.hidden))
+    }
+
+    fn forward_logits(&self, input: Tensor<3>, dropout_mask: Option<Tensor<2>>) -> Tensor<2> {
+        self.logits(input, dropout_mask)
+    }
+}
+
+/// Fixed-size feature sequences (`frames x dims`, row-major, frame after frame) with a class
+/// each.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SequenceSet {
+    /// Frames of every example.
+    pub frames: usize,
+    /// Values per frame.
+    pub dims: usize,
+    /// All values, example after example (`len() * frames * dims`).
+    pub values: Vec<f32>,
+    /// The class of each example.
+    pub labels: Vec<usize>,
+    /// Masking applied to training batches (none by default; the trainer uses it whenever
+    /// it is set on the training set).
+    pub masking: Masking,
+}
+
+/// SpecAugment-style masking of training sequences (Park et al. 2019): each example of a
+/// training batch gets `time_masks` spans of up to `max_time` frames and `feature_masks` spans
+/// of up to `max_features` dimensions replaced by the example's own mean of each dimension (a
+/// neutral value in raw feature units). Drawn from the run's seed and the epoch, so a resumed
+/// run sees the same batches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Masking {
+    /// Time masks per example.
+    pub time_masks: usize,
+    /// Longest time mask, frames.
+    pub max_time: usize,
+    /// Feature masks per example.
+    pub feature_masks: usize,
+    /// Widest feature mask, dimensions.
+    pub max_features: usize,
+}
+
+impl Masking {
+    /// Whether it changes anything.
+    pub fn is_identity(&self) -> bool {
+        (self.time_masks == 0 || self.max_time == 0)
+            && (self.feature_masks == 0 || self.max_features == 0)
+    }
+
+    /// Masks `x` (`frames x dims`, row-major) in place with draws from `rng`.
+    pub fn apply(&self, x: &mut [f32], frames: usize, dims: usize, rng: &mut Rng) {
+        if self.is_identity() || frames == 0 || dims == 0 || x.len() != frames * dims {
+            return;
+        }
+        let mut mean = vec![0.0f32; dims];
+        for row in x.chunks_exact(dims) {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += v;
+            }
+        }
+        for m in &mut mean {
+            *m /= frames as f32;
+        }
+        for _ in 0..self.time_masks {
+            let len = rng.below(self.max_time.min(frames) + 1);
+            let start = rng.below(frames - len + 1);
+            for row in x.chunks_exact_mut(dims).skip(start).take(len) {
+                row.copy_from_slice(&mean);
+            }
+        }
+        for _ in 0..self.feature_masks {
+            let len = rng.below(self.max_features.min(dims) + 1);
+            let start = rng.below(dims - len + 1);
+            for row in x.chunks_exact_mut(dims) {
+                row[start..start + len].copy_from_slice(&mean[start..start + len]);
+            }
+        }
+    }
+}
+
+impl SequenceSet {
+    /// An empty set of `frames x dims` examples.
+    pub fn new(frames: usize, dims: usize) -> Self {
+        Self {
+            frames,
+            dims,
+            values: Vec::new(),
+            labels: Vec::new(),
+            masking: Masking::default(),
+        }
+    }
+
+    /// Adds one example (`frames * dims` values). Returns `false` (and adds nothing) when the
+    /// length is wrong.
+    pub fn push(&mut self, values: &[f32], label: usize) -> bool {
+        if values.len() != self.frames * self.dims {
+            return false;
+        }
+        self.values.extend_from_slice(values);
+        self.labels.push(label);
+        true
+    }
+
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the set holds no example.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The values of example `i`. Panics if `i >= len()`, like slice indexing.
+    pub fn example(&self, i: usize) -> &[f32] {
+        let n = self.frames * self.dims;
+        &self.values[i * n..(i + 1) * n]
+    }
+
+    /// The examples at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Self {
+        let mut out = Self::new(self.frames, self.dims);
+        out.values.reserve(indices.len() * self.frames * self.dims);
+        for &i in indices {
+            out.values.extend_from_slice(self.example(i));
+            out.labels.push(self.labels[i]);
+        }
+        out
+    }
+
+    /// Examples per class, for `classes` classes (labels beyond are not counted).
+    pub fn class_counts(&self, classes: usize) -> Vec<usize> {
+        let mut counts = vec![0; classes];
+        for &l in &self.labels {
+            if let Some(c) = counts.get_mut(l) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+}
+
+impl Batches for SequenceSet {
+    type Input = Tensor<3>;
+
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn targets(&self) -> &[usize] {
+        &self.labels
+    }
+
+    fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
+        let n = indices.len();
+        let mut values = Vec::with_capacity(n * self.frames * self.dims);
+        let mut labels = Vec::with_capacity(n);
+        for &i in indices {
+            values.extend_from_slice(self.example(i));
+            labels.push(self.labels[i] as i64);
+        }
+        (
+            Tensor::from_data(TensorData::new(values, [n, self.frames, self.dims]), device),
+            Tensor::from_data(TensorData::new(labels, [n]), device),
+        )
+    }
+
+    fn augments_itself(&self) -> bool {
+        !self.masking.is_identity()
+    }
+
+    /// The batch with [`SequenceSet::masking`] applied (the image [`Augment`] does not apply
+    /// to sequences and is ignored).
+    fn augmented_batch(
+        &self,
+        indices: &[usize],
+        _augment: &Augment,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> (Tensor<3>, Tensor<1, Int>) {
+        let n = indices.len();
+        let per = self.frames * self.dims;
+        let mut values = Vec::with_capacity(n * per);
+        let mut labels = Vec::with_capacity(n);
+        for &i in indices {
+            let start = values.len();
+            values.extend_from_slice(self.example(i));
+            self.masking
+                .apply(&mut values[start..], self.frames, self.dims, rng);
+            labels.push(self.labels[i] as i64);
+        }
+        (
+            Tensor::from_data(TensorData::new(values, [n, self.frames, self.dims]), device),
+            Tensor::from_data(TensorData::new(labels, [n]), device),
+        )
+    }
+
+    fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes {
+                h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        eat(&(self.frames as u64).to_le_bytes());
+        eat(&(self.dims as u64).to_le_bytes());
+        let m = &self.masking;
+        for v in [m.time_masks, m.max_time, m.feature_masks, m.max_features] {
+            eat(&(v as u64).to_le_bytes());
+        }
+        for l in &self.labels {
+            eat(&(*l as u64).to_le_bytes());
+        }
+        for v in &self.values {
+            eat(&v.to_bits().to_le_bytes());
+        }
+        h
+    }
+}
+
+/// How a clip becomes the model's input, the same on the trainer and the device.
+///
+/// 1. With `trim_silence`, the energy VAD (`sentio_audio::vad`, default tuning) finds the speech
+///    and the clip is cut to the span from the start of its first speech segment to the end of
+///    its last (a clip where it finds none is kept whole).
+/// 2. The clip is cut or zero-padded to the window of `(frames - 1) * hop_length` samples, which
+///    the extractor turns into exactly `frames` frames: a longer clip keeps its **middle**
+///    window, a shorter one is padded with digital silence **at the end**.
+/// 3. The features of that window are computed in one `extract` call (the top-dB clip of the
+///    log-mel is relative to the window's loudest frame, as on the device).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SerInput {
+    /// The feature extractor's configuration.
+    pub features: FeatureConfig,
+    /// Frames per model input.
+    pub frames: usize,
+    /// Trim leading and trailing non-speech with the VAD first.
+    pub trim_silence: bool,
+}
+
+impl SerInput {
+    /// 300 frames (3 s) of the default features, silence trimmed.
+    pub fn ser8() -> Self {
+        Self {
+            features: FeatureConfig::default(),
+            frames: 300,
+            trim_silence: true,
+        }
+    }
+
+    /// Samples in one model window.
+    pub fn window(&self) -> usize {
+        self.frames.saturating_sub(1) * self.features.hop_length
+    }
+
+    /// The part of `samples` that is kept before the window is cut (the VAD's speech span, or
+    /// everything).
+    pub fn speech_span(&self, samples: &[f32]) -> Result<Range<usize>> {
+        if !self.trim_silence {
+            return Ok(0..samples.len());
+        }
+        let segments = detect_speech(samples, self.features.sample_rate, &VadConfig::default())
+            .map_err(|e| Error::option("vad", e.to_string()))?;
+        Ok(match (segments.first(), segments.last()) {
+            (Some(first), Some(last)) if first.start < last.end => first.start..last.end,
+            _ => 0..samples.len(),
+        })
+    }
+
+    /// The model window of `samples`: trimmed, then the middle `window()` samples or the
+    /// samples followed by zeros.
+    pub fn window_of(&self, samples: &[f32]) -> Result<Vec<f32>> {
+        let span = self.speech_span(samples)?;
+        let speech = samples.get(span).unwrap_or(samples);
+        let n = self.window();
+        Ok(if speech.len() >= n {
+            let start = (speech.len() - n) / 2;
+            speech[start..start + n].to_vec()
+        } else {
+            let mut out = speech.to_vec();
+            out.resize(n, 0.0);
+            out
+        })
+    }
+
+    /// The `frames x dims` features of `samples` (mono, at the config's rate), computed by
+    /// `extractor` (which must have been made from `self.features`).
+    pub fn features(
+        &self,
+        samples: &[f32],
+        extractor: &mut FeatureExtractor,
+    ) -> Result<FeatureMatrix> {
+        if extractor.config() != &self.features {
+            return Err(Error::option(
+                "features",
+                "the extractor was made with another feature configuration",
+            ));
+        }
+        let window = self.window_of(samples)?;
+        let mut m = extractor.extract(&window);
+        fit_frames(&mut m, self.frames);
+        Ok(m)
+    }
+}
+
+/// Cuts `m` to its first `frames` rows or pads it with zero rows to `frames` (a guard: the
+/// window of [`SerInput::window`] samples already gives exactly `frames`).
+pub fn fit_frames(m: &mut FeatureMatrix, frames: usize) {
+    m.data.resize(frames * m.dims, 0.0);
+    m.frames = frames;
+}
+
+fn zeros(n: usize, device: &Device) -> Param<Tensor<1>> {
+    Param::from_data(TensorData::new(vec![0.0f32; n], [n]), device)
+}
+
+fn glorot<const D: usize>(
+    rng: &mut Rng,
+    shape: [usize; D],
+    fan_in: usize,
+    fan_out: usize,
+    device: &Device,
+) -> Param<Tensor<D>> {
+    let limit = (6.0 / (fan_in + fan_out) as f32).sqrt();
+    let n = shape.iter().product();
+    let data: Vec<f32> = (0..n).map(|_| rng.uniform(-limit, limit)).collect();
+    Param::from_data(TensorData::new(data, shape), device)
+}
+
+pub(crate) fn floats(data: TensorData) -> Result<Vec<f32>> {
+    data.try_to_vec::<f32>()
+        .map_err(|e| Error::Export(format!("reading weights: {e:?}")))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_device_model_is_small() {
+        let c = SerConfig::ser8();
+        c.validate().unwrap();
+        assert_eq!(c.dims, 117);
+        assert_eq!(c.lstm_steps(), 37);
+        // Under 1 MB of f32 weights and about 12M multiply-adds.
+        assert!(c.parameters() * 4 < 1_000_000, "{}", c.parameters());
+        assert!((8_000_000..16_000_000).contains(&c.macs()), "{}", c.macs());
+        let net = SerNet::new(&c, &Normalization::identity(117), 1, &Device::flex()).unwrap();
+        assert_eq!(net.num_params(), c.parameters());
+    }
+
+    #[test]
+    fn config_errors_name_the_field() {
+        let field = |c: SerConfig| match c.validate() {
+            Err(Error::Option { option, .. }) => option,
+            other => panic!("{other:?}"),
+        };
+        let ok = SerConfig {
+            frames: 16,
+            dims: 4,
+            filters: vec![3],
+            kernel: 3,
+            hidden: 5,
+            dropout: 0.0,
+            classes: 3,
+        };
+        ok.validate().unwrap();
+        assert_eq!(
+            field(SerConfig {
+                kernel: 4,
+                ..ok.clone()
+            }),
+            "kernel"
+        );
+        assert_eq!(
+            field(SerConfig {
+                classes: 1,
+                ..ok.clone()
+            }),
+            "classes"
+        );
+        assert_eq!(
+            field(SerConfig {
+                filters: vec![],
+                ..ok.clone()
+            }),
+            "filters"
+        );
+        assert_eq!(
+            field(SerConfig {
+                filters: vec![3, 0],
+                ..ok.clone()
+            }),
+            "filters"
+        );
+        assert_eq!(
+            field(SerConfig {
+                filters: vec![2; 5],
+                ..ok.clone()
+            }),
+            "frames"
+        );
+        assert_eq!(
+            field(SerConfig {
+                hidden: 0,
+                ..ok.clone()
+            }),
+            "hidden"
+        );
+        assert_eq!(
+            field(SerConfig {
+                dropout: 1.0,
+                ..ok.clone()
+            }),
+            "dropout"
+        );
+        assert_eq!(
+            field(SerConfig {
+                dims: 0,
+                ..ok.clone()
+            }),
+            "dims"
+        );
+        let wrong_norm = SerNet::new(&ok, &Normalization::identity(5), 1, &Device::flex());
+        assert!(matches!(
+            wrong_norm,
+            Err(Error::Option { option: "dims", .. })
+        ));
+    }
+
+    #[test]
+    fn masking_replaces_spans_by_the_example_mean() {
+        // Column d alternates d*10 and d*10+1 over the frames: its mean d*10+0.5 is no value
+        // it holds, so every masked value shows.
+        let (frames, dims) = (20, 6);
+        let x: Vec<f32> = (0..frames * dims)
+            .map(|i| ((i % dims) * 10 + (i / dims) % 2) as f32)
+            .collect();
+        let m = Masking {
+            time_masks: 1,
+            max_time: 5,
+            feature_masks: 1,
+            max_features: 2,
+        };
+        let mut rng = Rng::new(4);
+        let (mut most_rows, mut most_cols) = (0, 0);
+        for _ in 0..50 {
+            let mut y = x.clone();
+            m.apply(&mut y, frames, dims, &mut rng);
+            for (i, (a, b)) in y.iter().zip(&x).enumerate() {
+                let mean = ((i % dims) * 10) as f32 + 0.5;
+                assert!(a == b || *a == mean, "value {i}: {a}");
+            }
+            let changed = |t: usize, d: usize| y[t * dims + d] != x[t * dims + d];
+            let rows = (0..frames)
+                .filter(|&t| (0..dims).all(|d| changed(t, d)))
+                .count();
+            let cols = (0..dims)
+                .filter(|&d| (0..frames).all(|t| changed(t, d)))
+                .count();
+            assert!(rows <= 5 && cols <= 2, "{rows} rows, {cols} columns");
+            most_rows = most_rows.max(rows);
+            most_cols = most_cols.max(cols);
+        }
+        assert_eq!((most_rows, most_cols), (5, 2));
+        let mut y = x.clone();
+        Masking::default().apply(&mut y, frames, dims, &mut rng);
+        assert_eq!(y, x);
+    }
+
+    #[test]
+    fn normalization_is_per_dimension() {
+        let mut set = SequenceSet::new(2, 2);
+        assert!(set.push(&[1.0, 5.0, 3.0, 5.0], 0));
+        assert!(set.push(&[1.0, 5.0, 3.0, 5.0], 1));
+        assert!(!set.push(&[1.0], 1));
+        let n = Normalization::of(&set);
+        assert_eq!(n.mean, vec![2.0, 5.0]);
+        assert_eq!(n.std, vec![1.0, Normalization::MIN_STD]);
+    }
+
+    #[test]
+    fn windows_are_cut_in_the_middle_or_padded_at_the_end() {
+        let input = SerInput {
+            features: FeatureConfig::default(),
+            frames: 11,
+            trim_silence: false,
+        };
+        assert_eq!(input.window(), 1600);
+        let long: Vec<f32> = (0..2000).map(|i| i as f32).collect();
+        let w = input.window_of(&long).unwrap();
+        assert_eq!((w[0], w[1599]), (200.0, 1799.0));
+        let short = vec![0.5f32; 100];
+        let w = input.window_of(&short).unwrap();
+        assert_eq!(w.len(), 1600);
+        assert_eq!((w[99], w[100]), (0.5, 0.0));
+        let mut ex = FeatureExtractor::new(input.features.clone()).unwrap();
+        let m = input.features(&long, &mut ex).unwrap();
+        assert_eq!((m.frames, m.dims, m.data.len()), (11, 117, 11 * 117));
+    }
+
+    #[test]
+    fn silence_is_trimmed_before_the_window_is_cut() {
+        let sr = 16_000usize;
+        // 1 s of faint noise, 0.5 s of a loud tone, 1 s of faint noise.
+        let mut rng = Rng::new(3);
+        let mut clip: Vec<f32> = (0..sr).map(|_| rng.uniform(-1e-3, 1e-3)).collect();
+        clip.extend((0..sr / 2).map(|i| 0.5 * (i as f32 * 0.2).sin()));
+        clip.extend((0..sr).map(|_| rng.uniform(-1e-3, 1e-3)));
+        let input = SerInput::ser8();
+        let span = input.speech_span(&clip).unwrap();
+        assert!(span.start.abs_diff(sr) < sr / 20, "{span:?}");
+        assert!(span.end.abs_diff(sr * 3 / 2) < sr / 3, "{span:?}");
+        let w = input.window_of(&clip).unwrap();
+        assert_eq!(w.len(), input.window());
+        // The tone comes first, then the padding.
+        assert!(w[..sr / 4].iter().any(|v| v.abs() > 0.4));
+        assert!(w[w.len() - 1000..].iter().all(|v| *v == 0.0));
+    }
+}
