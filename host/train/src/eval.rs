@@ -457,7 +457,7 @@ pub fn contact_sheet(tiles: &[(GrayImage, &Example)], labels: &[String]) -> RgbI
         .max(1);
     let scale = 96u32.div_ceil(side).max(1);
     let image_px = side * scale;
-    let tile_w = image_px.max(22 * CHAR_WIDTH) + 8;
+    let tile_w = image_px.max(24 * CHAR_WIDTH) + 8;
     let tile_h = image_px + 2 * LINE_HEIGHT + 10;
     let mut sheet = RgbImage::from_pixel(columns * tile_w, rows * tile_h, WHITE);
     for (k, (img, e)) in tiles.iter().enumerate() {
