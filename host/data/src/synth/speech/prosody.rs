@@ -50,13 +50,29 @@ pub(crate) struct Profile {
     pub tract: f32,
 }
 
+// Why the values are what they are. The classifier that has to tell the emotions apart never
+// knows the speaker, and the speakers differ far more in absolute pitch (male and female
+// variants), timbre and level than one emotion does from its neighbour. So every emotion is
+// given a signature in cues that are relative to the speaker and survive the level
+// augmentation: pitch range (SSML range is a percentage of the voice's own), tempo (a factor
+// of the speaker's rate), pauses (the voiced share), spectral tilt and breath noise (vocal
+// effort and phonation type: loud, pressed voice has a flatter, brighter spectrum; soft,
+// breathy voice a steeper one with aspiration noise; Sundberg & Nordenberg 2006), and
+// perturbation (tremor, jitter, roughness). Absolute pitch moves too, as in the literature,
+// but is not relied on. `amplitude` (espeak's `-a`) is kept for plausibility, but the random
+// peak level written afterwards removes it: loudness reaches the features only through tilt,
+// dynamics and clipping, the form a real recording at an unknown gain has it in.
+//
+// The acoustic profiles follow Scherer (2003, "Vocal communication of emotion", table 2) and
+// Banse & Scherer (1996), with Juslin & Laukka (2003) for the direction of each cue.
+
 const NEUTRAL: Profile = Profile {
     pitch: 0.0,
-    pitch_sd: 3.0,
+    pitch_sd: 2.0,
     range: 100.0,
-    range_sd: 12.0,
+    range_sd: 8.0,
     rate: 1.0,
-    rate_sd: 0.05,
+    rate_sd: 0.04,
     amplitude: 100.0,
     gap: (0, 1),
     pause: (0.05, 60, 150),
@@ -76,115 +92,128 @@ const NEUTRAL: Profile = Profile {
 
 /// The profiles in `ser8` order.
 pub(crate) const PROFILES: [Profile; 8] = [
-    // neutral
+    // neutral: the speaker's own modal voice, the reference every other class moves away from.
     NEUTRAL,
-    // calm: a little lower, slower, narrow, soft and breathy, muffled
+    // calm (relaxed contentment): lower effort than neutral. Slightly lower and narrower pitch,
+    // slower with longer word gaps, a steeper spectral slope and breathy (lax) phonation —
+    // Scherer's "relaxed" voice. It differs from neutral in rate, range, tilt and breath, and
+    // from sad (below) in keeping a moderate range, fewer pauses and no muffling.
     Profile {
-        pitch: -6.0,
-        range: 70.0,
-        rate: 0.88,
-        amplitude: 80.0,
+        pitch: -5.0,
+        range: 65.0,
+        rate: 0.85,
+        amplitude: 75.0,
         gap: (1, 3),
-        pause: (0.2, 100, 250),
-        lowpass: 3800.0,
-        breath: 0.06,
-        tilt: -0.3,
-        tract: 0.98,
+        pause: (0.25, 120, 300),
+        breath: 0.14,
+        tilt: -0.45,
+        tract: 0.99,
         ..NEUTRAL
     },
-    // happy: high, wide, quick, bright, exclaiming
+    // happy (elation): high mean f0 and the widest range, fast-ish, bright (raised effort),
+    // formants raised by the smile (Tartter 1980), exclaiming.
     Profile {
-        pitch: 24.0,
-        pitch_sd: 4.0,
+        pitch: 20.0,
+        pitch_sd: 3.0,
         range: 200.0,
-        range_sd: 15.0,
-        rate: 1.25,
-        rate_sd: 0.06,
-        amplitude: 120.0,
+        range_sd: 10.0,
+        rate: 1.18,
+        rate_sd: 0.04,
+        amplitude: 130.0,
         gap: (0, 0),
-        emphasis: 0.5,
-        exclaim: 0.6,
-        vibrato: (5.0, 0.4, 0.1),
-        tilt: 0.8,
+        emphasis: 0.6,
+        exclaim: 0.7,
+        vibrato: (5.0, 0.3, 0.1),
+        tilt: 0.55,
         tract: 1.08,
         ..NEUTRAL
     },
-    // sad: low, flat, slow, pausing, soft, dull and breathy, a slow waver
+    // sad: low f0, very narrow (monotone) range, the slowest, long pauses, low intensity and a
+    // dark spectrum (strong high-frequency loss), lax and slightly breathy, a slow waver; the
+    // vocal tract slackens (formants down).
     Profile {
-        pitch: -20.0,
-        range: 40.0,
-        rate: 0.7,
-        amplitude: 70.0,
-        gap: (2, 5),
-        pause: (0.5, 200, 500),
-        tremolo: (3.0, 0.2),
-        lowpass: 2000.0,
+        pitch: -16.0,
+        range: 35.0,
+        range_sd: 6.0,
+        rate: 0.68,
+        amplitude: 65.0,
+        gap: (3, 6),
+        pause: (0.6, 250, 600),
+        tremolo: (3.0, 0.15),
+        lowpass: 1800.0,
         tract: 0.94,
-        breath: 0.05,
-        tilt: -0.5,
+        breath: 0.04,
+        tilt: -0.7,
         ..NEUTRAL
     },
-    // angry: a little higher, wide, fast, loud, pressed and bright, emphatic
+    // angry (hot anger): high intensity (here as a flat, bright spectrum and pressed, clipped
+    // peaks), raised f0 with a wide range, fast, emphatic, exclaiming.
     Profile {
         pitch: 10.0,
-        pitch_sd: 4.0,
-        range: 150.0,
-        range_sd: 25.0,
-        rate: 1.12,
-        rate_sd: 0.06,
-        amplitude: 150.0,
+        pitch_sd: 3.0,
+        range: 160.0,
+        range_sd: 15.0,
+        rate: 1.15,
+        rate_sd: 0.04,
+        amplitude: 160.0,
         gap: (0, 1),
-        emphasis: 0.7,
-        exclaim: 0.8,
-        tilt: 0.8,
-        expand: 0.5,
-        drive: 4.0,
+        emphasis: 0.8,
+        exclaim: 0.9,
+        tilt: 1.0,
+        expand: 0.6,
+        drive: 5.0,
         ..NEUTRAL
     },
-    // fearful: high, tense (narrow-ish), fast, hesitant, trembling and jittery
+    // fearful (panic fear): high f0 but a narrow, tense range, the fastest tempo, short
+    // hesitations, and an irregular voice: tremor at 7-9 Hz, fast pitch jitter and breath.
+    // The narrow range and the perturbation set it apart from happy (wide, smooth), the
+    // tempo and pitch from neutral.
     Profile {
         pitch: 26.0,
-        pitch_sd: 4.0,
-        range: 75.0,
-        range_sd: 15.0,
-        rate: 1.22,
-        rate_sd: 0.07,
+        pitch_sd: 3.0,
+        range: 60.0,
+        range_sd: 10.0,
+        rate: 1.3,
+        rate_sd: 0.05,
         amplitude: 90.0,
-        pause: (0.5, 80, 250),
-        tremolo: (7.5, 0.5),
-        vibrato: (7.0, 0.7, 1.5),
-        breath: 0.02,
-        ..NEUTRAL
-    },
-    // disgust: low, slow, drawn out, rough and harsh
-    Profile {
-        pitch: -14.0,
-        range: 110.0,
-        range_sd: 20.0,
-        rate: 0.8,
-        amplitude: 100.0,
-        gap: (1, 3),
-        pause: (0.15, 100, 300),
-        emphasis: 0.3,
-        rough: 0.6,
+        pause: (0.6, 80, 200),
+        tremolo: (8.0, 0.45),
+        vibrato: (7.0, 0.8, 2.0),
+        breath: 0.08,
         tilt: 0.2,
-        tract: 0.95,
         ..NEUTRAL
     },
-    // surprised: very high and very wide, rising or exclaiming end, a pause before the last word
+    // disgust: low f0, slow and drawn out, a falling end, creaky/rough phonation (modelled as
+    // 30-70 Hz amplitude modulation) and a pharyngealised, lowered tract.
+    Profile {
+        pitch: -12.0,
+        range: 90.0,
+        range_sd: 12.0,
+        rate: 0.76,
+        amplitude: 95.0,
+        gap: (1, 3),
+        pause: (0.3, 150, 350),
+        emphasis: 0.4,
+        rough: 0.75,
+        tilt: -0.1,
+        tract: 0.93,
+        ..NEUTRAL
+    },
+    // surprised: very high f0 and the widest range with a rising end (question intonation on
+    // most), a pause before the last word, moderate tempo, slightly bright.
     Profile {
         pitch: 30.0,
-        pitch_sd: 4.0,
+        pitch_sd: 3.0,
         range: 200.0,
-        range_sd: 15.0,
-        rate: 0.85,
-        rate_sd: 0.07,
+        range_sd: 10.0,
+        rate: 0.95,
+        rate_sd: 0.04,
         amplitude: 120.0,
-        pause: (0.6, 150, 400),
-        exclaim: 0.4,
-        question: 0.6,
+        pause: (0.6, 150, 350),
+        exclaim: 0.2,
+        question: 0.8,
         tilt: 0.3,
-        tract: 1.03,
+        tract: 1.04,
         ..NEUTRAL
     },
 ];
@@ -236,10 +265,13 @@ pub(crate) fn render(
     let p = PROFILES.get(class).copied().unwrap_or(NEUTRAL);
     let n = NEUTRAL;
     // How far towards the emotion's values this utterance goes.
+    // The spread is kept small: wider draws made weak renditions of one emotion land on
+    // neutral or on a neighbour (e.g. a weak happy as neutral), a confusion acted corpora do
+    // have but which the per-utterance spreads below already provide.
     let strength = if intensity >= 2 {
-        rng.range(0.95, 1.3)
+        rng.range(1.05, 1.2)
     } else {
-        rng.range(0.7, 0.95)
+        rng.range(0.85, 1.0)
     } * speaker.expressiveness;
     let towards = |neutral: f32, emotion: f32| neutral + strength * (emotion - neutral);
 
@@ -300,7 +332,7 @@ pub(crate) fn render(
         range.round() as u32
     );
 
-    let vary = |x: f32, rng: &mut Rng| (strength * x * rng.range(0.7, 1.3)).max(0.0);
+    let vary = |x: f32, rng: &mut Rng| (strength * x * rng.range(0.85, 1.15)).max(0.0);
     Rendition {
         pitch: pitch.round().clamp(0.0, 99.0) as u32,
         rate: rate.round().clamp(80.0, 450.0) as u32,
@@ -314,12 +346,12 @@ pub(crate) fn render(
             vary(p.vibrato.2, rng) + rng.range(0.0, 0.1),
         ),
         lowpass: if p.lowpass > 0.0 {
-            p.lowpass / strength.max(0.5) * rng.range(0.8, 1.25)
+            p.lowpass / strength.max(0.5) * rng.range(0.9, 1.1)
         } else {
             0.0
         },
         breath: vary(p.breath, rng) + rng.range(0.0, 0.01),
-        tilt: strength * p.tilt + rng.sym(0.15),
+        tilt: strength * p.tilt + rng.sym(0.1),
         expand: vary(p.expand, rng),
         drive: vary(p.drive, rng),
         rough: (rng.range(30.0, 70.0), vary(p.rough, rng)),

@@ -31,7 +31,7 @@ pub struct Speaker {
     pub rate: f32,
     /// Baseline pitch-range factor (0.8..1.2).
     pub range: f32,
-    /// How far this speaker's acting goes from neutral (0.8..1.2).
+    /// How far this speaker's acting goes from neutral (0.9..1.1).
     pub expressiveness: f32,
     pub(crate) lang: Lang,
 }
@@ -122,7 +122,7 @@ pub fn speakers(n: usize) -> Vec<Speaker> {
                 pitch: rng.sym(9.0),
                 rate: rng.range(0.88, 1.12),
                 range: rng.range(0.8, 1.2),
-                expressiveness: rng.range(0.8, 1.2),
+                expressiveness: rng.range(0.9, 1.1),
                 lang,
             }
         })
