@@ -28,6 +28,12 @@ pub(crate) struct Profile {
     pub pause: (f32, u32, u32),
     /// Chance of one word in `<emphasis level="strong">`.
     pub emphasis: f32,
+    /// Pitch accents: the chance that a word is raised by SSML `<prosody pitch>`, and by how
+    /// much (percent). espeak-ng caps `<prosody range>` at 200%, so wide-range emotions get
+    /// their excursions from accents.
+    pub accents: (f32, f32),
+    /// The last word's pitch change (percent): + a rising end, - final lowering.
+    pub final_pitch: f32,
     /// Chances of ending with `!` and with `?` (else `.`): espeak-ng's sentence intonation.
     pub exclaim: f32,
     pub question: f32,
@@ -77,6 +83,8 @@ const NEUTRAL: Profile = Profile {
     gap: (0, 1),
     pause: (0.05, 60, 150),
     emphasis: 0.0,
+    accents: (0.0, 0.0),
+    final_pitch: 0.0,
     exclaim: 0.0,
     question: 0.0,
     tremolo: (0.0, 0.0),
@@ -117,15 +125,16 @@ pub(crate) const PROFILES: [Profile; 8] = [
         pitch_sd: 3.0,
         range: 200.0,
         range_sd: 10.0,
-        rate: 1.18,
+        rate: 1.22,
         rate_sd: 0.04,
         amplitude: 130.0,
         gap: (0, 0),
         emphasis: 0.6,
         exclaim: 0.7,
         vibrato: (5.0, 0.3, 0.1),
-        tilt: 0.55,
+        tilt: 0.75,
         tract: 1.08,
+        accents: (0.4, 35.0),
         ..NEUTRAL
     },
     // sad: low f0, very narrow (monotone) range, the slowest, long pauses, low intensity and a
@@ -144,6 +153,7 @@ pub(crate) const PROFILES: [Profile; 8] = [
         tract: 0.94,
         breath: 0.04,
         tilt: -0.7,
+        final_pitch: -20.0,
         ..NEUTRAL
     },
     // angry (hot anger): high intensity (here as a flat, bright spectrum and pressed, clipped
@@ -162,6 +172,8 @@ pub(crate) const PROFILES: [Profile; 8] = [
         tilt: 1.0,
         expand: 0.6,
         drive: 5.0,
+        accents: (0.25, 25.0),
+        final_pitch: -10.0,
         ..NEUTRAL
     },
     // fearful (panic fear): high f0 but a narrow, tense range, the fastest tempo, short
@@ -197,6 +209,7 @@ pub(crate) const PROFILES: [Profile; 8] = [
         rough: 0.75,
         tilt: -0.1,
         tract: 0.93,
+        final_pitch: -25.0,
         ..NEUTRAL
     },
     // surprised: very high f0 and the widest range with a rising end (question intonation on
@@ -214,6 +227,7 @@ pub(crate) const PROFILES: [Profile; 8] = [
         question: 0.8,
         tilt: 0.3,
         tract: 1.04,
+        final_pitch: 70.0,
         ..NEUTRAL
     },
 ];
@@ -310,14 +324,23 @@ pub(crate) fn render(
                 body.push(' ');
             }
         }
-        if emphasised == Some(k) {
-            body.push_str(&format!(
-                "<emphasis level=\"strong\">{}</emphasis>",
-                escape(word)
-            ));
-        } else {
-            body.push_str(&escape(word));
+        let mut shift = 0.0;
+        if k + 1 == words.len() && words.len() > 1 {
+            shift += strength * p.final_pitch * rng.range(0.85, 1.15);
+        } else if p.accents.0 > 0.0 && rng.chance(p.accents.0) {
+            shift += strength * p.accents.1 * rng.range(0.7, 1.3);
         }
+        let mut word = escape(word);
+        if emphasised == Some(k) {
+            word = format!("<emphasis level=\"strong\">{word}</emphasis>");
+        }
+        if shift.abs() >= 1.0 {
+            word = format!(
+                "<prosody pitch=\"{:+}%\">{word}</prosody>",
+                shift.round() as i32
+            );
+        }
+        body.push_str(&word);
     }
     let roll = rng.unit();
     let end = if roll < p.question {
