@@ -121,20 +121,20 @@ pub(crate) const PROFILES: [Profile; 8] = [
     // happy (elation): high mean f0 and the widest range, fast-ish, bright (raised effort),
     // formants raised by the smile (Tartter 1980), exclaiming.
     Profile {
-        pitch: 20.0,
+        pitch: 24.0,
         pitch_sd: 3.0,
         range: 200.0,
         range_sd: 10.0,
-        rate: 1.22,
+        rate: 1.25,
         rate_sd: 0.04,
         amplitude: 130.0,
         gap: (0, 0),
         emphasis: 0.6,
         exclaim: 0.7,
         vibrato: (5.0, 0.3, 0.1),
-        tilt: 0.75,
+        tilt: 0.9,
         tract: 1.08,
-        accents: (0.4, 35.0),
+        accents: (0.5, 40.0),
         ..NEUTRAL
     },
     // sad: low f0, very narrow (monotone) range, the slowest, long pauses, low intensity and a
@@ -215,7 +215,7 @@ pub(crate) const PROFILES: [Profile; 8] = [
     // surprised: very high f0 and the widest range with a rising end (question intonation on
     // most), a pause before the last word, moderate tempo, slightly bright.
     Profile {
-        pitch: 30.0,
+        pitch: 32.0,
         pitch_sd: 3.0,
         range: 200.0,
         range_sd: 10.0,
@@ -227,7 +227,7 @@ pub(crate) const PROFILES: [Profile; 8] = [
         question: 0.8,
         tilt: 0.3,
         tract: 1.04,
-        final_pitch: 70.0,
+        final_pitch: 90.0,
         ..NEUTRAL
     },
 ];
