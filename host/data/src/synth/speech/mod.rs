@@ -35,9 +35,9 @@ pub use voices::{MAX_SPEAKERS, Speaker, speakers};
 /// The sample rate of the generated files.
 pub const SAMPLE_RATE: u32 = 16_000;
 /// Utterances per class when the caller does not say.
-pub const DEFAULT_PER_CLASS: usize = 200;
+pub const DEFAULT_PER_CLASS: usize = 320;
 /// Speakers when the caller does not say.
-pub const DEFAULT_SPEAKERS: usize = 32;
+pub const DEFAULT_SPEAKERS: usize = 40;
 
 /// Augmentation applied after the emotion's own effects.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,5 +1,6 @@
 //! How each `ser8` emotion is spoken: espeak-ng's own controls (pitch, rate, amplitude, word
-//! gap, SSML pitch range, breaks and emphasis, the closing punctuation) and the waveform effects
+//! gap, SSML pitch range, breaks, emphasis, pitch accents and the last word's rise or fall, the
+//! closing punctuation) and the waveform effects
 //! after it, each drawn per utterance around the emotion's value so classes overlap as acted
 //! speech does. `docs/datasets.md` has the table.
 
@@ -84,7 +85,8 @@ const NEUTRAL: Profile = Profile {
     pause: (0.05, 60, 150),
     emphasis: 0.0,
     accents: (0.0, 0.0),
-    final_pitch: 0.0,
+    // Declaratives end with a small final lowering; the other emotions override it.
+    final_pitch: -8.0,
     exclaim: 0.0,
     question: 0.0,
     tremolo: (0.0, 0.0),
@@ -413,8 +415,8 @@ mod tests {
         for (lo, hi) in [(3, 6), (6, 1), (1, 0), (0, 4), (4, 2), (2, 5), (5, 7)] {
             assert!(pitch[lo] < pitch[hi], "pitch {lo} {hi}: {pitch:?}");
         }
-        // sad < disgust < surprised < calm < neutral < angry < fearful, happy
-        for (lo, hi) in [(3, 6), (6, 7), (7, 1), (1, 0), (0, 4), (4, 5), (4, 2)] {
+        // sad < disgust < calm < surprised < neutral < angry < happy < fearful
+        for (lo, hi) in [(3, 6), (6, 1), (1, 7), (7, 0), (0, 4), (4, 2), (2, 5)] {
             assert!(rate[lo] < rate[hi], "rate {lo} {hi}: {rate:?}");
         }
     }
@@ -432,6 +434,28 @@ mod tests {
         assert!(distinct.len() > 5, "{happy:?}");
         let (hmax, fmin) = (happy.iter().max().unwrap(), fearful.iter().min().unwrap());
         assert!(hmax > fmin, "happy and fearful pitches overlap");
+    }
+
+    #[test]
+    fn surprise_ends_high_and_sadness_falls() {
+        let speaker = &speakers(1)[0];
+        let last_shift = |class: usize, seed: u64| -> i32 {
+            let r = render(
+                class,
+                1,
+                speaker,
+                "The train leaves at seven",
+                &mut Rng::new(seed),
+            );
+            let tail = r.ssml.rsplit("<prosody pitch=\"").next().unwrap();
+            assert!(tail.contains("seven"), "{}", r.ssml);
+            tail.split('%').next().unwrap().parse().unwrap()
+        };
+        for seed in 0..20 {
+            assert!(last_shift(7, seed) >= 50, "surprised");
+            assert!(last_shift(3, seed) <= -10, "sad");
+            assert!((-14..=-4).contains(&last_shift(0, seed)), "neutral");
+        }
     }
 
     #[test]
