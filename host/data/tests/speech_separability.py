@@ -12,8 +12,13 @@ recall per class, and the confusion matrix; and, for reference, the accuracy of 
 the same features and folds.
 
     pip install librosa scikit-learn
-    cargo run -p sentio-data --release --example synth_speech -- /tmp/speech 200 0
+    cargo run -p sentio-data --release --example synth_speech -- /tmp/speech 320 1
     python3 host/data/tests/speech_separability.py /tmp/speech [--folds 4] [--jobs 2]
+
+On the default generated set (320 per class, 40 speakers, seed 1) the logistic regression
+reaches 88.7% on unheard speakers (weakest class neutral, 74% recall; the generator before
+the Scherer-style profiles gave 75.9% with 200 per class and 32 speakers). docs/datasets.md
+has the per-class recall and the confusion matrix.
 
 Reads any folder in the AudioFolder layout whose files are named RAVDESS-style (the actor
 field is the speaker): generated sets and imported RAVDESS.
