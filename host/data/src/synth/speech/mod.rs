@@ -4,9 +4,11 @@
 //! [`MAX_SPEAKERS`] generated speakers (an espeak-ng voice and variant with its own pitch, rate,
 //! range and expressiveness baselines) in one of the 8 emotions at normal or strong intensity.
 //! The emotion is carried by espeak-ng's controls (pitch, rate, amplitude, word gap, SSML pitch
-//! range, pauses, emphasis, the closing punctuation) and by effects on the waveform (tremolo,
-//! jitter, breathiness, muffling, harshness, emphasis), every one drawn per utterance around the
-//! emotion's value, so classes overlap as acted speech does. Then augmentation: silence around
+//! range, pauses, emphasis, pitch accents, the last word's rise or fall, the closing
+//! punctuation) and by effects on the waveform (tremolo, jitter, breathiness, muffling,
+//! harshness, emphasis), every one drawn per utterance around the emotion's value, so classes
+//! overlap at the edges as acted speech does (`prosody.rs` gives the literature behind each
+//! value). Then augmentation: silence around
 //! it, a synthetic room on some, noise at a random SNR on most, and a random level.
 //!
 //! Layout: `DIR/<label>/03-01-EE-II-SS-RR-AA.wav` (RAVDESS's naming: emotion, intensity,
