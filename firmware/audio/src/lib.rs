@@ -30,6 +30,6 @@ pub use features::{
 };
 pub use resample::resample;
 pub use rms::rms;
-pub use vad::{Vad, VadConfig, detect_speech};
+pub use vad::{Vad, VadConfig, detect_speech, speech_span};
 pub use wav::{Audio, decode_wav, read_wav, write_wav};
 pub use zcr::zero_crossing_rate;

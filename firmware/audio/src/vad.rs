@@ -224,6 +224,21 @@ pub fn detect_speech(
         .collect())
 }
 
+/// The span of a whole clip from the start of its first speech segment to the end of its last
+/// (the whole clip when the VAD finds no speech): what the speech models and the classical
+/// baselines look at, so silence before and after a sentence does not count.
+pub fn speech_span(
+    samples: &[f32],
+    sample_rate: u32,
+    config: &VadConfig,
+) -> Result<Range<usize>, AudioError> {
+    let segments = detect_speech(samples, sample_rate, config)?;
+    Ok(match (segments.first(), segments.last()) {
+        (Some(first), Some(last)) if first.start < last.end => first.start..last.end,
+        _ => 0..samples.len(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,6 +86,14 @@ pub enum BaselineError {
         /// The cause.
         source: image::ImageError,
     },
+    /// A speech clip could not be turned into features.
+    #[error("audio {}: {reason}", path.display())]
+    Audio {
+        /// The clip (or the folder, for a bad feature configuration).
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// Opening a dataset folder failed.
     #[error(transparent)]
     Data(#[from] sentio_data::DataError),
@@ -124,6 +132,9 @@ impl BaselineError {
                 .into(),
             Self::Image { .. } => "the file is damaged or in a format this build cannot read \
                  (PNG and JPEG are supported); re-export it, or remove it"
+                .into(),
+            Self::Audio { .. } => "the clip must be a readable mono WAV with at least a few \
+                 tens of milliseconds of sound at the feature rate; re-export it or remove it"
                 .into(),
             Self::Data(e) => e.help(),
         }

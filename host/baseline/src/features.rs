@@ -1,12 +1,14 @@
 //! Feature vectors from gray images: raw [`pixels`] (area-downsampled) and a HOG-like descriptor
-//! ([`hog`]). Speech features are made elsewhere and come in as plain `Vec<f32>` rows.
+//! ([`hog`]); and from speech clips, the utterance summary of the device's per-frame features
+//! ([`audio_folder`]).
 //!
-//! [`FeatureKind`] names one of them with its parameters (so a report can say what was used),
-//! and [`image_folder`] turns a whole [`ImageFolder`] into a [`Dataset`].
+//! [`FeatureKind`] names an image feature with its parameters (so a report can say what was
+//! used), and [`image_folder`] turns a whole [`ImageFolder`] into a [`Dataset`].
 
 use image::GrayImage;
 use image::imageops::{self, FilterType};
-use sentio_data::ImageFolder;
+use sentio_audio::{FeatureConfig, FeatureExtractor, VadConfig, speech_span, utterance_summary};
+use sentio_data::{AudioFolder, ImageFolder};
 use serde::{Deserialize, Serialize};
 
 use crate::{BaselineError, Dataset};
@@ -366,6 +368,52 @@ pub fn image_folder(
         progress(i + 1, total);
     }
     Dataset::new(x, n_features, y, folder.labels.clone())
+}
+
+/// Every clip of `folder` as one row: the mean and standard deviation over the clip's speech of
+/// each per-frame feature of `config` (sentio-audio's extractor, the one the SER model and the
+/// device use: MFCC, ZCR, chroma, log-mel), `2 * config.dims()` values. With `trim_silence`
+/// the VAD's speech span is summarized (as the SER model's input is cut), else the whole clip.
+/// `progress(done, total)` is called after each clip.
+pub fn audio_folder(
+    folder: &AudioFolder,
+    config: &FeatureConfig,
+    trim_silence: bool,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Dataset, BaselineError> {
+    let audio_error = |path: &std::path::Path, e: sentio_audio::AudioError| BaselineError::Audio {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut extractor =
+        FeatureExtractor::new(config.clone()).map_err(|e| audio_error(&folder.root, e))?;
+    let total = folder.samples.len();
+    let mut rows = Vec::with_capacity(total);
+    let mut y = Vec::with_capacity(total);
+    for (i, sample) in folder.samples.iter().enumerate() {
+        let samples = folder.load(i)?;
+        let span = if trim_silence {
+            speech_span(&samples, config.sample_rate, &VadConfig::default())
+                .map_err(|e| audio_error(&sample.path, e))?
+        } else {
+            0..samples.len()
+        };
+        let speech = samples.get(span).unwrap_or(&samples);
+        let frames = extractor.extract(speech);
+        if frames.frames == 0 {
+            return Err(BaselineError::Audio {
+                path: sample.path.clone(),
+                reason: format!(
+                    "{} samples of speech are shorter than one analysis frame",
+                    speech.len()
+                ),
+            });
+        }
+        rows.push(utterance_summary(&frames));
+        y.push(sample.label);
+        progress(i + 1, total);
+    }
+    Dataset::from_rows(rows, y, folder.labels.clone())
 }
 
 #[cfg(test)]

@@ -1,16 +1,16 @@
 //! `sentio baseline --data DIR`: the classical baselines (linear SVM, random forest, AdaBoost,
-//! decision tree, gradient boosting) on the same seeded stratified split `sentio train` uses,
-//! as one table — with the CNN beside them when `--model` names it.
+//! decision tree, gradient boosting) on the same seeded split `sentio train` uses (stratified
+//! for images, by speaker for speech), as one table — with the CNN beside them when `--model`
+//! names it.
 
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use indicatif::ProgressBar;
-use sentio_baseline::{Event, FeatureKind, Options, ReferenceRow, TrainTest};
-use sentio_data::ImageFolder;
+use sentio_baseline::{Dataset, Event, FeatureKind, Options, ReferenceRow, TrainTest};
 
-use crate::eval::Classifier;
+use crate::eval::{Classifier, Labelled, SplitArgs};
 use crate::infer::{ModelArgs, progress_bar};
 
 /// Image features for the baselines.
@@ -25,21 +25,19 @@ pub enum Features {
 /// `sentio baseline`.
 #[derive(Args, Debug)]
 pub struct BaselineArgs {
-    /// The labelled images: `DIR/<label>/*.png`.
+    /// The labelled data: images `DIR/<label>/*.png`, or speech clips `DIR/<label>/*.wav`
+    /// (speakers from RAVDESS-style names).
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
-    /// The features the classical models see.
+    /// The features the classical models see, for images. Speech clips are always summarized
+    /// as the mean and standard deviation of the SER model's per-frame features (MFCC, ZCR,
+    /// chroma, log-mel) over the speech the VAD finds.
     #[arg(long, value_enum, default_value_t = Features::Hog)]
     pub features: Features,
-    /// Seed of the split (the training run's --seed) and of the models.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Fractions of each class held out for validation (unused here) and test, as in training.
-    #[arg(long, default_value_t = 0.1)]
-    pub val_fraction: f32,
-    #[arg(long, default_value_t = 0.1)]
-    pub test_fraction: f32,
-    /// Also evaluate this ONNX model (the CNN) on the same test images, in the same table.
+    /// The split (its seed also seeds the models); the validation part is left out.
+    #[command(flatten)]
+    pub parts: SplitArgs,
+    /// Also evaluate this ONNX model (the CNN) on the same test samples, in the same table.
     #[arg(long, value_name = "MODEL.onnx")]
     pub model: Option<PathBuf>,
     /// The model's manifest (default: beside it).
@@ -54,48 +52,58 @@ pub struct BaselineArgs {
 }
 
 pub fn run(args: &BaselineArgs) -> Result<()> {
-    let folder = ImageFolder::open(&args.data).map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
-    if folder.samples.is_empty() {
-        bail!(
-            "{}: no images in it (expected DIR/<label>/*.png)",
-            args.data.display()
-        );
-    }
-    let first = sentio_vision::decode_image(&folder.samples[0].path)?;
-    let side = first.width().max(first.height());
-    let kind = match args.features {
-        Features::Hog => FeatureKind::hog(side),
-        Features::Pixels => FeatureKind::Pixels { side: side.min(32) },
+    let folder = Labelled::open(&args.data)?;
+    let n = folder.samples().len();
+    let bar = progress_bar(n, "features");
+    let mut on_progress = |done: usize, _| bar.set_position(done as u64);
+    let (data, described): (Dataset, String) = match &folder {
+        Labelled::Images(images) => {
+            let first = sentio_vision::decode_image(&images.samples[0].path)?;
+            let side = first.width().max(first.height());
+            let kind = match args.features {
+                Features::Hog => FeatureKind::hog(side),
+                Features::Pixels => FeatureKind::Pixels { side: side.min(32) },
+            };
+            let data = sentio_baseline::features::image_folder(images, &kind, &mut on_progress)
+                .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
+            (data, kind.describe())
+        }
+        Labelled::Speech(audio) => {
+            // The SER model's own feature configuration, so the table compares like with like.
+            let input = sentio_train::SerInput::ser8();
+            let data = sentio_baseline::features::audio_folder(
+                audio,
+                &input.features,
+                input.trim_silence,
+                &mut on_progress,
+            )
+            .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
+            let described = format!(
+                "per-clip mean and std of {} per-frame features (40 MFCC, ZCR, 12 chroma, 64 log-mel; 16 kHz, 25 ms windows, 10 ms hop) over the VAD's speech span: {} values",
+                input.features.dims(),
+                data.n_features()
+            );
+            (data, described)
+        }
     };
-    let bar = progress_bar(folder.samples.len(), "features");
-    let data = sentio_baseline::features::image_folder(&folder, &kind, &mut |done, _| {
-        bar.set_position(done as u64)
-    })
-    .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
     bar.finish_and_clear();
-    let parts = sentio_data::split::stratified(
-        data.targets(),
-        args.val_fraction,
-        args.test_fraction,
-        args.seed,
-    );
+    let (parts, how) = args.parts.split(&folder, data.targets());
     if parts.test.is_empty() || parts.train.is_empty() {
         bail!(
-            "{} images are too few for a training and a test part (--test-fraction {})",
+            "{} {} are too few for a training and a test part (--test-fraction)",
             data.len(),
-            args.test_fraction
+            folder.unit()
         );
     }
     eprintln!(
-        "{} images, {}; train {}, test {} (stratified, seed {})",
+        "{} {}, {described}; train {}, test {} ({how})",
         data.len(),
-        kind.describe(),
+        folder.unit(),
         parts.train.len(),
         parts.test.len(),
-        args.seed
     );
     let options = Options {
-        seed: args.seed,
+        seed: args.parts.seed,
         threads: args.threads,
         ..Options::default()
     };
@@ -141,17 +149,17 @@ pub fn run(args: &BaselineArgs) -> Result<()> {
     if args.json {
         println!("{}", table.to_json()?);
     } else {
-        println!("Features: {}\n", kind.describe());
+        println!("Features: {described}\n");
         print!("{}", table.to_markdown());
     }
     Ok(())
 }
 
-/// The CNN on the test images, through tract, as a row of the table.
+/// The CNN on the test samples, through tract, as a row of the table.
 fn cnn_row(
     model_path: &std::path::Path,
     args: &BaselineArgs,
-    folder: &ImageFolder,
+    folder: &Labelled,
     test: &[usize],
 ) -> Result<ReferenceRow> {
     let model_args = ModelArgs {

@@ -1,5 +1,6 @@
-//! `sentio train emoji`: thin over `sentio-train`; draws one indicatif bar per epoch (loss,
-//! accuracy, ETA; hidden when stderr is not a terminal) and prints one summary line per epoch.
+//! `sentio train emoji | ser`: thin over `sentio-train`; draws one indicatif bar per epoch
+//! (loss, accuracy, ETA; hidden when stderr is not a terminal) and prints one summary line per
+//! epoch.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,32 +9,37 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use sentio_train::{EmojiOptions, EpochRecord, RunStart, TrainProgress};
+use sentio_train::{
+    EmojiOptions, EpochRecord, Report, RunStart, SerOptions, TrainOptions, TrainProgress,
+};
 
 #[derive(Subcommand, Debug)]
 pub enum TrainCommand {
     /// The emoji CNN (64x64 gray, emoji8) on an image folder from `sentio data synth emoji`.
     Emoji(TrainArgs),
+    /// The speech-emotion 1-D CNN + LSTM (ser8) on a speech folder from `sentio data synth
+    /// speech` or `sentio data import ravdess|tess|cremad|savee`, split by speaker.
+    Ser(TrainArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The dataset: an image folder with one sub-folder per label.
+    /// The dataset: one sub-folder per label (images for emoji, WAV clips for ser).
     #[arg(long)]
     data: PathBuf,
     /// Output directory: model.onnx, manifest.json, history.json, curves.png, checkpoint/.
     #[arg(long)]
     out: PathBuf,
-    /// Most epochs to run [default: the model's recipe, 32 for emoji].
+    /// Most epochs to run [default: the model's recipe, 32 for emoji, 40 for ser].
     #[arg(long)]
     epochs: Option<usize>,
     /// Seed of the split, the weights, the batch order, augmentation and dropout.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Images per optimizer step [default: the recipe's, 32].
+    /// Examples per optimizer step [default: the recipe's, 32].
     #[arg(long)]
     batch: Option<usize>,
-    /// Adam's peak learning rate [default: the recipe's, 2e-3].
+    /// Adam's peak learning rate [default: the recipe's, 2e-3 for both].
     #[arg(long)]
     lr: Option<f64>,
     /// Stop after this many epochs without a better validation accuracy; 0 never stops early
@@ -47,19 +53,36 @@ pub struct TrainArgs {
 
 pub fn run(command: TrainCommand) -> Result<()> {
     match command {
-        TrainCommand::Emoji(args) => emoji(&args),
+        TrainCommand::Emoji(args) => {
+            let mut options = EmojiOptions::new(&args.data, &args.out);
+            args.apply(&mut options.train);
+            train_with(|progress| sentio_train::train_emoji(&options, progress), "images")
+        }
+        TrainCommand::Ser(args) => {
+            let mut options = SerOptions::new(&args.data, &args.out);
+            args.apply(&mut options.train);
+            train_with(|progress| sentio_train::train_ser(&options, progress), "clips")
+        }
     }
 }
 
-fn emoji(args: &TrainArgs) -> Result<()> {
-    let mut options = EmojiOptions::new(&args.data, &args.out);
-    let recipe = &mut options.train;
-    recipe.epochs = args.epochs.unwrap_or(recipe.epochs);
-    recipe.batch = args.batch.unwrap_or(recipe.batch);
-    recipe.learning_rate = args.lr.unwrap_or(recipe.learning_rate);
-    recipe.patience = args.patience.unwrap_or(recipe.patience);
-    recipe.seed = args.seed;
-    recipe.resume = args.resume;
+impl TrainArgs {
+    /// The recipe with the options given on the command line.
+    fn apply(&self, recipe: &mut TrainOptions) {
+        recipe.epochs = self.epochs.unwrap_or(recipe.epochs);
+        recipe.batch = self.batch.unwrap_or(recipe.batch);
+        recipe.learning_rate = self.lr.unwrap_or(recipe.learning_rate);
+        recipe.patience = self.patience.unwrap_or(recipe.patience);
+        recipe.seed = self.seed;
+        recipe.resume = self.resume;
+    }
+}
+
+/// Runs a training job with the epoch bars and Ctrl-C handling, then prints its report.
+fn train_with(
+    job: impl FnOnce(&mut dyn TrainProgress) -> sentio_train::Result<Report>,
+    unit: &str,
+) -> Result<()> {
     let mut progress = EpochBars::default();
     let stop = progress.stop.clone();
     // Ctrl-C ends the run after the current epoch (its checkpoint is written), so `--resume`
@@ -72,14 +95,14 @@ fn emoji(args: &TrainArgs) -> Result<()> {
             "\nstopping after this epoch (Ctrl-C again to quit now); `--resume` continues the run"
         );
     });
-    let report = sentio_train::train_emoji(&options, &mut progress)
+    let report = job(&mut progress)
         .map_err(|e| anyhow!("training failed: {e}\n  help: {}", e.help()))?;
     if let Some(bar) = progress.bar.take() {
         bar.finish_and_clear();
     }
     let best = report.history.best();
     println!(
-        "best epoch {} (val accuracy {:.2}%), test accuracy {:.2}% on {} images, {} epochs in {:.0} s{}",
+        "best epoch {} (val accuracy {:.2}%), test accuracy {:.2}% on {} {unit}, {} epochs in {:.0} s{}",
         report.history.best_epoch.unwrap_or(0),
         best.map_or(0.0, |b| b.val_accuracy * 100.0),
         report.test_accuracy * 100.0,
@@ -127,7 +150,7 @@ impl TrainProgress for EpochBars {
     fn run_start(&mut self, start: &RunStart) {
         self.max_epochs = start.max_epochs;
         println!(
-            "training on {} images, validating on {}, {} batches per epoch, epochs {}..={}",
+            "training on {} examples, validating on {}, {} batches per epoch, epochs {}..={}",
             start.train, start.val, start.batches, start.first_epoch, start.max_epochs
         );
     }

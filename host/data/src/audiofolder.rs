@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::DataError;
-use crate::folder::{DatasetInfo, INFO_FILE, subfolders};
+use crate::folder::{DatasetInfo, discover_labels};
 use crate::import::{cremad_label, ravdess_label, savee_label, tess_label};
 
 /// The sample rate [`AudioFolder::load`] returns and the writers of this crate use.
@@ -73,32 +73,7 @@ impl AudioFolder {
     /// so a by-speaker split of such a folder is a split by file.
     pub fn open(dir: impl AsRef<Path>) -> Result<AudioFolder, DataError> {
         let root = dir.as_ref().to_path_buf();
-        let info = DatasetInfo::read(&root)?;
-        let folders = subfolders(&root)?;
-        let labels: Vec<String> = match &info {
-            Some(info) => match sentio_models::labels::by_name(&info.label_set) {
-                Some(set) => set.labels.iter().map(|l| l.to_string()).collect(),
-                None => info.labels.clone(),
-            },
-            None => folders.clone(),
-        };
-        if labels.is_empty() {
-            return Err(DataError::NotADataset {
-                path: root,
-                reason: "no label folders".into(),
-            });
-        }
-        if info.is_some()
-            && let Some(stray) = folders.iter().find(|f| !labels.contains(f))
-        {
-            return Err(DataError::BadManifest {
-                path: root.join(INFO_FILE),
-                reason: format!(
-                    "folder `{stray}` is not one of the labels [{}]",
-                    labels.join(", ")
-                ),
-            });
-        }
+        let (info, labels) = discover_labels(&root)?;
         let scheme = info.as_ref().and_then(|i| i.file_names.clone());
         let mut samples = Vec::new();
         for (label, name) in labels.iter().enumerate() {

@@ -135,6 +135,41 @@ pub struct Sample {
     pub label: usize,
 }
 
+/// The `dataset.json` of the folder `root` (if any) and its labels in class-index order: the
+/// label set named there when it names a known one (so a class without samples still has its
+/// index), else the `labels` listed there, else the sorted names of the subfolders. A subfolder
+/// that is not a label is an error when `dataset.json` lists the labels (it would otherwise be
+/// silently left out). Shared by image and speech folders.
+pub(crate) fn discover_labels(root: &Path) -> Result<(Option<DatasetInfo>, Vec<String>), DataError> {
+    let info = DatasetInfo::read(root)?;
+    let folders = subfolders(root)?;
+    let labels: Vec<String> = match &info {
+        Some(info) => match sentio_models::labels::by_name(&info.label_set) {
+            Some(set) => set.labels.iter().map(|l| l.to_string()).collect(),
+            None => info.labels.clone(),
+        },
+        None => folders.clone(),
+    };
+    if labels.is_empty() {
+        return Err(DataError::NotADataset {
+            path: root.to_path_buf(),
+            reason: "no label folders".into(),
+        });
+    }
+    if info.is_some()
+        && let Some(stray) = folders.iter().find(|f| !labels.contains(f))
+    {
+        return Err(DataError::BadManifest {
+            path: root.join(INFO_FILE),
+            reason: format!(
+                "folder `{stray}` is not one of the labels [{}]",
+                labels.join(", ")
+            ),
+        });
+    }
+    Ok((info, labels))
+}
+
 /// A dataset in the `DIR/<label>/<stem>.png` layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageFolder {
@@ -157,32 +192,7 @@ impl ImageFolder {
     /// the labels (it would otherwise be silently left out).
     pub fn open(dir: impl AsRef<Path>) -> Result<ImageFolder, DataError> {
         let root = dir.as_ref().to_path_buf();
-        let info = DatasetInfo::read(&root)?;
-        let folders = subfolders(&root)?;
-        let labels: Vec<String> = match &info {
-            Some(info) => match sentio_models::labels::by_name(&info.label_set) {
-                Some(set) => set.labels.iter().map(|l| l.to_string()).collect(),
-                None => info.labels.clone(),
-            },
-            None => folders.clone(),
-        };
-        if labels.is_empty() {
-            return Err(DataError::NotADataset {
-                path: root,
-                reason: "no label folders".into(),
-            });
-        }
-        if info.is_some()
-            && let Some(stray) = folders.iter().find(|f| !labels.contains(f))
-        {
-            return Err(DataError::BadManifest {
-                path: root.join(INFO_FILE),
-                reason: format!(
-                    "folder `{stray}` is not one of the labels [{}]",
-                    labels.join(", ")
-                ),
-            });
-        }
+        let (_, labels) = discover_labels(&root)?;
         let mut samples = Vec::new();
         for (label, name) in labels.iter().enumerate() {
             let folder = root.join(name);

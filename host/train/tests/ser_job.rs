@@ -7,37 +7,17 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use sentio_audio::{FeatureConfig, write_wav};
+use sentio_audio::FeatureConfig;
 use sentio_infer::{LoadOptions, Model};
 use sentio_models::Manifest;
 use sentio_models::labels::SER8;
-use sentio_train::rng::Rng;
 use sentio_train::ser::job::{SerOptions, train_ser};
 use sentio_train::{ErrorKind, NoProgress, SerConfig, SerInput, TrainOptions};
 
-/// `per_speaker` clips of each ser8 class by each of `speakers` speakers, RAVDESS-named
-/// (`03-01-EE-01-01-RR-AA.wav`): 0.25 s of faint noise, then a tone whose pitch is set by the
-/// class (with a speaker offset), then faint noise again.
+/// `per_speaker` clips of each ser8 class by each of `speakers` speakers, RAVDESS-named: a tone
+/// whose pitch is set by the class between stretches of faint noise.
 fn write_folder(dir: &Path, speakers: usize, per_speaker: usize) {
-    let mut rng = Rng::new(11);
-    for (c, label) in SER8.labels.iter().enumerate() {
-        std::fs::create_dir_all(dir.join(label)).unwrap();
-        for s in 0..speakers {
-            for r in 0..per_speaker {
-                let f = 200.0 * 1.35f32.powi(c as i32) * (1.0 + 0.03 * s as f32);
-                let amp = rng.uniform(0.2, 0.6);
-                let tone = 4000 + rng.below(2000);
-                let mut clip: Vec<f32> = (0..4000).map(|_| rng.uniform(-1e-3, 1e-3)).collect();
-                clip.extend(
-                    (0..tone)
-                        .map(|n| amp * (std::f32::consts::TAU * f * n as f32 / 16_000.0).sin()),
-                );
-                clip.extend((0..3000).map(|_| rng.uniform(-1e-3, 1e-3)));
-                let name = format!("03-01-{:02}-01-01-{:02}-{:02}.wav", c + 1, r + 1, s + 1);
-                write_wav(dir.join(label).join(name), &clip, 16_000).unwrap();
-            }
-        }
-    }
+    sentio_data::synth::tones(dir, SER8.labels, speakers, per_speaker, 11).unwrap();
 }
 
 fn options(data: &Path, out: &Path) -> SerOptions {

@@ -10,6 +10,7 @@
 mod emoji;
 mod faces;
 pub mod speech;
+mod tones;
 
 use std::path::Path;
 
@@ -19,6 +20,8 @@ use sentio_models::labels::{EMOJI8, FER7, LabelSet};
 use crate::folder::{DatasetInfo, INFO_VERSION, Staging, save_png};
 use crate::rng::derive_seed;
 use crate::{DataError, DatasetSummary};
+
+pub use tones::tones;
 
 /// Side of the emoji images.
 pub const EMOJI_SIZE: u32 = emoji::SIZE;

@@ -27,7 +27,8 @@ use burn::nn::pool::{MaxPool1d, MaxPool1dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, Lstm, LstmConfig, PaddingConfig1d};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use sentio_audio::{FeatureConfig, FeatureExtractor, FeatureMatrix, VadConfig, detect_speech};
+use sentio_audio::{FeatureConfig, FeatureExtractor, FeatureMatrix, VadConfig, speech_span};
+use sentio_models::Preprocessing;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -650,6 +651,55 @@ impl SerInput {
         }
     }
 
+    /// The input rule a trained model's manifest records (`preprocessing.kind` =
+    /// `audio_features`, the feature config under `extra.features`, `frames`, and
+    /// `extra.trim_silence`), so evaluation and the device compute exactly what training did.
+    pub fn from_manifest(preprocessing: &Preprocessing) -> Result<Self> {
+        let bad = |reason: String| Error::option("manifest preprocessing", reason);
+        if preprocessing.kind != "audio_features" {
+            return Err(bad(format!(
+                "kind is `{}`, not `audio_features`: the model does not take speech features",
+                preprocessing.kind
+            )));
+        }
+        let features = preprocessing
+            .extra
+            .get("features")
+            .ok_or_else(|| bad("no `features` (the feature configuration)".into()))?;
+        let features: FeatureConfig = serde_json::from_value(features.clone())
+            .map_err(|e| bad(format!("`features` is not a feature configuration: {e}")))?;
+        features
+            .validate()
+            .map_err(|e| bad(format!("`features`: {e}")))?;
+        let frames = preprocessing
+            .frames
+            .ok_or_else(|| bad("no `frames`".into()))? as usize;
+        let trim_silence = match preprocessing.extra.get("trim_silence") {
+            None => false,
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| bad(format!("`trim_silence` is {v}, not true or false")))?,
+        };
+        let input = Self {
+            features,
+            frames,
+            trim_silence,
+        };
+        if frames == 0 {
+            return Err(bad("`frames` is 0".into()));
+        }
+        if let Some(window) = preprocessing.extra.get("window_samples")
+            && window.as_u64() != Some(input.window() as u64)
+        {
+            return Err(bad(format!(
+                "`window_samples` is {window}, but {frames} frames of hop {} make {}",
+                input.features.hop_length,
+                input.window()
+            )));
+        }
+        Ok(input)
+    }
+
     /// Samples in one model window.
     pub fn window(&self) -> usize {
         self.frames.saturating_sub(1) * self.features.hop_length
@@ -661,12 +711,8 @@ impl SerInput {
         if !self.trim_silence {
             return Ok(0..samples.len());
         }
-        let segments = detect_speech(samples, self.features.sample_rate, &VadConfig::default())
-            .map_err(|e| Error::option("vad", e.to_string()))?;
-        Ok(match (segments.first(), segments.last()) {
-            (Some(first), Some(last)) if first.start < last.end => first.start..last.end,
-            _ => 0..samples.len(),
-        })
+        speech_span(samples, self.features.sample_rate, &VadConfig::default())
+            .map_err(|e| Error::option("vad", e.to_string()))
     }
 
     /// The model window of `samples`: trimmed, then the middle `window()` samples or the
