@@ -29,7 +29,7 @@ pub struct TrainArgs {
     /// Output directory: model.onnx, manifest.json, history.json, curves.png, checkpoint/.
     #[arg(long)]
     out: PathBuf,
-    /// Most epochs to run [default: the model's recipe, 32 for emoji, 24 for fer].
+    /// Most epochs to run [default: the model's recipe, 32 for emoji, 10 for fer].
     #[arg(long)]
     epochs: Option<usize>,
     /// Seed of the split, the weights, the batch order, augmentation and dropout.
