@@ -8,8 +8,11 @@ use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
+use serde_json::{Value, json};
+
 use crate::data::ImageSet;
 use crate::error::{Error, Result};
+use crate::job::{ImageClassifier, ImageNetwork};
 use crate::rng::Rng;
 use crate::trainer::Trainable;
 
@@ -189,7 +192,7 @@ impl Trainable for Cnn {
 
     fn check(config: &CnnConfig, what: &str, set: &ImageSet) -> Result<()> {
         config.validate()?;
-        check_set(what, set, config)
+        check_set(what, set, config.side, config.classes)
     }
 
     fn dropout(config: &CnnConfig) -> Option<(f32, usize)> {
@@ -201,16 +204,48 @@ impl Trainable for Cnn {
     }
 }
 
-fn check_set(what: &str, set: &ImageSet, config: &CnnConfig) -> Result<()> {
+impl ImageClassifier for Cnn {
+    fn probabilities(&self, input: Tensor<4>) -> Tensor<2> {
+        Cnn::probabilities(self, input)
+    }
+
+    fn to_onnx(&self, side: usize, graph_name: &str) -> Result<Vec<u8>> {
+        crate::export::to_onnx(self, side, graph_name)
+    }
+}
+
+impl ImageNetwork for CnnConfig {
+    type Model = Cnn;
+
+    fn side(&self) -> usize {
+        self.side
+    }
+
+    fn classes(&self) -> usize {
+        self.classes
+    }
+
+    fn describe(&self, model: &Cnn) -> Value {
+        json!({
+            "conv_filters": self.filters, "kernel": [2, 2], "activation": "relu",
+            "pool": [2, 2], "dropout": self.dropout, "dense": self.classes,
+            "output": "softmax", "parameters": model.num_params(),
+            "input_inverted": self.invert,
+        })
+    }
+}
+
+/// Checks that `set` (the `what` set) holds `side`x`side` images labelled below `classes`.
+pub(crate) fn check_set(what: &str, set: &ImageSet, side: usize, classes: usize) -> Result<()> {
     if set.is_empty() {
         return Err(Error::option("data", format!("the {what} set is empty")));
     }
-    if set.side != config.side {
+    if set.side != side {
         return Err(Error::option(
             "data",
             format!(
                 "the {what} images are {0}x{0}, the network takes {1}x{1}",
-                set.side, config.side
+                set.side, side
             ),
         ));
     }
@@ -220,13 +255,10 @@ fn check_set(what: &str, set: &ImageSet, config: &CnnConfig) -> Result<()> {
             format!("the {what} set's pixel count does not match its labels"),
         ));
     }
-    if let Some(bad) = set.labels.iter().find(|l| **l >= config.classes) {
+    if let Some(bad) = set.labels.iter().find(|l| **l >= classes) {
         return Err(Error::option(
             "data",
-            format!(
-                "the {what} set has label {bad}, the network has {} classes",
-                config.classes
-            ),
+            format!("the {what} set has label {bad}, the network has {classes} classes"),
         ));
     }
     Ok(())
@@ -249,7 +281,8 @@ pub fn dropout_mask(
     Tensor::from_data(TensorData::new(data, [rows, features]), device)
 }
 
-fn glorot<const D: usize>(
+/// Glorot-uniform values of `shape` from `rng`: uniform in ±sqrt(6 / (fan_in + fan_out)).
+pub(crate) fn glorot<const D: usize>(
     rng: &mut Rng,
     shape: [usize; D],
     fan_in: usize,

@@ -102,7 +102,7 @@ impl Error {
     pub fn help(&self) -> String {
         match self {
             Self::Option { option, .. } => format!("check --{option}; `sentio train --help` lists the ranges"),
-            Self::Dataset { .. } => "the dataset is an image folder: one sub-directory per label of the label set, holding PNG/JPEG files; `sentio data synth emoji --out DIR` makes one".into(),
+            Self::Dataset { .. } => "the dataset is an image folder: one sub-directory per label of the label set, holding PNG/JPEG files; `sentio data synth emoji|faces --out DIR` makes one".into(),
             Self::Data(e) => e.help(),
             Self::Io { .. } | Self::Image { .. } => "check that the path exists, is writable and the disk is not full".into(),
             Self::Checkpoint { .. } => "drop --resume to start afresh, or point --out at the directory of the run you want to continue (with the same --data, --seed and --batch)".into(),

@@ -9,8 +9,13 @@ use burn::tensor::{Device, Tensor, TensorData};
 use sentio_infer::onnx::{Attr, GraphBuilder};
 use sentio_infer::{LoadOptions, Model};
 
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
+
 use crate::cnn::Cnn;
 use crate::error::{Error, Result};
+use crate::job::ImageClassifier;
 
 /// Name of the exported graph's input.
 pub const INPUT: &str = "input";
@@ -27,8 +32,6 @@ pub fn to_onnx(model: &Cnn, side: usize, graph_name: &str) -> Result<Vec<u8>> {
     for (i, conv) in model.convs.iter().enumerate() {
         let weight = conv.weight.val();
         let shape: [usize; 4] = weight.dims();
-        let w = format!("conv{i}.weight");
-        let b = format!("conv{i}.bias");
         let mut weights = floats(weight.into_data())?;
         let mut bias = match &conv.bias {
             Some(bias) => floats(bias.val().into_data())?,
@@ -47,38 +50,10 @@ pub fn to_onnx(model: &Cnn, side: usize, graph_name: &str) -> Result<Vec<u8>> {
                 }
             }
         }
-        g.initializer(&w, &shape.map(dim), &weights);
-        g.initializer(&b, &[dim(shape[0])], &bias);
         let (c, r, p) = (format!("conv{i}"), format!("relu{i}"), format!("pool{i}"));
-        g.node(
-            "Conv",
-            &[&x, &w, &b],
-            &[&c],
-            &[
-                (
-                    "kernel_shape",
-                    Attr::Ints(conv.kernel_size.map(dim).to_vec()),
-                ),
-                ("strides", Attr::Ints(conv.stride.map(dim).to_vec())),
-                ("dilations", Attr::Ints(conv.dilation.map(dim).to_vec())),
-                ("pads", Attr::Ints(vec![0, 0, 0, 0])),
-                ("group", Attr::Int(dim(conv.groups))),
-            ],
-        );
+        conv_node(&mut g, conv, &x, &c, &weights, &bias)?;
         g.node("Relu", &[&c], &[&r], &[]);
-        g.node(
-            "MaxPool",
-            &[&r],
-            &[&p],
-            &[
-                (
-                    "kernel_shape",
-                    Attr::Ints(model.pool.kernel_size.map(dim).to_vec()),
-                ),
-                ("strides", Attr::Ints(model.pool.stride.map(dim).to_vec())),
-                ("pads", Attr::Ints(vec![0, 0, 0, 0])),
-            ],
-        );
+        pool_node(&mut g, &model.pool, &r, &p)?;
         x = p;
     }
     g.node("Flatten", &[&x], &["flat"], &[("axis", Attr::Int(1))]);
@@ -105,9 +80,100 @@ pub fn to_onnx(model: &Cnn, side: usize, graph_name: &str) -> Result<Vec<u8>> {
     Ok(g.to_bytes())
 }
 
+/// Adds a `Conv` node from `input` to `output` with `conv`'s kernel, stride, dilation, groups
+/// and padding, and `weights` (`conv.weight`'s shape) and `bias` (one per output channel) as
+/// initializers named `{output}.weight` and `{output}.bias`: the caller passes them so it can
+/// fold something into them first (an input inversion, a batch norm).
+pub(crate) fn conv_node(
+    g: &mut GraphBuilder,
+    conv: &Conv2d,
+    input: &str,
+    output: &str,
+    weights: &[f32],
+    bias: &[f32],
+) -> Result<()> {
+    let dim = |v: usize| v as i64;
+    let shape: [usize; 4] = conv.weight.dims();
+    if weights.len() != shape.iter().product::<usize>() || bias.len() != shape[0] {
+        return Err(Error::Export(format!(
+            "conv {output}: {} weights and {} biases for a kernel of shape {shape:?}",
+            weights.len(),
+            bias.len()
+        )));
+    }
+    let pads = pads(&conv.padding, output)?;
+    let (w, b) = (format!("{output}.weight"), format!("{output}.bias"));
+    g.initializer(&w, &shape.map(dim), weights);
+    g.initializer(&b, &[dim(shape[0])], bias);
+    g.node(
+        "Conv",
+        &[input, &w, &b],
+        &[output],
+        &[
+            (
+                "kernel_shape",
+                Attr::Ints(conv.kernel_size.map(dim).to_vec()),
+            ),
+            ("strides", Attr::Ints(conv.stride.map(dim).to_vec())),
+            ("dilations", Attr::Ints(conv.dilation.map(dim).to_vec())),
+            ("pads", Attr::Ints(pads.map(dim).to_vec())),
+            ("group", Attr::Int(dim(conv.groups))),
+        ],
+    );
+    Ok(())
+}
+
+/// Adds a `MaxPool` node from `input` to `output` with `pool`'s kernel, stride and padding.
+pub(crate) fn pool_node(
+    g: &mut GraphBuilder,
+    pool: &MaxPool2d,
+    input: &str,
+    output: &str,
+) -> Result<()> {
+    let dim = |v: usize| v as i64;
+    if pool.ceil_mode || pool.dilation != [1, 1] {
+        return Err(Error::Export(format!(
+            "max-pool {output}: ceil mode and dilation are not exported"
+        )));
+    }
+    g.node(
+        "MaxPool",
+        &[input],
+        &[output],
+        &[
+            (
+                "kernel_shape",
+                Attr::Ints(pool.kernel_size.map(dim).to_vec()),
+            ),
+            ("strides", Attr::Ints(pool.stride.map(dim).to_vec())),
+            (
+                "pads",
+                Attr::Ints(pads(&pool.padding, output)?.map(dim).to_vec()),
+            ),
+        ],
+    );
+    Ok(())
+}
+
+/// ONNX `pads` (`[top, left, bottom, right]`, the order of burn's explicit padding).
+fn pads(padding: &PaddingConfig2d, node: &str) -> Result<[usize; 4]> {
+    match *padding {
+        PaddingConfig2d::Valid => Ok([0, 0, 0, 0]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => Ok([top, left, bottom, right]),
+        PaddingConfig2d::Same => Err(Error::Export(format!(
+            "{node}: `Same` padding is not exported; give the padding explicitly"
+        ))),
+    }
+}
+
 /// Runs `onnx` in tract (through `sentio-infer`) and burn's `model` on each of `inputs` (each
 /// `side * side` values) and returns the largest absolute difference of the probabilities.
-pub fn max_difference(model: &Cnn, onnx: &[u8], side: usize, inputs: &[&[f32]]) -> Result<f32> {
+pub fn max_difference<M: ImageClassifier>(
+    model: &M,
+    onnx: &[u8],
+    side: usize,
+    inputs: &[&[f32]],
+) -> Result<f32> {
     let options = LoadOptions::new()
         .name("export-check")
         .shape(&[1, 1, side, side]);
@@ -145,7 +211,8 @@ pub fn max_difference(model: &Cnn, onnx: &[u8], side: usize, inputs: &[&[f32]]) 
     Ok(worst)
 }
 
-fn floats(data: TensorData) -> Result<Vec<f32>> {
+/// The values of `data` as f32 (weights read for the export).
+pub(crate) fn floats(data: TensorData) -> Result<Vec<f32>> {
     data.try_to_vec::<f32>()
         .map_err(|e| Error::Export(format!("reading weights: {e:?}")))
 }

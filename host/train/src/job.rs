@@ -13,11 +13,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
+use sentio_data::ImageFolder;
 use sentio_infer::{LoadOptions, Model};
+use sentio_models::labels::LabelSet;
 use sentio_models::{
     DType, Figures, InputSpec, LabelSpec, Manifest, Precision, Preprocessing, Task,
 };
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::cnn::CnnConfig;
@@ -26,14 +30,37 @@ use crate::error::{Error, Result};
 use crate::eval;
 use crate::export;
 use crate::plot;
-use crate::trainer::{self, History, TrainOptions, TrainProgress};
+use crate::trainer::{self, History, TrainOptions, TrainProgress, Trainable};
 
 /// Largest difference allowed between burn's and tract's probabilities on the export check.
 pub const EXPORT_TOLERANCE: f32 = 1e-4;
 
+/// An image classifier a [`Job`] trains: its probabilities and its ONNX form.
+pub trait ImageClassifier: Trainable<Data = ImageSet> {
+    /// Class probabilities `[batch, classes]` of `input` `[batch, 1, side, side]` (what the
+    /// exported model outputs).
+    fn probabilities(&self, input: Tensor<4>) -> Tensor<2>;
+    /// The model (in inference mode) as ONNX bytes, input `[1, 1, side, side]`, output
+    /// `[1, classes]` probabilities.
+    fn to_onnx(&self, side: usize, graph_name: &str) -> Result<Vec<u8>>;
+}
+
+/// The shape of an [`ImageClassifier`] (what a [`Job`] holds): the network it builds, its input
+/// and outputs, and what the manifest says about it.
+pub trait ImageNetwork: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned {
+    /// The network this config builds.
+    type Model: ImageClassifier<Config = Self>;
+    /// Input width and height in pixels (one gray channel).
+    fn side(&self) -> usize;
+    /// Output classes.
+    fn classes(&self) -> usize;
+    /// The network's description for the manifest's `training.network` (layers, parameters).
+    fn describe(&self, model: &Self::Model) -> Value;
+}
+
 /// What to train and where to write it.
 #[derive(Clone, Debug)]
-pub struct Job {
+pub struct Job<C = CnnConfig> {
     /// Model name in the manifest (`[a-z0-9][a-z0-9_-]*`).
     pub name: String,
     /// Model version in the manifest.
@@ -45,7 +72,7 @@ pub struct Job {
     /// The labels, in class-index (output) order.
     pub labels: Vec<String>,
     /// The network.
-    pub cnn: CnnConfig,
+    pub cnn: C,
     /// Training options (the checkpoint directory is set to `out/checkpoint`).
     pub train: TrainOptions,
     /// Fraction of each class held out for validation.
@@ -99,20 +126,20 @@ pub struct Report {
 /// Splits `images` (stratified, seeded with the job's seed), trains, evaluates, exports and
 /// writes the job's files. `split` is given by the caller (see `sentio_data::split`) as index
 /// lists into `images`.
-pub fn run(
-    job: &Job,
+pub fn run<C: ImageNetwork>(
+    job: &Job<C>,
     images: &ImageSet,
     split: [&[usize]; 3],
     progress: &mut dyn TrainProgress,
 ) -> Result<Report> {
     let started = Instant::now();
-    if job.labels.len() != job.cnn.classes {
+    let (side, classes) = (job.cnn.side(), job.cnn.classes());
+    if job.labels.len() != classes {
         return Err(Error::option(
             "labels",
             format!(
-                "{} labels for a network of {} classes",
+                "{} labels for a network of {classes} classes",
                 job.labels.len(),
-                job.cnn.classes
             ),
         ));
     }
@@ -125,14 +152,13 @@ pub fn run(
     );
     let mut options = job.train.clone();
     options.checkpoint_dir = Some(checkpoint_dir(&job.out));
-    let trained = trainer::train(&job.cnn, &train, &val, &options, progress)?;
+    let trained = trainer::train_model::<C::Model>(&job.cnn, &train, &val, &options, progress)?;
 
     progress.stage("evaluating on the test split");
     let device = Device::flex();
     let model = &trained.best;
     let eval_set = if test.is_empty() { &val } else { &test };
     let predicted = trainer::predict(model, eval_set, &device);
-    let classes = job.cnn.classes;
     let mut confusion = vec![vec![0usize; classes]; classes];
     for (&t, &p) in eval_set.labels.iter().zip(&predicted) {
         if t < classes && p < classes {
@@ -144,11 +170,11 @@ pub fn run(
     let per_class = class_figures(&confusion, &job.labels);
 
     progress.stage("exporting ONNX and checking it in tract");
-    let onnx = export::to_onnx(model, job.cnn.side, &job.name)?;
+    let onnx = model.to_onnx(side, &job.name)?;
     let probe: Vec<&[f32]> = (0..eval_set.len().min(16))
         .map(|i| eval_set.image(i))
         .collect();
-    let export_max_diff = export::max_difference(model, &onnx, job.cnn.side, &probe)?;
+    let export_max_diff = export::max_difference(model, &onnx, side, &probe)?;
     if export_max_diff > EXPORT_TOLERANCE {
         return Err(Error::Export(format!(
             "tract and burn differ by {export_max_diff:e} (more than {EXPORT_TOLERANCE:e})"
@@ -167,13 +193,12 @@ pub fn run(
     }
 
     let mut files = Vec::new();
-    let side = job.cnn.side as u32;
     let image_of = |e: &eval::Example| -> Option<image::GrayImage> {
         let pixels = eval_set.image(e.index);
         let bytes = pixels
             .iter()
             .map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8);
-        image::GrayImage::from_raw(side, side, bytes.collect())
+        image::GrayImage::from_raw(side as u32, side as u32, bytes.collect())
     };
     files.extend(evaluation.write_report(&job.out, 18, Some(&image_of))?);
     let onnx_path = job.out.join("model.onnx");
@@ -202,12 +227,12 @@ pub fn run(
             extra: Figures::new(),
         },
         InputSpec {
-            shape: vec![1, 1, job.cnn.side, job.cnn.side],
+            shape: vec![1, 1, side, side],
             dtype: DType::F32,
             preprocessing: Preprocessing {
                 kind: "gray".into(),
-                width: Some(job.cnn.side as u32),
-                height: Some(job.cnn.side as u32),
+                width: Some(side as u32),
+                height: Some(side as u32),
                 scale: Some(1.0 / 255.0),
                 ..Preprocessing::default()
             },
@@ -238,15 +263,7 @@ pub fn run(
             "method": "stratified", "seed": job.train.seed,
         }),
     );
-    training.insert(
-        "network".into(),
-        json!({
-            "conv_filters": job.cnn.filters, "kernel": [2, 2], "activation": "relu",
-            "pool": [2, 2], "dropout": job.cnn.dropout, "dense": job.cnn.classes,
-            "output": "softmax", "parameters": burn::module::Module::num_params(model),
-            "input_inverted": job.cnn.invert,
-        }),
-    );
+    training.insert("network".into(), job.cnn.describe(model));
     training.insert(
         "optimizer".into(),
         json!({
@@ -331,9 +348,138 @@ pub fn run(
     })
 }
 
+/// Loads the image folder at `data` (one sub-folder per label of `job.labels`, matched by
+/// name), splits it (stratified, seeded with the job's seed) and [`run`]s the job on it; what
+/// the folder's `dataset.json` says about the data joins the job's data summary.
+pub fn run_on_folder<C: ImageNetwork>(
+    job: &Job<C>,
+    data: &Path,
+    progress: &mut dyn TrainProgress,
+) -> Result<Report> {
+    let labels: Vec<&str> = job.labels.iter().map(String::as_str).collect();
+    let (images, summary) =
+        load_image_folder(data, job.cnn.side(), &job.label_set, &labels, progress)?;
+    let split = sentio_data::split::stratified(
+        &images.labels,
+        job.val_fraction,
+        job.test_fraction,
+        job.train.seed,
+    );
+    if split.train.is_empty() || split.val.is_empty() {
+        return Err(Error::Dataset {
+            path: data.to_path_buf(),
+            reason: format!(
+                "{} images are too few to split into training and validation sets",
+                images.len()
+            ),
+        });
+    }
+    let mut job = job.clone();
+    job.data_summary.extend(summary);
+    run(
+        &job,
+        &images,
+        [&split.train, &split.val, &split.test],
+        progress,
+    )
+}
+
+impl<C> Job<C> {
+    /// A job training `cnn` on the labels of `labels` into `out`, version 1.0.0, with the
+    /// default [`TrainOptions`], 10% of each class for validation and 10% for the test, and no
+    /// data summary yet.
+    pub fn new(name: &str, task: Task, labels: &LabelSet, cnn: C, out: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            version: "1.0.0".into(),
+            task,
+            label_set: labels.name.into(),
+            labels: labels.labels.iter().map(|l| (*l).to_owned()).collect(),
+            cnn,
+            train: TrainOptions::default(),
+            val_fraction: 0.1,
+            test_fraction: 0.1,
+            out: out.into(),
+            data_summary: Figures::new(),
+        }
+    }
+}
+
+/// Loads every image of the folder at `dir` as `side`x`side` gray, with class indices in the
+/// order of `labels`, the labels of the set called `set` (folder labels are matched by name).
+/// Also returns a summary of the dataset for the manifest.
+pub fn load_image_folder(
+    dir: &Path,
+    side: usize,
+    set: &str,
+    labels: &[&str],
+    progress: &mut dyn TrainProgress,
+) -> Result<(ImageSet, Figures)> {
+    let folder = ImageFolder::open(dir)?;
+    let bad = |reason: String| Error::Dataset {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let mut to_set = Vec::with_capacity(folder.labels.len());
+    for label in &folder.labels {
+        match labels.iter().position(|l| l == label) {
+            Some(i) => to_set.push(i),
+            None => {
+                return Err(bad(format!(
+                    "label folder `{label}` is not in the {set} label set [{}]",
+                    labels.join(", ")
+                )));
+            }
+        }
+    }
+    progress.stage(&format!(
+        "loading {} images from {}",
+        folder.samples.len(),
+        dir.display()
+    ));
+    let mut images = ImageSet::new(side);
+    images.pixels.reserve(folder.samples.len() * side * side);
+    for (i, sample) in folder.samples.iter().enumerate() {
+        let pixels = folder.load_gray(i, side as u32, side as u32)?;
+        let Some(&label) = to_set.get(sample.label) else {
+            return Err(bad(format!(
+                "{} has label index {} but the folder has {} labels",
+                sample.path.display(),
+                sample.label,
+                to_set.len()
+            )));
+        };
+        if !images.push(&pixels, label) {
+            return Err(bad(format!(
+                "{} did not load as {side}x{side}",
+                sample.path.display()
+            )));
+        }
+    }
+    let counts = images.class_counts(labels.len());
+    if let Some(missing) = counts.iter().position(|c| *c == 0) {
+        return Err(bad(format!(
+            "class `{}` has no images (every class of {set} needs some)",
+            labels[missing]
+        )));
+    }
+    let mut summary = Figures::new();
+    summary.insert("dataset".into(), Value::from(dir.display().to_string()));
+    if let Ok(Some(info)) = sentio_data::DatasetInfo::read(dir) {
+        summary.insert("generator".into(), Value::from(info.generator));
+        if let Some(seed) = info.seed {
+            summary.insert("data_seed".into(), Value::from(seed));
+        }
+        if let Some(source) = info.source {
+            summary.insert("source".into(), Value::from(source));
+        }
+    }
+    Ok((images, summary))
+}
+
 /// The exported model run in tract on `set` (what ships is what is reported).
-fn evaluate_exported(
-    job: &Job,
+fn evaluate_exported<C>(
+    job: &Job<C>,
     onnx: &[u8],
     set: &ImageSet,
     split_name: &str,

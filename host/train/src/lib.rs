@@ -6,11 +6,14 @@
 //! - [`trainer`]: the loop — Adam, cross-entropy, best-validation model kept, early stopping,
 //!   a checkpoint every epoch and `resume` — reporting through [`TrainProgress`], for any
 //!   [`Trainable`] network over [`Batches`] of examples.
+//! - [`fer`]: the facial-expression mini-Xception (depthwise-separable residual modules, batch
+//!   norm folded on export) and the `fer` job ([`train_fer`]).
 //! - [`ser`]: the speech-emotion 1-D CNN + LSTM over `sentio-audio` features, its hand-written
 //!   ONNX export (burn cannot export an LSTM) and the `ser` job ([`train_ser`]: a speech
 //!   folder split by speaker).
 //! - [`export`]: ONNX export through `sentio-infer`'s graph builder and the check in tract.
-//! - [`job`] / [`emoji`]: a whole run, from an image folder to the files in `--out`.
+//! - [`job`] / [`emoji`]: a whole run of any [`ImageNetwork`], from an image folder to the
+//!   files in `--out`.
 //!
 //! What it must not do: print or draw progress (the CLI does, through [`TrainProgress`]), panic
 //! on a dataset, checkpoint or option from outside, or use burn's global RNG (two trainings in one
@@ -23,6 +26,7 @@ pub mod emoji;
 mod error;
 pub mod eval;
 pub mod export;
+pub mod fer;
 pub mod job;
 pub mod plot;
 pub mod rng;
@@ -33,7 +37,9 @@ pub use cnn::{Cnn, CnnConfig};
 pub use data::ImageSet;
 pub use emoji::{EmojiOptions, train_emoji};
 pub use error::{Error, ErrorKind, Result};
-pub use job::{ClassFigures, Job, Report};
+pub use fer::job::{FerOptions, train_fer};
+pub use fer::{FerConfig, FerNet};
+pub use job::{ClassFigures, ImageClassifier, ImageNetwork, Job, Report};
 pub use ser::{
     Masking, Normalization, SequenceSet, SerConfig, SerInput, SerNet, SerOptions, train_ser,
 };

@@ -114,6 +114,28 @@ impl Default for TrainOptions {
 }
 
 impl TrainOptions {
+    /// The recipe of the image jobs (emoji, fer): `epochs` of batch 32, Adam peaking at
+    /// `learning_rate` after one epoch of linear warm-up and decaying (cosine) to 2% of it by the
+    /// last epoch, training images mirrored half of the time and shifted by up to ±3 px, no early
+    /// stopping (the schedule is sized to the run), seed 42.
+    pub fn image_recipe(epochs: usize, learning_rate: f64) -> Self {
+        Self {
+            epochs,
+            batch: 32,
+            learning_rate,
+            schedule: LrSchedule::WarmupCosine {
+                warmup_epochs: 1,
+                final_fraction: 0.02,
+            },
+            augment: Augment {
+                mirror: true,
+                max_shift: 3,
+            },
+            patience: 0,
+            ..Self::default()
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         if self.epochs == 0 || self.epochs > 100_000 {
             return Err(Error::option("epochs", "must be 1 to 100000"));

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use sentio_audio::{FeatureConfig, FeatureExtractor};
@@ -278,18 +280,6 @@ fn lstm_tensors_follow_the_onnx_gate_order() {
     }
 }
 
-/// Stops the run once this many epochs have ended.
-struct StopAfter(usize);
-
-impl TrainProgress for StopAfter {
-    fn epoch_end(&mut self, _record: &sentio_train::EpochRecord) {
-        self.0 = self.0.saturating_sub(1);
-    }
-    fn should_stop(&mut self) -> bool {
-        self.0 == 0
-    }
-}
-
 #[test]
 fn ser_runs_resume_to_the_same_weights() {
     let whole = tempfile::tempdir().unwrap();
@@ -299,7 +289,7 @@ fn ser_runs_resume_to_the_same_weights() {
     let uninterrupted = train_tones(&opts, &mut NoProgress);
 
     opts.checkpoint_dir = Some(part.path().to_path_buf());
-    let stopped = train_tones(&opts, &mut StopAfter(1));
+    let stopped = train_tones(&opts, &mut common::StopAfter(1));
     assert_eq!(stopped.history.epochs.len(), 1);
     opts.resume = true;
     let resumed = train_tones(&opts, &mut NoProgress);

@@ -50,18 +50,6 @@ fn run(options: &TrainOptions, progress: &mut dyn TrainProgress) -> Trained {
     .unwrap()
 }
 
-/// Stops the run once this many epochs have ended.
-struct StopAfter(usize);
-
-impl TrainProgress for StopAfter {
-    fn epoch_end(&mut self, _record: &sentio_train::EpochRecord) {
-        self.0 = self.0.saturating_sub(1);
-    }
-    fn should_stop(&mut self) -> bool {
-        self.0 == 0
-    }
-}
-
 fn without_times(h: &History) -> History {
     let mut h = h.clone();
     for e in &mut h.epochs {
@@ -136,7 +124,7 @@ fn resume_continues_from_the_saved_epoch_to_the_same_weights() {
     // The same run, stopped after epoch 2 (as Ctrl-C does).
     let mut part = options(4, 3);
     part.checkpoint_dir = Some(part_dir.path().to_path_buf());
-    let mut stop = StopAfter(2);
+    let mut stop = common::StopAfter(2);
     let stopped = run(&part, &mut stop);
     assert!(stopped.history.interrupted);
     assert_eq!(stopped.history.epochs.len(), 2);

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use sentio_train::rng::Rng;
-use sentio_train::{CnnConfig, ImageSet};
+use sentio_train::{CnnConfig, EpochRecord, ImageSet, TrainProgress};
 
 /// `per_class` images of `side`x`side` in 3 classes — a horizontal bar, a vertical bar, a
 /// diagonal — at jittered positions, with noise.
@@ -41,4 +41,16 @@ pub fn tiny() -> CnnConfig {
 /// Indices `0..n` split 80/20 into train and validation, interleaved so both hold every class.
 pub fn split(n: usize) -> (Vec<usize>, Vec<usize>) {
     (0..n).partition(|i| i % 5 != 4)
+}
+
+/// Progress that stops the run once this many epochs have ended (as Ctrl-C does).
+pub struct StopAfter(pub usize);
+
+impl TrainProgress for StopAfter {
+    fn epoch_end(&mut self, _record: &EpochRecord) {
+        self.0 = self.0.saturating_sub(1);
+    }
+    fn should_stop(&mut self) -> bool {
+        self.0 == 0
+    }
 }
