@@ -64,7 +64,10 @@ fn a_speech_folder_becomes_utterance_summaries() {
     // The row is the summary of the speech span's frames.
     let samples = folder.load(0).unwrap();
     let span = sentio_audio::speech_span(&samples, 16_000, &Default::default()).unwrap();
-    assert!(span.start > 2400 && span.end < samples.len() - 800, "{span:?}");
+    assert!(
+        span.start > 2400 && span.end < samples.len() - 800,
+        "{span:?}"
+    );
     let mut extractor = sentio_audio::FeatureExtractor::new(config.clone()).unwrap();
     let expected = sentio_audio::utterance_summary(&extractor.extract(&samples[span]));
     assert_eq!(data.row(0), expected.as_slice());
@@ -92,7 +95,8 @@ fn a_speech_folder_becomes_utterance_summaries() {
     std::fs::write(&folder.samples[5].path, b"RIFF....WAVEjunk").unwrap();
     let e = features::audio_folder(&folder, &config, true, &mut |_, _| {}).unwrap_err();
     assert!(
-        e.to_string().contains(&*folder.samples[5].path.to_string_lossy()),
+        e.to_string()
+            .contains(&*folder.samples[5].path.to_string_lossy()),
         "{e}"
     );
 }

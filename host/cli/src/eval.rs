@@ -81,7 +81,10 @@ impl SplitArgs {
         match folder {
             Labelled::Images(_) => (
                 sentio_data::split::stratified(targets, val, test, self.seed),
-                format!("stratified split (seed {}, val {val}, test {test})", self.seed),
+                format!(
+                    "stratified split (seed {}, val {val}, test {test})",
+                    self.seed
+                ),
             ),
             Labelled::Speech(audio) => (
                 sentio_data::split::by_group(targets, &audio.speakers(), val, test, self.seed),

@@ -60,17 +60,26 @@ pub fn run(command: TrainCommand) -> Result<()> {
         TrainCommand::Emoji(args) => {
             let mut options = EmojiOptions::new(&args.data, &args.out);
             args.apply(&mut options.train);
-            train_with(|progress| sentio_train::train_emoji(&options, progress), "images")
+            train_with(
+                |progress| sentio_train::train_emoji(&options, progress),
+                "images",
+            )
         }
         TrainCommand::Fer(args) => {
             let mut options = FerOptions::new(&args.data, &args.out);
             args.apply(&mut options.train);
-            train_with(|progress| sentio_train::train_fer(&options, progress), "images")
+            train_with(
+                |progress| sentio_train::train_fer(&options, progress),
+                "images",
+            )
         }
         TrainCommand::Ser(args) => {
             let mut options = SerOptions::new(&args.data, &args.out);
             args.apply(&mut options.train);
-            train_with(|progress| sentio_train::train_ser(&options, progress), "clips")
+            train_with(
+                |progress| sentio_train::train_ser(&options, progress),
+                "clips",
+            )
         }
     }
 }
@@ -104,8 +113,8 @@ fn train_with(
             "\nstopping after this epoch (Ctrl-C again to quit now); `--resume` continues the run"
         );
     });
-    let report = job(&mut progress)
-        .map_err(|e| anyhow!("training failed: {e}\n  help: {}", e.help()))?;
+    let report =
+        job(&mut progress).map_err(|e| anyhow!("training failed: {e}\n  help: {}", e.help()))?;
     if let Some(bar) = progress.bar.take() {
         bar.finish_and_clear();
     }

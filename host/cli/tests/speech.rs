@@ -35,7 +35,11 @@ fn train_ser_then_eval_and_baseline_agree_on_the_held_out_speakers() {
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let trained_accuracy = manifest["eval"]["accuracy"].as_f64().unwrap();
     let test_speakers = manifest["training"]["split"]["test_speakers"].clone();
-    assert_eq!(test_speakers.as_array().unwrap().len(), 1, "{test_speakers}");
+    assert_eq!(
+        test_speakers.as_array().unwrap().len(),
+        1,
+        "{test_speakers}"
+    );
 
     // `sentio eval` rebuilds the features from the manifest and picks the same test speaker.
     let model = out.join("model.onnx");
@@ -53,10 +57,16 @@ fn train_ser_then_eval_and_baseline_agree_on_the_held_out_speakers() {
     .unwrap();
     let examples = eval["examples"].as_array().unwrap();
     assert_eq!(examples.len(), 8);
-    let speaker = test_speakers[0].as_str().unwrap().trim_start_matches("ravdess-");
+    let speaker = test_speakers[0]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("ravdess-");
     for e in examples {
         let source = e["source"].as_str().unwrap();
-        assert!(source.ends_with(&format!("-{speaker}.wav")), "{source} is not the test speaker's");
+        assert!(
+            source.ends_with(&format!("-{speaker}.wav")),
+            "{source} is not the test speaker's"
+        );
     }
     let eval_accuracy = eval["accuracy"].as_f64().unwrap();
     assert!(

@@ -140,7 +140,9 @@ pub struct Sample {
 /// index), else the `labels` listed there, else the sorted names of the subfolders. A subfolder
 /// that is not a label is an error when `dataset.json` lists the labels (it would otherwise be
 /// silently left out). Shared by image and speech folders.
-pub(crate) fn discover_labels(root: &Path) -> Result<(Option<DatasetInfo>, Vec<String>), DataError> {
+pub(crate) fn discover_labels(
+    root: &Path,
+) -> Result<(Option<DatasetInfo>, Vec<String>), DataError> {
     let info = DatasetInfo::read(root)?;
     let folders = subfolders(root)?;
     let labels: Vec<String> = match &info {

@@ -25,11 +25,15 @@ pub fn tones(
         std::fs::create_dir_all(&dir).map_err(DataError::io("cannot create", &dir))?;
         for speaker in 0..speakers {
             for take in 0..per_speaker {
-                let mut rng = Rng::new(derive_seed(seed, &[class as u64, speaker as u64, take as u64]));
+                let mut rng = Rng::new(derive_seed(
+                    seed,
+                    &[class as u64, speaker as u64, take as u64],
+                ));
                 let hz = 160.0 * 1.3f32.powi(class as i32) * (1.0 + 0.03 * speaker as f32);
                 let level = rng.range(0.15, 0.5);
                 let tone = (rng.range(0.3, 0.5) * rate) as usize;
-                let mut clip: Vec<f32> = (0..(0.25 * rate) as usize).map(|_| rng.sym(1e-3)).collect();
+                let mut clip: Vec<f32> =
+                    (0..(0.25 * rate) as usize).map(|_| rng.sym(1e-3)).collect();
                 clip.extend((0..tone).map(|n| {
                     let t = n as f32 / rate;
                     (1..=3)
