@@ -306,9 +306,12 @@ def notes(rows, profile):
         ]
     out += [
         f"**tract vs onnxruntime, f32.** Measured here tract f32 takes {f32_ratio} onnxruntime's time. "
-        "The issue's goal is ≤ 1.5x at 1 thread; NOTES.md's earlier measurements (tract ~3-4x "
-        "onnxruntime on the CNNs, ~1.2x on the CNN-LSTM) are what a release build is expected to show. "
-        "No model was changed to close the gap: both runtimes run the same file.",
+        "The issue's goal is ≤ 1.5x at 1 thread and it is not met (NOTES.md measured tract ~3-4x "
+        "onnxruntime on CNNs and ~1.2x on the CNN-LSTM; onnxruntime here also uses AVX-512 kernels, "
+        "tract's x86_64 kernels are AVX2/FMA). No model was changed to close the gap: both runtimes run "
+        "the same file. Not investigated yet: which nodes take tract's time (a per-node profile of "
+        "the emoji CNN, whose 2x2 convs on one input channel are far off NOTES.md's ratio, is the "
+        "first thing to look at).",
         "",
         f"**int8 vs f32 in tract.** Measured here tract int8 takes {int8_f32} its f32 time "
         f"(onnxruntime int8: {ort_int8_f32} its f32 time, on the same files). Stock tract's integer "

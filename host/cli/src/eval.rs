@@ -111,7 +111,7 @@ impl SplitArgs {
 /// A labelled dataset folder: images or speech clips, one sub-folder per label.
 pub(crate) enum Labelled {
     Images(ImageFolder),
-    Speech(AudioFolder),
+    Speech(Box<AudioFolder>),
 }
 
 impl Labelled {
@@ -121,7 +121,7 @@ impl Labelled {
         if let Ok(audio) = AudioFolder::open(dir)
             && !audio.samples.is_empty()
         {
-            return Ok(Labelled::Speech(audio));
+            return Ok(Labelled::Speech(Box::new(audio)));
         }
         let images = ImageFolder::open(dir).map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
         if images.samples.is_empty() {

@@ -1,6 +1,6 @@
-//! Trains the speech-emotion model on a speech folder and prints the progress:
-//! `cargo run -p sentio-train --example train_ser -- DATA OUT [EPOCHS] [SEED]`
-//! (the `sentio train ser` command's library call, until the CLI has it).
+//! Trains the speech-emotion model on a speech folder and prints the progress, with the
+//! learning rate of every epoch (for trying recipes; users run `sentio train ser`):
+//! `cargo build --workspace --examples && target/debug/examples/train_ser DATA OUT [EPOCHS] [SEED]`.
 
 use std::time::Instant;
 

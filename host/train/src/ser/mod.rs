@@ -58,7 +58,8 @@ pub struct SerConfig {
 
 impl SerConfig {
     /// The device model for `ser8`: 3 s of 117-value frames, conv blocks of 32/64/128 filters
-    /// (kernel 5), LSTM 64, dropout 0.3, 8 classes. About 120k parameters (0.5 MB of f32) and
+    /// (kernel 5), LSTM 64, dropout 0.5 (0.3 overfit the training voices more: best validation
+    /// 85.2% vs 86.5% on the speech set of 2026-11-26), 8 classes. About 120k parameters (0.5 MB of f32) and
     /// 12M multiply-adds per 3 s window (see [`SerConfig::macs`]).
     pub fn ser8() -> Self {
         Self {
@@ -67,7 +68,7 @@ impl SerConfig {
             filters: vec![32, 64, 128],
             kernel: 5,
             hidden: 64,
-            dropout: 0.3,
+            dropout: 0.5,
             classes: 8,
         }
     }
