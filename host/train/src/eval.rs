@@ -246,7 +246,7 @@ impl Evaluation {
         };
         list(
             &mut md,
-            "Worst examples (lowest probability of the true class; see worst.png)",
+            "Worst examples (lowest probability of the true class; worst.png shows them for images)",
             self.worst(worst),
         );
         list(&mut md, "Slowest runs", self.slowest(5));
