@@ -3,7 +3,7 @@
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -14,31 +14,9 @@ use sentio_store::{DirFs, Store, StoreConfig};
 use serde_json::Value;
 use serialport::{SerialPort, TTYPort};
 
-fn sentio(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sentio"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
 
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(out: Output) -> String {
-    assert!(
-        !out.status.success(),
-        "expected a failure; stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stderr).unwrap()
-}
+use common::{fails, ok, s, sentio};
 
 /// A device: the link server over a store in `dir`, served on a new pseudo-terminal.
 struct Device {
@@ -112,10 +90,6 @@ fn write_model(dir: &Path, name: &str, version: &str, fill: u8, len: usize) -> (
     let model = dir.join(format!("{name}-{version}.onnx"));
     std::fs::write(&model, vec![fill; len]).unwrap();
     (manifest, model)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn info_json(port: &str) -> Value {

@@ -1,37 +1,10 @@
 //! `sentio data` as a user runs it: the built binary on real files.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn sentio(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sentio"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
 
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(out: Output) -> String {
-    assert!(
-        !out.status.success(),
-        "expected a failure; stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stderr).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{fails, ok, s, sentio};
 
 #[test]
 fn synth_writes_a_dataset_and_the_same_seed_the_same_bytes() {

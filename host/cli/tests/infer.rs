@@ -3,7 +3,7 @@
 //! files the tests write.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use sentio_infer::onnx::{Attr, Dim, GraphBuilder, SplitMix64};
 use sentio_models::{
@@ -12,34 +12,16 @@ use sentio_models::{
 use serde_json::Value;
 use tract_onnx::pb::tensor_proto::DataType;
 
+mod common;
+
+use common::{ok, s, sentio};
+
 const LABELS: [&str; 3] = ["circle", "cross", "line"];
 const SIDE: i64 = 16;
 
-fn sentio(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sentio"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// The stderr of a run that must fail (exit code 1, an error line).
 fn fails(out: Output) -> String {
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        !out.status.success(),
-        "expected a failure; stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let stderr = common::fails(out);
     assert!(stderr.contains("error"), "{stderr}");
     stderr
 }
@@ -47,10 +29,6 @@ fn fails(out: Output) -> String {
 fn json(out: Output) -> Value {
     let text = ok(out);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A small CNN classifier: [1, C, 16, 16] -> Conv 3x3 (16) -> ReLU -> MaxPool -> Conv 3x3 (32) ->
