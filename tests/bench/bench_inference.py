@@ -38,6 +38,8 @@ import time
 import numpy as np
 import onnxruntime as ort
 
+from benchdoc import replace_section
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SECTION = "## Inference: tract vs onnxruntime"
 CALIBRATION_INPUTS = 64
@@ -123,18 +125,6 @@ def fmt(v, digits=3):
 
 def ratio(a, b):
     return "n/a" if a is None or b is None else f"{a / b:.2f}x"
-
-
-def replace_section(doc_path, section_text):
-    text = doc_path.read_text() if doc_path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        new = text.rstrip("\n") + "\n\n" + section_text
-    else:
-        nxt = text.find("\n## ", start + len(SECTION))
-        rest = "" if nxt < 0 else text[nxt + 1 :]
-        new = text[:start] + section_text + ("\n" + rest if rest else "")
-    doc_path.write_text(new)
 
 
 def main():
@@ -271,7 +261,7 @@ def main():
         "",
     ]
     lines += notes(rows, args.profile)
-    replace_section(args.doc, "\n".join(lines) + "\n")
+    replace_section(args.doc, SECTION, "\n".join(lines) + "\n")
     print(f"wrote {args.doc} ({SECTION})")
     return 0
 

@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from benchdoc import replace_section
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SECTION = "## Training: burn vs PyTorch"
 LABELS = ["slightly_smiling", "heart_eyes", "neutral", "angry", "tears_of_joy", "winking", "tongue_out", "frowning"]
@@ -96,18 +98,6 @@ def torch_epochs(x_train, y_train, x_val, y_val, epochs, batch=32, lr=2e-3, seed
         times.append(time.perf_counter() - start)
         accs.append(correct / len(yv))
     return times, accs
-
-
-def replace_section(doc_path, section_text):
-    text = doc_path.read_text() if doc_path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        new = text.rstrip("\n") + "\n\n" + section_text
-    else:
-        nxt = text.find("\n## ", start + len(SECTION))
-        rest = "" if nxt < 0 else text[nxt + 1 :]
-        new = text[:start] + section_text + ("\n" + rest if rest else "")
-    doc_path.write_text(new)
 
 
 def main():
@@ -176,7 +166,7 @@ def main():
         "differ because the schedules and initializations differ; only the time is compared.)",
         "",
     ]
-    replace_section(args.doc, "\n".join(lines) + "\n")
+    replace_section(args.doc, SECTION, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 
