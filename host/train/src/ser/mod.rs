@@ -967,4 +967,44 @@ mod tests {
         assert!(w[..sr / 4].iter().any(|v| v.abs() > 0.4));
         assert!(w[w.len() - 1000..].iter().all(|v| *v == 0.0));
     }
+
+    /// What a training run records in the manifest, as `SerInput::from_manifest` reads it.
+    fn recorded(input: &SerInput) -> Preprocessing {
+        let mut p = Preprocessing {
+            kind: "audio_features".into(),
+            frames: Some(input.frames as u32),
+            ..Preprocessing::default()
+        };
+        p.extra.insert(
+            "features".into(),
+            serde_json::to_value(&input.features).unwrap(),
+        );
+        p.extra
+            .insert("trim_silence".into(), input.trim_silence.into());
+        p.extra
+            .insert("window_samples".into(), input.window().into());
+        p
+    }
+
+    #[test]
+    fn the_input_rule_comes_back_from_the_manifest_and_bad_ones_are_named() {
+        let input = SerInput::ser8();
+        assert_eq!(SerInput::from_manifest(&recorded(&input)).unwrap(), input);
+
+        let err = |p: &Preprocessing| SerInput::from_manifest(p).unwrap_err().to_string();
+        assert!(err(&Preprocessing::gray48()).contains("not `audio_features`"));
+        let mut p = recorded(&input);
+        p.extra.remove("features");
+        assert!(err(&p).contains("no `features`"));
+        let mut p = recorded(&input);
+        p.frames = None;
+        assert!(err(&p).contains("no `frames`"));
+        let mut p = recorded(&input);
+        p.extra.insert("trim_silence".into(), "yes".into());
+        assert!(err(&p).contains("not true or false"));
+        // A window that does not match frames x hop: the manifest is not this rule's.
+        let mut p = recorded(&input);
+        p.frames = Some(200);
+        assert!(err(&p).contains("`window_samples`"), "{}", err(&p));
+    }
 }
