@@ -18,8 +18,13 @@ use tract_onnx::prelude::*;
 /// checks it against the workspace's Cargo.lock, so a tract upgrade that forgets it fails.
 pub const TRACT_VERSION: &str = "0.23.9";
 
-/// Names the runtime in every key: a new tract (or a new Sentio) never reads an old entry.
-pub const RUNTIME_VERSION: &str = concat!("tract-0.23.9+sentio-", env!("CARGO_PKG_VERSION"));
+/// Names the runtime in every key: a new tract (or a new Sentio, or a new set of graph rewrites
+/// in [`crate::lowering`], whose output the cache holds) never reads an old entry.
+pub const RUNTIME_VERSION: &str = concat!(
+    "tract-0.23.9+sentio-",
+    env!("CARGO_PKG_VERSION"),
+    "+lowering-1"
+);
 
 /// What the cache did for one load.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -286,6 +286,61 @@ pub fn cases() -> Vec<Case> {
                     .output("y", &[1, 8]);
             },
         ),
+        case(
+            "first_conv",
+            "single-channel Conv 3x3 stride 2, uneven pads + bias; MaxPool 3x3 stride 2 pad 1 \
+             (Sentio's row conv and row max pool)",
+            10,
+            &[1, 1, 21, 19],
+            |g, r| {
+                g.initializer("w", &[6, 1, 3, 3], &weights(r, 54, 9))
+                    .initializer("b", &[6], &r.vec(6, -0.1, 0.1))
+                    .node(
+                        "Conv",
+                        &["x", "w", "b"],
+                        &["c"],
+                        &[
+                            ("kernel_shape", ints(&[3, 3])),
+                            ("pads", ints(&[1, 0, 2, 1])),
+                            ("strides", ints(&[2, 2])),
+                        ],
+                    )
+                    .node(
+                        "MaxPool",
+                        &["c"],
+                        &["y"],
+                        &[
+                            ("kernel_shape", ints(&[3, 3])),
+                            ("pads", ints(&[1, 1, 1, 1])),
+                            ("strides", ints(&[2, 2])),
+                        ],
+                    )
+                    .output("c", &[1, 6, 11, 9])
+                    .output("y", &[1, 6, 6, 5]);
+            },
+        ),
+        case(
+            "conv1d_wide",
+            "Conv 1x5 pad 2 over 160 frames + Relu (tract's direct spatial conv or im2col, \
+             measured at load)",
+            11,
+            &[1, 8, 1, 160],
+            |g, r| {
+                g.initializer("w", &[16, 8, 1, 5], &weights(r, 16 * 40, 40))
+                    .initializer("b", &[16], &r.vec(16, -0.1, 0.1))
+                    .node(
+                        "Conv",
+                        &["x", "w", "b"],
+                        &["c"],
+                        &[
+                            ("kernel_shape", ints(&[1, 5])),
+                            ("pads", ints(&[0, 2, 0, 2])),
+                        ],
+                    )
+                    .node("Relu", &["c"], &["y"], &[])
+                    .output("y", &[1, 16, 1, 160]);
+            },
+        ),
     ]
 }
 

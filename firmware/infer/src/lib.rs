@@ -13,6 +13,8 @@
 //!   [`LoadOptions::threads`] for `runtime.threads`.
 //! - [`PlanCache`]: the decluttered plan kept on disk, keyed by sha256 + input shape + runtime
 //!   version, so a restart with an unchanged model skips parsing and decluttering.
+//! - [`lowering`]: graph rewrites that steer tract to its faster kernels (same values), and the
+//!   measured choice between tract's convolution lowerings at load ([`Model::lowering`]).
 //! - [`npy`]: NumPy `.npy` files (inputs and calibration sets from Python tools).
 //!
 //! It must not print, pick threads or precision by itself (the board profile does), or depend on
@@ -22,6 +24,7 @@
 mod cache;
 pub mod conformance;
 mod error;
+pub mod lowering;
 mod model;
 pub mod npy;
 pub mod onnx;
@@ -31,6 +34,6 @@ pub mod quantize;
 pub use cache::{CacheStatus, PlanCache, RUNTIME_VERSION, TRACT_VERSION};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{
-    LoadOptions, Model, ModelSlot, OutputTensor, Outputs, PlanNode, Prediction, Profile,
+    LoadOptions, Model, ModelSlot, NodeTime, OutputTensor, Outputs, PlanNode, Prediction, Profile,
 };
 pub use precision::{AutoPolicy, Precision, PrecisionChoice, load_with_precision, median_latency};

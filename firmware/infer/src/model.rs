@@ -15,6 +15,7 @@ use tract_onnx::tract_core::tract_linalg::multithread::Executor;
 
 use crate::cache::{CacheStatus, PlanCache};
 use crate::error::{Error, Result};
+use crate::lowering::{self, Lowering};
 
 type Plan = TypedSimplePlan;
 type State = TypedSimpleState;
@@ -36,6 +37,8 @@ pub struct LoadOptions {
     cache: Option<PlanCache>,
     /// Off only for calibration, which needs every intermediate value tract's optimizer fuses.
     unoptimized: bool,
+    /// Sentio's kernels and measured choices, or tract's plan as tract makes it.
+    tract_only: bool,
 }
 
 impl LoadOptions {
@@ -86,6 +89,14 @@ impl LoadOptions {
     /// tract's own default: a single-threaded executor).
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = threads;
+        self
+    }
+
+    /// Runs tract's plan exactly as tract optimizes it, without Sentio's kernels and measured
+    /// choices (see [`lowering`]; default: with them). For comparisons (`sentio bench
+    /// --lowering tract`) and as a way around a problem in Sentio's kernels.
+    pub fn tract_only(mut self, on: bool) -> Self {
+        self.tract_only = on;
         self
     }
 
@@ -232,6 +243,7 @@ pub struct Model {
     input_allocations: u64,
     runs: u64,
     cache_status: CacheStatus,
+    lowering: Lowering,
     /// Some op keeps state between runs (tract's Scan, i.e. LSTM/GRU, carries its hidden state
     /// into the next run of the same `SimpleState`): such plans get a fresh state every run.
     stateful: bool,
@@ -355,11 +367,22 @@ impl Model {
                 }
             }
         };
-        let typed = if options.unoptimized {
-            decluttered
-        } else {
-            decluttered
+        let run_options = RunOptions {
+            executor: (options.thread_count() > 1)
+                .then(|| Executor::multithread(options.thread_count())),
+            ..RunOptions::default()
+        };
+        // Calibration observes every tensor of the graph by name: it gets tract's typed graph
+        // unchanged.
+        let (typed, lowering) = if options.unoptimized {
+            (decluttered, Lowering::default())
+        } else if options.tract_only {
+            let typed = decluttered
                 .into_optimized()
+                .map_err(optimize_err("optimize"))?;
+            (typed, Lowering::default())
+        } else {
+            lowering::optimize_measured(decluttered, &input_shape, &run_options)
                 .map_err(optimize_err("optimize"))?
         };
         let mut output_names = Vec::new();
@@ -401,11 +424,6 @@ impl Model {
                 });
             }
         }
-        let run_options = RunOptions {
-            executor: (options.thread_count() > 1)
-                .then(|| Executor::multithread(options.thread_count())),
-            ..RunOptions::default()
-        };
         let plan = typed
             .into_runnable_with_options(&run_options)
             .map_err(|e| Error::Optimize {
@@ -442,6 +460,7 @@ impl Model {
             input_allocations: 0,
             runs: 0,
             stateful,
+            lowering,
         };
         if options.smoke_run {
             loaded.smoke_run()?;
@@ -617,6 +636,62 @@ impl Model {
             .collect()
     }
 
+    /// Times every node of the optimized plan over `runs` runs of `input` (after one untimed
+    /// run), like tract's `--profile` or SSCMA's perf record: where a model spends its time.
+    /// Nodes come in plan order; [`NodeTime::mean`] is the mean over the runs. Profiling goes
+    /// around each node, so the nodes' sum is a little above [`run`](Self::run)'s time.
+    pub fn profile_nodes(&mut self, input: &[f32], runs: usize) -> Result<Vec<NodeTime>> {
+        // Checks the length and warms caches and allocations up, as a timed run would.
+        self.run(input)?;
+        let runs = runs.max(1);
+        let model = self.plan.model();
+        let mut totals = vec![Duration::ZERO; model.nodes().len()];
+        let run_err = |e: TractError, name: &str| Error::Run {
+            model: name.to_owned(),
+            detail: chain(&e),
+        };
+        let tensor =
+            Tensor::from_shape(&self.input_shape, input).map_err(|e| run_err(e, &self.name))?;
+        let value = TValue::from_const(Arc::new(tensor));
+        for _ in 0..runs {
+            let mut state = self.plan.spawn().map_err(|e| run_err(e, &self.name))?;
+            state
+                .run_plan_with_eval(tvec![value.clone()], |session, op_state, node, inputs| {
+                    let start = Instant::now();
+                    let out = tract_onnx::tract_core::plan::eval(session, op_state, node, inputs);
+                    totals[node.id] += start.elapsed();
+                    out
+                })
+                .map_err(|e| run_err(e, &self.name))?;
+        }
+        let model = self.plan.model();
+        let order = self.plan.order_without_consts();
+        Ok(order
+            .iter()
+            .map(|&id| {
+                let node = model.node(id);
+                NodeTime {
+                    id,
+                    name: node.name.clone(),
+                    op: node.op.name().into_owned(),
+                    output_shape: node
+                        .outputs
+                        .first()
+                        .map(|o| format!("{:?}", o.fact.shape))
+                        .unwrap_or_default(),
+                    info: node.op.info().unwrap_or_default(),
+                    mean: totals[id] / runs as u32,
+                }
+            })
+            .collect())
+    }
+
+    /// The graph rewrites applied before tract parsed the model, and the convolution lowering
+    /// chosen by measurement.
+    pub fn lowering(&self) -> &Lowering {
+        &self.lowering
+    }
+
     /// What the plan cache did when this model was loaded.
     pub fn cache_status(&self) -> &CacheStatus {
         &self.cache_status
@@ -655,6 +730,23 @@ impl fmt::Display for PlanNode {
             self.outputs.join(", ")
         )
     }
+}
+
+/// One node's share of a run (see [`Model::profile_nodes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeTime {
+    /// The node's id in the optimized plan.
+    pub id: usize,
+    /// The node's name (tract keeps the ONNX node names, with suffixes for the nodes it splits).
+    pub name: String,
+    /// tract's operator name (`Conv`, `OptMatMul`, `MaxPool`, ...).
+    pub op: String,
+    /// The shape of its first output.
+    pub output_shape: String,
+    /// What tract says about the op (for a matrix product: m, k, n and the kernel it picked).
+    pub info: Vec<String>,
+    /// Mean time per run.
+    pub mean: Duration,
 }
 
 /// Holds the active model and replaces it only with one that loaded and passed its smoke run: a

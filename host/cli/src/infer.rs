@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sentio_infer::npy;
 use sentio_infer::quantize::{self, Observer, QuantReport};
-use sentio_infer::{ErrorKind, LoadOptions, Model, Outputs};
+use sentio_infer::{ErrorKind, LoadOptions, Model, NodeTime, Outputs};
 use sentio_models::{Manifest, Precision};
 use sentio_vision::{ImageLayout, ImagePrep};
 use serde_json::{Value, json};
@@ -125,9 +125,26 @@ pub struct BenchArgs {
     /// Run for this many seconds instead of a number of runs.
     #[arg(long, value_name = "S")]
     pub seconds: Option<f64>,
+    /// `sentio`: tract plus Sentio's kernels for the ops tract is slow at (see `sentio bench
+    /// --profile`); `tract`: tract's plan exactly as tract makes it.
+    #[arg(long, value_enum, default_value_t = LoweringArg::Sentio)]
+    pub lowering: LoweringArg,
+    /// Also time every node of the plan over this many extra runs (after the timed runs) and
+    /// show where the time goes.
+    #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "50")]
+    pub profile: Option<usize>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How `sentio bench` lowers the model onto tract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LoweringArg {
+    /// tract plus Sentio's kernels and measured choices (what the device runs).
+    Sentio,
+    /// tract's plan as tract makes it.
+    Tract,
 }
 
 /// `sentio quantize`.
@@ -682,6 +699,7 @@ fn print_run(
 pub fn bench(args: &BenchArgs) -> Result<()> {
     let path = &args.model.model;
     let (options, _manifest) = load_options(&args.model, args.threads)?;
+    let options = options.tract_only(args.lowering == LoweringArg::Tract);
     let mut bytes = read_model(path)?;
     let file_bytes = bytes.len();
     let already_int8 = quantize::is_quantized(&bytes);
@@ -735,6 +753,11 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     };
     let latencies = time_runs(&mut model, &input, args.warmup, budget)?;
     let peak = proc_status_bytes("VmHWM");
+    let lowering = model.lowering().clone();
+    let nodes = match args.profile {
+        Some(runs) => Some(model.profile_nodes(&input, runs)?),
+        None => None,
+    };
     drop(model);
 
     let method = if peak_reset {
@@ -772,6 +795,17 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "model_bytes": model_bytes,
         },
         "tract_onnx": sentio_infer::TRACT_VERSION,
+        "lowering": {
+            "mode": format!("{:?}", args.lowering).to_lowercase(),
+            "row_convs": lowering.row_convs,
+            "row_max_pools": lowering.max_pools,
+            "conv_choice": lowering.conv_choice.as_ref().map(|c| json!({
+                "direct_spatial": c.direct_spatial,
+                "direct_spatial_ms": ms(c.direct_spatial_time),
+                "im2col_ms": ms(c.im2col_time),
+            })),
+        },
+        "nodes": nodes.as_ref().map(|nodes| nodes_json(nodes)),
     });
     if args.json {
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -798,6 +832,21 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         println!("quantize   {:.1} ms", ms(q));
     }
     println!("load       {:.1} ms", ms(load_time));
+    if !lowering.row_convs.is_empty() || lowering.max_pools > 0 {
+        println!(
+            "lowering   Sentio kernels: {} direct row conv(s){}, {} row max pool(s)",
+            lowering.row_convs.len(),
+            if lowering.row_convs.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", lowering.row_convs.join(", "))
+            },
+            lowering.max_pools
+        );
+    }
+    if let Some(choice) = &lowering.conv_choice {
+        println!("lowering   {choice}");
+    }
     println!(
         "latency    p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  mean {:.3} ms  ({} runs after {} warm-up)",
         ms(latencies.percentile(50.0)),
@@ -813,7 +862,63 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         mib(peak),
         mib(model_bytes)
     );
+    if let (Some(nodes), Some(runs)) = (&nodes, args.profile) {
+        print_node_profile(nodes, runs);
+    }
     Ok(())
+}
+
+fn nodes_json(nodes: &[NodeTime]) -> Value {
+    nodes
+        .iter()
+        .map(|n| {
+            json!({
+                "id": n.id,
+                "name": n.name,
+                "op": n.op,
+                "output_shape": n.output_shape,
+                "info": n.info,
+                "mean_ms": ms(n.mean),
+            })
+        })
+        .collect()
+}
+
+/// The nodes in plan order with their share of the total, then the time per operator.
+fn print_node_profile(nodes: &[NodeTime], runs: usize) {
+    let total: Duration = nodes.iter().map(|n| n.mean).sum();
+    let share = |d: Duration| 100.0 * d.as_secs_f64() / total.as_secs_f64().max(1e-12);
+    println!(
+        "profile    {:.3} ms per run summed over {} nodes (mean of {} runs; each node timed alone)",
+        ms(total),
+        nodes.len(),
+        runs.max(1)
+    );
+    for n in nodes {
+        println!(
+            "  {:>8.3} ms {:>5.1}%  {:<22} {:<28} {}",
+            ms(n.mean),
+            share(n.mean),
+            n.op,
+            n.name,
+            n.output_shape
+        );
+    }
+    let mut by_op: Vec<(String, Duration, usize)> = Vec::new();
+    for n in nodes {
+        match by_op.iter_mut().find(|(op, ..)| *op == n.op) {
+            Some((_, d, count)) => {
+                *d += n.mean;
+                *count += 1;
+            }
+            None => by_op.push((n.op.clone(), n.mean, 1)),
+        }
+    }
+    by_op.sort_by_key(|b| std::cmp::Reverse(b.1));
+    println!("by operator");
+    for (op, d, count) in by_op {
+        println!("  {:>8.3} ms {:>5.1}%  {op} x{count}", ms(d), share(d));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

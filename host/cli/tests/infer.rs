@@ -382,6 +382,71 @@ fn bench_json_has_sane_numbers() {
 }
 
 #[test]
+fn bench_profile_times_every_node_and_tract_lowering_has_no_sentio_kernels() {
+    let (_dir, model) = model_dir(false);
+    let ops = |doc: &serde_json::Value| -> Vec<String> {
+        doc["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                assert!(n["mean_ms"].as_f64().unwrap() >= 0.0, "{n}");
+                n["op"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    let bench = |lowering: &str| {
+        json(sentio(&[
+            "bench",
+            s(&model),
+            "--runs",
+            "5",
+            "--profile",
+            "5",
+            "--lowering",
+            lowering,
+            "--json",
+        ]))
+    };
+    let sentio_doc = bench("sentio");
+    assert_eq!(sentio_doc["lowering"]["mode"], "sentio");
+    let sentio_ops = ops(&sentio_doc);
+    let row_convs = sentio_doc["lowering"]["row_convs"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        sentio_ops.iter().filter(|o| *o == "SentioRowConv").count(),
+        row_convs,
+        "{sentio_ops:?}"
+    );
+    let tract_doc = bench("tract");
+    assert_eq!(tract_doc["lowering"]["mode"], "tract");
+    let tract_ops = ops(&tract_doc);
+    assert!(!tract_ops.is_empty());
+    assert!(
+        !tract_ops.iter().any(|o| o.starts_with("Sentio")),
+        "{tract_ops:?}"
+    );
+    // Without --profile there is no per-node section.
+    let plain = json(sentio(&["bench", s(&model), "--runs", "3", "--json"]));
+    assert!(plain["nodes"].is_null());
+
+    let text = ok(sentio(&[
+        "bench",
+        s(&model),
+        "--runs",
+        "3",
+        "--profile",
+        "3",
+    ]));
+    assert!(
+        text.contains("profile ") && text.contains("by operator"),
+        "{text}"
+    );
+}
+
+#[test]
 fn bench_int8_quantizes_from_calib_or_says_it_needs_it() {
     let (dir, model) = model_dir(false);
     let err = fails(sentio(&["bench", s(&model), "--precision", "int8"]));

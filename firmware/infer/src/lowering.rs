@@ -1,0 +1,164 @@
+//! How Sentio lowers a model onto tract: two kernels of its own where tract 0.23.9 is slow, and
+//! a measured choice between two of tract's own lowerings. Each is measured in
+//! docs/benchmarks.md (`sentio bench --profile` shows the time per node) and checked against
+//! onnxruntime by the conformance suite.
+//!
+//! - [`row_conv`]: convolutions with at most 9 taps per output (the first layer of a grayscale
+//!   model) run as direct row convolutions instead of tract's im2col + 40x2 matmul kernel.
+//! - [`max_pool`]: max pools run row by row instead of tract's per-output walk.
+//! - [`optimize_measured`]: for a convolution whose output rows are at least 128 wide (the SER
+//!   model's 1-D convs over time) tract picks its direct spatial kernel, which here (x86_64,
+//!   AVX-512) runs at half the speed of its im2col + matmul path (1.06 vs 0.54 ms for the SER
+//!   CNN-LSTM); on an ARM board it may win. So both plans are built and timed at load, and the
+//!   faster is kept.
+//!
+//! Only f32 ops are touched; quantized models keep tract's ops.
+
+pub mod max_pool;
+pub mod row_conv;
+
+use std::time::{Duration, Instant};
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::knobs::KnobScope;
+use tract_onnx::tract_core::runtime::RunOptions;
+
+/// What Sentio's lowering did to a plan, for reports (`sentio bench` prints it).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lowering {
+    /// Names of the convolutions run as [`row_conv::RowConv`].
+    pub row_convs: Vec<String>,
+    /// How many of tract's max pools run as [`max_pool::RowMaxPool`].
+    pub max_pools: usize,
+    /// The measured choice between tract's convolution lowerings, when the plan had one.
+    pub conv_choice: Option<ConvChoice>,
+}
+
+impl Lowering {
+    /// Whether nothing was replaced or chosen.
+    pub fn is_empty(&self) -> bool {
+        self.row_convs.is_empty() && self.max_pools == 0 && self.conv_choice.is_none()
+    }
+}
+
+/// The outputs `o` of one axis of a window op (`len` inputs, `out` outputs) whose tap `k` lands
+/// inside the input: `0 <= o * stride + k - pad < len`.
+fn span(len: usize, out: usize, k: usize, stride: usize, pad: usize) -> std::ops::Range<usize> {
+    // First o with o * stride + k >= pad.
+    let first = pad.saturating_sub(k).div_ceil(stride);
+    // Last o with o * stride + k - pad <= len - 1, i.e. o * stride <= len - 1 + pad - k.
+    let end = match (len + pad).checked_sub(k + 1) {
+        Some(top) => (top / stride + 1).min(out),
+        None => 0,
+    };
+    first.min(end)..end
+}
+
+/// Which of tract's convolution lowerings a plan runs, and what each measured at load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConvChoice {
+    /// Whether the plan kept tract's direct spatial convolutions (else: im2col + matmul).
+    pub direct_spatial: bool,
+    /// Median run time of the plan with direct spatial convolutions.
+    pub direct_spatial_time: Duration,
+    /// Median run time of the plan with im2col + matmul instead.
+    pub im2col_time: Duration,
+}
+
+impl std::fmt::Display for ConvChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        write!(
+            f,
+            "{} (measured at load: direct spatial {:.3} ms, im2col {:.3} ms)",
+            if self.direct_spatial {
+                "direct spatial convolutions"
+            } else {
+                "im2col + matmul convolutions"
+            },
+            ms(self.direct_spatial_time),
+            ms(self.im2col_time)
+        )
+    }
+}
+
+/// The tract knob that turns the direct spatial convolution off while a model is optimized.
+const NO_DIRECT_SPATIAL: (&str, &str) = ("TRACT_DISABLE_DIRECT_SPATIAL", "true");
+/// Untimed runs of each candidate plan, then timed rounds (one run of each per round,
+/// alternating, so a burst of load on the machine hits both alike).
+const WARMUP_RUNS: usize = 3;
+const TIMED_ROUNDS: usize = 15;
+
+/// Small convolutions replaced (see [`row_conv`]), tract's optimization, then the max pools
+/// replaced (see [`max_pool`]); returns the plan and what was replaced.
+pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowering)> {
+    let row_convs = row_conv::replace_convs(&mut decluttered)?;
+    let mut model = decluttered.into_optimized()?;
+    let max_pools = max_pool::replace_max_pools(&mut model)?;
+    Ok((
+        model,
+        Lowering {
+            row_convs,
+            max_pools,
+            conv_choice: None,
+        },
+    ))
+}
+
+/// [`optimize`]; when tract lowered some convolution to its direct spatial kernel, also
+/// optimizes with that kernel off, times both plans on a zero input of `input_shape` and keeps
+/// the faster. Returns the plan and what was replaced and chosen.
+pub fn optimize_measured(
+    decluttered: TypedModel,
+    input_shape: &[usize],
+    run_options: &RunOptions,
+) -> TractResult<(TypedModel, Lowering)> {
+    let (direct, lowering) = optimize(decluttered.clone())?;
+    if !direct
+        .nodes()
+        .iter()
+        .any(|n| n.op.name() == "DirectSpatialConv")
+    {
+        return Ok((direct, lowering));
+    }
+    let scope = KnobScope::new([NO_DIRECT_SPATIAL])?;
+    let (im2col, im2col_lowering) = scope.enter(|| optimize(decluttered))?;
+    let input = TValue::from_const(Arc::new(Tensor::zero::<f32>(input_shape)?));
+    let plans = [
+        direct.clone().into_runnable_with_options(run_options)?,
+        im2col.clone().into_runnable_with_options(run_options)?,
+    ];
+    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..WARMUP_RUNS + TIMED_ROUNDS {
+        for (plan, times) in plans.iter().zip(times.iter_mut()) {
+            // A fresh state per run: a recurrent op must not carry its state into the next.
+            let mut state = plan.spawn()?;
+            let start = Instant::now();
+            state.run(tvec![input.clone()])?;
+            if round >= WARMUP_RUNS {
+                times.push(start.elapsed());
+            }
+        }
+    }
+    let [direct_time, im2col_time] = times.map(|mut t| {
+        t.sort();
+        t[t.len() / 2]
+    });
+    let choice = ConvChoice {
+        direct_spatial: direct_time <= im2col_time,
+        direct_spatial_time: direct_time,
+        im2col_time,
+    };
+    let (plan, lowering) = if choice.direct_spatial {
+        (direct, lowering)
+    } else {
+        (im2col, im2col_lowering)
+    };
+    Ok((
+        plan,
+        Lowering {
+            conv_choice: Some(choice),
+            ..lowering
+        },
+    ))
+}

@@ -1,0 +1,135 @@
+//! Sentio's lowering onto tract (`sentio_infer::lowering`): its kernels replace the ops they are
+//! meant for and give tract's own answers, int8 plans keep tract's ops, and the measured choice
+//! between tract's convolution lowerings is made where there is one. (The conformance suite
+//! checks the same plans against onnxruntime.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sentio_infer::{LoadOptions, Model, conformance};
+
+fn case(name: &str) -> conformance::Case {
+    conformance::cases()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap()
+}
+
+/// The largest difference between the outputs of Sentio's plan and tract's own plan of `case`.
+fn sentio_vs_tract(case: &conformance::Case) -> (Model, f32) {
+    let mut sentio = Model::load(&case.model, &LoadOptions::new()).unwrap();
+    let mut tract = Model::load(&case.model, &LoadOptions::new().tract_only(true)).unwrap();
+    assert!(tract.lowering().is_empty(), "{:?}", tract.lowering());
+    let a = sentio.run(&case.input).unwrap().tensors;
+    let b = tract.run(&case.input).unwrap().tensors;
+    assert_eq!(a.len(), b.len());
+    let mut worst = 0.0f32;
+    for (a, b) in a.iter().zip(&b) {
+        assert_eq!((&a.name, &a.shape), (&b.name, &b.shape), "{}", case.name);
+        for (x, y) in a.data.iter().zip(&b.data) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    (sentio, worst)
+}
+
+#[test]
+fn every_conformance_model_gives_tract_s_answer_through_sentio_s_lowering() {
+    for case in conformance::cases() {
+        let (_, worst) = sentio_vs_tract(&case);
+        // Only the order of the sums differs (and fused multiply-adds): a few ulps.
+        assert!(worst <= 1e-5, "{}: {worst}", case.name);
+        println!("{:<20} {worst:.1e}", case.name);
+    }
+}
+
+#[test]
+fn small_convolutions_and_max_pools_run_as_sentio_s_kernels() {
+    // (case, convs expected as row convs, max pools expected as row pools)
+    for (name, row_convs, max_pools) in [
+        ("first_conv", 1, 1),
+        ("mini_cnn", 1, 2),
+        ("depthwise_separable", 1, 0),
+        ("pooling", 0, 1),
+        ("conv", 0, 0),
+    ] {
+        let (model, _) = sentio_vs_tract(&case(name));
+        let lowering = model.lowering();
+        assert_eq!(lowering.row_convs.len(), row_convs, "{name}: {lowering:?}");
+        assert_eq!(lowering.max_pools, max_pools, "{name}: {lowering:?}");
+        let ops = model.plan_ops();
+        let count = |op: &str| ops.iter().filter(|o| *o == op).count();
+        assert_eq!(count("SentioRowConv"), row_convs, "{name}: {ops:?}");
+        assert_eq!(count("SentioRowMaxPool"), max_pools, "{name}: {ops:?}");
+        assert_eq!(count("OptMaxPool"), 0, "{name}: {ops:?}");
+    }
+}
+
+#[test]
+fn int8_models_keep_tract_s_integer_plan() {
+    for name in ["first_conv", "mini_cnn", "depthwise_separable"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/conformance/models")
+            .join(format!("{name}.int8.onnx"));
+        let model = Model::load_path(&path, &LoadOptions::new()).unwrap();
+        assert!(
+            model.lowering().row_convs.is_empty(),
+            "{name}: {:?}",
+            model.lowering()
+        );
+        assert!(
+            !model.plan_ops().iter().any(|o| o == "SentioRowConv"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_wide_1d_conv_gets_the_faster_of_tract_s_two_lowerings() {
+    let (model, worst) = sentio_vs_tract(&case("conv1d_wide"));
+    assert!(worst <= 1e-5, "{worst}");
+    let choice = model
+        .lowering()
+        .conv_choice
+        .clone()
+        .expect("a 160-wide conv has tract's direct spatial kernel to choose from");
+    assert!(!choice.direct_spatial_time.is_zero() && !choice.im2col_time.is_zero());
+    assert_eq!(
+        choice.direct_spatial,
+        choice.direct_spatial_time <= choice.im2col_time,
+        "{choice}"
+    );
+    let ops = model.plan_ops();
+    assert_eq!(
+        ops.iter().any(|o| o == "DirectSpatialConv"),
+        choice.direct_spatial,
+        "the plan is the one chosen: {choice}, {ops:?}"
+    );
+    println!("{choice}");
+    // No choice where tract has nothing to choose between.
+    let (mini, _) = sentio_vs_tract(&case("mini_cnn"));
+    assert!(mini.lowering().conv_choice.is_none());
+}
+
+#[test]
+fn the_node_profile_times_every_node_of_the_plan_once() {
+    let c = case("mini_cnn");
+    let mut model = Model::load(&c.model, &LoadOptions::new()).unwrap();
+    let nodes = model.profile_nodes(&c.input, 5).unwrap();
+    let ids: Vec<usize> = nodes.iter().map(|n| n.id).collect();
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    let ops: Vec<&str> = nodes.iter().map(|n| n.op.as_str()).collect();
+    assert!(ops.contains(&"SentioRowConv"), "{ops:?}");
+    assert!(ops.contains(&"Softmax"), "{ops:?}");
+    let total: std::time::Duration = nodes.iter().map(|n| n.mean).sum();
+    assert!(!total.is_zero());
+    assert!(
+        nodes
+            .iter()
+            .any(|n| n.op == "OptMatMul" && !n.info.is_empty())
+    );
+    // A wrong input length is the same clear error as for `run`.
+    assert!(model.profile_nodes(&c.input[1..], 1).is_err());
+}
