@@ -159,14 +159,7 @@ pub fn run<C: ImageNetwork>(
     let model = &trained.best;
     let eval_set = if test.is_empty() { &val } else { &test };
     let predicted = trainer::predict(model, eval_set, &device);
-    let mut confusion = vec![vec![0usize; classes]; classes];
-    for (&t, &p) in eval_set.labels.iter().zip(&predicted) {
-        if t < classes && p < classes {
-            confusion[t][p] += 1;
-        }
-    }
-    let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
-    let test_accuracy = correct as f32 / eval_set.len().max(1) as f32;
+    let (confusion, test_accuracy) = confusion_of(&eval_set.labels, &predicted, classes);
     let per_class = class_figures(&confusion, &job.labels);
 
     progress.stage("exporting ONNX and checking it in tract");
@@ -174,12 +167,7 @@ pub fn run<C: ImageNetwork>(
     let probe: Vec<&[f32]> = (0..eval_set.len().min(16))
         .map(|i| eval_set.image(i))
         .collect();
-    let export_max_diff = export::max_difference(model, &onnx, side, &probe)?;
-    if export_max_diff > EXPORT_TOLERANCE {
-        return Err(Error::Export(format!(
-            "tract and burn differ by {export_max_diff:e} (more than {EXPORT_TOLERANCE:e})"
-        )));
-    }
+    let export_max_diff = check_export(export::max_difference(model, &onnx, side, &probe)?)?;
 
     progress.stage("evaluating the exported model in tract");
     let split_name = if test.is_empty() { "val" } else { "test" };
@@ -201,21 +189,8 @@ pub fn run<C: ImageNetwork>(
         image::GrayImage::from_raw(side as u32, side as u32, bytes.collect())
     };
     files.extend(evaluation.write_report(&job.out, 18, Some(&image_of))?);
-    let onnx_path = job.out.join("model.onnx");
-    trainer::write_atomic(&onnx_path, &onnx)?;
-    files.push(onnx_path);
+    files.extend(write_model_files(&job.out, &onnx, &trained.history)?);
 
-    let history_path = job.out.join("history.json");
-    let history_json = serde_json::to_vec_pretty(&trained.history)
-        .map_err(|e| Error::Export(format!("serializing the history: {e}")))?;
-    trainer::write_atomic(&history_path, &history_json)?;
-    files.push(history_path);
-
-    let curves_path = job.out.join("curves.png");
-    plot::write_curves(&trained.history, &curves_path)?;
-    files.push(curves_path);
-
-    let best = trained.history.best();
     let seconds = started.elapsed().as_secs_f32();
     let mut manifest = Manifest::new(
         &job.name,
@@ -264,45 +239,8 @@ pub fn run<C: ImageNetwork>(
         }),
     );
     training.insert("network".into(), job.cnn.describe(model));
-    training.insert(
-        "optimizer".into(),
-        json!({
-            "name": "adam",
-            "learning_rate": job.train.learning_rate,
-            "schedule": job.train.schedule,
-        }),
-    );
     training.insert("augment".into(), json!(job.train.augment));
-    training.insert("loss".into(), Value::from("cross_entropy"));
-    training.insert("batch".into(), Value::from(job.train.batch));
-    training.insert("seed".into(), Value::from(job.train.seed));
-    training.insert("max_epochs".into(), Value::from(job.train.epochs));
-    training.insert("patience".into(), Value::from(job.train.patience));
-    training.insert(
-        "epochs_run".into(),
-        Value::from(trained.history.epochs.len()),
-    );
-    training.insert("best_epoch".into(), json!(trained.history.best_epoch));
-    training.insert(
-        "stopped_early".into(),
-        Value::from(trained.history.stopped_early),
-    );
-    training.insert(
-        "train_seconds".into(),
-        Value::from(
-            trained
-                .history
-                .epochs
-                .iter()
-                .map(|e| f64::from(e.seconds))
-                .sum::<f64>()
-                .round(),
-        ),
-    );
-    training.insert(
-        "framework".into(),
-        Value::from("burn 0.22.1, flex CPU backend (sentio-train)"),
-    );
+    insert_training_figures(&mut training, &job.train, &trained.history);
     manifest.training = Some(training);
     let mut eval = Figures::new();
     eval.insert(
@@ -311,29 +249,15 @@ pub fn run<C: ImageNetwork>(
     );
     eval.insert("images".into(), Value::from(eval_set.len()));
     eval.insert("accuracy".into(), Value::from(round4(test_accuracy)));
-    if let Some(best) = best {
-        eval.insert(
-            "val_accuracy".into(),
-            Value::from(round4(best.val_accuracy)),
-        );
-        eval.insert("val_loss".into(), Value::from(round4(best.val_loss)));
-    }
-    eval.insert(
-        "per_class".into(),
-        serde_json::to_value(&per_class)
-            .map_err(|e| Error::Export(format!("serializing the per-class figures: {e}")))?,
-    );
-    eval.insert("confusion".into(), json!(confusion));
-    eval.insert("export_max_abs_diff".into(), Value::from(export_max_diff));
-    eval.insert(
-        "export_checked_with".into(),
-        Value::from("tract (sentio-infer)"),
-    );
+    insert_eval_figures(
+        &mut eval,
+        &trained.history,
+        &per_class,
+        &confusion,
+        export_max_diff,
+    )?;
     manifest.eval = Some(eval);
-    manifest.validate()?;
-    let manifest_path = job.out.join("manifest.json");
-    trainer::write_atomic(&manifest_path, manifest.to_json_pretty()?.as_bytes())?;
-    files.push(manifest_path);
+    files.push(write_manifest(&manifest, &job.out)?);
 
     Ok(Report {
         test_accuracy,
@@ -556,6 +480,120 @@ pub fn class_figures(confusion: &[Vec<usize>], labels: &[String]) -> Vec<ClassFi
 
 fn round4(v: f32) -> f32 {
     (v * 10_000.0).round() / 10_000.0
+}
+
+/// The confusion matrix (rows: true class, columns: predicted) of `predicted` against `labels`,
+/// and the accuracy it gives.
+pub(crate) fn confusion_of(
+    labels: &[usize],
+    predicted: &[usize],
+    classes: usize,
+) -> (Vec<Vec<usize>>, f32) {
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    for (&t, &p) in labels.iter().zip(predicted) {
+        if t < classes && p < classes {
+            confusion[t][p] += 1;
+        }
+    }
+    let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
+    (confusion, correct as f32 / labels.len().max(1) as f32)
+}
+
+/// `max_diff`, the largest difference between tract's and burn's outputs on the exported model,
+/// or an error when it is above [`EXPORT_TOLERANCE`].
+pub(crate) fn check_export(max_diff: f32) -> Result<f32> {
+    if max_diff > EXPORT_TOLERANCE {
+        return Err(Error::Export(format!(
+            "tract and burn differ by {max_diff:e} (more than {EXPORT_TOLERANCE:e})"
+        )));
+    }
+    Ok(max_diff)
+}
+
+/// Writes `model.onnx`, `history.json` and `curves.png` into `out`; returns their paths.
+pub(crate) fn write_model_files(
+    out: &Path,
+    onnx: &[u8],
+    history: &History,
+) -> Result<Vec<PathBuf>> {
+    let onnx_path = out.join("model.onnx");
+    trainer::write_atomic(&onnx_path, onnx)?;
+    let history_path = out.join("history.json");
+    let history_json = serde_json::to_vec_pretty(history)
+        .map_err(|e| Error::Export(format!("serializing the history: {e}")))?;
+    trainer::write_atomic(&history_path, &history_json)?;
+    let curves_path = out.join("curves.png");
+    plot::write_curves(history, &curves_path)?;
+    Ok(vec![onnx_path, history_path, curves_path])
+}
+
+/// The manifest's training figures every job records: optimizer, loss, batch, seed, epochs,
+/// best epoch, early stop, training time and framework.
+pub(crate) fn insert_training_figures(
+    training: &mut Figures,
+    options: &TrainOptions,
+    history: &History,
+) {
+    training.insert(
+        "optimizer".into(),
+        json!({
+            "name": "adam",
+            "learning_rate": options.learning_rate,
+            "schedule": options.schedule,
+        }),
+    );
+    training.insert("loss".into(), Value::from("cross_entropy"));
+    training.insert("batch".into(), Value::from(options.batch));
+    training.insert("seed".into(), Value::from(options.seed));
+    training.insert("max_epochs".into(), Value::from(options.epochs));
+    training.insert("patience".into(), Value::from(options.patience));
+    training.insert("epochs_run".into(), Value::from(history.epochs.len()));
+    training.insert("best_epoch".into(), json!(history.best_epoch));
+    training.insert("stopped_early".into(), Value::from(history.stopped_early));
+    let seconds: f64 = history.epochs.iter().map(|e| f64::from(e.seconds)).sum();
+    training.insert("train_seconds".into(), Value::from(seconds.round()));
+    training.insert(
+        "framework".into(),
+        Value::from("burn 0.22.1, flex CPU backend (sentio-train)"),
+    );
+}
+
+/// The manifest's evaluation figures every job records besides its accuracy: the best epoch's
+/// validation accuracy and loss, per-class figures, the confusion matrix and the export check.
+pub(crate) fn insert_eval_figures(
+    eval: &mut Figures,
+    history: &History,
+    per_class: &[ClassFigures],
+    confusion: &[Vec<usize>],
+    export_max_diff: f32,
+) -> Result<()> {
+    if let Some(best) = history.best() {
+        eval.insert(
+            "val_accuracy".into(),
+            Value::from(round4(best.val_accuracy)),
+        );
+        eval.insert("val_loss".into(), Value::from(round4(best.val_loss)));
+    }
+    eval.insert(
+        "per_class".into(),
+        serde_json::to_value(per_class)
+            .map_err(|e| Error::Export(format!("serializing the per-class figures: {e}")))?,
+    );
+    eval.insert("confusion".into(), json!(confusion));
+    eval.insert("export_max_abs_diff".into(), Value::from(export_max_diff));
+    eval.insert(
+        "export_checked_with".into(),
+        Value::from("tract (sentio-infer)"),
+    );
+    Ok(())
+}
+
+/// Validates `manifest` and writes it to `out/manifest.json`; returns the path.
+pub(crate) fn write_manifest(manifest: &Manifest, out: &Path) -> Result<PathBuf> {
+    manifest.validate()?;
+    let path = out.join("manifest.json");
+    trainer::write_atomic(&path, manifest.to_json_pretty()?.as_bytes())?;
+    Ok(path)
 }
 
 /// The directory a job writing to `out` keeps its checkpoint in.

@@ -26,8 +26,10 @@ use serde_json::{Value, json};
 use super::{Masking, SequenceSet, SerConfig, SerInput, SerNet, export};
 use crate::error::{Error, Result};
 use crate::eval;
-use crate::job::{EXPORT_TOLERANCE, Report, checkpoint_dir, class_figures};
-use crate::plot;
+use crate::job::{
+    Report, check_export, checkpoint_dir, class_figures, confusion_of, insert_eval_figures,
+    insert_training_figures, write_manifest, write_model_files,
+};
 use crate::trainer::{self, LrSchedule, TrainOptions, TrainProgress};
 
 /// Options of `sentio train ser`.
@@ -309,14 +311,7 @@ pub fn run(
     ));
     let model = &trained.best;
     let predicted = trainer::predict(model, eval_set, &Device::flex());
-    let mut confusion = vec![vec![0usize; classes]; classes];
-    for (&t, &p) in eval_set.labels.iter().zip(&predicted) {
-        if t < classes && p < classes {
-            confusion[t][p] += 1;
-        }
-    }
-    let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
-    let test_accuracy = correct as f32 / eval_set.len().max(1) as f32;
+    let (confusion, test_accuracy) = confusion_of(&eval_set.labels, &predicted, classes);
     let label_names: Vec<String> = labels.labels.iter().map(|l| (*l).to_owned()).collect();
     let per_class = class_figures(&confusion, &label_names);
 
@@ -326,12 +321,7 @@ pub fn run(
     let probe: Vec<&[f32]> = (0..eval_set.len().min(16))
         .map(|i| eval_set.example(i))
         .collect();
-    let export_max_diff = export::max_difference(model, &onnx, frames, &probe)?;
-    if export_max_diff > EXPORT_TOLERANCE {
-        return Err(Error::Export(format!(
-            "tract and burn differ by {export_max_diff:e} (more than {EXPORT_TOLERANCE:e})"
-        )));
-    }
+    let export_max_diff = check_export(export::max_difference(model, &onnx, frames, &probe)?)?;
 
     progress.stage("evaluating the exported model in tract");
     let mut tract = Model::load(&onnx, &LoadOptions::new().name("ser"))
@@ -382,17 +372,7 @@ pub fn run(
     }
 
     let mut files = evaluation.write_report(out, 18, None)?;
-    let onnx_path = out.join("model.onnx");
-    trainer::write_atomic(&onnx_path, &onnx)?;
-    files.push(onnx_path);
-    let history_path = out.join("history.json");
-    let history_json = serde_json::to_vec_pretty(&trained.history)
-        .map_err(|e| Error::Export(format!("serializing the history: {e}")))?;
-    trainer::write_atomic(&history_path, &history_json)?;
-    files.push(history_path);
-    let curves_path = out.join("curves.png");
-    plot::write_curves(&trained.history, &curves_path)?;
-    files.push(curves_path);
+    files.extend(write_model_files(out, &onnx, &trained.history)?);
 
     let features = &options.input.features;
     let dims = features.dims();
@@ -478,40 +458,8 @@ pub fn run(
         "normalization".into(),
         json!({ "mean": norm.mean, "std": norm.std, "in_graph": true }),
     );
-    training.insert(
-        "optimizer".into(),
-        json!({
-            "name": "adam", "learning_rate": options.train.learning_rate,
-            "schedule": options.train.schedule,
-        }),
-    );
     training.insert("masking".into(), json!(options.masking));
-    training.insert("loss".into(), Value::from("cross_entropy"));
-    training.insert("batch".into(), Value::from(options.train.batch));
-    training.insert("seed".into(), Value::from(options.train.seed));
-    training.insert("max_epochs".into(), Value::from(options.train.epochs));
-    training.insert("patience".into(), Value::from(options.train.patience));
-    training.insert(
-        "epochs_run".into(),
-        Value::from(trained.history.epochs.len()),
-    );
-    training.insert("best_epoch".into(), json!(trained.history.best_epoch));
-    training.insert(
-        "train_seconds".into(),
-        Value::from(
-            trained
-                .history
-                .epochs
-                .iter()
-                .map(|e| f64::from(e.seconds))
-                .sum::<f64>()
-                .round(),
-        ),
-    );
-    training.insert(
-        "framework".into(),
-        Value::from("burn 0.22.1, flex CPU backend (sentio-train)"),
-    );
+    insert_training_figures(&mut training, &options.train, &trained.history);
     manifest.training = Some(training);
     let mut figures = Figures::new();
     figures.insert("split".into(), Value::from(split_name));
@@ -519,29 +467,15 @@ pub fn run(
     figures.insert("accuracy".into(), Value::from(round4(evaluation.accuracy)));
     figures.insert("burn_accuracy".into(), Value::from(round4(test_accuracy)));
     figures.insert("macro_f1".into(), Value::from(round4(evaluation.macro_f1)));
-    if let Some(best) = trained.history.best() {
-        figures.insert(
-            "val_accuracy".into(),
-            Value::from(round4(best.val_accuracy)),
-        );
-        figures.insert("val_loss".into(), Value::from(round4(best.val_loss)));
-    }
-    figures.insert(
-        "per_class".into(),
-        serde_json::to_value(&evaluation.per_class)
-            .map_err(|e| Error::Export(format!("serializing the per-class figures: {e}")))?,
-    );
-    figures.insert("confusion".into(), json!(evaluation.confusion));
-    figures.insert("export_max_abs_diff".into(), Value::from(export_max_diff));
-    figures.insert(
-        "export_checked_with".into(),
-        Value::from("tract (sentio-infer)"),
-    );
+    insert_eval_figures(
+        &mut figures,
+        &trained.history,
+        &evaluation.per_class,
+        &evaluation.confusion,
+        export_max_diff,
+    )?;
     manifest.eval = Some(figures);
-    manifest.validate()?;
-    let manifest_path = out.join("manifest.json");
-    trainer::write_atomic(&manifest_path, manifest.to_json_pretty()?.as_bytes())?;
-    files.push(manifest_path);
+    files.push(write_manifest(&manifest, out)?);
 
     Ok(Report {
         test_accuracy,
