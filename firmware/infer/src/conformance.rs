@@ -341,6 +341,25 @@ pub fn cases() -> Vec<Case> {
                     .output("y", &[1, 16, 1, 160]);
             },
         ),
+        case(
+            "maxpool1d",
+            "MaxPool over time, kernel 3 stride 2 pad 1, on [N, C, T] (Sentio's row max pool)",
+            12,
+            &[1, 6, 50],
+            |g, _| {
+                g.node(
+                    "MaxPool",
+                    &["x"],
+                    &["y"],
+                    &[
+                        ("kernel_shape", ints(&[3])),
+                        ("pads", ints(&[1, 1])),
+                        ("strides", ints(&[2])),
+                    ],
+                )
+                .output("y", &[1, 6, 25]);
+            },
+        ),
     ]
 }
 

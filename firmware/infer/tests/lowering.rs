@@ -50,6 +50,7 @@ fn small_convolutions_and_max_pools_run_as_sentio_s_kernels() {
         ("mini_cnn", 1, 2),
         ("depthwise_separable", 1, 0),
         ("pooling", 0, 1),
+        ("maxpool1d", 0, 1),
         ("conv", 0, 0),
     ] {
         let (model, _) = sentio_vs_tract(&case(name));

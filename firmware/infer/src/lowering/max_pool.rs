@@ -21,6 +21,8 @@ pub struct RowMaxPool {
     input: [usize; 4],
     /// Whether the tensors have the N axis (NCHW) or not (CHW: tract drops a batch of one).
     batch_axis: bool,
+    /// Two spatial axes, or one (a 1-D pool, run as a 2-D one over a single row).
+    two_d: bool,
     /// [OH, OW].
     output: [usize; 2],
     kernel: [usize; 2],
@@ -34,39 +36,57 @@ impl RowMaxPool {
     /// output over a known input shape; else `None` (tract's op stays).
     pub fn for_op(pool: &OptMaxPool, input: &TypedFact) -> Option<Self> {
         let spec: &PoolSpec = &pool.pool_spec;
+        let rank = spec.kernel_shape.len();
         if pool.with_index_outputs.is_some()
             || input.datum_type != f32::datum_type()
             || !matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
-            || spec.kernel_shape.len() != 2
+            || !(1..=2).contains(&rank)
             || spec.dilations().iter().any(|d| *d != 1)
         {
             return None;
         }
-        let (n, c, h, w) = match *input.shape.as_concrete()? {
-            [n, c, h, w] if spec.data_format == DataFormat::NCHW => (n, c, h, w),
-            [c, h, w] if spec.data_format == DataFormat::CHW => (1, c, h, w),
+        let shape = input.shape.as_concrete()?;
+        let batch_axis = spec.data_format == DataFormat::NCHW;
+        let (n, c, spatial) = match (batch_axis, shape) {
+            (true, [n, c, spatial @ ..]) => (*n, *c, spatial),
+            (false, [c, spatial @ ..]) => (1, *c, spatial),
             _ => return None,
         };
-        let padding = spec.computed_padding(&[h, w]);
+        if spatial.len() != rank {
+            return None;
+        }
+        let padding = spec.computed_padding(spatial);
         let strides = spec.strides();
+        // A 1-D pool is a 2-D one over a single row.
+        let pair = |f: &dyn Fn(usize) -> usize, one: usize| {
+            if rank == 2 { [f(0), f(1)] } else { [one, f(0)] }
+        };
+        let [h, w] = pair(&|i| spatial[i], 1);
         Some(Self {
             input: [n, c, h, w],
-            batch_axis: spec.data_format == DataFormat::NCHW,
-            output: [padding[0].convoluted, padding[1].convoluted],
-            kernel: [spec.kernel_shape[0], spec.kernel_shape[1]],
-            strides: [strides[0], strides[1]],
-            pad_before: [padding[0].pad_before, padding[1].pad_before],
+            batch_axis,
+            two_d: rank == 2,
+            output: pair(&|i| padding[i].convoluted, 1),
+            kernel: pair(&|i| spec.kernel_shape[i], 1),
+            strides: pair(&|i| strides[i], 1),
+            pad_before: pair(&|i| padding[i].pad_before, 0),
         })
     }
 
-    /// The shape of a tensor of `hw` planes in the plan's layout (NCHW or CHW).
+    /// The shape of a tensor of `hw` planes in the plan's layout (NCHW or CHW, one spatial axis
+    /// or two).
     fn shape(&self, [h, w]: [usize; 2]) -> TVec<usize> {
         let [n, c, ..] = self.input;
-        if self.batch_axis {
-            tvec![n, c, h, w]
+        let mut shape: TVec<usize> = if self.batch_axis {
+            tvec![n, c]
         } else {
-            tvec![c, h, w]
+            tvec![c]
+        };
+        if self.two_d {
+            shape.push(h);
         }
+        shape.push(w);
+        shape
     }
 
     /// Pools every plane of `input` into `output` (both row-major, shapes from `self`).
@@ -254,6 +274,7 @@ mod tests {
             let pool = RowMaxPool {
                 input: [1, 3, h, w],
                 batch_axis: true,
+                two_d: true,
                 output,
                 kernel,
                 strides,
