@@ -447,6 +447,25 @@ fn bench_profile_times_every_node_and_tract_lowering_has_no_sentio_kernels() {
 }
 
 #[test]
+fn a_closed_stdout_ends_sentio_like_sigpipe_without_a_panic() {
+    let (dir, model) = model_dir(false);
+    let input = dir.path().join("x.npy");
+    write_npy(&input, &[1, 1, 16, 16], 1);
+    // `sentio run ... --json | head -c 0`: the reader is gone before sentio prints.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sentio"))
+        .args(["run", s(&model), "--input", s(&input), "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn bench_int8_quantizes_from_calib_or_says_it_needs_it() {
     let (dir, model) = model_dir(false);
     let err = fails(sentio(&["bench", s(&model), "--precision", "int8"]));
