@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sentio_infer::{LoadOptions, Model, conformance};
+use sentio_infer::{CacheStatus, LoadOptions, Model, PlanCache, conformance};
 
 fn case(name: &str) -> conformance::Case {
     conformance::cases()
@@ -133,4 +133,24 @@ fn the_node_profile_times_every_node_of_the_plan_once() {
     );
     // A wrong input length is the same clear error as for `run`.
     assert!(model.profile_nodes(&c.input[1..], 1).is_err());
+}
+
+#[test]
+fn a_plan_from_the_cache_gets_the_same_lowering() {
+    // The cache holds tract's decluttered plan; Sentio's kernels go in after it.
+    let dir = tempfile::tempdir().unwrap();
+    let c = case("first_conv");
+    let options = LoadOptions::new().cache(PlanCache::new(dir.path()));
+    let mut first = Model::load(&c.model, &options).unwrap();
+    let mut second = Model::load(&c.model, &options).unwrap();
+    assert_eq!(first.cache_status(), &CacheStatus::Stored);
+    assert_eq!(second.cache_status(), &CacheStatus::Hit);
+    // (Node names may differ: the cache stores the plan as NNEF.)
+    let kernels = |m: &Model| (m.lowering().row_convs.len(), m.lowering().max_pools);
+    assert_eq!(kernels(&first), (1, 1));
+    assert_eq!(kernels(&second), (1, 1));
+    assert_eq!(
+        first.run(&c.input).unwrap().tensors,
+        second.run(&c.input).unwrap().tensors
+    );
 }
