@@ -5,6 +5,41 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::rng::Rng;
 use crate::trainer::{Augment, Batches};
 
+/// The rows (`per` values each) of `values` at `indices`, with their labels, in that order: a
+/// subset or a batch of an example set.
+pub(crate) fn gather(
+    values: &[f32],
+    labels: &[usize],
+    per: usize,
+    indices: &[usize],
+) -> (Vec<f32>, Vec<usize>) {
+    let mut rows = Vec::with_capacity(indices.len() * per);
+    let mut picked = Vec::with_capacity(indices.len());
+    for &i in indices {
+        rows.extend_from_slice(&values[i * per..(i + 1) * per]);
+        picked.push(labels[i]);
+    }
+    (rows, picked)
+}
+
+/// Examples per class, for `classes` classes (labels beyond are not counted).
+pub fn class_counts(labels: &[usize], classes: usize) -> Vec<usize> {
+    let mut counts = vec![0; classes];
+    for &l in labels {
+        if let Some(c) = counts.get_mut(l) {
+            *c += 1;
+        }
+    }
+    counts
+}
+
+/// Class indices as the label tensor of a batch.
+pub(crate) fn label_tensor(labels: &[usize], device: &Device) -> Tensor<1, Int> {
+    let n = labels.len();
+    let labels: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+    Tensor::from_data(TensorData::new(labels, [n]), device)
+}
+
 /// A set of square gray images (values in 0..1, row-major) with a class index each.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageSet {
@@ -55,41 +90,29 @@ impl ImageSet {
 
     /// The images at `indices`, in that order.
     pub fn subset(&self, indices: &[usize]) -> Self {
-        let mut out = Self::new(self.side);
-        out.pixels.reserve(indices.len() * self.side * self.side);
-        for &i in indices {
-            out.pixels.extend_from_slice(self.image(i));
-            out.labels.push(self.labels[i]);
+        let (pixels, labels) = gather(&self.pixels, &self.labels, self.side * self.side, indices);
+        Self {
+            side: self.side,
+            pixels,
+            labels,
         }
-        out
     }
 
     /// Images per class, for `classes` classes (labels beyond are not counted).
     pub fn class_counts(&self, classes: usize) -> Vec<usize> {
-        let mut counts = vec![0; classes];
-        for &l in &self.labels {
-            if let Some(c) = counts.get_mut(l) {
-                *c += 1;
-            }
-        }
-        counts
+        class_counts(&self.labels, classes)
     }
 
     /// The images at `indices` as an input tensor `[n, 1, side, side]` and their labels.
     pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
+        let (pixels, labels) = gather(&self.pixels, &self.labels, self.side * self.side, indices);
         let n = indices.len();
-        let mut pixels = Vec::with_capacity(n * self.side * self.side);
-        let mut labels = Vec::with_capacity(n);
-        for &i in indices {
-            pixels.extend_from_slice(self.image(i));
-            labels.push(self.labels[i] as i64);
-        }
         (
             Tensor::from_data(
                 TensorData::new(pixels, [n, 1, self.side, self.side]),
                 device,
             ),
-            Tensor::from_data(TensorData::new(labels, [n]), device),
+            label_tensor(&labels, device),
         )
     }
 
@@ -120,11 +143,11 @@ impl ImageSet {
                     pixels.push(image[sy * side + sx]);
                 }
             }
-            labels.push(self.labels[i] as i64);
+            labels.push(self.labels[i]);
         }
         (
             Tensor::from_data(TensorData::new(pixels, [n, 1, side, side]), device),
-            Tensor::from_data(TensorData::new(labels, [n]), device),
+            label_tensor(&labels, device),
         )
     }
 

@@ -31,6 +31,7 @@ use sentio_audio::{FeatureConfig, FeatureExtractor, FeatureMatrix, VadConfig, sp
 use sentio_models::Preprocessing;
 use serde::{Deserialize, Serialize};
 
+use crate::data::{class_counts, gather, label_tensor};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
 use crate::trainer::{Augment, Batches, Trainable};
@@ -521,26 +522,19 @@ impl SequenceSet {
         &self.values[i * n..(i + 1) * n]
     }
 
-    /// The examples at `indices`, in that order.
+    /// The examples at `indices`, in that order (the masking stays with the set it was set on).
     pub fn subset(&self, indices: &[usize]) -> Self {
-        let mut out = Self::new(self.frames, self.dims);
-        out.values.reserve(indices.len() * self.frames * self.dims);
-        for &i in indices {
-            out.values.extend_from_slice(self.example(i));
-            out.labels.push(self.labels[i]);
+        let (values, labels) = gather(&self.values, &self.labels, self.frames * self.dims, indices);
+        Self {
+            values,
+            labels,
+            ..Self::new(self.frames, self.dims)
         }
-        out
     }
 
     /// Examples per class, for `classes` classes (labels beyond are not counted).
     pub fn class_counts(&self, classes: usize) -> Vec<usize> {
-        let mut counts = vec![0; classes];
-        for &l in &self.labels {
-            if let Some(c) = counts.get_mut(l) {
-                *c += 1;
-            }
-        }
-        counts
+        class_counts(&self.labels, classes)
     }
 }
 
@@ -556,16 +550,11 @@ impl Batches for SequenceSet {
     }
 
     fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
+        let (values, labels) = gather(&self.values, &self.labels, self.frames * self.dims, indices);
         let n = indices.len();
-        let mut values = Vec::with_capacity(n * self.frames * self.dims);
-        let mut labels = Vec::with_capacity(n);
-        for &i in indices {
-            values.extend_from_slice(self.example(i));
-            labels.push(self.labels[i] as i64);
-        }
         (
             Tensor::from_data(TensorData::new(values, [n, self.frames, self.dims]), device),
-            Tensor::from_data(TensorData::new(labels, [n]), device),
+            label_tensor(&labels, device),
         )
     }
 
@@ -582,20 +571,16 @@ impl Batches for SequenceSet {
         rng: &mut Rng,
         device: &Device,
     ) -> (Tensor<3>, Tensor<1, Int>) {
-        let n = indices.len();
         let per = self.frames * self.dims;
-        let mut values = Vec::with_capacity(n * per);
-        let mut labels = Vec::with_capacity(n);
-        for &i in indices {
-            let start = values.len();
-            values.extend_from_slice(self.example(i));
-            self.masking
-                .apply(&mut values[start..], self.frames, self.dims, rng);
-            labels.push(self.labels[i] as i64);
+        let (mut values, labels) = gather(&self.values, &self.labels, per, indices);
+        // Example by example, in batch order: the same draws as masking each while gathering.
+        for example in values.chunks_exact_mut(per) {
+            self.masking.apply(example, self.frames, self.dims, rng);
         }
+        let n = indices.len();
         (
             Tensor::from_data(TensorData::new(values, [n, self.frames, self.dims]), device),
-            Tensor::from_data(TensorData::new(labels, [n]), device),
+            label_tensor(&labels, device),
         )
     }
 
