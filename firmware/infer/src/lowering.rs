@@ -4,7 +4,8 @@
 //! onnxruntime by the conformance suite.
 //!
 //! - [`row_conv`]: convolutions with at most 9 taps per output (the first layer of a grayscale
-//!   model) run as direct row convolutions instead of tract's im2col + 40x2 matmul kernel.
+//!   model, depthwise convolutions up to 3x3) run as direct row convolutions instead of tract's
+//!   im2col + 40x2 matmul kernel or its depthwise kernel.
 //! - [`max_pool`]: max pools run row by row instead of tract's per-output walk.
 //! - [`optimize_measured`]: for a convolution whose output rows are at least 128 wide (the SER
 //!   model's 1-D convs over time) tract picks its direct spatial kernel, which here (x86_64,
