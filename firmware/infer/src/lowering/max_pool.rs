@@ -42,6 +42,9 @@ impl RowMaxPool {
             || !matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
             || !(1..=2).contains(&rank)
             || spec.dilations().iter().any(|d| *d != 1)
+            // (tract refuses these before; a zero would divide by zero in the spans)
+            || spec.strides().contains(&0)
+            || spec.kernel_shape.contains(&0)
         {
             return None;
         }

@@ -62,6 +62,9 @@ impl RowConv {
             || !matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
             || spec.kernel_shape.len() != 2
             || spec.dilations().iter().any(|d| *d != 1)
+            // (tract refuses these before; a zero would divide by zero in the spans)
+            || spec.strides().contains(&0)
+            || spec.kernel_shape.contains(&0)
             || matches!(spec.padding, PaddingSpec::SameLower)
         {
             return None;
