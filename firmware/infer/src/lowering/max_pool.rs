@@ -1,4 +1,5 @@
-//! A 2-D f32 max pool over NCHW planes that replaces tract's `OptMaxPool` in optimized plans.
+//! An f32 max pool over channels-first planes (2-D, or 1-D over time as a single row) that
+//! replaces tract's `OptMaxPool` in optimized plans.
 //!
 //! tract 0.23.9 walks a strided pool one output at a time with bounds checks per tap (its fast
 //! path covers 2x2 windows with stride 1 only): 0.13-0.24 ms for the emoji CNN's first 2x2/2
@@ -32,8 +33,9 @@ pub struct RowMaxPool {
 }
 
 impl RowMaxPool {
-    /// The replacement for `pool`, when it is an f32 NCHW 2-D pool without dilation or index
-    /// output over a known input shape; else `None` (tract's op stays).
+    /// The replacement for `pool`, when it is an f32 1-D or 2-D pool over channels-first data
+    /// (NCHW, or CHW when tract dropped a batch of one) without dilation or index output, over a
+    /// known input shape; else `None` (tract's op stays).
     pub fn for_op(pool: &OptMaxPool, input: &TypedFact) -> Option<Self> {
         let spec: &PoolSpec = &pool.pool_spec;
         let rank = spec.kernel_shape.len();
