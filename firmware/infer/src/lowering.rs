@@ -21,7 +21,10 @@ pub mod row_conv;
 use std::time::{Duration, Instant};
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::ensure;
 use tract_onnx::tract_core::knobs::KnobScope;
+use tract_onnx::tract_core::ops::Op;
+use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_core::runtime::RunOptions;
 
 /// What Sentio's lowering did to a plan, for reports (`sentio bench` prints it).
@@ -53,6 +56,72 @@ fn span(len: usize, out: usize, k: usize, stride: usize, pad: usize) -> std::ops
         None => 0,
     };
     first.min(end)..end
+}
+
+/// The batch, channels and spatial dims of a channels-first `shape` as tract plans it in
+/// `format`: NCHW, or CHW when tract dropped a batch of one (batch 1). `None` for another
+/// layout.
+fn channels_first(format: DataFormat, shape: &[usize]) -> Option<(usize, usize, &[usize])> {
+    match (format, shape) {
+        (DataFormat::NCHW, [n, c, spatial @ ..]) => Some((*n, *c, spatial)),
+        (DataFormat::CHW, [c, spatial @ ..]) => Some((1, *c, spatial)),
+        _ => None,
+    }
+}
+
+/// The shape of `n` x `c` planes of `spatial` dims in the plan's layout (with the N axis when
+/// `batch_axis`, as [`channels_first`] found it).
+fn planned_shape(batch_axis: bool, n: usize, c: usize, spatial: &[usize]) -> TVec<usize> {
+    let mut shape: TVec<usize> = if batch_axis { tvec![n, c] } else { tvec![c] };
+    shape.extend_from_slice(spatial);
+    shape
+}
+
+/// Evaluates one of Sentio's single-input f32 ops: checks `input` has the shape the op was
+/// planned for, and runs `kernel` from its values into a zeroed output of `output_shape`.
+fn eval_f32(
+    op: &str,
+    input: TValue,
+    input_shape: &[usize],
+    output_shape: &[usize],
+    kernel: impl FnOnce(&[f32], &mut [f32]) -> TractResult<()>,
+) -> TractResult<TVec<TValue>> {
+    ensure!(
+        input.shape() == input_shape,
+        "{op} planned for {input_shape:?}, got {:?}",
+        input.shape()
+    );
+    let mut output = Tensor::zero::<f32>(output_shape)?;
+    {
+        let input = input.try_as_plain_ram()?;
+        let mut out = output.try_as_plain_ram_mut()?;
+        kernel(input.as_slice::<f32>()?, out.as_slice_mut::<f32>()?)?;
+    }
+    Ok(tvec!(output.into_tvalue()))
+}
+
+/// Replaces, in plan order, every node of `model` whose op is an `O` that `pick` (given the op
+/// and the node's input facts) turns into one of Sentio's ops, wired to the node's first input
+/// only (the others are constants the new op holds). Returns the replaced nodes' names.
+fn replace_nodes<O: Op, K: TypedOp>(
+    model: &mut TypedModel,
+    pick: impl Fn(&O, &[&TypedFact]) -> Option<K>,
+) -> TractResult<Vec<String>> {
+    let mut replaced = Vec::new();
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let Some(op) = node.op_as::<O>() else {
+            continue;
+        };
+        let Some(new_op) = pick(op, &model.node_input_facts(id)?) else {
+            continue;
+        };
+        let name = node.name.clone();
+        let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], new_op)?;
+        patch.apply(model)?;
+        replaced.push(name);
+    }
+    Ok(replaced)
 }
 
 /// Which of tract's convolution lowerings a plan runs, and what each measured at load.
@@ -95,7 +164,7 @@ const TIMED_ROUNDS: usize = 15;
 pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowering)> {
     let row_convs = row_conv::replace_convs(&mut decluttered)?;
     let mut model = decluttered.into_optimized()?;
-    let max_pools = max_pool::replace_max_pools(&mut model)?;
+    let max_pools = max_pool::replace_max_pools(&mut model)?.len();
     Ok((
         model,
         Lowering {

@@ -13,7 +13,7 @@ use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::{OptMaxPool, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use super::span;
+use super::{channels_first, eval_f32, planned_shape, replace_nodes, span};
 
 /// Geometry of one pool, fixed at plan time.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -41,7 +41,6 @@ impl RowMaxPool {
         let rank = spec.kernel_shape.len();
         if pool.with_index_outputs.is_some()
             || input.datum_type != f32::datum_type()
-            || !matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
             || !(1..=2).contains(&rank)
             || spec.dilations().iter().any(|d| *d != 1)
             // (tract refuses these before; a zero would divide by zero in the spans)
@@ -50,13 +49,8 @@ impl RowMaxPool {
         {
             return None;
         }
-        let shape = input.shape.as_concrete()?;
         let batch_axis = spec.data_format == DataFormat::NCHW;
-        let (n, c, spatial) = match (batch_axis, shape) {
-            (true, [n, c, spatial @ ..]) => (*n, *c, spatial),
-            (false, [c, spatial @ ..]) => (1, *c, spatial),
-            _ => return None,
-        };
+        let (n, c, spatial) = channels_first(spec.data_format, input.shape.as_concrete()?)?;
         if spatial.len() != rank {
             return None;
         }
@@ -82,16 +76,8 @@ impl RowMaxPool {
     /// or two).
     fn shape(&self, [h, w]: [usize; 2]) -> TVec<usize> {
         let [n, c, ..] = self.input;
-        let mut shape: TVec<usize> = if self.batch_axis {
-            tvec![n, c]
-        } else {
-            tvec![c]
-        };
-        if self.two_d {
-            shape.push(h);
-        }
-        shape.push(w);
-        shape
+        let spatial: &[usize] = if self.two_d { &[h, w] } else { &[w] };
+        planned_shape(self.batch_axis, n, c, spatial)
     }
 
     /// Pools every plane of `input` into `output` (both row-major, shapes from `self`).
@@ -192,20 +178,17 @@ impl EvalOp for RowMaxPool {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        ensure!(
-            input.shape() == self.shape(self.input[2..].try_into()?).as_slice(),
-            "SentioRowMaxPool planned for {:?}, got {:?}",
-            self.input,
-            input.shape()
-        );
-        let mut output = Tensor::zero::<f32>(&self.shape(self.output))?;
-        {
-            let input = input.try_as_plain_ram()?;
-            let mut out = output.try_as_plain_ram_mut()?;
-            self.pool(input.as_slice::<f32>()?, out.as_slice_mut::<f32>()?);
-        }
-        Ok(tvec!(output.into_tvalue()))
+        let [_, _, h, w] = self.input;
+        eval_f32(
+            "SentioRowMaxPool",
+            args_1!(inputs),
+            &self.shape([h, w]),
+            &self.shape(self.output),
+            |input, output| {
+                self.pool(input, output);
+                Ok(())
+            },
+        )
     }
 }
 
@@ -217,23 +200,12 @@ impl TypedOp for RowMaxPool {
     as_op!();
 }
 
-/// Replaces every `OptMaxPool` of `model` that [`RowMaxPool::for_op`] takes; returns how many.
-pub fn replace_max_pools(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some(pool) = node.op_as::<OptMaxPool>() else {
-            continue;
-        };
-        let input = model.outlet_fact(node.inputs[0])?;
-        let Some(op) = RowMaxPool::for_op(pool, input) else {
-            continue;
-        };
-        let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs, op)?;
-        patch.apply(model)?;
-        replaced += 1;
-    }
-    Ok(replaced)
+/// Replaces every `OptMaxPool` of `model` that [`RowMaxPool::for_op`] takes; returns their
+/// names.
+pub fn replace_max_pools(model: &mut TypedModel) -> TractResult<Vec<String>> {
+    replace_nodes(model, |pool: &OptMaxPool, facts| {
+        RowMaxPool::for_op(pool, facts.first()?)
+    })
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
-use super::span;
+use super::{channels_first, eval_f32, planned_shape, replace_nodes, span};
 
 /// Convolutions with at most this many taps per output (C_in/group·kh·kw) run as [`RowConv`].
 pub const MAX_TAPS: usize = 9;
@@ -59,7 +59,6 @@ impl RowConv {
             || group == 0
             || conv.kernel_fmt != KernelFormat::OIHW
             || input.datum_type != f32::datum_type()
-            || !matches!(spec.data_format, DataFormat::NCHW | DataFormat::CHW)
             || spec.kernel_shape.len() != 2
             || spec.dilations().iter().any(|d| *d != 1)
             // (tract refuses these before; a zero would divide by zero in the spans)
@@ -69,10 +68,9 @@ impl RowConv {
         {
             return None;
         }
-        let (n, c_in, h, w) = match *input.shape.as_concrete()? {
-            [n, c, h, w] if spec.data_format == DataFormat::NCHW => (n, c, h, w),
-            [c, h, w] if spec.data_format == DataFormat::CHW => (1, c, h, w),
-            _ => return None,
+        let (n, c_in, &[h, w]) = channels_first(spec.data_format, input.shape.as_concrete()?)?
+        else {
+            return None;
         };
         let (kh, kw) = (spec.kernel_shape[0], spec.kernel_shape[1]);
         let c_out = spec.output_channels;
@@ -119,21 +117,13 @@ impl RowConv {
     /// The input shape in the plan's layout.
     fn input_shape(&self) -> TVec<usize> {
         let [n, c, h, w] = self.input;
-        if self.batch_axis {
-            tvec![n, c, h, w]
-        } else {
-            tvec![c, h, w]
-        }
+        planned_shape(self.batch_axis, n, c, &[h, w])
     }
 
     /// The output shape in the plan's layout.
     fn output_shape(&self) -> TVec<usize> {
         let [c, h, w] = self.output;
-        if self.batch_axis {
-            tvec![self.input[0], c, h, w]
-        } else {
-            tvec![c, h, w]
-        }
+        planned_shape(self.batch_axis, self.input[0], c, &[h, w])
     }
 
     /// Convolves `input` into `output` (both row-major, shapes from `self`), with the AVX2 +
@@ -243,27 +233,23 @@ impl EvalOp for RowConv {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = args_1!(inputs);
-        ensure!(
-            input.shape() == self.input_shape().as_slice(),
-            "SentioRowConv planned for {:?}, got {:?}",
-            self.input_shape(),
-            input.shape()
-        );
-        let mut output = Tensor::zero::<f32>(&self.output_shape())?;
-        {
-            let input = input.try_as_plain_ram()?;
-            let weights = self.weights.try_as_plain_ram()?;
-            let bias = self.bias.try_as_plain_ram()?;
-            let mut out = output.try_as_plain_ram_mut()?;
-            self.convolve(
-                input.as_slice::<f32>()?,
-                weights.as_slice::<f32>()?,
-                bias.as_slice::<f32>()?,
-                out.as_slice_mut::<f32>()?,
-            );
-        }
-        Ok(tvec!(output.into_tvalue()))
+        let weights = self.weights.try_as_plain_ram()?;
+        let bias = self.bias.try_as_plain_ram()?;
+        eval_f32(
+            "SentioRowConv",
+            args_1!(inputs),
+            &self.input_shape(),
+            &self.output_shape(),
+            |input, output| {
+                self.convolve(
+                    input,
+                    weights.as_slice::<f32>()?,
+                    bias.as_slice::<f32>()?,
+                    output,
+                );
+                Ok(())
+            },
+        )
     }
 }
 
@@ -278,21 +264,7 @@ impl TypedOp for RowConv {
 /// Replaces every `Conv` of the decluttered `model` that [`RowConv::for_op`] takes; returns
 /// their names.
 pub fn replace_convs(model: &mut TypedModel) -> TractResult<Vec<String>> {
-    let mut replaced = Vec::new();
-    for id in model.eval_order()? {
-        let node = model.node(id);
-        let Some(conv) = node.op_as::<Conv>() else {
-            continue;
-        };
-        let Some(op) = RowConv::for_op(conv, &model.node_input_facts(id)?) else {
-            continue;
-        };
-        let name = node.name.clone();
-        let patch = TypedModelPatch::replace_single_op(model, node, &node.inputs[..1], op)?;
-        patch.apply(model)?;
-        replaced.push(name);
-    }
-    Ok(replaced)
+    replace_nodes(model, RowConv::for_op)
 }
 
 #[cfg(test)]
