@@ -222,6 +222,33 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         case(
+            "lstm_bidirectional",
+            "LSTM (both directions, batch 2, hidden 8, seq 7) from given initial h and c, \
+             outputs Y, Y_h and Y_c",
+            14,
+            &[7, 2, 5],
+            |g, r| {
+                let h = 8;
+                g.initializer("w", &[2, 4 * h, 5], &weights(r, 2 * 4 * 8 * 5, 5))
+                    .initializer("r", &[2, 4 * h, h], &weights(r, 2 * 4 * 8 * 8, 8))
+                    .initializer("b", &[2, 8 * h], &r.vec(2 * 8 * 8, -0.1, 0.1))
+                    .initializer("h0", &[2, 2, h], &r.vec(2 * 2 * 8, -0.5, 0.5))
+                    .initializer("c0", &[2, 2, h], &r.vec(2 * 2 * 8, -0.5, 0.5))
+                    .node(
+                        "LSTM",
+                        &["x", "w", "r", "b", "", "h0", "c0"],
+                        &["y", "y_h", "y_c"],
+                        &[
+                            ("hidden_size", Attr::Int(h)),
+                            ("direction", Attr::Str("bidirectional".into())),
+                        ],
+                    )
+                    .output("y", &[7, 2, 2, 8])
+                    .output("y_h", &[2, 2, 8])
+                    .output("y_c", &[2, 2, 8]);
+            },
+        ),
+        case(
             "gru",
             "GRU (forward, hidden 12, seq 8), outputs Y and Y_h",
             10,

@@ -7,6 +7,8 @@
 //!   model, depthwise convolutions up to 3x3) run as direct row convolutions instead of tract's
 //!   im2col + 40x2 matmul kernel or its depthwise kernel.
 //! - [`max_pool`]: max pools run row by row instead of tract's per-output walk.
+//! - [`lstm`]: an LSTM runs as one op over the whole sequence instead of tract's `Scan`, which
+//!   dispatches a nested plan per time step.
 //! - [`optimize_measured`]: for a convolution whose output rows are at least 128 wide (the SER
 //!   model's 1-D convs over time) tract picks its direct spatial kernel, which here (x86_64,
 //!   AVX-512) runs at half the speed of its im2col + matmul path (1.06 vs 0.54 ms for the SER
@@ -15,6 +17,7 @@
 //!
 //! Only f32 ops are touched; quantized models keep tract's ops.
 
+pub mod lstm;
 pub mod max_pool;
 pub mod row_conv;
 
@@ -34,6 +37,8 @@ pub struct Lowering {
     pub row_convs: Vec<String>,
     /// How many of tract's max pools run as [`max_pool::RowMaxPool`].
     pub max_pools: usize,
+    /// Names of the LSTMs run as [`lstm::SeqLstm`].
+    pub lstms: Vec<String>,
     /// The measured choice between tract's convolution lowerings, when the plan had one.
     pub conv_choice: Option<ConvChoice>,
 }
@@ -41,7 +46,10 @@ pub struct Lowering {
 impl Lowering {
     /// Whether nothing was replaced or chosen.
     pub fn is_empty(&self) -> bool {
-        self.row_convs.is_empty() && self.max_pools == 0 && self.conv_choice.is_none()
+        self.row_convs.is_empty()
+            && self.max_pools == 0
+            && self.lstms.is_empty()
+            && self.conv_choice.is_none()
     }
 }
 
@@ -159,10 +167,14 @@ const NO_DIRECT_SPATIAL: (&str, &str) = ("TRACT_DISABLE_DIRECT_SPATIAL", "true")
 const WARMUP_RUNS: usize = 3;
 const TIMED_ROUNDS: usize = 15;
 
-/// Small convolutions replaced (see [`row_conv`]), tract's optimization, then the max pools
-/// replaced (see [`max_pool`]); returns the plan and what was replaced.
+/// Small convolutions and LSTMs replaced (see [`row_conv`], [`lstm`]), tract's optimization,
+/// then the max pools replaced (see [`max_pool`]); returns the plan and what was replaced.
 pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowering)> {
+    // A plan read back from the cache is as tract wrote it to NNEF (an LSTM's weights outside
+    // its loop body, casts between ops): decluttering again gives the form the kernels match.
+    decluttered.declutter()?;
     let row_convs = row_conv::replace_convs(&mut decluttered)?;
+    let lstms = lstm::replace_lstms(&mut decluttered)?;
     let mut model = decluttered.into_optimized()?;
     let max_pools = max_pool::replace_max_pools(&mut model)?.len();
     Ok((
@@ -170,6 +182,7 @@ pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowerin
         Lowering {
             row_convs,
             max_pools,
+            lstms,
             conv_choice: None,
         },
     ))

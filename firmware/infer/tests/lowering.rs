@@ -1,4 +1,4 @@
-//! Sentio's lowering onto tract (`sentio_infer::lowering`): its kernels replace the ops they are
+//! Sentio's lowering onto tract (`sentio_infer::lowering`): its ops replace the ones they are
 //! meant for and give tract's own answers, int8 plans keep tract's ops, and the measured choice
 //! between tract's convolution lowerings is made where there is one. (The conformance suite
 //! checks the same plans against onnxruntime.)
@@ -62,6 +62,28 @@ fn small_convolutions_and_max_pools_run_as_sentio_s_kernels() {
         assert_eq!(count("SentioRowConv"), row_convs, "{name}: {ops:?}");
         assert_eq!(count("SentioRowMaxPool"), max_pools, "{name}: {ops:?}");
         assert_eq!(count("OptMaxPool"), 0, "{name}: {ops:?}");
+    }
+}
+
+#[test]
+fn lstms_run_as_one_op_over_the_whole_sequence() {
+    // (case, LSTM directions replaced)
+    for (name, lstms) in [("lstm", 1), ("lstm_bidirectional", 2), ("gru", 0)] {
+        let c = case(name);
+        let (mut model, worst) = sentio_vs_tract(&c);
+        assert!(worst <= 1e-5, "{name}: {worst}");
+        let lowering = model.lowering();
+        assert_eq!(lowering.lstms.len(), lstms, "{name}: {lowering:?}");
+        let ops = model.plan_ops();
+        let count = |op: &str| ops.iter().filter(|o| *o == op).count();
+        assert_eq!(count("SentioSeqLstm"), lstms, "{name}: {ops:?}");
+        if lstms > 0 {
+            // No Scan is left, so no state carried between runs either.
+            assert!(!ops.iter().any(|o| o.contains("Scan")), "{name}: {ops:?}");
+            assert!(!model.is_stateful(), "{name}");
+            let first = model.run(&c.input).unwrap().tensors;
+            assert_eq!(first, model.run(&c.input).unwrap().tensors, "{name}");
+        }
     }
 }
 
@@ -138,19 +160,26 @@ fn the_node_profile_times_every_node_of_the_plan_once() {
 #[test]
 fn a_plan_from_the_cache_gets_the_same_lowering() {
     // The cache holds tract's decluttered plan; Sentio's kernels go in after it.
-    let dir = tempfile::tempdir().unwrap();
-    let c = case("first_conv");
-    let options = LoadOptions::new().cache(PlanCache::new(dir.path()));
-    let mut first = Model::load(&c.model, &options).unwrap();
-    let mut second = Model::load(&c.model, &options).unwrap();
-    assert_eq!(first.cache_status(), &CacheStatus::Stored);
-    assert_eq!(second.cache_status(), &CacheStatus::Hit);
-    // (Node names may differ: the cache stores the plan as NNEF.)
-    let kernels = |m: &Model| (m.lowering().row_convs.len(), m.lowering().max_pools);
-    assert_eq!(kernels(&first), (1, 1));
-    assert_eq!(kernels(&second), (1, 1));
-    assert_eq!(
-        first.run(&c.input).unwrap().tensors,
-        second.run(&c.input).unwrap().tensors
-    );
+    // (an LSTM comes back from NNEF with its weights outside the loop body)
+    for (name, kernels) in [("first_conv", (1, 1, 0)), ("lstm_bidirectional", (0, 0, 2))] {
+        let dir = tempfile::tempdir().unwrap();
+        let c = case(name);
+        let options = LoadOptions::new().cache(PlanCache::new(dir.path()));
+        let mut first = Model::load(&c.model, &options).unwrap();
+        let mut second = Model::load(&c.model, &options).unwrap();
+        assert_eq!(first.cache_status(), &CacheStatus::Stored, "{name}");
+        assert_eq!(second.cache_status(), &CacheStatus::Hit, "{name}");
+        // (Node names may differ: the cache stores the plan as NNEF.)
+        let count = |m: &Model| {
+            let l = m.lowering();
+            (l.row_convs.len(), l.max_pools, l.lstms.len())
+        };
+        assert_eq!(count(&first), kernels, "{name}");
+        assert_eq!(count(&second), kernels, "{name}");
+        assert_eq!(
+            first.run(&c.input).unwrap().tensors,
+            second.run(&c.input).unwrap().tensors,
+            "{name}"
+        );
+    }
 }

@@ -799,6 +799,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "mode": format!("{:?}", args.lowering).to_lowercase(),
             "row_convs": lowering.row_convs,
             "row_max_pools": lowering.max_pools,
+            "sequence_lstms": lowering.lstms,
             "conv_choice": lowering.conv_choice.as_ref().map(|c| json!({
                 "direct_spatial": c.direct_spatial,
                 "direct_spatial_ms": ms(c.direct_spatial_time),
@@ -832,16 +833,22 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         println!("quantize   {:.1} ms", ms(q));
     }
     println!("load       {:.1} ms", ms(load_time));
-    if !lowering.row_convs.is_empty() || lowering.max_pools > 0 {
-        println!(
-            "lowering   Sentio kernels: {} direct row conv(s){}, {} row max pool(s)",
-            lowering.row_convs.len(),
-            if lowering.row_convs.is_empty() {
+    if !lowering.row_convs.is_empty() || lowering.max_pools > 0 || !lowering.lstms.is_empty() {
+        let named = |names: &[String]| {
+            if names.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", lowering.row_convs.join(", "))
-            },
-            lowering.max_pools
+                format!(" ({})", names.join(", "))
+            }
+        };
+        println!(
+            "lowering   Sentio kernels: {} direct row conv(s){}, {} row max pool(s), \
+             {} whole-sequence LSTM(s){}",
+            lowering.row_convs.len(),
+            named(&lowering.row_convs),
+            lowering.max_pools,
+            lowering.lstms.len(),
+            named(&lowering.lstms)
         );
     }
     if let Some(choice) = &lowering.conv_choice {
