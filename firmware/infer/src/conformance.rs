@@ -348,8 +348,7 @@ pub fn cases() -> Vec<Case> {
         ),
         case(
             "conv1d_wide",
-            "Conv 1x5 pad 2 over 160 frames + Relu (tract's direct spatial conv or im2col, \
-             measured at load)",
+            "Conv 1x5 pad 2 over 160 frames + Relu (Sentio's flat conv, the ReLU fused)",
             11,
             &[1, 8, 1, 160],
             |g, r| {
@@ -366,6 +365,28 @@ pub fn cases() -> Vec<Case> {
                     )
                     .node("Relu", &["c"], &["y"], &[])
                     .output("y", &[1, 16, 1, 160]);
+            },
+        ),
+        case(
+            "conv1d_12ch",
+            "Conv 1x5 pad 2 over 160 frames to 12 channels + Relu (not a multiple of 8: \
+             tract's direct spatial conv or im2col, measured at load)",
+            15,
+            &[1, 8, 1, 160],
+            |g, r| {
+                g.initializer("w", &[12, 8, 1, 5], &weights(r, 12 * 40, 40))
+                    .initializer("b", &[12], &r.vec(12, -0.1, 0.1))
+                    .node(
+                        "Conv",
+                        &["x", "w", "b"],
+                        &["c"],
+                        &[
+                            ("kernel_shape", ints(&[1, 5])),
+                            ("pads", ints(&[0, 2, 0, 2])),
+                        ],
+                    )
+                    .node("Relu", &["c"], &["y"], &[])
+                    .output("y", &[1, 12, 1, 160]);
             },
         ),
         case(

@@ -1,22 +1,25 @@
-//! How Sentio lowers a model onto tract: two kernels of its own where tract 0.23.9 is slow, and
-//! a measured choice between two of tract's own lowerings. Each is measured in
+//! How Sentio lowers a model onto tract: ops of its own where tract 0.23.9 is slow, and a
+//! measured choice between two of tract's own lowerings. Each is measured in
 //! docs/benchmarks.md (`sentio bench --profile` shows the time per node) and checked against
 //! onnxruntime by the conformance suite.
 //!
-//! - [`row_conv`]: convolutions with at most 9 taps per output (the first layer of a grayscale
-//!   model, depthwise convolutions up to 3x3) run as direct row convolutions instead of tract's
-//!   im2col + 40x2 matmul kernel or its depthwise kernel.
+//! - [`flat_conv`]: stride-1 convolutions with a multiple of 8 output channels run as direct
+//!   convolutions over the flat index of the (padded) input, 8 channels x 48 outputs in
+//!   registers, with the ReLU that follows fused, instead of tract's im2col copy + matmul.
+//! - [`row_conv`]: the other convolutions with at most 9 taps per output (a strided first layer
+//!   of a grayscale model, depthwise convolutions up to 3x3) run as direct row convolutions
+//!   instead of tract's im2col + 40x2 matmul kernel or its depthwise kernel.
 //! - [`max_pool`]: max pools run row by row instead of tract's per-output walk.
 //! - [`lstm`]: an LSTM runs as one op over the whole sequence instead of tract's `Scan`, which
 //!   dispatches a nested plan per time step.
-//! - [`optimize_measured`]: for a convolution whose output rows are at least 128 wide (the SER
-//!   model's 1-D convs over time) tract picks its direct spatial kernel, which here (x86_64,
-//!   AVX-512) runs at half the speed of its im2col + matmul path (1.06 vs 0.54 ms for the SER
-//!   CNN-LSTM); on an ARM board it may win. So both plans are built and timed at load, and the
-//!   faster is kept.
+//! - [`optimize_measured`]: for a convolution left to tract whose output rows are at least 128
+//!   wide, tract picks its direct spatial kernel, which here (x86_64, AVX-512) ran at half the
+//!   speed of its im2col + matmul path; on an ARM board it may win. So both plans are built and
+//!   timed at load, and the faster is kept.
 //!
 //! Only f32 ops are touched; quantized models keep tract's ops.
 
+pub mod flat_conv;
 pub mod lstm;
 pub mod max_pool;
 pub mod row_conv;
@@ -27,6 +30,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::ensure;
 use tract_onnx::tract_core::knobs::KnobScope;
 use tract_onnx::tract_core::ops::Op;
+use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_core::runtime::RunOptions;
 
@@ -35,6 +39,8 @@ use tract_onnx::tract_core::runtime::RunOptions;
 pub struct Lowering {
     /// Names of the convolutions run as [`row_conv::RowConv`].
     pub row_convs: Vec<String>,
+    /// Names of the convolutions run as [`flat_conv::FlatConv`].
+    pub flat_convs: Vec<String>,
     /// How many of tract's max pools run as [`max_pool::RowMaxPool`].
     pub max_pools: usize,
     /// Names of the LSTMs run as [`lstm::SeqLstm`].
@@ -47,6 +53,7 @@ impl Lowering {
     /// Whether nothing was replaced or chosen.
     pub fn is_empty(&self) -> bool {
         self.row_convs.is_empty()
+            && self.flat_convs.is_empty()
             && self.max_pools == 0
             && self.lstms.is_empty()
             && self.conv_choice.is_none()
@@ -132,6 +139,96 @@ fn replace_nodes<O: Op, K: TypedOp>(
     Ok(replaced)
 }
 
+/// What Sentio's convolution kernels need to know of one of tract's `Conv` nodes.
+#[derive(Clone, Debug)]
+struct ConvGeometry {
+    /// [N, C_in, H, W].
+    input: [usize; 4],
+    /// Whether the tensors have the N axis (NCHW) or not (CHW: tract drops a batch of one).
+    batch_axis: bool,
+    /// [C_out, OH, OW].
+    output: [usize; 3],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    /// Padding before the first row and column, and after the last.
+    pad_before: [usize; 2],
+    pad_after: [usize; 2],
+    group: usize,
+    /// [C_out, C_in / group, kh, kw] f32.
+    weights: Arc<Tensor>,
+    /// [C_out] f32.
+    bias: Arc<Tensor>,
+}
+
+impl ConvGeometry {
+    /// The geometry of `conv` (a node of a decluttered model with inputs of `facts`: the
+    /// input, the kernel and the bias), when it is a plain f32 2-D convolution over
+    /// channels-first data (NCHW, or CHW when tract dropped a batch of one) without dilation,
+    /// with constant weights and bias over a known input shape.
+    fn of(conv: &Conv, facts: &[&TypedFact]) -> Option<Self> {
+        let spec = &conv.pool_spec;
+        let [input, kernel, bias] = facts else {
+            return None;
+        };
+        let group = conv.group;
+        if conv.q_params.is_some()
+            || group == 0
+            || conv.kernel_fmt != KernelFormat::OIHW
+            || input.datum_type != f32::datum_type()
+            || spec.kernel_shape.len() != 2
+            || spec.dilations().iter().any(|d| *d != 1)
+            // (tract refuses these before; a zero would divide by zero in the spans)
+            || spec.strides().contains(&0)
+            || spec.kernel_shape.contains(&0)
+            || matches!(spec.padding, PaddingSpec::SameLower)
+        {
+            return None;
+        }
+        let (n, c_in, &[h, w]) = channels_first(spec.data_format, input.shape.as_concrete()?)?
+        else {
+            return None;
+        };
+        let (kh, kw) = (spec.kernel_shape[0], spec.kernel_shape[1]);
+        let c_out = spec.output_channels;
+        if !c_in.is_multiple_of(group) || !c_out.is_multiple_of(group) {
+            return None;
+        }
+        let weights = kernel.konst.clone()?;
+        if weights.datum_type() != f32::datum_type()
+            || weights.shape() != [c_out, c_in / group, kh, kw]
+        {
+            return None;
+        }
+        let bias = bias.konst.clone()?;
+        let bias = bias
+            .try_as_plain_ram()
+            .ok()?
+            .as_slice::<f32>()
+            .ok()?
+            .to_vec();
+        let bias = match bias.len() {
+            1 => vec![bias[0]; c_out],
+            len if len == c_out => bias,
+            _ => return None,
+        };
+        let bias = Tensor::from_shape(&[c_out], &bias).ok()?;
+        let padding = spec.computed_padding(&[h, w]);
+        let strides = spec.strides();
+        Some(Self {
+            input: [n, c_in, h, w],
+            batch_axis: spec.data_format == DataFormat::NCHW,
+            output: [c_out, padding[0].convoluted, padding[1].convoluted],
+            kernel: [kh, kw],
+            strides: [strides[0], strides[1]],
+            pad_before: [padding[0].pad_before, padding[1].pad_before],
+            pad_after: [padding[0].pad_after, padding[1].pad_after],
+            group,
+            weights,
+            bias: Arc::new(bias),
+        })
+    }
+}
+
 /// Which of tract's convolution lowerings a plan runs, and what each measured at load.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConvChoice {
@@ -167,12 +264,16 @@ const NO_DIRECT_SPATIAL: (&str, &str) = ("TRACT_DISABLE_DIRECT_SPATIAL", "true")
 const WARMUP_RUNS: usize = 3;
 const TIMED_ROUNDS: usize = 15;
 
-/// Small convolutions and LSTMs replaced (see [`row_conv`], [`lstm`]), tract's optimization,
-/// then the max pools replaced (see [`max_pool`]); returns the plan and what was replaced.
+/// Convolutions and LSTMs replaced (see [`flat_conv`], [`row_conv`], [`lstm`]), tract's
+/// optimization, then the max pools replaced (see [`max_pool`]); returns the plan and what was
+/// replaced.
 pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowering)> {
     // A plan read back from the cache is as tract wrote it to NNEF (an LSTM's weights outside
     // its loop body, casts between ops): decluttering again gives the form the kernels match.
     decluttered.declutter()?;
+    // Stride-1 convolutions with 8k output channels first (even a first layer with 4 taps runs
+    // faster with its 8 channels at a time), then the strided and depthwise ones.
+    let flat_convs = flat_conv::replace_convs(&mut decluttered)?;
     let row_convs = row_conv::replace_convs(&mut decluttered)?;
     let lstms = lstm::replace_lstms(&mut decluttered)?;
     let mut model = decluttered.into_optimized()?;
@@ -181,6 +282,7 @@ pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowerin
         model,
         Lowering {
             row_convs,
+            flat_convs,
             max_pools,
             lstms,
             conv_choice: None,
@@ -244,4 +346,58 @@ pub fn optimize_measured(
             ..lowering
         },
     ))
+}
+
+/// Sentio's kernels' definitions, for their tests.
+#[cfg(test)]
+pub(crate) mod reference {
+    /// The 2-D convolution by definition, one output at a time: `input` [N, C_in, H, W],
+    /// `weights` [C_out, C_in / group, kh, kw], `bias` [C_out], zero padding before
+    /// `pad_before` (and after as far as the output reaches).
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv(
+        input: &[f32],
+        [n, c_in, h, w]: [usize; 4],
+        weights: &[f32],
+        bias: &[f32],
+        [c_out, oh, ow]: [usize; 3],
+        [kh, kw]: [usize; 2],
+        strides: [usize; 2],
+        pad_before: [usize; 2],
+        group: usize,
+    ) -> Vec<f32> {
+        let (in_per_group, out_per_group) = (c_in / group, c_out / group);
+        let mut out = Vec::new();
+        for img in 0..n {
+            for co in 0..c_out {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = bias[co];
+                        for cg in 0..in_per_group {
+                            let ci = co / out_per_group * in_per_group + cg;
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy =
+                                        (oy * strides[0] + ky) as isize - pad_before[0] as isize;
+                                    let ix =
+                                        (ox * strides[1] + kx) as isize - pad_before[1] as isize;
+                                    if (0..h as isize).contains(&iy)
+                                        && (0..w as isize).contains(&ix)
+                                    {
+                                        let v = input[((img * c_in + ci) * h + iy as usize) * w
+                                            + ix as usize];
+                                        acc += weights
+                                            [((co * in_per_group + cg) * kh + ky) * kw + kx]
+                                            * v;
+                                    }
+                                }
+                            }
+                        }
+                        out.push(acc);
+                    }
+                }
+            }
+        }
+        out
+    }
 }

@@ -43,26 +43,44 @@ fn every_conformance_model_gives_tract_s_answer_through_sentio_s_lowering() {
 }
 
 #[test]
-fn small_convolutions_and_max_pools_run_as_sentio_s_kernels() {
-    // (case, convs expected as row convs, max pools expected as row pools)
-    for (name, row_convs, max_pools) in [
-        ("first_conv", 1, 1),
-        ("mini_cnn", 1, 2),
-        ("depthwise_separable", 1, 0),
-        ("pooling", 0, 1),
-        ("maxpool1d", 0, 1),
-        ("conv", 0, 0),
+fn convolutions_and_max_pools_run_as_sentio_s_kernels() {
+    // (case, convs expected as flat convs, as row convs, max pools expected as row pools)
+    for (name, flat_convs, row_convs, max_pools) in [
+        ("first_conv", 0, 1, 1),
+        ("mini_cnn", 2, 0, 2),
+        ("depthwise_separable", 0, 1, 0),
+        ("pooling", 0, 0, 1),
+        ("maxpool1d", 0, 0, 1),
+        ("conv", 1, 0, 0),
+        ("conv1d_wide", 1, 0, 0),
+        ("conv1d_12ch", 0, 0, 0),
     ] {
         let (model, _) = sentio_vs_tract(&case(name));
         let lowering = model.lowering();
+        println!("{name}: {lowering:?}");
+        assert_eq!(
+            lowering.flat_convs.len(),
+            flat_convs,
+            "{name}: {lowering:?}"
+        );
         assert_eq!(lowering.row_convs.len(), row_convs, "{name}: {lowering:?}");
         assert_eq!(lowering.max_pools, max_pools, "{name}: {lowering:?}");
         let ops = model.plan_ops();
         let count = |op: &str| ops.iter().filter(|o| *o == op).count();
+        assert_eq!(count("SentioFlatConv"), flat_convs, "{name}: {ops:?}");
         assert_eq!(count("SentioRowConv"), row_convs, "{name}: {ops:?}");
         assert_eq!(count("SentioRowMaxPool"), max_pools, "{name}: {ops:?}");
         assert_eq!(count("OptMaxPool"), 0, "{name}: {ops:?}");
     }
+}
+
+#[test]
+fn a_relu_after_a_flat_conv_is_fused_into_it() {
+    let (model, worst) = sentio_vs_tract(&case("conv1d_wide"));
+    assert!(worst <= 1e-5, "{worst}");
+    let nodes = model.plan_nodes();
+    let ops: Vec<&str> = nodes.iter().map(|n| n.op.as_str()).collect();
+    assert_eq!(ops, ["Source", "SentioFlatConv"], "{nodes:?}");
 }
 
 #[test]
@@ -108,13 +126,12 @@ fn int8_models_keep_tract_s_integer_plan() {
 
 #[test]
 fn a_wide_1d_conv_gets_the_faster_of_tract_s_two_lowerings() {
-    let (model, worst) = sentio_vs_tract(&case("conv1d_wide"));
+    let (model, worst) = sentio_vs_tract(&case("conv1d_12ch"));
     assert!(worst <= 1e-5, "{worst}");
-    let choice = model
-        .lowering()
-        .conv_choice
-        .clone()
-        .expect("a 160-wide conv has tract's direct spatial kernel to choose from");
+    let choice =
+        model.lowering().conv_choice.clone().expect(
+            "a 160-wide conv to 12 channels has tract's direct spatial kernel to choose from",
+        );
     assert!(!choice.direct_spatial_time.is_zero() && !choice.im2col_time.is_zero());
     assert_eq!(
         choice.direct_spatial,
@@ -144,7 +161,7 @@ fn the_node_profile_times_every_node_of_the_plan_once() {
     unique.dedup();
     assert_eq!(unique.len(), ids.len(), "{ids:?}");
     let ops: Vec<&str> = nodes.iter().map(|n| n.op.as_str()).collect();
-    assert!(ops.contains(&"SentioRowConv"), "{ops:?}");
+    assert!(ops.contains(&"SentioFlatConv"), "{ops:?}");
     assert!(ops.contains(&"Softmax"), "{ops:?}");
     let total: std::time::Duration = nodes.iter().map(|n| n.mean).sum();
     assert!(!total.is_zero());

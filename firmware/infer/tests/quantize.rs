@@ -52,7 +52,7 @@ fn int8_plan_really_runs_integer_ops() {
     let calibration = calibrate(&t.model, &options, &t.calib, Observer::MinMax).unwrap();
     let q = quantize(&t.model, "shape_cnn", &calibration).unwrap();
     // tract's own f32 plan, for the like-for-like count of matmuls (Sentio's lowering runs the
-    // first, single-channel conv as a direct row conv); the int8 plan is the default one.
+    // convolutions as its own ops); the int8 plan is the default one.
     let f32_model = Model::load(&t.model, &options.clone().tract_only(true)).unwrap();
     let int8_model = Model::load(&q.model, &options).unwrap();
     assert!(

@@ -797,6 +797,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         "tract_onnx": sentio_infer::TRACT_VERSION,
         "lowering": {
             "mode": format!("{:?}", args.lowering).to_lowercase(),
+            "flat_convs": lowering.flat_convs,
             "row_convs": lowering.row_convs,
             "row_max_pools": lowering.max_pools,
             "sequence_lstms": lowering.lstms,
@@ -833,7 +834,11 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         println!("quantize   {:.1} ms", ms(q));
     }
     println!("load       {:.1} ms", ms(load_time));
-    if !lowering.row_convs.is_empty() || lowering.max_pools > 0 || !lowering.lstms.is_empty() {
+    let replaced = !(lowering.flat_convs.is_empty()
+        && lowering.row_convs.is_empty()
+        && lowering.max_pools == 0
+        && lowering.lstms.is_empty());
+    if replaced {
         let named = |names: &[String]| {
             if names.is_empty() {
                 String::new()
@@ -842,8 +847,10 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             }
         };
         println!(
-            "lowering   Sentio kernels: {} direct row conv(s){}, {} row max pool(s), \
+            "lowering   Sentio kernels: {} flat conv(s){}, {} row conv(s){}, {} row max pool(s), \
              {} whole-sequence LSTM(s){}",
+            lowering.flat_convs.len(),
+            named(&lowering.flat_convs),
             lowering.row_convs.len(),
             named(&lowering.row_convs),
             lowering.max_pools,

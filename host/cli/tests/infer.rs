@@ -411,15 +411,18 @@ fn bench_profile_times_every_node_and_tract_lowering_has_no_sentio_kernels() {
     let sentio_doc = bench("sentio");
     assert_eq!(sentio_doc["lowering"]["mode"], "sentio");
     let sentio_ops = ops(&sentio_doc);
-    let row_convs = sentio_doc["lowering"]["row_convs"]
-        .as_array()
-        .unwrap()
-        .len();
-    assert_eq!(
-        sentio_ops.iter().filter(|o| *o == "SentioRowConv").count(),
-        row_convs,
-        "{sentio_ops:?}"
-    );
+    for (key, op) in [
+        ("flat_convs", "SentioFlatConv"),
+        ("row_convs", "SentioRowConv"),
+        ("sequence_lstms", "SentioSeqLstm"),
+    ] {
+        let replaced = sentio_doc["lowering"][key].as_array().unwrap().len();
+        assert_eq!(
+            sentio_ops.iter().filter(|o| *o == op).count(),
+            replaced,
+            "{key}: {sentio_ops:?}"
+        );
+    }
     let tract_doc = bench("tract");
     assert_eq!(tract_doc["lowering"]["mode"], "tract");
     let tract_ops = ops(&tract_doc);

@@ -15,10 +15,9 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec};
-use tract_onnx::tract_core::ops::nn::DataFormat;
+use tract_onnx::tract_core::ops::cnn::Conv;
 
-use super::{channels_first, eval_f32, planned_shape, replace_nodes, span};
+use super::{ConvGeometry, eval_f32, planned_shape, replace_nodes, span};
 
 /// Convolutions with at most this many taps per output (C_in/group·kh·kw) run as [`RowConv`].
 pub const MAX_TAPS: usize = 9;
@@ -50,67 +49,22 @@ impl RowConv {
     /// kernel and its bias), when it is a plain f32 NCHW 2-D convolution without dilation, at
     /// most [`MAX_TAPS`] taps per output, with constant weights over a known input shape.
     pub fn for_op(conv: &Conv, facts: &[&TypedFact]) -> Option<Self> {
-        let spec = &conv.pool_spec;
-        let [input, kernel, bias] = facts else {
-            return None;
-        };
-        let group = conv.group;
-        if conv.q_params.is_some()
-            || group == 0
-            || conv.kernel_fmt != KernelFormat::OIHW
-            || input.datum_type != f32::datum_type()
-            || spec.kernel_shape.len() != 2
-            || spec.dilations().iter().any(|d| *d != 1)
-            // (tract refuses these before; a zero would divide by zero in the spans)
-            || spec.strides().contains(&0)
-            || spec.kernel_shape.contains(&0)
-            || matches!(spec.padding, PaddingSpec::SameLower)
-        {
+        let g = ConvGeometry::of(conv, facts)?;
+        let [n, c_in, h, w] = g.input;
+        let [kh, kw] = g.kernel;
+        if c_in / g.group * kh * kw > MAX_TAPS {
             return None;
         }
-        let (n, c_in, &[h, w]) = channels_first(spec.data_format, input.shape.as_concrete()?)?
-        else {
-            return None;
-        };
-        let (kh, kw) = (spec.kernel_shape[0], spec.kernel_shape[1]);
-        let c_out = spec.output_channels;
-        if !c_in.is_multiple_of(group)
-            || !c_out.is_multiple_of(group)
-            || c_in / group * kh * kw > MAX_TAPS
-        {
-            return None;
-        }
-        let weights = kernel.konst.clone()?;
-        if weights.datum_type() != f32::datum_type()
-            || weights.shape() != [c_out, c_in / group, kh, kw]
-        {
-            return None;
-        }
-        let bias = bias.konst.clone()?;
-        let bias = bias
-            .try_as_plain_ram()
-            .ok()?
-            .as_slice::<f32>()
-            .ok()?
-            .to_vec();
-        let bias = match bias.len() {
-            1 => vec![bias[0]; c_out],
-            len if len == c_out => bias,
-            _ => return None,
-        };
-        let bias = Tensor::from_shape(&[c_out], &bias).ok()?;
-        let padding = spec.computed_padding(&[h, w]);
-        let strides = spec.strides();
         Some(Self {
             input: [n, c_in, h, w],
-            batch_axis: spec.data_format == DataFormat::NCHW,
-            output: [c_out, padding[0].convoluted, padding[1].convoluted],
-            kernel: [kh, kw],
-            strides: [strides[0], strides[1]],
-            pad_before: [padding[0].pad_before, padding[1].pad_before],
-            group,
-            weights,
-            bias: Arc::new(bias),
+            batch_axis: g.batch_axis,
+            output: g.output,
+            kernel: g.kernel,
+            strides: g.strides,
+            pad_before: g.pad_before,
+            group: g.group,
+            weights: g.weights,
+            bias: g.bias,
         })
     }
 
@@ -271,46 +225,7 @@ pub fn replace_convs(model: &mut TypedModel) -> TractResult<Vec<String>> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    /// The convolution by definition, one output at a time.
-    fn reference(c: &RowConv, input: &[f32], weights: &[f32], bias: &[f32]) -> Vec<f32> {
-        let [n, c_in, h, w] = c.input;
-        let [c_out, oh, ow] = c.output;
-        let [kh, kw] = c.kernel;
-        let (in_per_group, out_per_group) = (c_in / c.group, c_out / c.group);
-        let mut out = Vec::new();
-        for img in 0..n {
-            for co in 0..c_out {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut acc = bias[co];
-                        for cg in 0..in_per_group {
-                            let ci = co / out_per_group * in_per_group + cg;
-                            for ky in 0..kh {
-                                for kx in 0..kw {
-                                    let iy = (oy * c.strides[0] + ky) as isize
-                                        - c.pad_before[0] as isize;
-                                    let ix = (ox * c.strides[1] + kx) as isize
-                                        - c.pad_before[1] as isize;
-                                    if (0..h as isize).contains(&iy)
-                                        && (0..w as isize).contains(&ix)
-                                    {
-                                        let v = input[((img * c_in + ci) * h + iy as usize) * w
-                                            + ix as usize];
-                                        acc += weights
-                                            [((co * in_per_group + cg) * kh + ky) * kw + kx]
-                                            * v;
-                                    }
-                                }
-                            }
-                        }
-                        out.push(acc);
-                    }
-                }
-            }
-        }
-        out
-    }
+    use crate::lowering::reference;
 
     #[test]
     fn row_conv_equals_the_definition_for_kernels_strides_and_padding() {
@@ -349,7 +264,17 @@ mod tests {
                 .collect();
             let mut out = vec![0.0; n * c_out * oh * ow];
             conv.convolve(&input, &weights, &bias, &mut out);
-            let expected = reference(&conv, &input, &weights, &bias);
+            let expected = reference::conv(
+                &input,
+                conv.input,
+                &weights,
+                &bias,
+                conv.output,
+                conv.kernel,
+                conv.strides,
+                conv.pad_before,
+                conv.group,
+            );
             let worst = out
                 .iter()
                 .zip(&expected)

@@ -1,0 +1,683 @@
+//! A direct f32 convolution for stride-1 layers with more taps than [`super::row_conv`] takes
+//! (the 2x2 and 3x3 convolutions of the emoji and FER CNNs past their first layer, pointwise
+//! convolutions, the SER model's 1-D convolutions over time), which replaces tract's `Conv`
+//! before tract optimizes the plan.
+//!
+//! tract 0.23.9 lowers these to an im2col copy of the input (each value copied once per tap)
+//! feeding its matmul kernel: for the emoji CNN's three 2x2 convolutions the copies alone take
+//! 0.06 ms of its 0.28. Here no copy is made: with stride 1 and the input zero-padded, output
+//! `(y, x)` of a channel reads input `(y + ky, x + kx)`, which in a plane `Wp` values wide is
+//! the flat index `q + ky·Wp + kx` for the output's flat index `q = y·Wp + x`. So over the flat
+//! index, every tap is a contiguous run of the input, and a block of outputs is a sum of
+//! vectors loaded from the input times weights broadcast from the filter: 8 output channels x
+//! 48 outputs held in 24 AVX-512 registers (8 x 8 in AVX2 registers otherwise) while the input
+//! channels and taps go by. Computing over planes `Wp` wide produces `kw - 1` columns per row
+//! that are no output; they are dropped when the rows are copied into place (no copy at all for
+//! a `1 x k` kernel without horizontal padding).
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::cnn::Conv;
+
+use super::{ConvGeometry, eval_f32, planned_shape, replace_nodes};
+
+/// Output channels computed together (their weights broadcast, their sums in registers).
+const CHANNELS: usize = 8;
+/// Outputs of a block in the AVX-512 kernel: three vectors of 16.
+#[cfg(target_arch = "x86_64")]
+const AVX512_BLOCK: usize = 48;
+/// Outputs of a block in the portable kernel: one AVX2 vector (or two NEON ones).
+const PORTABLE_BLOCK: usize = 8;
+
+/// Geometry and packed weights of one stride-1 convolution, fixed at plan time.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FlatConv {
+    /// [N, C_in, H, W].
+    input: [usize; 4],
+    /// Whether the tensors have the N axis (NCHW) or not (CHW: tract drops a batch of one).
+    batch_axis: bool,
+    /// [C_out, OH, OW].
+    output: [usize; 3],
+    /// The kernel's size: [kh, kw].
+    taps: [usize; 2],
+    /// Zero padding: top, left, bottom, right.
+    pad: [usize; 4],
+    /// The weights by blocks of [`CHANNELS`] output channels: [C_out / 8][C_in][kh][kw][8].
+    packed: Arc<Tensor>,
+    /// [C_out] f32.
+    bias: Arc<Tensor>,
+    /// ReLU on the outputs (a `Max(conv, 0)` fused into the convolution).
+    relu: bool,
+    /// The kernel this CPU runs, and how it stores its vectors of outputs.
+    kernel: Kernel,
+    stores: Arc<StorePlan>,
+}
+
+impl FlatConv {
+    /// The replacement for `conv` (a node of a decluttered model with inputs of `facts`), when
+    /// it is an f32 2-D convolution with stride 1, no groups and no dilation, a multiple of 8
+    /// output channels, with constant weights over a known input shape.
+    pub fn for_op(conv: &Conv, facts: &[&TypedFact]) -> Option<Self> {
+        let g = ConvGeometry::of(conv, facts)?;
+        if g.group != 1 || g.strides != [1, 1] {
+            return None;
+        }
+        let weights = g.weights.try_as_plain_ram().ok()?;
+        let pad = [
+            g.pad_before[0],
+            g.pad_before[1],
+            g.pad_after[0],
+            g.pad_after[1],
+        ];
+        Self::new(
+            g.input,
+            g.batch_axis,
+            g.output,
+            g.kernel,
+            pad,
+            weights.as_slice::<f32>().ok()?,
+            g.bias,
+            Kernel::here(),
+        )
+    }
+
+    /// The convolution of `input` ([N, C_in, H, W], with the N axis if `batch_axis`) into
+    /// `output` ([C_out, OH, OW], C_out a multiple of 8) by `weights` ([C_out, C_in, kh, kw] as
+    /// `taps`) plus `bias`, over the input zero-padded by `pad` (top, left, bottom, right), run
+    /// by `kernel`.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        input: [usize; 4],
+        batch_axis: bool,
+        output: [usize; 3],
+        taps: [usize; 2],
+        pad: [usize; 4],
+        weights: &[f32],
+        bias: Arc<Tensor>,
+        kernel: Kernel,
+    ) -> Option<Self> {
+        let [_, c_in, h, w] = input;
+        let [c_out, oh, ow] = output;
+        let [kh, kw] = taps;
+        let [top, left, bottom, right] = pad;
+        let per_output = c_in * kh * kw;
+        if !c_out.is_multiple_of(CHANNELS)
+            || weights.len() != c_out * per_output
+            || bias.len() != c_out
+            || oh == 0
+            || ow == 0
+            || (h + top + bottom).checked_sub(kh) != Some(oh - 1)
+            || (w + left + right).checked_sub(kw) != Some(ow - 1)
+        {
+            return None;
+        }
+        let mut packed = Vec::with_capacity(weights.len());
+        for block in 0..c_out / CHANNELS {
+            for tap in 0..per_output {
+                for r in 0..CHANNELS {
+                    packed.push(weights[(block * CHANNELS + r) * per_output + tap]);
+                }
+            }
+        }
+        let wp = w + left + right;
+        let stores = StorePlan::new((oh - 1) * wp + ow, wp, ow, kernel.lanes());
+        Some(Self {
+            input,
+            batch_axis,
+            output,
+            taps,
+            pad,
+            packed: Arc::new(Tensor::from_shape(&[packed.len()], &packed).ok()?),
+            bias,
+            relu: false,
+            kernel,
+            stores: Arc::new(stores),
+        })
+    }
+
+    fn input_shape(&self) -> TVec<usize> {
+        let [n, c, h, w] = self.input;
+        planned_shape(self.batch_axis, n, c, &[h, w])
+    }
+
+    fn output_shape(&self) -> TVec<usize> {
+        let [c, h, w] = self.output;
+        planned_shape(self.batch_axis, self.input[0], c, &[h, w])
+    }
+
+    /// The padded plane: [Hp, Wp].
+    fn padded(&self) -> [usize; 2] {
+        let [_, _, h, w] = self.input;
+        let [top, left, bottom, right] = self.pad;
+        [h + top + bottom, w + left + right]
+    }
+
+    /// Convolves `input` into `output` (both row-major, shapes from `self`), ReLU applied when
+    /// `self.relu`.
+    fn convolve(&self, input: &[f32], packed: &[f32], bias: &[f32], output: &mut [f32]) {
+        let [_, c_in, h, w] = self.input;
+        let [c_out, oh, ow] = self.output;
+        let [kh, kw] = self.taps;
+        let [top, left, ..] = self.pad;
+        let [hp, wp] = self.padded();
+        let padded_input = self.pad.iter().any(|p| *p > 0);
+        let taps: Vec<usize> = (0..kh)
+            .flat_map(|ky| (0..kw).map(move |kx| ky * wp + kx))
+            .collect();
+        let mut padded = if padded_input {
+            vec![0.0f32; c_in * hp * wp]
+        } else {
+            Vec::new()
+        };
+        let images = input
+            .chunks_exact(c_in * h * w)
+            .zip(output.chunks_exact_mut(c_out * oh * ow));
+        for (image, out_image) in images {
+            let source: &[f32] = if padded_input {
+                let planes = image
+                    .chunks_exact(h * w)
+                    .zip(padded.chunks_exact_mut(hp * wp));
+                for (plane, padded_plane) in planes {
+                    let rows = plane
+                        .chunks_exact(w)
+                        .zip(padded_plane[top * wp..].chunks_exact_mut(wp));
+                    for (row, padded_row) in rows {
+                        padded_row[left..left + w].copy_from_slice(row);
+                    }
+                }
+                &padded
+            } else {
+                image
+            };
+            let blocks = packed
+                .chunks_exact(c_in * taps.len() * CHANNELS)
+                .zip(bias.chunks_exact(CHANNELS))
+                .zip(out_image.chunks_exact_mut(CHANNELS * oh * ow));
+            for ((weights, bias), out) in blocks {
+                let block = Block {
+                    source,
+                    plane: hp * wp,
+                    c_in,
+                    taps: &taps,
+                    weights,
+                    bias,
+                    output: [oh, ow],
+                    len: (oh - 1) * wp + ow,
+                    stores: &self.stores,
+                    relu: self.relu,
+                };
+                block.run(self.kernel, out);
+            }
+        }
+    }
+}
+
+/// How each vector of `lanes` flat outputs is stored: each run of its lanes that are outputs
+/// (`x < ow`) goes to `offset + lane` of the output plane. The same for every channel and
+/// image, so made once at plan time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct StorePlan {
+    /// (lanes of the run as a bit mask, the output index of lane 0 if it were in the run).
+    runs: Vec<(u16, isize)>,
+    /// Vector `v`'s runs are `runs[starts[v]..starts[v + 1]]`.
+    starts: Vec<usize>,
+}
+
+impl StorePlan {
+    /// The plan for flat outputs `0..len` of planes `wp` wide whose first `ow` columns are
+    /// outputs.
+    fn new(len: usize, wp: usize, ow: usize, lanes: usize) -> Self {
+        let mut plan = Self::default();
+        let (mut y, mut x) = (0usize, 0usize);
+        for start in (0..len).step_by(lanes) {
+            plan.starts.push(plan.runs.len());
+            let mut previous_was_output = false;
+            for lane in 0..lanes.min(len - start) {
+                let is_output = x < ow;
+                if is_output && !previous_was_output {
+                    plan.runs.push((0, (y * ow + x) as isize - lane as isize));
+                }
+                if let (true, Some(run)) = (is_output, plan.runs.last_mut()) {
+                    run.0 |= 1 << lane;
+                }
+                previous_was_output = is_output;
+                x += 1;
+                if x == wp {
+                    (x, y) = (0, y + 1);
+                }
+            }
+        }
+        plan.starts.push(plan.runs.len());
+        plan
+    }
+
+    /// The runs of vector `v` (none past the end).
+    fn runs(&self, v: usize) -> &[(u16, isize)] {
+        match (self.starts.get(v), self.starts.get(v + 1)) {
+            (Some(start), Some(end)) => &self.runs[*start..*end],
+            _ => &[],
+        }
+    }
+}
+
+/// Which copy of the loops runs, picked at plan time from what the CPU has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kernel {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2Fma,
+    Portable,
+}
+
+impl Kernel {
+    fn here() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Self::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Self::Avx2Fma;
+            }
+        }
+        Self::Portable
+    }
+
+    /// Flat outputs per vector (and per vector of the [`StorePlan`]).
+    fn lanes(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => 16,
+            _ => PORTABLE_BLOCK,
+        }
+    }
+}
+
+/// [`CHANNELS`] output channels of one image, over the flat outputs `q = y·wp + x` (those with
+/// `x >= ow` are computed and not stored).
+struct Block<'a> {
+    /// The (padded) input image: `c_in` planes of `plane` values.
+    source: &'a [f32],
+    plane: usize,
+    c_in: usize,
+    /// Offset of each tap from the output's flat index.
+    taps: &'a [usize],
+    /// [C_in][taps][CHANNELS].
+    weights: &'a [f32],
+    /// [CHANNELS].
+    bias: &'a [f32],
+    /// [OH, OW].
+    output: [usize; 2],
+    /// Flat outputs computed: up to the last real output, `(OH - 1)·wp + OW`.
+    len: usize,
+    /// How each vector of flat outputs is stored (for the kernel's lanes).
+    stores: &'a StorePlan,
+    relu: bool,
+}
+
+impl Block<'_> {
+    /// Writes the block's channels into `out` ([`CHANNELS`] planes of OH x OW values) with
+    /// `kernel`.
+    fn run(&self, kernel: Kernel, out: &mut [f32]) {
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => {
+                for q in (0..self.len).step_by(AVX512_BLOCK) {
+                    let n = (self.len - q).min(AVX512_BLOCK);
+                    // SAFETY: `Kernel::here` saw AVX-512 F; `outputs_avx512` reads and writes
+                    // only in bounds (see there).
+                    unsafe { self.outputs_avx512(q, n, out) };
+                }
+            }
+            // SAFETY: `Kernel::here` saw the features the function is compiled for.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2Fma => unsafe { self.run_avx2_fma(out) },
+            Kernel::Portable => self.run_portable(out),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn run_avx2_fma(&self, out: &mut [f32]) {
+        self.run_portable(out);
+    }
+
+    #[inline(always)]
+    fn run_portable(&self, out: &mut [f32]) {
+        for q in (0..self.len).step_by(PORTABLE_BLOCK) {
+            let n = (self.len - q).min(PORTABLE_BLOCK);
+            self.outputs_portable(q, n, out);
+        }
+    }
+
+    /// Outputs `q..q + n` (n <= [`PORTABLE_BLOCK`]) of the block's channels.
+    #[inline(always)]
+    fn outputs_portable(&self, q: usize, n: usize, out: &mut [f32]) {
+        let mut sums = [[0.0f32; PORTABLE_BLOCK]; CHANNELS];
+        for (sum, b) in sums.iter_mut().zip(self.bias) {
+            *sum = [*b; PORTABLE_BLOCK];
+        }
+        let mut weights = self.weights.chunks_exact(CHANNELS);
+        for plane in self.source.chunks_exact(self.plane).take(self.c_in) {
+            for (offset, w) in self.taps.iter().zip(weights.by_ref()) {
+                let mut x = [0.0f32; PORTABLE_BLOCK];
+                x[..n].copy_from_slice(&plane[q + offset..][..n]);
+                for (sum, w) in sums.iter_mut().zip(w) {
+                    for (s, x) in sum.iter_mut().zip(&x) {
+                        *s = w.mul_add(*x, *s);
+                    }
+                }
+            }
+        }
+        let plane = self.output[0] * self.output[1];
+        let runs = self.stores.runs(q / PORTABLE_BLOCK);
+        for (sum, out) in sums.iter().zip(out.chunks_exact_mut(plane)) {
+            for (mask, offset) in runs {
+                for (lane, s) in sum.iter().enumerate() {
+                    if mask & (1 << lane) != 0 {
+                        out[(offset + lane as isize) as usize] =
+                            if self.relu { s.max(0.0) } else { *s };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Outputs `q..q + n` (n <= [`AVX512_BLOCK`]) of the block's channels: 8 x 3 vectors of 16
+    /// sums in registers; the lanes past `n` are masked off in every load, and each vector is
+    /// stored run by run of the lanes that are outputs (`x < ow`).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F. Reads stay in `source`: the furthest is flat input
+    /// `len - 1 + taps.last()` of the last plane, inside it since `len - 1` is the last output
+    /// and the last tap reads that output's bottom-right input. Writes stay in `out` (8 planes
+    /// of OH x OW): each stored lane is an output, where the [`StorePlan`] puts it.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn outputs_avx512(&self, q: usize, n: usize, out: &mut [f32]) {
+        use std::arch::x86_64::*;
+        let plane = self.output[0] * self.output[1];
+        debug_assert!(q + n <= self.len && q.is_multiple_of(16));
+        debug_assert!(out.len() >= CHANNELS * plane);
+        debug_assert!(self.weights.len() >= self.c_in * self.taps.len() * CHANNELS);
+        let lanes = |v: usize| -> __mmask16 {
+            let valid = n.saturating_sub(v * 16).min(16);
+            ((1u32 << valid) - 1) as __mmask16
+        };
+        let masks = [lanes(0), lanes(1), lanes(2)];
+        let mut sums = [[_mm512_setzero_ps(); 3]; CHANNELS];
+        for (sum, b) in sums.iter_mut().zip(self.bias) {
+            *sum = [_mm512_set1_ps(*b); 3];
+        }
+        let mut w = self.weights.as_ptr();
+        for ci in 0..self.c_in {
+            let base = self.source.as_ptr().wrapping_add(ci * self.plane + q);
+            for offset in self.taps {
+                let p = base.wrapping_add(*offset);
+                // SAFETY: masked lanes are not read (no fault past the end); valid lanes are
+                // in bounds (see the function's doc).
+                let x = unsafe {
+                    [
+                        _mm512_maskz_loadu_ps(masks[0], p),
+                        _mm512_maskz_loadu_ps(masks[1], p.wrapping_add(16)),
+                        _mm512_maskz_loadu_ps(masks[2], p.wrapping_add(32)),
+                    ]
+                };
+                for (r, sum) in sums.iter_mut().enumerate() {
+                    // SAFETY: `w` walks the block's weights, c_in * taps * 8 of them.
+                    let wr = _mm512_set1_ps(unsafe { *w.add(r) });
+                    for (s, x) in sum.iter_mut().zip(&x) {
+                        *s = _mm512_fmadd_ps(wr, *x, *s);
+                    }
+                }
+                w = w.wrapping_add(CHANNELS);
+            }
+        }
+        // The sums go through memory once: stored with constant indices (so the loop above
+        // keeps them in registers), then reloaded for the stores of their runs, whose count
+        // varies.
+        let zero = _mm512_setzero_ps();
+        let mut tile = [[0.0f32; 16]; 3 * CHANNELS];
+        for (r, sum) in sums.iter().enumerate() {
+            for (v, s) in sum.iter().enumerate() {
+                let s = if self.relu {
+                    _mm512_max_ps(*s, zero)
+                } else {
+                    *s
+                };
+                // SAFETY: a row of `tile` holds 16 values.
+                unsafe { _mm512_storeu_ps(tile[r * 3 + v].as_mut_ptr(), s) };
+            }
+        }
+        let stores = [0, 1, 2].map(|v| self.stores.runs(q / 16 + v));
+        for (r, sums) in tile.chunks_exact(3).enumerate() {
+            let o = out.as_mut_ptr().wrapping_add(r * plane);
+            for (sum, runs) in sums.iter().zip(stores) {
+                // SAFETY: a row of `tile` holds 16 values.
+                let s = unsafe { _mm512_loadu_ps(sum.as_ptr()) };
+                for (mask, offset) in runs {
+                    // SAFETY: only the run's lanes are written, each to an output of the plane
+                    // (see `StorePlan`).
+                    unsafe { _mm512_mask_storeu_ps(o.wrapping_offset(*offset), *mask, s) };
+                }
+            }
+        }
+    }
+}
+
+impl Op for FlatConv {
+    fn name(&self) -> StaticName {
+        "SentioFlatConv".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!(
+            "kernel {:?} pad {:?}: {:?} -> {:?}{}",
+            self.taps,
+            self.pad,
+            self.input,
+            self.output,
+            if self.relu { ", ReLU" } else { "" }
+        )])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for FlatConv {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let packed = self.packed.try_as_plain_ram()?;
+        let bias = self.bias.try_as_plain_ram()?;
+        eval_f32(
+            "SentioFlatConv",
+            args_1!(inputs),
+            &self.input_shape(),
+            &self.output_shape(),
+            |input, output| {
+                self.convolve(
+                    input,
+                    packed.as_slice::<f32>()?,
+                    bias.as_slice::<f32>()?,
+                    output,
+                );
+                Ok(())
+            },
+        )
+    }
+}
+
+impl TypedOp for FlatConv {
+    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(f32::fact(self.output_shape())))
+    }
+
+    as_op!();
+}
+
+/// Replaces every `Conv` of the decluttered `model` that [`FlatConv::for_op`] takes, with the
+/// ReLU that follows it if any; returns their names.
+pub fn replace_convs(model: &mut TypedModel) -> TractResult<Vec<String>> {
+    let replaced = replace_nodes(model, FlatConv::for_op)?;
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let Some(conv) = node.op_as::<FlatConv>() else {
+            continue;
+        };
+        let Some(next) = model.single_succ(id)? else {
+            continue;
+        };
+        if is_relu_of(model, next, OutletId::new(id, 0)) {
+            let conv = FlatConv {
+                relu: true,
+                ..conv.clone()
+            };
+            TypedModelPatch::fuse_with_next(model, node, conv)?.apply(model)?;
+        }
+    }
+    Ok(replaced)
+}
+
+/// Whether `node` is `Max(input, 0)` (how tract writes a ReLU), of `input`'s shape.
+fn is_relu_of(model: &TypedModel, node: &TypedNode, input: OutletId) -> bool {
+    let Some(TypedBinOp(op, None)) = node.op_as::<TypedBinOp>() else {
+        return false;
+    };
+    let [a, b] = node.inputs[..] else {
+        return false;
+    };
+    let other = match (a == input, b == input) {
+        (true, false) => b,
+        (false, true) => a,
+        _ => return false,
+    };
+    let zero = model.outlet_fact(other).ok().and_then(|f| f.konst.clone());
+    let zero = zero.is_some_and(|z| {
+        z.len() == 1
+            && z.datum_type() == f32::datum_type()
+            && z.cast_to_scalar::<f32>().is_ok_and(|v| v == 0.0)
+    });
+    let same_shape = match (model.outlet_fact(input), model.outlet_fact(node.id.into())) {
+        (Ok(i), Ok(o)) => i.shape == o.shape,
+        _ => false,
+    };
+    op.name() == "Max" && zero && same_shape
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::lowering::reference;
+
+    #[test]
+    fn flat_conv_equals_the_definition_with_every_kernel_of_this_cpu() {
+        // (n, c_in, h, w, c_out, kernel, pad top/left/bottom/right)
+        let cases = [
+            (1, 1, 64, 64, 16, [2, 2], [0, 0, 0, 0]),
+            (1, 16, 31, 31, 32, [2, 2], [0, 0, 0, 0]),
+            (2, 3, 9, 11, 8, [3, 3], [1, 1, 1, 1]),
+            (1, 5, 7, 6, 16, [3, 2], [2, 0, 1, 1]),
+            // A plane 2 wide: 8 runs of one output per vector of 16.
+            (1, 2, 5, 2, 8, [1, 1], [0, 0, 0, 1]),
+            // 1-D over time as 1 x k, padded: the SER model's convs.
+            (1, 40, 1, 130, 64, [1, 5], [0, 2, 0, 2]),
+            // Pointwise.
+            (1, 24, 6, 6, 32, [1, 1], [0, 0, 0, 0]),
+        ];
+        let mut kernels = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                kernels.push(Kernel::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                kernels.push(Kernel::Avx2Fma);
+            }
+        }
+        for (n, c_in, h, w, c_out, [kh, kw], pad) in cases {
+            let [top, left, bottom, right] = pad;
+            let (oh, ow) = (h + top + bottom + 1 - kh, w + left + right + 1 - kw);
+            let weights: Vec<f32> = (0..c_out * c_in * kh * kw)
+                .map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0)
+                .collect();
+            let bias: Vec<f32> = (0..c_out).map(|i| i as f32 * 0.25 - 0.5).collect();
+            let input: Vec<f32> = (0..n * c_in * h * w)
+                .map(|i| ((i * 7919) % 1009) as f32 / 500.0 - 1.0)
+                .collect();
+            let expected = reference::conv(
+                &input,
+                [n, c_in, h, w],
+                &weights,
+                &bias,
+                [c_out, oh, ow],
+                [kh, kw],
+                [1, 1],
+                [top, left],
+                1,
+            );
+            for kernel in &kernels {
+                for relu in [false, true] {
+                    let conv = FlatConv {
+                        relu,
+                        ..FlatConv::new(
+                            [n, c_in, h, w],
+                            true,
+                            [c_out, oh, ow],
+                            [kh, kw],
+                            pad,
+                            &weights,
+                            Arc::new(Tensor::from_shape(&[c_out], &bias).unwrap()),
+                            *kernel,
+                        )
+                        .unwrap()
+                    };
+                    let mut out = vec![f32::NAN; n * c_out * oh * ow];
+                    let packed = conv.packed.try_as_plain_ram().unwrap();
+                    conv.convolve(&input, packed.as_slice().unwrap(), &bias, &mut out);
+                    let worst = out
+                        .iter()
+                        .zip(&expected)
+                        .map(|(a, b)| (a - if relu { b.max(0.0) } else { *b }).abs())
+                        .fold(0.0f32, f32::max);
+                    assert!(
+                        worst < 1e-4,
+                        "{kernel:?} relu {relu} {c_in}x{h}x{w} -> {c_out} {kh}x{kw} {pad:?}: \
+                         {worst}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn geometry_that_does_not_add_up_is_refused() {
+        let bias = Arc::new(Tensor::from_shape(&[8], &[0.0f32; 8]).unwrap());
+        let weights = vec![0.0f32; 8 * 2 * 9];
+        let make = |output: [usize; 3], c_out_weights: usize| {
+            FlatConv::new(
+                [1, 2, 5, 5],
+                true,
+                output,
+                [3, 3],
+                [0; 4],
+                &weights[..c_out_weights * 18],
+                bias.clone(),
+                Kernel::Portable,
+            )
+        };
+        assert!(make([8, 3, 3], 8).is_some());
+        assert!(make([8, 4, 3], 8).is_none(), "wrong output height");
+        assert!(make([6, 3, 3], 6).is_none(), "not a multiple of 8 channels");
+        assert!(make([8, 3, 3], 7).is_none(), "weights for 7 channels");
+    }
+}
