@@ -390,6 +390,73 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         case(
+            "xception_module",
+            "Separable conv (depthwise 3x3 + pointwise) + BatchNormalization + Relu, MaxPool \
+             3x3/2 pad 1, plus a strided 1x1 conv + BatchNormalization residual (Sentio's flat \
+             convs with the batch norms, ReLU and strided reads folded in)",
+            16,
+            &[1, 8, 12, 12],
+            |g, r| {
+                let bn = |g: &mut GraphBuilder, r: &mut SplitMix64, p: &str, c: usize| {
+                    let c64 = c as i64;
+                    g.initializer(&format!("{p}s"), &[c64], &r.vec(c, 0.5, 1.5))
+                        .initializer(&format!("{p}b"), &[c64], &r.vec(c, -0.5, 0.5))
+                        .initializer(&format!("{p}m"), &[c64], &r.vec(c, -0.3, 0.3))
+                        .initializer(&format!("{p}v"), &[c64], &r.vec(c, 0.2, 2.0));
+                };
+                bn(g, r, "bn1", 16);
+                bn(g, r, "bn2", 16);
+                g.initializer("dw", &[8, 1, 3, 3], &weights(r, 72, 9))
+                    .initializer("dwb", &[8], &r.vec(8, -0.1, 0.1))
+                    .initializer("pw", &[16, 8, 1, 1], &weights(r, 128, 8))
+                    .initializer("pwb", &[16], &r.vec(16, -0.1, 0.1))
+                    .initializer("rw", &[16, 8, 1, 1], &weights(r, 128, 8))
+                    .initializer("rwb", &[16], &r.vec(16, -0.1, 0.1))
+                    .node(
+                        "Conv",
+                        &["x", "dw", "dwb"],
+                        &["d"],
+                        &[
+                            ("kernel_shape", ints(&[3, 3])),
+                            ("pads", ints(&[1, 1, 1, 1])),
+                            ("group", Attr::Int(8)),
+                        ],
+                    )
+                    .node("Conv", &["d", "pw", "pwb"], &["p"], &[])
+                    .node(
+                        "BatchNormalization",
+                        &["p", "bn1s", "bn1b", "bn1m", "bn1v"],
+                        &["pn"],
+                        &[("epsilon", Attr::Float(1e-5))],
+                    )
+                    .node("Relu", &["pn"], &["pr"], &[])
+                    .node(
+                        "MaxPool",
+                        &["pr"],
+                        &["pool"],
+                        &[
+                            ("kernel_shape", ints(&[3, 3])),
+                            ("strides", ints(&[2, 2])),
+                            ("pads", ints(&[1, 1, 1, 1])),
+                        ],
+                    )
+                    .node(
+                        "Conv",
+                        &["x", "rw", "rwb"],
+                        &["res"],
+                        &[("strides", ints(&[2, 2]))],
+                    )
+                    .node(
+                        "BatchNormalization",
+                        &["res", "bn2s", "bn2b", "bn2m", "bn2v"],
+                        &["resn"],
+                        &[("epsilon", Attr::Float(1e-5))],
+                    )
+                    .node("Add", &["pool", "resn"], &["y"], &[])
+                    .output("y", &[1, 16, 6, 6]);
+            },
+        ),
+        case(
             "maxpool1d",
             "MaxPool over time, kernel 3 stride 2 pad 1, on [N, C, T] (Sentio's row max pool)",
             12,

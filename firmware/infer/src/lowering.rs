@@ -3,12 +3,14 @@
 //! docs/benchmarks.md (`sentio bench --profile` shows the time per node) and checked against
 //! onnxruntime by the conformance suite.
 //!
-//! - [`flat_conv`]: stride-1 convolutions with a multiple of 8 output channels run as direct
-//!   convolutions over the flat index of the (padded) input, 8 channels x 48 outputs in
-//!   registers, with the ReLU that follows fused, instead of tract's im2col copy + matmul.
+//! - [`flat_conv`]: stride-1 convolutions (8k output channels, or depthwise) and the pointwise
+//!   convolutions tract writes as einsums run as direct convolutions over the flat index of the
+//!   (padded) input, 8 channels x 48 outputs in AVX-512 registers, instead of tract's im2col
+//!   copy and matmul; the batch norms and the ReLU that follow are folded into their weights
+//!   and stores, the `Downsample`s before a strided pointwise convolution into its reads.
 //! - [`row_conv`]: the other convolutions with at most 9 taps per output (a strided first layer
-//!   of a grayscale model, depthwise convolutions up to 3x3) run as direct row convolutions
-//!   instead of tract's im2col + 40x2 matmul kernel or its depthwise kernel.
+//!   of a grayscale model) run as direct row convolutions instead of tract's im2col + 40x2
+//!   matmul kernel.
 //! - [`max_pool`]: max pools run row by row instead of tract's per-output walk.
 //! - [`lstm`]: an LSTM runs as one op over the whole sequence instead of tract's `Scan`, which
 //!   dispatches a nested plan per time step.
@@ -93,7 +95,11 @@ fn planned_shape(batch_axis: bool, n: usize, c: usize, spatial: &[usize]) -> TVe
 }
 
 /// Evaluates one of Sentio's single-input f32 ops: checks `input` has the shape the op was
-/// planned for, and runs `kernel` from its values into a zeroed output of `output_shape`.
+/// planned for, and runs `kernel` from its values into an output of `output_shape`, which
+/// `kernel` must write in full: it is not zeroed first (for the emoji CNN's first conv,
+/// zeroing its 254 KB output took a tenth of the op). Debug builds, the tests', fill it with
+/// NaN instead, so an output a kernel leaves unwritten fails the comparisons with tract and
+/// onnxruntime.
 fn eval_f32(
     op: &str,
     input: TValue,
@@ -106,7 +112,13 @@ fn eval_f32(
         "{op} planned for {input_shape:?}, got {:?}",
         input.shape()
     );
-    let mut output = Tensor::zero::<f32>(output_shape)?;
+    let mut output = if cfg!(debug_assertions) {
+        Tensor::from_shape(output_shape, &vec![f32::NAN; output_shape.iter().product()])?
+    } else {
+        // SAFETY: f32 has no invalid bit pattern, and every kernel writes every output value
+        // before anything reads it (the contract above, checked in debug builds).
+        unsafe { Tensor::uninitialized::<f32>(output_shape)? }
+    };
     {
         let input = input.try_as_plain_ram()?;
         let mut out = output.try_as_plain_ram_mut()?;
@@ -278,6 +290,8 @@ pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowerin
     let lstms = lstm::replace_lstms(&mut decluttered)?;
     let mut model = decluttered.into_optimized()?;
     let max_pools = max_pool::replace_max_pools(&mut model)?.len();
+    // (drops the nodes the replacements left unused)
+    model.compact()?;
     Ok((
         model,
         Lowering {

@@ -48,12 +48,13 @@ fn convolutions_and_max_pools_run_as_sentio_s_kernels() {
     for (name, flat_convs, row_convs, max_pools) in [
         ("first_conv", 0, 1, 1),
         ("mini_cnn", 2, 0, 2),
-        ("depthwise_separable", 0, 1, 0),
+        ("depthwise_separable", 2, 0, 0),
         ("pooling", 0, 0, 1),
         ("maxpool1d", 0, 0, 1),
         ("conv", 1, 0, 0),
         ("conv1d_wide", 1, 0, 0),
         ("conv1d_12ch", 0, 0, 0),
+        ("xception_module", 3, 0, 1),
     ] {
         let (model, _) = sentio_vs_tract(&case(name));
         let lowering = model.lowering();
@@ -81,6 +82,34 @@ fn a_relu_after_a_flat_conv_is_fused_into_it() {
     let nodes = model.plan_nodes();
     let ops: Vec<&str> = nodes.iter().map(|n| n.op.as_str()).collect();
     assert_eq!(ops, ["Source", "SentioFlatConv"], "{nodes:?}");
+}
+
+#[test]
+fn batch_norms_relus_and_strided_reads_fold_into_the_flat_convs() {
+    // Depthwise conv, pointwise conv + batch norm + ReLU, max pool; strided 1x1 conv + batch
+    // norm; the residual add.
+    let (model, worst) = sentio_vs_tract(&case("xception_module"));
+    assert!(worst <= 1e-5, "{worst}");
+    let nodes = model.plan_nodes();
+    let ops: Vec<&str> = nodes.iter().map(|n| n.op.as_str()).collect();
+    assert_eq!(
+        ops.iter().filter(|o| **o == "SentioFlatConv").count(),
+        3,
+        "{ops:?}"
+    );
+    assert!(
+        !ops.iter().any(|o| o.contains("Downsample")
+            || o.contains("Mul")
+            || o.contains("MaxBy")
+            || o.contains("BinChain")
+            || o.contains("MatMul")),
+        "{ops:?}"
+    );
+    assert_eq!(
+        ops.iter().filter(|o| o.contains("Add")).count(),
+        1,
+        "{ops:?}"
+    );
 }
 
 #[test]

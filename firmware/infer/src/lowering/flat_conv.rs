@@ -1,26 +1,34 @@
-//! A direct f32 convolution for stride-1 layers with more taps than [`super::row_conv`] takes
-//! (the 2x2 and 3x3 convolutions of the emoji and FER CNNs past their first layer, pointwise
-//! convolutions, the SER model's 1-D convolutions over time), which replaces tract's `Conv`
-//! before tract optimizes the plan.
+//! A direct f32 convolution for stride-1 layers (the 2x2 and 3x3 convolutions of the emoji and
+//! FER CNNs, their depthwise and pointwise convolutions, the SER model's 1-D convolutions over
+//! time), which replaces tract's `Conv` (and the einsum tract makes of a 1x1 `Conv`) before
+//! tract optimizes the plan.
 //!
 //! tract 0.23.9 lowers these to an im2col copy of the input (each value copied once per tap)
-//! feeding its matmul kernel: for the emoji CNN's three 2x2 convolutions the copies alone take
-//! 0.06 ms of its 0.28. Here no copy is made: with stride 1 and the input zero-padded, output
-//! `(y, x)` of a channel reads input `(y + ky, x + kx)`, which in a plane `Wp` values wide is
-//! the flat index `q + ky·Wp + kx` for the output's flat index `q = y·Wp + x`. So over the flat
-//! index, every tap is a contiguous run of the input, and a block of outputs is a sum of
-//! vectors loaded from the input times weights broadcast from the filter: 8 output channels x
-//! 48 outputs held in 24 AVX-512 registers (8 x 8 in AVX2 registers otherwise) while the input
-//! channels and taps go by. Computing over planes `Wp` wide produces `kw - 1` columns per row
-//! that are no output; they are dropped when the rows are copied into place (no copy at all for
-//! a `1 x k` kernel without horizontal padding).
+//! feeding its matmul kernel: for the emoji CNN's three 2x2 convolutions the copies alone took
+//! 0.06 ms of its 0.28; a pointwise convolution with 16 input channels ran at 9 GMAC/s. Here no
+//! copy is made: with stride 1 and the input zero-padded, output `(y, x)` of a channel reads
+//! input `(y + ky, x + kx)`, which in a plane `Wp` values wide is the flat index
+//! `q + ky·Wp + kx` for the output's flat index `q = y·Wp + x`. So over the flat index, every
+//! tap is a contiguous run of the input, and a block of outputs is a sum of vectors loaded from
+//! the input times weights broadcast from the filter: 8 output channels x 48 outputs held in 24
+//! AVX-512 registers (8 x 8 in AVX2 registers otherwise) while the input channels and taps go
+//! by. Computing over planes `Wp` wide produces `kw - 1` columns per row that are no output;
+//! the stores skip them (a [`StorePlan`] of masked stores, made at plan time). A depthwise
+//! convolution runs plane by plane the same way (64 outputs in 4 registers).
+//!
+//! What follows a convolution in tract's decluttered graph is folded in when it can be: `Add`s
+//! and `Mul`s by one constant per output channel (the conv's bias and a batch norm) into the
+//! weights and bias, then a ReLU (`Max(x, 0)`) into the stores; and the `Downsample`s tract
+//! puts before a strided 1x1 convolution into one strided read of the input.
 
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
+use tract_onnx::tract_core::ops::Downsample;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::Conv;
+use tract_onnx::tract_core::ops::einsum::EinSum;
 
 use super::{ConvGeometry, eval_f32, planned_shape, replace_nodes};
 
@@ -37,20 +45,28 @@ const PORTABLE_BLOCK: usize = 8;
 pub struct FlatConv {
     /// [N, C_in, H, W].
     input: [usize; 4],
-    /// Whether the tensors have the N axis (NCHW) or not (CHW: tract drops a batch of one).
-    batch_axis: bool,
+    /// The shapes of the input and the output in the plan (NCHW or CHW, or a pointwise
+    /// convolution's einsum shapes), of [N, C_in, H, W] and [N, C_out, OH, OW] values.
+    input_shape: TVec<usize>,
+    output_shape: TVec<usize>,
     /// [C_out, OH, OW].
     output: [usize; 3],
     /// The kernel's size: [kh, kw].
     taps: [usize; 2],
     /// Zero padding: top, left, bottom, right.
     pad: [usize; 4],
-    /// The weights by blocks of [`CHANNELS`] output channels: [C_out / 8][C_in][kh][kw][8].
+    /// The weights by blocks of [`CHANNELS`] output channels: [C_out / 8][C_in][kh][kw][8]
+    /// (depthwise: [C][kh][kw]).
     packed: Arc<Tensor>,
     /// [C_out] f32.
     bias: Arc<Tensor>,
     /// ReLU on the outputs (a `Max(conv, 0)` fused into the convolution).
     relu: bool,
+    /// One filter per channel (groups = channels): `packed` is [C][kh][kw].
+    depthwise: bool,
+    /// A strided pointwise convolution: the input is [N·C_in, H, W] with every `sh`-th row and
+    /// `sw`-th column read (tract's `Downsample`s before the convolution, folded in).
+    subsample: Option<Subsample>,
     /// The kernel this CPU runs, and how it stores its vectors of outputs.
     kernel: Kernel,
     stores: Arc<StorePlan>,
@@ -62,7 +78,9 @@ impl FlatConv {
     /// output channels, with constant weights over a known input shape.
     pub fn for_op(conv: &Conv, facts: &[&TypedFact]) -> Option<Self> {
         let g = ConvGeometry::of(conv, facts)?;
-        if g.group != 1 || g.strides != [1, 1] {
+        let [_, c_in, _, _] = g.input;
+        let depthwise = g.group > 1 && g.group == c_in && g.group == g.output[0];
+        if !(g.group == 1 || depthwise) || g.strides != [1, 1] {
             return None;
         }
         let weights = g.weights.try_as_plain_ram().ok()?;
@@ -80,14 +98,148 @@ impl FlatConv {
             pad,
             weights.as_slice::<f32>().ok()?,
             g.bias,
+            depthwise,
             Kernel::here(),
         )
     }
 
+    /// The replacement for an `einsum` (with inputs of `facts`) that is a pointwise
+    /// convolution, as tract writes a 1x1 `Conv` (`NIHW,OI->OHW` and the like): a constant f32
+    /// [O, I] weight times an input whose axes are, but for axes of size 1, I then the spatial
+    /// ones, into an output whose axes are O then the same spatial ones; O a multiple of 8.
+    pub fn for_pointwise(einsum: &EinSum, facts: &[&TypedFact]) -> Option<Self> {
+        let [input, weights] = facts else {
+            return None;
+        };
+        if einsum.q_params.is_some()
+            || einsum.operating_dt != f32::datum_type()
+            || input.datum_type != f32::datum_type()
+        {
+            return None;
+        }
+        let weights = weights.konst.clone()?;
+        let &[c_out, c_in] = weights.shape() else {
+            return None;
+        };
+        let input_shape = input.shape.as_concrete()?;
+        let output = einsum.output_facts(facts).ok()?;
+        let output_shape = output.first()?.shape.as_concrete()?;
+        // The axes of input 0 and of the output in order, without those of size 1; each as
+        // (its place in the weight, its place in the output or in input 0).
+        let mut in_axes: Vec<(Option<usize>, Option<usize>, usize)> = Vec::new();
+        let mut out_axes: Vec<(Option<usize>, Option<usize>, usize)> = Vec::new();
+        for axis in einsum.axes.iter_all_axes() {
+            let (a, b, out) = (
+                axis.inputs.first()?,
+                axis.inputs.get(1)?,
+                axis.outputs.first()?,
+            );
+            let (a, b, out) = (a.first().copied(), b.first().copied(), out.first().copied());
+            if let Some(pa) = a
+                && input_shape.get(pa) != Some(&1)
+            {
+                in_axes.push((b, out, pa));
+            }
+            if let Some(po) = out
+                && output_shape.get(po) != Some(&1)
+            {
+                out_axes.push((b, a, po));
+            }
+        }
+        in_axes.sort_by_key(|(_, _, p)| *p);
+        out_axes.sort_by_key(|(_, _, p)| *p);
+        // Input: I (weight axis 1, not in the output), then spatial axes (not in the weight,
+        // in the output); output: O (weight axis 0, not in input 0), then the same spatial
+        // axes in the same order.
+        let (Some((Some(1), None, _)), Some((Some(0), None, _))) =
+            (in_axes.first(), out_axes.first())
+        else {
+            return None;
+        };
+        let spatial_in: Vec<usize> = in_axes[1..]
+            .iter()
+            .map(|(b, out, _)| if b.is_none() { *out } else { None })
+            .collect::<Option<_>>()?;
+        let spatial_out: Vec<usize> = out_axes[1..].iter().map(|(_, _, p)| *p).collect();
+        if spatial_in != spatial_out || out_axes[1..].iter().any(|(b, _, _)| b.is_some()) {
+            return None;
+        }
+        let plane: usize = spatial_out.iter().map(|p| output_shape[*p]).product();
+        // (A dense layer is a pointwise convolution over one position: tract's matmul, which
+        // fills its registers along the output channels, serves it better.)
+        if plane < 16
+            || input_shape.iter().product::<usize>() != c_in * plane
+            || output_shape.iter().product::<usize>() != c_out * plane
+        {
+            return None;
+        }
+        let weights = weights.try_as_plain_ram().ok()?;
+        let bias = Arc::new(Tensor::zero::<f32>(&[c_out]).ok()?);
+        let conv = Self::new(
+            [1, c_in, 1, plane],
+            true,
+            [c_out, 1, plane],
+            [1, 1],
+            [0; 4],
+            weights.as_slice::<f32>().ok()?,
+            bias,
+            false,
+            Kernel::here(),
+        )?;
+        Some(Self {
+            input_shape: input_shape.into(),
+            output_shape: output_shape.into(),
+            ..conv
+        })
+    }
+
+    /// This convolution followed by `y·scale + shift` per output channel (a following `Mul`
+    /// and `Add` by constants, e.g. a batch norm), its weights and bias scaled.
+    fn with_affine(&self, scale: &[f32], shift: &[f32]) -> TractResult<Self> {
+        let c_out = self.output[0];
+        ensure!(scale.len() == c_out && shift.len() == c_out);
+        let mut packed = self.packed.as_ref().clone();
+        {
+            let mut view = packed.try_as_plain_ram_mut()?;
+            let packed = view.as_slice_mut::<f32>()?;
+            if self.depthwise {
+                let taps = packed.len() / c_out;
+                for (filter, s) in packed.chunks_exact_mut(taps).zip(scale) {
+                    filter.iter_mut().for_each(|w| *w *= s);
+                }
+            } else {
+                let per_block = packed.len() / (c_out / CHANNELS);
+                for (block, scale) in packed
+                    .chunks_exact_mut(per_block)
+                    .zip(scale.chunks_exact(CHANNELS))
+                {
+                    for tap in block.chunks_exact_mut(CHANNELS) {
+                        tap.iter_mut().zip(scale).for_each(|(w, s)| *w *= s);
+                    }
+                }
+            }
+        }
+        let bias: Vec<f32> = self
+            .bias
+            .try_as_plain_ram()?
+            .as_slice::<f32>()?
+            .iter()
+            .zip(scale)
+            .zip(shift)
+            .map(|((b, s), t)| b.mul_add(*s, *t))
+            .collect();
+        Ok(Self {
+            packed: Arc::new(packed),
+            bias: Arc::new(Tensor::from_shape(&[c_out], &bias)?),
+            ..self.clone()
+        })
+    }
+
     /// The convolution of `input` ([N, C_in, H, W], with the N axis if `batch_axis`) into
-    /// `output` ([C_out, OH, OW], C_out a multiple of 8) by `weights` ([C_out, C_in, kh, kw] as
-    /// `taps`) plus `bias`, over the input zero-padded by `pad` (top, left, bottom, right), run
-    /// by `kernel`.
+    /// `output` ([C_out, OH, OW]) by `weights` ([C_out, C_in, kh, kw] as `taps`, or
+    /// [C, 1, kh, kw] when `depthwise`) plus `bias`, over the input zero-padded by `pad` (top,
+    /// left, bottom, right), run by `kernel`. C_out is a multiple of 8, or C_in when
+    /// `depthwise`.
     #[allow(clippy::too_many_arguments)]
     fn new(
         input: [usize; 4],
@@ -97,14 +249,20 @@ impl FlatConv {
         pad: [usize; 4],
         weights: &[f32],
         bias: Arc<Tensor>,
+        depthwise: bool,
         kernel: Kernel,
     ) -> Option<Self> {
         let [_, c_in, h, w] = input;
         let [c_out, oh, ow] = output;
         let [kh, kw] = taps;
         let [top, left, bottom, right] = pad;
-        let per_output = c_in * kh * kw;
-        if !c_out.is_multiple_of(CHANNELS)
+        let per_output = if depthwise { kh * kw } else { c_in * kh * kw };
+        let channels_fit = if depthwise {
+            c_out == c_in
+        } else {
+            c_out.is_multiple_of(CHANNELS)
+        };
+        if !channels_fit
             || weights.len() != c_out * per_output
             || bias.len() != c_out
             || oh == 0
@@ -115,7 +273,11 @@ impl FlatConv {
             return None;
         }
         let mut packed = Vec::with_capacity(weights.len());
-        for block in 0..c_out / CHANNELS {
+        if depthwise {
+            // One filter per channel, as it is.
+            packed.extend_from_slice(weights);
+        }
+        for block in 0..if depthwise { 0 } else { c_out / CHANNELS } {
             for tap in 0..per_output {
                 for r in 0..CHANNELS {
                     packed.push(weights[(block * CHANNELS + r) * per_output + tap]);
@@ -126,26 +288,19 @@ impl FlatConv {
         let stores = StorePlan::new((oh - 1) * wp + ow, wp, ow, kernel.lanes());
         Some(Self {
             input,
-            batch_axis,
+            input_shape: planned_shape(batch_axis, input[0], c_in, &[h, w]),
+            output_shape: planned_shape(batch_axis, input[0], c_out, &[oh, ow]),
             output,
             taps,
             pad,
             packed: Arc::new(Tensor::from_shape(&[packed.len()], &packed).ok()?),
             bias,
             relu: false,
+            depthwise,
+            subsample: None,
             kernel,
             stores: Arc::new(stores),
         })
-    }
-
-    fn input_shape(&self) -> TVec<usize> {
-        let [n, c, h, w] = self.input;
-        planned_shape(self.batch_axis, n, c, &[h, w])
-    }
-
-    fn output_shape(&self) -> TVec<usize> {
-        let [c, h, w] = self.output;
-        planned_shape(self.batch_axis, self.input[0], c, &[h, w])
     }
 
     /// The padded plane: [Hp, Wp].
@@ -158,6 +313,14 @@ impl FlatConv {
     /// Convolves `input` into `output` (both row-major, shapes from `self`), ReLU applied when
     /// `self.relu`.
     fn convolve(&self, input: &[f32], packed: &[f32], bias: &[f32], output: &mut [f32]) {
+        let subsampled;
+        let input = match &self.subsample {
+            Some(subsample) => {
+                subsampled = subsample.gather(input);
+                &subsampled[..]
+            }
+            None => input,
+        };
         let [_, c_in, h, w] = self.input;
         let [c_out, oh, ow] = self.output;
         let [kh, kw] = self.taps;
@@ -172,6 +335,10 @@ impl FlatConv {
         } else {
             Vec::new()
         };
+        if self.depthwise {
+            self.convolve_depthwise(input, packed, bias, &taps, output);
+            return;
+        }
         let images = input
             .chunks_exact(c_in * h * w)
             .zip(output.chunks_exact_mut(c_out * oh * ow));
@@ -212,6 +379,84 @@ impl FlatConv {
                 block.run(self.kernel, out);
             }
         }
+    }
+
+    /// [`FlatConv::convolve`] of a depthwise convolution: channel by channel, each plane
+    /// (zero-padded) into its output plane.
+    fn convolve_depthwise(
+        &self,
+        input: &[f32],
+        packed: &[f32],
+        bias: &[f32],
+        taps: &[usize],
+        output: &mut [f32],
+    ) {
+        let [_, _, h, w] = self.input;
+        let [_, oh, ow] = self.output;
+        let [top, left, ..] = self.pad;
+        let [hp, wp] = self.padded();
+        let padded_input = self.pad.iter().any(|p| *p > 0);
+        // One padded plane, reused: its border stays zero, its inside is overwritten.
+        let mut padded = if padded_input {
+            vec![0.0f32; hp * wp]
+        } else {
+            Vec::new()
+        };
+        let channels = input
+            .chunks_exact(h * w)
+            .zip(output.chunks_exact_mut(oh * ow))
+            .zip(packed.chunks_exact(taps.len()).zip(bias).cycle());
+        for ((plane, out_plane), (weights, bias)) in channels {
+            let source: &[f32] = if padded_input {
+                let rows = plane
+                    .chunks_exact(w)
+                    .zip(padded[top * wp..].chunks_exact_mut(wp));
+                for (row, padded_row) in rows {
+                    padded_row[left..left + w].copy_from_slice(row);
+                }
+                &padded
+            } else {
+                plane
+            };
+            let block = PlaneBlock {
+                source,
+                taps,
+                weights,
+                bias: *bias,
+                len: (oh - 1) * wp + ow,
+                stores: &self.stores,
+                relu: self.relu,
+            };
+            block.run(self.kernel, out_plane);
+        }
+    }
+}
+
+/// Every `strides[0]`-th row and `strides[1]`-th column of `planes` planes of `[h, w]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Subsample {
+    planes: usize,
+    hw: [usize; 2],
+    strides: [usize; 2],
+}
+
+impl Subsample {
+    /// The rows and columns kept: `ceil(h / sh)` x `ceil(w / sw)`.
+    fn kept(&self) -> [usize; 2] {
+        let ([h, w], [sh, sw]) = (self.hw, self.strides);
+        [h.div_ceil(sh), w.div_ceil(sw)]
+    }
+
+    fn gather(&self, input: &[f32]) -> Vec<f32> {
+        let ([h, w], [sh, sw]) = (self.hw, self.strides);
+        let [kh, kw] = self.kept();
+        let mut out = Vec::with_capacity(self.planes * kh * kw);
+        for plane in input.chunks_exact(h * w).take(self.planes) {
+            for row in plane.chunks_exact(w).step_by(sh) {
+                out.extend(row.iter().step_by(sw));
+            }
+        }
+        out
     }
 }
 
@@ -471,6 +716,119 @@ impl Block<'_> {
     }
 }
 
+/// One output plane of a depthwise convolution, over the flat outputs of its one input plane.
+struct PlaneBlock<'a> {
+    /// The (padded) input plane.
+    source: &'a [f32],
+    /// Offset of each tap from the output's flat index.
+    taps: &'a [usize],
+    /// One weight per tap.
+    weights: &'a [f32],
+    bias: f32,
+    /// Flat outputs computed: `(OH - 1)·wp + OW`.
+    len: usize,
+    stores: &'a StorePlan,
+    relu: bool,
+}
+
+/// Outputs of a block of the AVX-512 depthwise kernel: four vectors of 16.
+#[cfg(target_arch = "x86_64")]
+const PLANE_BLOCK: usize = 64;
+
+impl PlaneBlock<'_> {
+    /// Writes the plane into `out` (OH x OW values) with `kernel`.
+    fn run(&self, kernel: Kernel, out: &mut [f32]) {
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => {
+                for q in (0..self.len).step_by(PLANE_BLOCK) {
+                    let n = (self.len - q).min(PLANE_BLOCK);
+                    // SAFETY: `Kernel::here` saw AVX-512 F; `outputs_avx512` reads and writes
+                    // only in bounds (see there).
+                    unsafe { self.outputs_avx512(q, n, out) };
+                }
+            }
+            // SAFETY: `Kernel::here` saw the features the function is compiled for.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2Fma => unsafe { self.run_avx2_fma(out) },
+            Kernel::Portable => self.run_portable(out),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn run_avx2_fma(&self, out: &mut [f32]) {
+        self.run_portable(out);
+    }
+
+    #[inline(always)]
+    fn run_portable(&self, out: &mut [f32]) {
+        for q in (0..self.len).step_by(PORTABLE_BLOCK) {
+            let n = (self.len - q).min(PORTABLE_BLOCK);
+            let mut sums = [self.bias; PORTABLE_BLOCK];
+            for (offset, w) in self.taps.iter().zip(self.weights) {
+                let mut x = [0.0f32; PORTABLE_BLOCK];
+                x[..n].copy_from_slice(&self.source[q + offset..][..n]);
+                for (s, x) in sums.iter_mut().zip(&x) {
+                    *s = w.mul_add(*x, *s);
+                }
+            }
+            for (mask, offset) in self.stores.runs(q / PORTABLE_BLOCK) {
+                for (lane, s) in sums.iter().enumerate() {
+                    if mask & (1 << lane) != 0 {
+                        out[(offset + lane as isize) as usize] =
+                            if self.relu { s.max(0.0) } else { *s };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Outputs `q..q + n` (n <= 64) of the plane: 4 vectors of 16 sums in registers, the lanes
+    /// past `n` masked off in every load, each vector stored run by run.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F. Reads stay in `source` (the last output's last tap is the
+    /// plane's last value) and writes in `out` (each stored lane is an output, where the
+    /// [`StorePlan`] puts it).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn outputs_avx512(&self, q: usize, n: usize, out: &mut [f32]) {
+        use std::arch::x86_64::*;
+        debug_assert!(q + n <= self.len && q.is_multiple_of(16));
+        let lanes = |v: usize| -> __mmask16 {
+            let valid = n.saturating_sub(v * 16).min(16);
+            ((1u32 << valid) - 1) as __mmask16
+        };
+        let masks = [lanes(0), lanes(1), lanes(2), lanes(3)];
+        let mut sums = [_mm512_set1_ps(self.bias); 4];
+        let base = self.source.as_ptr().wrapping_add(q);
+        for (offset, w) in self.taps.iter().zip(self.weights) {
+            let p = base.wrapping_add(*offset);
+            let w = _mm512_set1_ps(*w);
+            for (v, (s, mask)) in sums.iter_mut().zip(masks).enumerate() {
+                // SAFETY: masked lanes are not read; valid lanes are in bounds (see above).
+                let x = unsafe { _mm512_maskz_loadu_ps(mask, p.wrapping_add(16 * v)) };
+                *s = _mm512_fmadd_ps(w, x, *s);
+            }
+        }
+        let zero = _mm512_setzero_ps();
+        for (v, s) in sums.iter().enumerate() {
+            let s = if self.relu {
+                _mm512_max_ps(*s, zero)
+            } else {
+                *s
+            };
+            for (mask, offset) in self.stores.runs(q / 16 + v) {
+                // SAFETY: only the run's lanes are written, each to an output of the plane.
+                unsafe {
+                    _mm512_mask_storeu_ps(out.as_mut_ptr().wrapping_offset(*offset), *mask, s)
+                };
+            }
+        }
+    }
+}
+
 impl Op for FlatConv {
     fn name(&self) -> StaticName {
         "SentioFlatConv".into()
@@ -478,7 +836,8 @@ impl Op for FlatConv {
 
     fn info(&self) -> TractResult<Vec<String>> {
         Ok(vec![format!(
-            "kernel {:?} pad {:?}: {:?} -> {:?}{}",
+            "{}kernel {:?} pad {:?}: {:?} -> {:?}{}",
+            if self.depthwise { "depthwise " } else { "" },
             self.taps,
             self.pad,
             self.input,
@@ -499,8 +858,8 @@ impl EvalOp for FlatConv {
         eval_f32(
             "SentioFlatConv",
             args_1!(inputs),
-            &self.input_shape(),
-            &self.output_shape(),
+            &self.input_shape,
+            &self.output_shape,
             |input, output| {
                 self.convolve(
                     input,
@@ -516,33 +875,193 @@ impl EvalOp for FlatConv {
 
 impl TypedOp for FlatConv {
     fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        Ok(tvec!(f32::fact(self.output_shape())))
+        Ok(tvec!(f32::fact(self.output_shape.clone())))
     }
 
     as_op!();
 }
 
-/// Replaces every `Conv` of the decluttered `model` that [`FlatConv::for_op`] takes, with the
-/// ReLU that follows it if any; returns their names.
+/// Replaces every `Conv` of the decluttered `model` that [`FlatConv::for_op`] takes and every
+/// pointwise convolution tract wrote as an einsum that [`FlatConv::for_pointwise`] takes, with
+/// the per-channel `Add`s and `Mul`s by constants (bias, batch norm) and the ReLU that follow
+/// them folded in; returns their names.
 pub fn replace_convs(model: &mut TypedModel) -> TractResult<Vec<String>> {
-    let replaced = replace_nodes(model, FlatConv::for_op)?;
+    let mut replaced = replace_nodes(model, FlatConv::for_op)?;
+    replaced.extend(replace_nodes(model, FlatConv::for_pointwise)?);
+    fold_downsamples(model)?;
     for id in model.eval_order()? {
         let node = model.node(id);
         let Some(conv) = node.op_as::<FlatConv>() else {
             continue;
         };
-        let Some(next) = model.single_succ(id)? else {
-            continue;
-        };
-        if is_relu_of(model, next, OutletId::new(id, 0)) {
-            let conv = FlatConv {
-                relu: true,
-                ..conv.clone()
-            };
-            TypedModelPatch::fuse_with_next(model, node, conv)?.apply(model)?;
+        // Follow the chain of nodes that fold into the convolution, then replace it whole.
+        let mut fused = conv.clone();
+        let mut chain = vec![id];
+        while let Some(next) = model.single_succ(chain[chain.len() - 1])? {
+            let output = OutletId::new(chain[chain.len() - 1], 0);
+            if fused.relu {
+                break;
+            } else if is_relu_of(model, next, output) {
+                fused.relu = true;
+            } else if let Some((scale, shift)) = channel_affine(model, next, output, &fused) {
+                fused = fused.with_affine(&scale, &shift)?;
+            } else {
+                break;
+            }
+            chain.push(next.id);
+        }
+        if chain.len() > 1 {
+            let mut patch = TypedModelPatch::default();
+            let input = patch.tap_model(model, node.inputs[0])?;
+            let wire = patch.wire_node(&node.name, fused, &[input])?[0];
+            patch.shunt_outside(model, OutletId::new(chain[chain.len() - 1], 0), wire)?;
+            for id in chain {
+                patch.obliterate(id)?;
+            }
+            patch.apply(model)?;
         }
     }
     Ok(replaced)
+}
+
+/// Folds the `Downsample`s of rows and columns that tract puts before a strided pointwise
+/// convolution into the [`FlatConv`] that follows them (one strided gather instead of two
+/// copies).
+fn fold_downsamples(model: &mut TypedModel) -> TractResult<()> {
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let Some(conv) = node.op_as::<FlatConv>() else {
+            continue;
+        };
+        if conv.depthwise || conv.taps != [1, 1] || conv.pad != [0; 4] || conv.subsample.is_some() {
+            continue;
+        }
+        // Back through the downsamples that feed only this chain.
+        let mut strides = [1usize, 1];
+        let mut chain = Vec::new();
+        let mut source = node.inputs[0];
+        loop {
+            let prev = model.node(source.node);
+            let Some(down) = prev.op_as::<Downsample>() else {
+                break;
+            };
+            let rank = model.outlet_fact(prev.inputs[0])?.rank();
+            let slot = down.axis.checked_sub(rank.saturating_sub(2));
+            let (Some(slot @ 0..=1), true, 0, Some(_)) = (
+                slot,
+                down.stride > 0,
+                down.modulo,
+                model.single_succ(prev.id)?,
+            ) else {
+                break;
+            };
+            strides[slot] *= down.stride as usize;
+            chain.push(prev.id);
+            source = prev.inputs[0];
+        }
+        if chain.is_empty() {
+            continue;
+        }
+        let shape: TVec<usize> = match model.outlet_fact(source)?.shape.as_concrete() {
+            Some(shape) if shape.len() >= 2 => shape.into(),
+            _ => continue,
+        };
+        let (planes, hw) = shape.split_at(shape.len() - 2);
+        let subsample = Subsample {
+            planes: planes.iter().product(),
+            hw: [hw[0], hw[1]],
+            strides,
+        };
+        let [n, c_in, _, plane] = conv.input;
+        let [kh, kw] = subsample.kept();
+        if subsample.planes != n * c_in || kh * kw != plane {
+            continue;
+        }
+        let folded = FlatConv {
+            input_shape: shape.clone(),
+            subsample: Some(subsample),
+            ..conv.clone()
+        };
+        let mut patch = TypedModelPatch::default();
+        let input = patch.tap_model(model, source)?;
+        let wire = patch.wire_node(&node.name, folded, &[input])?[0];
+        patch.shunt_outside(model, OutletId::new(id, 0), wire)?;
+        patch.obliterate(id)?;
+        for id in chain {
+            patch.obliterate(id)?;
+        }
+        patch.apply(model)?;
+    }
+    Ok(())
+}
+
+/// When `node` is `input·v` or `input + v` for a constant `v` that is one value per output
+/// channel of `conv` (or one value), of `input`'s shape: the (scale, shift) it applies per
+/// channel.
+fn channel_affine(
+    model: &TypedModel,
+    node: &TypedNode,
+    input: OutletId,
+    conv: &FlatConv,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    let TypedBinOp(op, None) = node.op_as::<TypedBinOp>()? else {
+        return None;
+    };
+    let [a, b] = node.inputs[..] else {
+        return None;
+    };
+    let other = match (a == input, b == input) {
+        (true, false) => b,
+        (false, true) => a,
+        _ => return None,
+    };
+    let out_shape = model
+        .outlet_fact(node.id.into())
+        .ok()?
+        .shape
+        .as_concrete()?;
+    if out_shape != &*conv.output_shape {
+        return None;
+    }
+    let konst = model.outlet_fact(other).ok()?.konst.clone()?;
+    if konst.datum_type() != f32::datum_type() {
+        return None;
+    }
+    let values = konst
+        .try_as_plain_ram()
+        .ok()?
+        .as_slice::<f32>()
+        .ok()?
+        .to_vec();
+    let c_out = conv.output[0];
+    let per_channel = match values.len() {
+        1 => vec![values[0]; c_out],
+        n if n == c_out => {
+            // The one axis of the constant that is not 1 must be the output's channel axis:
+            // the one whose dims before it multiply to the batch (N) and after it to a plane.
+            let rank = out_shape.len();
+            let shape = konst.shape();
+            if shape.len() > rank {
+                return None;
+            }
+            let offset = rank - shape.len();
+            let axis = offset + shape.iter().position(|d| *d == c_out)?;
+            let before: usize = out_shape[..axis].iter().product();
+            let after: usize = out_shape[axis + 1..].iter().product();
+            let [n, ..] = conv.input;
+            let [_, oh, ow] = conv.output;
+            if before != n || after != oh * ow || out_shape[axis] != c_out {
+                return None;
+            }
+            values
+        }
+        _ => return None,
+    };
+    match op.name() {
+        "Add" => Some((vec![1.0; c_out], per_channel)),
+        "Mul" => Some((per_channel, vec![0.0; c_out])),
+        _ => None,
+    }
 }
 
 /// Whether `node` is `Max(input, 0)` (how tract writes a ReLU), of `input`'s shape.
@@ -592,6 +1111,21 @@ mod tests {
             // Pointwise.
             (1, 24, 6, 6, 32, [1, 1], [0, 0, 0, 0]),
         ];
+        // Depthwise: (n, channels, h, w, kernel, pad)
+        let depthwise = [
+            (1, 32, 48, 48, [3, 3], [1, 1, 1, 1]),
+            (2, 3, 7, 5, [3, 3], [1, 1, 1, 1]),
+            (1, 4, 6, 9, [2, 3], [0, 2, 1, 0]),
+            (1, 5, 1, 40, [1, 5], [0, 2, 0, 2]),
+        ];
+        let cases = cases
+            .into_iter()
+            .map(|(n, c_in, h, w, c_out, k, pad)| (n, c_in, h, w, c_out, 1, k, pad))
+            .chain(
+                depthwise
+                    .into_iter()
+                    .map(|(n, c, h, w, k, pad)| (n, c, h, w, c, c, k, pad)),
+            );
         let mut kernels = vec![Kernel::Portable];
         #[cfg(target_arch = "x86_64")]
         {
@@ -604,10 +1138,10 @@ mod tests {
                 kernels.push(Kernel::Avx2Fma);
             }
         }
-        for (n, c_in, h, w, c_out, [kh, kw], pad) in cases {
+        for (n, c_in, h, w, c_out, group, [kh, kw], pad) in cases {
             let [top, left, bottom, right] = pad;
             let (oh, ow) = (h + top + bottom + 1 - kh, w + left + right + 1 - kw);
-            let weights: Vec<f32> = (0..c_out * c_in * kh * kw)
+            let weights: Vec<f32> = (0..c_out * c_in / group * kh * kw)
                 .map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0)
                 .collect();
             let bias: Vec<f32> = (0..c_out).map(|i| i as f32 * 0.25 - 0.5).collect();
@@ -623,7 +1157,7 @@ mod tests {
                 [kh, kw],
                 [1, 1],
                 [top, left],
-                1,
+                group,
             );
             for kernel in &kernels {
                 for relu in [false, true] {
@@ -637,6 +1171,7 @@ mod tests {
                             pad,
                             &weights,
                             Arc::new(Tensor::from_shape(&[c_out], &bias).unwrap()),
+                            group > 1,
                             *kernel,
                         )
                         .unwrap()
@@ -651,12 +1186,27 @@ mod tests {
                         .fold(0.0f32, f32::max);
                     assert!(
                         worst < 1e-4,
-                        "{kernel:?} relu {relu} {c_in}x{h}x{w} -> {c_out} {kh}x{kw} {pad:?}: \
-                         {worst}"
+                        "{kernel:?} relu {relu} {c_in}x{h}x{w} -> {c_out} / {group} {kh}x{kw} \
+                         {pad:?}: {worst}"
                     );
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_subsample_keeps_every_other_row_and_column() {
+        let sub = Subsample {
+            planes: 2,
+            hw: [3, 5],
+            strides: [2, 2],
+        };
+        assert_eq!(sub.kept(), [2, 3]);
+        let input: Vec<f32> = (0..30).map(|i| i as f32).collect();
+        let expected = [
+            0.0, 2.0, 4.0, 10.0, 12.0, 14.0, 15.0, 17.0, 19.0, 25.0, 27.0, 29.0,
+        ];
+        assert_eq!(sub.gather(&input), expected);
     }
 
     #[test]
@@ -672,6 +1222,7 @@ mod tests {
                 [0; 4],
                 &weights[..c_out_weights * 18],
                 bias.clone(),
+                false,
                 Kernel::Portable,
             )
         };

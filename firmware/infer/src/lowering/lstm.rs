@@ -7,16 +7,14 @@
 //! 0.3-0.4 ms), where the arithmetic of a step is a 64x256 matrix-vector product (16 k
 //! multiply-adds). onnxruntime runs its LSTM as one op. [`SeqLstm`] does the same: it is
 //! matched on the body's structure (not on names), holds `R` transposed so a step is `H`
-//! multiply-adds of a 4H-wide row kept in registers, and applies the cell with the same
-//! vectorized sigmoid and tanh kernels as tract's `LstmEpilogue` (tract_linalg's), so its
-//! outputs equal the Scan's up to the order of the sums. It has no state between runs (each
+//! multiply-adds of a 4H-wide row kept in registers, and applies the cell in the same pass
+//! over the hidden units with its own branch-free sigmoid and tanh (within 3e-7 of the exact
+//! ones; tract's are rational approximations of the same accuracy). It has no state between runs (each
 //! run starts from the op's initial h and c inputs, as the ONNX LSTM does), so a plan with it
 //! is not stateful.
 
 use std::sync::Arc;
 
-use tract_linalg::element_wise::ElementWise;
-use tract_linalg::routines::Func;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -392,8 +390,6 @@ impl SeqLstm {
         x: &[f32],
         h: &mut [f32],
         c: &mut [f32],
-        sigmoid: &dyn ElementWise<f32>,
-        tanh: &dyn ElementWise<f32>,
         mut emit: impl FnMut(usize, &[f32], &[f32]),
     ) -> TractResult<()> {
         let (hidden, four_h) = (self.hidden, 4 * self.hidden);
@@ -402,7 +398,6 @@ impl SeqLstm {
         let bias = self.bias.try_as_plain_ram()?;
         let bias = bias.as_slice::<f32>()?;
         let mut preact = vec![0.0f32; self.batch * four_h];
-        let mut tanh_c = vec![0.0f32; hidden];
         for step in 0..self.x.steps() {
             let t = self.x.time(step);
             self.x.gather(x, t, &mut preact);
@@ -412,27 +407,84 @@ impl SeqLstm {
                 .zip(h.chunks_exact_mut(hidden))
                 .zip(c.chunks_exact_mut(hidden))
             {
-                gates.iter_mut().zip(bias).for_each(|(g, b)| *g += b);
-                add_vec_mat(h, r_t, gates);
-                // Gate order i, o, f, c: sigmoid on i, o, f; tanh on the candidate.
-                sigmoid.run(&mut gates[..3 * hidden])?;
-                tanh.run(&mut gates[3 * hidden..])?;
-                let (i, rest) = gates.split_at(hidden);
-                let (o, rest) = rest.split_at(hidden);
-                let (f, g) = rest.split_at(hidden);
-                for (j, c) in c.iter_mut().enumerate() {
-                    *c = f[j] * *c + i[j] * g[j];
-                }
-                tanh_c.copy_from_slice(c);
-                tanh.run(&mut tanh_c)?;
-                for ((h, o), tc) in h.iter_mut().zip(o).zip(&tanh_c) {
-                    *h = o * tc;
-                }
+                lstm_step(gates, bias, r_t, h, c);
             }
             emit(t, h, c);
         }
         Ok(())
     }
+}
+
+/// One step of one sequence: `gates` holds `Xt·Wᵀ` on entry; adds `bias` and `Ht-1·Rᵀ`
+/// (`r_t` packed by [`pack_columns`]), then updates `c` and `h` (gate order i, o, f, c):
+/// `Ct = σ(f)·Ct-1 + σ(i)·tanh(g)`, `Ht = σ(o)·tanh(Ct)`. With the AVX2 + FMA copy of the loops
+/// when the CPU has them.
+fn lstm_step(gates: &mut [f32], bias: &[f32], r_t: &[f32], h: &mut [f32], c: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features the function is compiled for (checked above).
+        unsafe { lstm_step_avx2_fma(gates, bias, r_t, h, c) };
+        return;
+    }
+    lstm_step_portable(gates, bias, r_t, h, c);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn lstm_step_avx2_fma(gates: &mut [f32], bias: &[f32], r_t: &[f32], h: &mut [f32], c: &mut [f32]) {
+    lstm_step_portable(gates, bias, r_t, h, c);
+}
+
+#[inline(always)]
+fn lstm_step_portable(gates: &mut [f32], bias: &[f32], r_t: &[f32], h: &mut [f32], c: &mut [f32]) {
+    gates.iter_mut().zip(bias).for_each(|(g, b)| *g += b);
+    add_vec_mat_portable(h, r_t, gates);
+    let hidden = h.len();
+    let (i, rest) = gates.split_at(hidden);
+    let (o, rest) = rest.split_at(hidden);
+    let (f, g) = rest.split_at(hidden);
+    let cells = h.iter_mut().zip(c.iter_mut());
+    for ((((h, c), i), o), (f, g)) in cells.zip(i).zip(o).zip(f.iter().zip(g)) {
+        let c_new = sigmoid(*f) * *c + sigmoid(*i) * tanh(*g);
+        *c = c_new;
+        *h = sigmoid(*o) * tanh(c_new);
+    }
+}
+
+/// `e^x` for `x <= 0` (Cephes' expf: `x = k·ln 2 + r`, a degree-7 polynomial for `e^r`, `2^k`
+/// from the exponent bits): within 2e-7 relative; below -87 it gives ~1e-38 instead of
+/// underflowing. Branch-free, so loops of it vectorize.
+#[inline(always)]
+fn exp_non_positive(x: f32) -> f32 {
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.max(-87.0);
+    let k = (x * std::f32::consts::LOG2_E).round_ties_even();
+    let r = k.mul_add(-LN2_LO, k.mul_add(-LN2_HI, x));
+    let p = 1.987_569_2e-4f32
+        .mul_add(r, 1.398_2e-3)
+        .mul_add(r, 8.333_452e-3)
+        .mul_add(r, 4.166_579_6e-2)
+        .mul_add(r, 0.166_666_65)
+        .mul_add(r, 0.5);
+    let e_r = (p * r).mul_add(r, r) + 1.0;
+    // k is in -126..=0: a normal power of two.
+    e_r * f32::from_bits(((k as i32 + 127) as u32) << 23)
+}
+
+/// The logistic function, `1 / (1 + e^-x)`, from `e^-|x|` (no overflow either side).
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    let e = exp_non_positive(-x.abs());
+    let positive = 1.0 / (1.0 + e);
+    if x >= 0.0 { positive } else { e * positive }
+}
+
+/// `tanh x = (1 - e^-2|x|) / (1 + e^-2|x|)` with the sign of x: within 3e-7 absolute.
+#[inline(always)]
+fn tanh(x: f32) -> f32 {
+    let e = exp_non_positive(-2.0 * x.abs());
+    ((1.0 - e) / (1.0 + e)).copysign(x)
 }
 
 /// Columns of the product kept in registers while the rows stream by (8 AVX registers).
@@ -450,7 +502,7 @@ fn column_blocks(width: usize) -> impl Iterator<Item = (usize, usize)> {
         .chain((narrow..width).map(|s| (s, 1)))
 }
 
-/// `m` (row-major, rows of `width`) reordered block by block as [`add_vec_mat`] reads it: each
+/// `m` (row-major, rows of `width`) reordered block by block as [`add_vec_mat_portable`] reads it: each
 /// column block's rows one after the other, so the kernel streams through memory in order (R
 /// is 64 KB for hidden 64: more than the L1 cache, read once per step).
 fn pack_columns(m: &[f32], width: usize) -> Vec<f32> {
@@ -464,24 +516,7 @@ fn pack_columns(m: &[f32], width: usize) -> Vec<f32> {
     packed
 }
 
-/// `acc += v · m` for `m` of `v.len()` rows of `acc.len()` values packed by [`pack_columns`],
-/// with the AVX2 + FMA copy of the loops when the CPU has them.
-fn add_vec_mat(v: &[f32], packed: &[f32], acc: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features the function is compiled for (checked above).
-        unsafe { add_vec_mat_avx2_fma(v, packed, acc) };
-        return;
-    }
-    add_vec_mat_portable(v, packed, acc);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn add_vec_mat_avx2_fma(v: &[f32], packed: &[f32], acc: &mut [f32]) {
-    add_vec_mat_portable(v, packed, acc);
-}
-
+/// `acc += v · m` for `m` of `v.len()` rows of `acc.len()` values packed by [`pack_columns`].
 #[inline(always)]
 fn add_vec_mat_portable(v: &[f32], packed: &[f32], acc: &mut [f32]) {
     let rows = v.len();
@@ -553,28 +588,19 @@ impl EvalOp for SeqLstm {
             .iter()
             .map(|shape| Tensor::zero::<f32>(shape))
             .collect::<TractResult<_>>()?;
-        let sigmoid = Func::Sigmoid.ew_f32()?;
-        let tanh = Func::Tanh.ew_f32()?;
         let mut sequences = Vec::new();
         for (output, tensor) in self.outputs.iter().zip(outputs.iter_mut()) {
             if let LstmOutput::Sequence(which, layout) = output {
                 sequences.push((*which, layout, tensor.try_as_plain_ram_mut()?));
             }
         }
-        self.run(
-            x.as_slice::<f32>()?,
-            &mut h,
-            &mut c,
-            sigmoid.as_ref(),
-            tanh.as_ref(),
-            |t, h, c| {
-                for (which, layout, tensor) in sequences.iter_mut() {
-                    if let Ok(values) = tensor.as_slice_mut::<f32>() {
-                        layout.scatter(if *which == Cell::H { h } else { c }, t, values);
-                    }
+        self.run(x.as_slice::<f32>()?, &mut h, &mut c, |t, h, c| {
+            for (which, layout, tensor) in sequences.iter_mut() {
+                if let Ok(values) = tensor.as_slice_mut::<f32>() {
+                    layout.scatter(if *which == Cell::H { h } else { c }, t, values);
                 }
-            },
-        )?;
+            }
+        })?;
         drop(sequences);
         for (output, tensor) in self.outputs.iter().zip(outputs.iter_mut()) {
             if let LstmOutput::Last(which, _) = output {
@@ -633,12 +659,29 @@ mod tests {
                 .collect();
             let start: Vec<f32> = (0..width).map(|j| j as f32 * 0.01).collect();
             let mut acc = start.clone();
-            add_vec_mat(&v, &pack_columns(&m, width), &mut acc);
+            add_vec_mat_portable(&v, &pack_columns(&m, width), &mut acc);
             for (j, got) in acc.iter().enumerate() {
                 let expected = start[j] + (0..rows).map(|k| v[k] * m[k * width + j]).sum::<f32>();
                 assert!((got - expected).abs() < 1e-4, "{rows}x{width} column {j}");
             }
         }
+    }
+
+    #[test]
+    fn sigmoid_and_tanh_are_within_3e_7_of_the_exact_functions() {
+        let mut worst = (0.0f64, 0.0f64);
+        for i in -400_000..=400_000 {
+            let x = i as f32 * 5e-5;
+            for x in [x, x * 2000.0] {
+                let exact_sigmoid = 1.0 / (1.0 + (-(x as f64)).exp());
+                let exact_tanh = (x as f64).tanh();
+                worst.0 = worst.0.max((sigmoid(x) as f64 - exact_sigmoid).abs());
+                worst.1 = worst.1.max((tanh(x) as f64 - exact_tanh).abs());
+            }
+        }
+        assert!(worst.0 < 3e-7 && worst.1 < 3e-7, "{worst:?}");
+        assert!(sigmoid(-200.0) < 1e-37 && sigmoid(200.0) == 1.0);
+        assert_eq!((tanh(-50.0), tanh(50.0), tanh(0.0)), (-1.0, 1.0, 0.0));
     }
 
     #[test]

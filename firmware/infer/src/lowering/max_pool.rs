@@ -114,6 +114,21 @@ impl RowMaxPool {
         let planes = input
             .chunks_exact(h * w)
             .zip(output.chunks_exact_mut(oh * ow));
+        // The 2x2 stride-2 pool without padding of a CNN block: straight from the two input
+        // rows to the output row.
+        if [kh, kw, sh, sw, pt, pl] == [2, 2, 2, 2, 0, 0] && 2 * oh <= h && 2 * ow <= w {
+            for (plane, out_plane) in planes {
+                let row_pairs = plane.chunks_exact(2 * w);
+                for (out_row, rows) in out_plane.chunks_exact_mut(ow).zip(row_pairs) {
+                    let (top, bottom) = rows.split_at(w);
+                    let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
+                    for (o, (t, b)) in out_row.iter_mut().zip(windows) {
+                        *o = max(max(t[0], t[1]), max(b[0], b[1]));
+                    }
+                }
+            }
+            return;
+        }
         for (plane, out_plane) in planes {
             for (oy, out_row) in out_plane.chunks_exact_mut(ow).enumerate() {
                 rows.fill(f32::MIN);
@@ -127,6 +142,28 @@ impl RowMaxPool {
                 if kw == 2 && sw == 2 && pl == 0 && 2 * ow <= w {
                     for (o, pair) in out_row.iter_mut().zip(rows.chunks_exact(2)) {
                         *o = max(pair[0], pair[1]);
+                    }
+                    continue;
+                }
+                // 3 wide, stride 2, padded 1 on the left (Xception's pools): output x reads
+                // columns 2x - 1, 2x, 2x + 1, i.e. both of pair x and the second of pair x - 1.
+                if kw == 3 && sw == 2 && pl == 1 && ow >= 1 && 2 * (ow - 1) < w {
+                    out_row[0] = if w > 1 {
+                        max(rows[0], rows[1])
+                    } else {
+                        rows[0]
+                    };
+                    let pairs = rows.chunks_exact(2);
+                    let full = pairs.len().min(ow);
+                    if full > 1 {
+                        let windows = pairs.clone().skip(1).zip(pairs);
+                        for (o, (pair, previous)) in out_row[1..full].iter_mut().zip(windows) {
+                            *o = max(max(pair[0], pair[1]), previous[1]);
+                        }
+                    }
+                    // An odd width: the last window is columns w - 2 and w - 1.
+                    if ow > full && ow > 1 {
+                        out_row[ow - 1] = max(rows[w - 2], rows[w - 1]);
                     }
                     continue;
                 }
@@ -242,6 +279,14 @@ mod tests {
         // (h, w, kernel, strides, pad_before, output)
         let cases = [
             (63, 63, [2, 2], [2, 2], [0, 0], [31, 31]),
+            (64, 64, [2, 2], [2, 2], [0, 0], [32, 32]),
+            (7, 7, [2, 2], [2, 2], [0, 0], [3, 3]),
+            (6, 6, [2, 2], [2, 2], [1, 1], [4, 4]),
+            (48, 48, [3, 3], [2, 2], [1, 1], [24, 24]),
+            (7, 7, [3, 3], [2, 2], [1, 1], [4, 4]),
+            (3, 3, [3, 3], [2, 2], [1, 1], [2, 2]),
+            (1, 1, [3, 3], [2, 2], [1, 1], [1, 1]),
+            (5, 2, [3, 3], [2, 2], [1, 1], [3, 1]),
             (48, 48, [3, 3], [2, 2], [1, 1], [24, 24]),
             (7, 9, [3, 2], [1, 3], [1, 0], [7, 3]),
             (1, 128, [1, 2], [1, 2], [0, 0], [1, 64]),
@@ -260,7 +305,8 @@ mod tests {
             let input: Vec<f32> = (0..3 * h * w)
                 .map(|i| ((i * 7919) % 1009) as f32 - 500.0)
                 .collect();
-            let mut out = vec![0.0; 3 * output[0] * output[1]];
+            // (NaN: a value the pool leaves unwritten fails the comparison)
+            let mut out = vec![f32::NAN; 3 * output[0] * output[1]];
             pool.pool(&input, &mut out);
             assert_eq!(
                 out,

@@ -1,5 +1,6 @@
 //! A direct 2-D f32 convolution for layers with few taps per output (at most 9 input values per
-//! output: the first layer of a grayscale model, and depthwise convolutions up to 3x3), which
+//! output: the first layer of a grayscale model, and depthwise convolutions up to 3x3) that
+//! [`super::flat_conv`] does not take (strided ones, or fewer than 8 output channels), which
 //! replaces tract's `Conv` before tract optimizes the plan.
 //!
 //! A first layer is a matrix product with k = 4 or 9. tract 0.23.9 lowers it to a lazy im2col
@@ -262,7 +263,7 @@ mod tests {
             let input: Vec<f32> = (0..n * c_in * h * w)
                 .map(|i| ((i * 7919) % 1009) as f32 / 500.0 - 1.0)
                 .collect();
-            let mut out = vec![0.0; n * c_out * oh * ow];
+            let mut out = vec![f32::NAN; n * c_out * oh * ow];
             conv.convolve(&input, &weights, &bias, &mut out);
             let expected = reference::conv(
                 &input,
