@@ -272,18 +272,18 @@ impl FlatConv {
         {
             return None;
         }
-        let mut packed = Vec::with_capacity(weights.len());
-        if depthwise {
+        let packed: Vec<f32> = if depthwise {
             // One filter per channel, as it is.
-            packed.extend_from_slice(weights);
-        }
-        for block in 0..if depthwise { 0 } else { c_out / CHANNELS } {
-            for tap in 0..per_output {
-                for r in 0..CHANNELS {
-                    packed.push(weights[(block * CHANNELS + r) * per_output + tap]);
-                }
-            }
-        }
+            weights.to_vec()
+        } else {
+            // Per block of 8 channels, tap by tap, the 8 channels' weights side by side.
+            (0..c_out / CHANNELS)
+                .flat_map(|block| (0..per_output).map(move |tap| (block, tap)))
+                .flat_map(|(block, tap)| {
+                    (0..CHANNELS).map(move |r| weights[(block * CHANNELS + r) * per_output + tap])
+                })
+                .collect()
+        };
         let wp = w + left + right;
         let stores = StorePlan::new((oh - 1) * wp + ow, wp, ow, kernel.lanes());
         Some(Self {
@@ -500,6 +500,7 @@ impl StorePlan {
     }
 
     /// The runs of vector `v` (none past the end).
+    #[inline(always)]
     fn runs(&self, v: usize) -> &[(u16, isize)] {
         match (self.starts.get(v), self.starts.get(v + 1)) {
             (Some(start), Some(end)) => &self.runs[*start..*end],
@@ -660,6 +661,18 @@ impl Block<'_> {
         for (sum, b) in sums.iter_mut().zip(self.bias) {
             *sum = [_mm512_set1_ps(*b); 3];
         }
+        // (looked up before the loop: no call may come between the sums and their stores)
+        let first = q / 16;
+        let stores = [
+            self.stores.runs(first),
+            self.stores.runs(first + 1),
+            self.stores.runs(first + 2),
+        ];
+        let one_run = |runs: &[(u16, isize)]| match runs {
+            [run] => Some(*run),
+            _ => None,
+        };
+        let single = [one_run(stores[0]), one_run(stores[1]), one_run(stores[2])];
         let mut w = self.weights.as_ptr();
         for ci in 0..self.c_in {
             let base = self.source.as_ptr().wrapping_add(ci * self.plane + q);
@@ -684,31 +697,41 @@ impl Block<'_> {
                 w = w.wrapping_add(CHANNELS);
             }
         }
-        // The sums go through memory once: stored with constant indices (so the loop above
-        // keeps them in registers), then reloaded for the stores of their runs, whose count
-        // varies.
+        // A vector whose outputs are one run (most: it does not span a row end) is stored
+        // straight from its register. The others go through memory once: stored with constant
+        // indices (so the loop above keeps the sums in registers), then reloaded for the
+        // stores of their runs, whose count varies.
         let zero = _mm512_setzero_ps();
         let mut tile = [[0.0f32; 16]; 3 * CHANNELS];
         for (r, sum) in sums.iter().enumerate() {
+            let o = out.as_mut_ptr().wrapping_add(r * plane);
             for (v, s) in sum.iter().enumerate() {
                 let s = if self.relu {
                     _mm512_max_ps(*s, zero)
                 } else {
                     *s
                 };
-                // SAFETY: a row of `tile` holds 16 values.
-                unsafe { _mm512_storeu_ps(tile[r * 3 + v].as_mut_ptr(), s) };
+                match single[v] {
+                    // SAFETY: only the run's lanes are written, each to an output of the
+                    // plane (see `StorePlan`).
+                    Some((mask, offset)) => unsafe {
+                        _mm512_mask_storeu_ps(o.wrapping_offset(offset), mask, s)
+                    },
+                    // SAFETY: a row of `tile` holds 16 values.
+                    None => unsafe { _mm512_storeu_ps(tile[r * 3 + v].as_mut_ptr(), s) },
+                }
             }
         }
-        let stores = [0, 1, 2].map(|v| self.stores.runs(q / 16 + v));
-        for (r, sums) in tile.chunks_exact(3).enumerate() {
-            let o = out.as_mut_ptr().wrapping_add(r * plane);
-            for (sum, runs) in sums.iter().zip(stores) {
+        for (v, runs) in stores.iter().enumerate() {
+            if single[v].is_some() {
+                continue;
+            }
+            for r in 0..CHANNELS {
+                let o = out.as_mut_ptr().wrapping_add(r * plane);
                 // SAFETY: a row of `tile` holds 16 values.
-                let s = unsafe { _mm512_loadu_ps(sum.as_ptr()) };
-                for (mask, offset) in runs {
-                    // SAFETY: only the run's lanes are written, each to an output of the plane
-                    // (see `StorePlan`).
+                let s = unsafe { _mm512_loadu_ps(tile[r * 3 + v].as_ptr()) };
+                for (mask, offset) in *runs {
+                    // SAFETY: as above.
                     unsafe { _mm512_mask_storeu_ps(o.wrapping_offset(*offset), *mask, s) };
                 }
             }
