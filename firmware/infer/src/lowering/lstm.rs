@@ -588,20 +588,23 @@ impl EvalOp for SeqLstm {
             .iter()
             .map(|shape| Tensor::zero::<f32>(shape))
             .collect::<TractResult<_>>()?;
-        let mut sequences = Vec::new();
+        let mut views = Vec::new();
         for (output, tensor) in self.outputs.iter().zip(outputs.iter_mut()) {
             if let LstmOutput::Sequence(which, layout) = output {
-                sequences.push((*which, layout, tensor.try_as_plain_ram_mut()?));
+                views.push((*which, layout, tensor.try_as_plain_ram_mut()?));
             }
         }
+        let mut sequences = views
+            .iter_mut()
+            .map(|(which, layout, view)| Ok((*which, *layout, view.as_slice_mut::<f32>()?)))
+            .collect::<TractResult<Vec<_>>>()?;
         self.run(x.as_slice::<f32>()?, &mut h, &mut c, |t, h, c| {
-            for (which, layout, tensor) in sequences.iter_mut() {
-                if let Ok(values) = tensor.as_slice_mut::<f32>() {
-                    layout.scatter(if *which == Cell::H { h } else { c }, t, values);
-                }
+            for (which, layout, values) in sequences.iter_mut() {
+                layout.scatter(if *which == Cell::H { h } else { c }, t, values);
             }
         })?;
         drop(sequences);
+        drop(views);
         for (output, tensor) in self.outputs.iter().zip(outputs.iter_mut()) {
             if let LstmOutput::Last(which, _) = output {
                 let mut tensor = tensor.try_as_plain_ram_mut()?;
