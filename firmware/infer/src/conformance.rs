@@ -368,6 +368,25 @@ pub fn cases() -> Vec<Case> {
             },
         ),
         case(
+            "conv1d",
+            "1-D Conv (kernel 5, pad 2) over [N, C, T] + Relu, as the SER model's (Sentio's \
+             flat conv over a single row)",
+            17,
+            &[1, 12, 50],
+            |g, r| {
+                g.initializer("w", &[16, 12, 5], &weights(r, 16 * 60, 60))
+                    .initializer("b", &[16], &r.vec(16, -0.1, 0.1))
+                    .node(
+                        "Conv",
+                        &["x", "w", "b"],
+                        &["c"],
+                        &[("kernel_shape", ints(&[5])), ("pads", ints(&[2, 2]))],
+                    )
+                    .node("Relu", &["c"], &["y"], &[])
+                    .output("y", &[1, 16, 50]);
+            },
+        ),
+        case(
             "conv1d_12ch",
             "Conv 1x5 pad 2 over 160 frames to 12 channels + Relu (not a multiple of 8: \
              tract's direct spatial conv or im2col, measured at load)",

@@ -158,6 +158,8 @@ struct ConvGeometry {
     input: [usize; 4],
     /// Whether the tensors have the N axis (NCHW) or not (CHW: tract drops a batch of one).
     batch_axis: bool,
+    /// Two spatial axes, or one (a 1-D convolution, seen as a 2-D one over a single row).
+    two_d: bool,
     /// [C_out, OH, OW].
     output: [usize; 3],
     kernel: [usize; 2],
@@ -174,7 +176,7 @@ struct ConvGeometry {
 
 impl ConvGeometry {
     /// The geometry of `conv` (a node of a decluttered model with inputs of `facts`: the
-    /// input, the kernel and the bias), when it is a plain f32 2-D convolution over
+    /// input, the kernel and the bias), when it is a plain f32 1-D or 2-D convolution over
     /// channels-first data (NCHW, or CHW when tract dropped a batch of one) without dilation,
     /// with constant weights and bias over a known input shape.
     fn of(conv: &Conv, facts: &[&TypedFact]) -> Option<Self> {
@@ -187,7 +189,7 @@ impl ConvGeometry {
             || group == 0
             || conv.kernel_fmt != KernelFormat::OIHW
             || input.datum_type != f32::datum_type()
-            || spec.kernel_shape.len() != 2
+            || !(1..=2).contains(&spec.kernel_shape.len())
             || spec.dilations().iter().any(|d| *d != 1)
             // (tract refuses these before; a zero would divide by zero in the spans)
             || spec.strides().contains(&0)
@@ -196,19 +198,26 @@ impl ConvGeometry {
         {
             return None;
         }
-        let (n, c_in, &[h, w]) = channels_first(spec.data_format, input.shape.as_concrete()?)?
-        else {
+        let (n, c_in, spatial) = channels_first(spec.data_format, input.shape.as_concrete()?)?;
+        if spatial.len() != spec.kernel_shape.len() {
             return None;
-        };
-        let (kh, kw) = (spec.kernel_shape[0], spec.kernel_shape[1]);
+        }
+        // A 1-D convolution (over time) is a 2-D one over a single row.
+        let two_d = spatial.len() == 2;
+        let pair = |v: &[usize], one: usize| if two_d { [v[0], v[1]] } else { [one, v[0]] };
+        let [h, w] = pair(spatial, 1);
+        let [kh, kw] = pair(&spec.kernel_shape, 1);
         let c_out = spec.output_channels;
         if !c_in.is_multiple_of(group) || !c_out.is_multiple_of(group) {
             return None;
         }
         let weights = kernel.konst.clone()?;
-        if weights.datum_type() != f32::datum_type()
-            || weights.shape() != [c_out, c_in / group, kh, kw]
-        {
+        let weights_shape: &[usize] = if two_d {
+            &[c_out, c_in / group, kh, kw]
+        } else {
+            &[c_out, c_in / group, kw]
+        };
+        if weights.datum_type() != f32::datum_type() || weights.shape() != weights_shape {
             return None;
         }
         let bias = bias.konst.clone()?;
@@ -224,16 +233,21 @@ impl ConvGeometry {
             _ => return None,
         };
         let bias = Tensor::from_shape(&[c_out], &bias).ok()?;
-        let padding = spec.computed_padding(&[h, w]);
+        let padding = spec.computed_padding(spatial);
         let strides = spec.strides();
+        let convoluted: Vec<usize> = padding.iter().map(|p| p.convoluted).collect();
+        let before: Vec<usize> = padding.iter().map(|p| p.pad_before).collect();
+        let after: Vec<usize> = padding.iter().map(|p| p.pad_after).collect();
+        let [oh, ow] = pair(&convoluted, 1);
         Some(Self {
             input: [n, c_in, h, w],
             batch_axis: spec.data_format == DataFormat::NCHW,
-            output: [c_out, padding[0].convoluted, padding[1].convoluted],
+            two_d,
+            output: [c_out, oh, ow],
             kernel: [kh, kw],
-            strides: [strides[0], strides[1]],
-            pad_before: [padding[0].pad_before, padding[1].pad_before],
-            pad_after: [padding[0].pad_after, padding[1].pad_after],
+            strides: pair(&strides, 1),
+            pad_before: pair(&before, 0),
+            pad_after: pair(&after, 0),
             group,
             weights,
             bias: Arc::new(bias),

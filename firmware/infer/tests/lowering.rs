@@ -53,6 +53,7 @@ fn convolutions_and_max_pools_run_as_sentio_s_kernels() {
         ("maxpool1d", 0, 0, 1),
         ("conv", 1, 0, 0),
         ("conv1d_wide", 1, 0, 0),
+        ("conv1d", 1, 0, 0),
         ("conv1d_12ch", 0, 0, 0),
         ("xception_module", 3, 0, 1),
     ] {

@@ -74,8 +74,8 @@ pub struct FlatConv {
 
 impl FlatConv {
     /// The replacement for `conv` (a node of a decluttered model with inputs of `facts`), when
-    /// it is an f32 2-D convolution with stride 1, no groups and no dilation, a multiple of 8
-    /// output channels, with constant weights over a known input shape.
+    /// it is an f32 1-D or 2-D convolution with stride 1, no dilation, no groups and a multiple
+    /// of 8 output channels or a depthwise one, with constant weights over a known input shape.
     pub fn for_op(conv: &Conv, facts: &[&TypedFact]) -> Option<Self> {
         let g = ConvGeometry::of(conv, facts)?;
         let [_, c_in, _, _] = g.input;
@@ -90,7 +90,7 @@ impl FlatConv {
             g.pad_after[0],
             g.pad_after[1],
         ];
-        Self::new(
+        let conv = Self::new(
             g.input,
             g.batch_axis,
             g.output,
@@ -100,7 +100,18 @@ impl FlatConv {
             g.bias,
             depthwise,
             Kernel::here(),
-        )
+        )?;
+        if g.two_d {
+            return Some(conv);
+        }
+        // A 1-D convolution keeps the plan's shapes: [N, C, T] (or [C, T]).
+        let [n, c_in, _, w] = g.input;
+        let [c_out, _, ow] = g.output;
+        Some(Self {
+            input_shape: planned_shape(g.batch_axis, n, c_in, &[w]),
+            output_shape: planned_shape(g.batch_axis, n, c_out, &[ow]),
+            ..conv
+        })
     }
 
     /// The replacement for an `einsum` (with inputs of `facts`) that is a pointwise

@@ -53,7 +53,7 @@ impl RowConv {
         let g = ConvGeometry::of(conv, facts)?;
         let [n, c_in, h, w] = g.input;
         let [kh, kw] = g.kernel;
-        if c_in / g.group * kh * kw > MAX_TAPS {
+        if !g.two_d || c_in / g.group * kh * kw > MAX_TAPS {
             return None;
         }
         Some(Self {
