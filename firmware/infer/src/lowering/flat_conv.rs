@@ -321,6 +321,19 @@ impl FlatConv {
         [h + top + bottom, w + left + right]
     }
 
+    /// Copies the H x W `plane` inside `padded_plane` (Hp x Wp, its border zero and left so).
+    fn pad_plane(&self, plane: &[f32], padded_plane: &mut [f32]) {
+        let [_, _, _, w] = self.input;
+        let [_, wp] = self.padded();
+        let [top, left, ..] = self.pad;
+        let rows = plane
+            .chunks_exact(w)
+            .zip(padded_plane[top * wp..].chunks_exact_mut(wp));
+        for (row, padded_row) in rows {
+            padded_row[left..left + w].copy_from_slice(row);
+        }
+    }
+
     /// Convolves `input` into `output` (both row-major, shapes from `self`), ReLU applied when
     /// `self.relu`.
     fn convolve(&self, input: &[f32], packed: &[f32], bias: &[f32], output: &mut [f32]) {
@@ -335,21 +348,20 @@ impl FlatConv {
         let [_, c_in, h, w] = self.input;
         let [c_out, oh, ow] = self.output;
         let [kh, kw] = self.taps;
-        let [top, left, ..] = self.pad;
         let [hp, wp] = self.padded();
         let padded_input = self.pad.iter().any(|p| *p > 0);
         let taps: Vec<usize> = (0..kh)
             .flat_map(|ky| (0..kw).map(move |kx| ky * wp + kx))
             .collect();
+        if self.depthwise {
+            self.convolve_depthwise(input, packed, bias, &taps, output);
+            return;
+        }
         let mut padded = if padded_input {
             vec![0.0f32; c_in * hp * wp]
         } else {
             Vec::new()
         };
-        if self.depthwise {
-            self.convolve_depthwise(input, packed, bias, &taps, output);
-            return;
-        }
         let images = input
             .chunks_exact(c_in * h * w)
             .zip(output.chunks_exact_mut(c_out * oh * ow));
@@ -359,12 +371,7 @@ impl FlatConv {
                     .chunks_exact(h * w)
                     .zip(padded.chunks_exact_mut(hp * wp));
                 for (plane, padded_plane) in planes {
-                    let rows = plane
-                        .chunks_exact(w)
-                        .zip(padded_plane[top * wp..].chunks_exact_mut(wp));
-                    for (row, padded_row) in rows {
-                        padded_row[left..left + w].copy_from_slice(row);
-                    }
+                    self.pad_plane(plane, padded_plane);
                 }
                 &padded
             } else {
@@ -387,7 +394,7 @@ impl FlatConv {
                     stores: &self.stores,
                     relu: self.relu,
                 };
-                block.run(self.kernel, out);
+                run_blocks(&block, self.kernel, out);
             }
         }
     }
@@ -404,7 +411,6 @@ impl FlatConv {
     ) {
         let [_, _, h, w] = self.input;
         let [_, oh, ow] = self.output;
-        let [top, left, ..] = self.pad;
         let [hp, wp] = self.padded();
         let padded_input = self.pad.iter().any(|p| *p > 0);
         // One padded plane, reused: its border stays zero, its inside is overwritten.
@@ -419,12 +425,7 @@ impl FlatConv {
             .zip(packed.chunks_exact(taps.len()).zip(bias).cycle());
         for ((plane, out_plane), (weights, bias)) in channels {
             let source: &[f32] = if padded_input {
-                let rows = plane
-                    .chunks_exact(w)
-                    .zip(padded[top * wp..].chunks_exact_mut(wp));
-                for (row, padded_row) in rows {
-                    padded_row[left..left + w].copy_from_slice(row);
-                }
+                self.pad_plane(plane, &mut padded);
                 &padded
             } else {
                 plane
@@ -438,7 +439,7 @@ impl FlatConv {
                 stores: &self.stores,
                 relu: self.relu,
             };
-            block.run(self.kernel, out_plane);
+            run_blocks(&block, self.kernel, out_plane);
         }
     }
 }
@@ -520,6 +521,27 @@ impl StorePlan {
     }
 }
 
+/// Writes the lanes of `sums` that each run of `runs` holds to `offset + lane` of `out`
+/// (ReLU'd when `relu`): the portable kernels' stores.
+#[inline(always)]
+fn store_runs(sums: &[f32; PORTABLE_BLOCK], runs: &[(u16, isize)], relu: bool, out: &mut [f32]) {
+    for (mask, offset) in runs {
+        for (lane, s) in sums.iter().enumerate() {
+            if mask & (1 << lane) != 0 {
+                out[(offset + lane as isize) as usize] = if relu { s.max(0.0) } else { *s };
+            }
+        }
+    }
+}
+
+/// The lanes of vector `v` (16 outputs each) of a block whose first `n` outputs are valid.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn lane_mask(n: usize, v: usize) -> std::arch::x86_64::__mmask16 {
+    let valid = n.saturating_sub(v * 16).min(16);
+    ((1u32 << valid) - 1) as std::arch::x86_64::__mmask16
+}
+
 /// Which copy of the loops runs, picked at plan time from what the CPU has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Kernel {
@@ -556,6 +578,62 @@ impl Kernel {
     }
 }
 
+/// A unit of work of the flat convolution (8 channels of an image, or one depthwise plane) as
+/// blocks of flat outputs, each computed by the AVX-512 kernel or the portable loops.
+trait FlatBlocks {
+    /// Outputs per call of [`FlatBlocks::outputs_avx512`].
+    #[cfg(target_arch = "x86_64")]
+    const AVX512_OUTPUTS: usize;
+
+    /// Flat outputs to compute: `0..len`.
+    fn len(&self) -> usize;
+
+    /// Outputs `q..q + n` (n <= [`PORTABLE_BLOCK`]) with the portable loops.
+    fn outputs_portable(&self, q: usize, n: usize, out: &mut [f32]);
+
+    /// Outputs `q..q + n` (n <= `AVX512_OUTPUTS`) with AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn outputs_avx512(&self, q: usize, n: usize, out: &mut [f32]);
+}
+
+/// Writes all of `blocks`' outputs into `out` with `kernel`.
+fn run_blocks<B: FlatBlocks>(blocks: &B, kernel: Kernel, out: &mut [f32]) {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => {
+            let len = blocks.len();
+            for q in (0..len).step_by(B::AVX512_OUTPUTS) {
+                let n = (len - q).min(B::AVX512_OUTPUTS);
+                // SAFETY: `Kernel::here` saw AVX-512 F; `outputs_avx512` reads and writes only
+                // in bounds (see each).
+                unsafe { blocks.outputs_avx512(q, n, out) };
+            }
+        }
+        // SAFETY: `Kernel::here` saw the features the function is compiled for.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => unsafe { run_portable_avx2_fma(blocks, out) },
+        Kernel::Portable => run_portable(blocks, out),
+    }
+}
+
+/// [`run_portable`] compiled for AVX2 + FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn run_portable_avx2_fma<B: FlatBlocks>(blocks: &B, out: &mut [f32]) {
+    run_portable(blocks, out);
+}
+
+#[inline(always)]
+fn run_portable<B: FlatBlocks>(blocks: &B, out: &mut [f32]) {
+    let len = blocks.len();
+    for q in (0..len).step_by(PORTABLE_BLOCK) {
+        blocks.outputs_portable(q, (len - q).min(PORTABLE_BLOCK), out);
+    }
+}
+
 /// [`CHANNELS`] output channels of one image, over the flat outputs `q = y·wp + x` (those with
 /// `x >= ow` are computed and not stored).
 struct Block<'a> {
@@ -578,39 +656,12 @@ struct Block<'a> {
     relu: bool,
 }
 
-impl Block<'_> {
-    /// Writes the block's channels into `out` ([`CHANNELS`] planes of OH x OW values) with
-    /// `kernel`.
-    fn run(&self, kernel: Kernel, out: &mut [f32]) {
-        match kernel {
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => {
-                for q in (0..self.len).step_by(AVX512_BLOCK) {
-                    let n = (self.len - q).min(AVX512_BLOCK);
-                    // SAFETY: `Kernel::here` saw AVX-512 F; `outputs_avx512` reads and writes
-                    // only in bounds (see there).
-                    unsafe { self.outputs_avx512(q, n, out) };
-                }
-            }
-            // SAFETY: `Kernel::here` saw the features the function is compiled for.
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2Fma => unsafe { self.run_avx2_fma(out) },
-            Kernel::Portable => self.run_portable(out),
-        }
-    }
-
+impl FlatBlocks for Block<'_> {
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn run_avx2_fma(&self, out: &mut [f32]) {
-        self.run_portable(out);
-    }
+    const AVX512_OUTPUTS: usize = AVX512_BLOCK;
 
-    #[inline(always)]
-    fn run_portable(&self, out: &mut [f32]) {
-        for q in (0..self.len).step_by(PORTABLE_BLOCK) {
-            let n = (self.len - q).min(PORTABLE_BLOCK);
-            self.outputs_portable(q, n, out);
-        }
+    fn len(&self) -> usize {
+        self.len
     }
 
     /// Outputs `q..q + n` (n <= [`PORTABLE_BLOCK`]) of the block's channels.
@@ -635,14 +686,7 @@ impl Block<'_> {
         let plane = self.output[0] * self.output[1];
         let runs = self.stores.runs(q / PORTABLE_BLOCK);
         for (sum, out) in sums.iter().zip(out.chunks_exact_mut(plane)) {
-            for (mask, offset) in runs {
-                for (lane, s) in sum.iter().enumerate() {
-                    if mask & (1 << lane) != 0 {
-                        out[(offset + lane as isize) as usize] =
-                            if self.relu { s.max(0.0) } else { *s };
-                    }
-                }
-            }
+            store_runs(sum, runs, self.relu, out);
         }
     }
 
@@ -663,11 +707,7 @@ impl Block<'_> {
         debug_assert!(q + n <= self.len && q.is_multiple_of(16));
         debug_assert!(out.len() >= CHANNELS * plane);
         debug_assert!(self.weights.len() >= self.c_in * self.taps.len() * CHANNELS);
-        let lanes = |v: usize| -> __mmask16 {
-            let valid = n.saturating_sub(v * 16).min(16);
-            ((1u32 << valid) - 1) as __mmask16
-        };
-        let masks = [lanes(0), lanes(1), lanes(2)];
+        let masks = [lane_mask(n, 0), lane_mask(n, 1), lane_mask(n, 2)];
         let mut sums = [[_mm512_setzero_ps(); 3]; CHANNELS];
         for (sum, b) in sums.iter_mut().zip(self.bias) {
             *sum = [_mm512_set1_ps(*b); 3];
@@ -769,53 +809,26 @@ struct PlaneBlock<'a> {
 #[cfg(target_arch = "x86_64")]
 const PLANE_BLOCK: usize = 64;
 
-impl PlaneBlock<'_> {
-    /// Writes the plane into `out` (OH x OW values) with `kernel`.
-    fn run(&self, kernel: Kernel, out: &mut [f32]) {
-        match kernel {
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => {
-                for q in (0..self.len).step_by(PLANE_BLOCK) {
-                    let n = (self.len - q).min(PLANE_BLOCK);
-                    // SAFETY: `Kernel::here` saw AVX-512 F; `outputs_avx512` reads and writes
-                    // only in bounds (see there).
-                    unsafe { self.outputs_avx512(q, n, out) };
-                }
-            }
-            // SAFETY: `Kernel::here` saw the features the function is compiled for.
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2Fma => unsafe { self.run_avx2_fma(out) },
-            Kernel::Portable => self.run_portable(out),
-        }
-    }
-
+impl FlatBlocks for PlaneBlock<'_> {
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn run_avx2_fma(&self, out: &mut [f32]) {
-        self.run_portable(out);
+    const AVX512_OUTPUTS: usize = PLANE_BLOCK;
+
+    fn len(&self) -> usize {
+        self.len
     }
 
+    /// Outputs `q..q + n` (n <= [`PORTABLE_BLOCK`]) of the plane.
     #[inline(always)]
-    fn run_portable(&self, out: &mut [f32]) {
-        for q in (0..self.len).step_by(PORTABLE_BLOCK) {
-            let n = (self.len - q).min(PORTABLE_BLOCK);
-            let mut sums = [self.bias; PORTABLE_BLOCK];
-            for (offset, w) in self.taps.iter().zip(self.weights) {
-                let mut x = [0.0f32; PORTABLE_BLOCK];
-                x[..n].copy_from_slice(&self.source[q + offset..][..n]);
-                for (s, x) in sums.iter_mut().zip(&x) {
-                    *s = w.mul_add(*x, *s);
-                }
-            }
-            for (mask, offset) in self.stores.runs(q / PORTABLE_BLOCK) {
-                for (lane, s) in sums.iter().enumerate() {
-                    if mask & (1 << lane) != 0 {
-                        out[(offset + lane as isize) as usize] =
-                            if self.relu { s.max(0.0) } else { *s };
-                    }
-                }
+    fn outputs_portable(&self, q: usize, n: usize, out: &mut [f32]) {
+        let mut sums = [self.bias; PORTABLE_BLOCK];
+        for (offset, w) in self.taps.iter().zip(self.weights) {
+            let mut x = [0.0f32; PORTABLE_BLOCK];
+            x[..n].copy_from_slice(&self.source[q + offset..][..n]);
+            for (s, x) in sums.iter_mut().zip(&x) {
+                *s = w.mul_add(*x, *s);
             }
         }
+        store_runs(&sums, self.stores.runs(q / PORTABLE_BLOCK), self.relu, out);
     }
 
     /// Outputs `q..q + n` (n <= 64) of the plane: 4 vectors of 16 sums in registers, the lanes
@@ -830,11 +843,7 @@ impl PlaneBlock<'_> {
     unsafe fn outputs_avx512(&self, q: usize, n: usize, out: &mut [f32]) {
         use std::arch::x86_64::*;
         debug_assert!(q + n <= self.len && q.is_multiple_of(16));
-        let lanes = |v: usize| -> __mmask16 {
-            let valid = n.saturating_sub(v * 16).min(16);
-            ((1u32 << valid) - 1) as __mmask16
-        };
-        let masks = [lanes(0), lanes(1), lanes(2), lanes(3)];
+        let masks = [0, 1, 2, 3].map(|v| lane_mask(n, v));
         let mut sums = [_mm512_set1_ps(self.bias); 4];
         let base = self.source.as_ptr().wrapping_add(q);
         for (offset, w) in self.taps.iter().zip(self.weights) {
