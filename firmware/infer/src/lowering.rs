@@ -152,7 +152,7 @@ fn replace_nodes<O: Op, K: TypedOp>(
 }
 
 /// What Sentio's convolution kernels need to know of one of tract's `Conv` nodes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ConvGeometry {
     /// [N, C_in, H, W].
     input: [usize; 4],

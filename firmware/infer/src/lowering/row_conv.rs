@@ -12,8 +12,6 @@
 //! the loops are compiled a second time for AVX2 + FMA and that copy runs when the CPU has them
 //! (the crate's baseline is SSE2).
 
-use std::sync::Arc;
-
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::cnn::Conv;
@@ -23,27 +21,9 @@ use super::{ConvGeometry, eval_f32, planned_shape, replace_nodes, span};
 /// Convolutions with at most this many taps per output (C_in/group·kh·kw) run as [`RowConv`].
 pub const MAX_TAPS: usize = 9;
 
-/// Geometry and weights of one convolution, fixed at plan time.
+/// One convolution (its geometry and weights, fixed at plan time) run row by row.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct RowConv {
-    /// [N, C_in, H, W].
-    input: [usize; 4],
-    /// Whether the tensors have the N axis (NCHW) or not (CHW: tract drops a batch of one).
-    batch_axis: bool,
-    /// [C_out, OH, OW].
-    output: [usize; 3],
-    kernel: [usize; 2],
-    strides: [usize; 2],
-    /// Padding before the first row and column.
-    pad_before: [usize; 2],
-    /// Channel groups: output channel `o` reads the input channels of group
-    /// `o / (C_out / group)`.
-    group: usize,
-    /// [C_out, C_in / group, kh, kw] f32.
-    weights: Arc<Tensor>,
-    /// [C_out] f32.
-    bias: Arc<Tensor>,
-}
+pub struct RowConv(ConvGeometry);
 
 impl RowConv {
     /// The replacement for `conv` (a node of a decluttered model with inputs `input`, its
@@ -51,34 +31,24 @@ impl RowConv {
     /// most [`MAX_TAPS`] taps per output, with constant weights over a known input shape.
     pub fn for_op(conv: &Conv, facts: &[&TypedFact]) -> Option<Self> {
         let g = ConvGeometry::of(conv, facts)?;
-        let [n, c_in, h, w] = g.input;
+        let [_, c_in, _, _] = g.input;
         let [kh, kw] = g.kernel;
         if !g.two_d || c_in / g.group * kh * kw > MAX_TAPS {
             return None;
         }
-        Some(Self {
-            input: [n, c_in, h, w],
-            batch_axis: g.batch_axis,
-            output: g.output,
-            kernel: g.kernel,
-            strides: g.strides,
-            pad_before: g.pad_before,
-            group: g.group,
-            weights: g.weights,
-            bias: g.bias,
-        })
+        Some(Self(g))
     }
 
     /// The input shape in the plan's layout.
     fn input_shape(&self) -> TVec<usize> {
-        let [n, c, h, w] = self.input;
-        planned_shape(self.batch_axis, n, c, &[h, w])
+        let [n, c, h, w] = self.0.input;
+        planned_shape(self.0.batch_axis, n, c, &[h, w])
     }
 
     /// The output shape in the plan's layout.
     fn output_shape(&self) -> TVec<usize> {
-        let [c, h, w] = self.output;
-        planned_shape(self.batch_axis, self.input[0], c, &[h, w])
+        let [c, h, w] = self.0.output;
+        planned_shape(self.0.batch_axis, self.0.input[0], c, &[h, w])
     }
 
     /// Convolves `input` into `output` (both row-major, shapes from `self`), with the AVX2 +
@@ -111,13 +81,13 @@ impl RowConv {
         bias: &[f32],
         output: &mut [f32],
     ) {
-        let [_, c_in, h, w] = self.input;
-        let [c_out, oh, ow] = self.output;
-        let [kh, kw] = self.kernel;
-        let [sh, sw] = self.strides;
-        let [pt, pl] = self.pad_before;
-        let in_per_group = c_in / self.group;
-        let out_per_group = c_out / self.group;
+        let [_, c_in, h, w] = self.0.input;
+        let [c_out, oh, ow] = self.0.output;
+        let [kh, kw] = self.0.kernel;
+        let [sh, sw] = self.0.strides;
+        let [pt, pl] = self.0.pad_before;
+        let in_per_group = c_in / self.0.group;
+        let out_per_group = c_out / self.0.group;
         let images = input
             .chunks_exact(c_in * h * w)
             .zip(output.chunks_exact_mut(c_out * oh * ow));
@@ -177,7 +147,7 @@ impl Op for RowConv {
     fn info(&self) -> TractResult<Vec<String>> {
         Ok(vec![format!(
             "kernel {:?} strides {:?} pad_before {:?}: {:?} -> {:?}",
-            self.kernel, self.strides, self.pad_before, self.input, self.output
+            self.0.kernel, self.0.strides, self.0.pad_before, self.0.input, self.0.output
         )])
     }
 
@@ -188,8 +158,8 @@ impl EvalOp for RowConv {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let weights = self.weights.try_as_plain_ram()?;
-        let bias = self.bias.try_as_plain_ram()?;
+        let weights = self.0.weights.try_as_plain_ram()?;
+        let bias = self.0.bias.try_as_plain_ram()?;
         eval_f32(
             "SentioRowConv",
             args_1!(inputs),
@@ -225,6 +195,8 @@ pub fn replace_convs(model: &mut TypedModel) -> TractResult<Vec<String>> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::lowering::reference;
 
@@ -246,20 +218,27 @@ mod tests {
                 .map(|i| ((i * 37) % 17) as f32 / 8.0 - 1.0)
                 .collect();
             let bias: Vec<f32> = (0..c_out).map(|i| i as f32 * 0.25 - 0.5).collect();
-            let conv = RowConv {
+            // (pad_after: what the last output's window reaches past the input)
+            let pad_after = [0, 1].map(|i| {
+                let reach: usize = ([oh, ow][i] - 1) * strides[i] + kernel[i];
+                reach.saturating_sub([h, w][i] + pad_before[i])
+            });
+            let conv = RowConv(ConvGeometry {
                 input: [n, c_in, h, w],
                 batch_axis: true,
+                two_d: true,
                 output: [c_out, oh, ow],
                 kernel,
                 strides,
                 pad_before,
+                pad_after,
                 group,
                 weights: Arc::new(
                     Tensor::from_shape(&[c_out, c_in / group, kernel[0], kernel[1]], &weights)
                         .unwrap(),
                 ),
                 bias: Arc::new(Tensor::from_shape(&[c_out], &bias).unwrap()),
-            };
+            });
             let input: Vec<f32> = (0..n * c_in * h * w)
                 .map(|i| ((i * 7919) % 1009) as f32 / 500.0 - 1.0)
                 .collect();
@@ -267,14 +246,14 @@ mod tests {
             conv.convolve(&input, &weights, &bias, &mut out);
             let expected = reference::conv(
                 &input,
-                conv.input,
+                conv.0.input,
                 &weights,
                 &bias,
-                conv.output,
-                conv.kernel,
-                conv.strides,
-                conv.pad_before,
-                conv.group,
+                conv.0.output,
+                conv.0.kernel,
+                conv.0.strides,
+                conv.0.pad_before,
+                conv.0.group,
             );
             let worst = out
                 .iter()
