@@ -72,7 +72,14 @@ impl PlanCache {
     pub(crate) fn load(&self, sha256: &[u8; 32], input_shape: &[usize]) -> Option<TypedModel> {
         let path = self.entry(sha256, input_shape);
         let mut file = std::fs::File::open(path).ok()?;
-        nnef().model_for_read(&mut file).ok()
+        // Read back, the plan is as tract wrote it to NNEF (an LSTM's weights outside its loop
+        // body, casts between ops): decluttered again it has the form of a fresh plan, the one
+        // Sentio's lowering matches.
+        nnef()
+            .model_for_read(&mut file)
+            .ok()?
+            .into_decluttered()
+            .ok()
     }
 
     /// Stores `model` atomically (a temporary file renamed into place), so a power cut leaves

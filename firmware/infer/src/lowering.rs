@@ -294,9 +294,6 @@ const TIMED_ROUNDS: usize = 15;
 /// optimization, then the max pools replaced (see [`max_pool`]); returns the plan and what was
 /// replaced.
 pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowering)> {
-    // A plan read back from the cache is as tract wrote it to NNEF (an LSTM's weights outside
-    // its loop body, casts between ops): decluttering again gives the form the kernels match.
-    decluttered.declutter()?;
     // Stride-1 convolutions with 8k output channels first (even a first layer with 4 taps runs
     // faster with its 8 channels at a time), then the strided and depthwise ones.
     let flat_convs = flat_conv::replace_convs(&mut decluttered)?;
