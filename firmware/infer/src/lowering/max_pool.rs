@@ -7,6 +7,12 @@
 //! tap over the span of outputs where the tap is in bounds, so the inner loop has no branch.
 //! Out-of-bounds (padded) taps are skipped, as ONNX MaxPool specifies; a window with no tap in
 //! bounds yields `f32::MIN`, tract's value.
+//!
+//! With AVX-512, the stride-2 pools of our models (2x2 unpadded, 3x3 padded 1) run 16 outputs
+//! per vector: the rows' max over 32 columns, split into even and odd columns by two
+//! permutes. Measured per op (`sentio bench`, one pool alone, against onnxruntime in the same
+//! script): 3x3/2 over 32x48x48 0.042 -> 0.020 ms (onnxruntime 0.022), over 128x12x12
+//! 0.025 -> 0.010 ms (0.017).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
@@ -89,12 +95,98 @@ impl RowMaxPool {
     /// slower. On x86_64 with AVX2 the same loops run compiled for it.
     fn pool(&self, input: &[f32], output: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") && self.takes_stride_2_avx512() {
+            // SAFETY: the CPU has the feature the function is compiled for (checked above).
+            unsafe { self.pool_stride_2_avx512(input, output) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has the feature the function is compiled for (checked above).
             unsafe { self.pool_avx2(input, output) };
             return;
         }
         self.pool_portable(input, output);
+    }
+
+    /// Whether [`RowMaxPool::pool_stride_2_avx512`] computes this pool: columns stride 2 with
+    /// a window of columns `2x - 1 ..= 2x + 1` (3 wide, padded 1: Xception's) or
+    /// `2x ..= 2x + 1` (2 wide, unpadded: a CNN block's), any rows.
+    fn takes_stride_2_avx512(&self) -> bool {
+        let [_, sw] = self.strides;
+        let [_, kw] = self.kernel;
+        let [_, pl] = self.pad_before;
+        sw == 2 && matches!((kw, pl), (2, 0) | (3, 1))
+    }
+
+    /// The pools [`RowMaxPool::takes_stride_2_avx512`] takes, 16 outputs of a row at a time:
+    /// the max of the window's rows over the 32 columns they read (two vectors per row; the
+    /// columns past the plane read as `f32::MIN`), split into even and odd columns, and the
+    /// odd one shifted by one lane with the previous block's last odd column in lane 0 (the
+    /// `2x - 1` column of a 3-wide window).
+    ///
+    /// A NaN input is skipped, as tract's pool skips it: each max keeps its second operand
+    /// when the first is NaN, and every running max starts from `f32::MIN`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F; `input` and `output` hold the pool's planes (checked by
+    /// the chunking: only whole planes are read and written).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn pool_stride_2_avx512(&self, input: &[f32], output: &mut [f32]) {
+        use std::arch::x86_64::*;
+        let [_, _, h, w] = self.input;
+        let [oh, ow] = self.output;
+        let [kh, kw] = self.kernel;
+        let [sh, _] = self.strides;
+        let [pt, _] = self.pad_before;
+        let lowest = _mm512_set1_ps(f32::MIN);
+        let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        let planes = input
+            .chunks_exact(h * w)
+            .zip(output.chunks_exact_mut(oh * ow));
+        for (plane, out_plane) in planes {
+            for (oy, out_row) in out_plane.chunks_exact_mut(ow).enumerate() {
+                // The window's rows inside the plane.
+                let first = (oy * sh).saturating_sub(pt).min(h);
+                let end = (oy * sh + kh).saturating_sub(pt).min(h);
+                let rows = &plane[first * w..end.max(first) * w];
+                let mut carry = lowest;
+                for (block, out) in out_row.chunks_mut(16).enumerate() {
+                    let column = 32 * block;
+                    let masks = [column, column + 16]
+                        .map(|c| ((1u32 << w.saturating_sub(c).min(16)) - 1) as __mmask16);
+                    let mut low = lowest;
+                    let mut high = lowest;
+                    for row in rows.chunks_exact(w) {
+                        let p = row.as_ptr().wrapping_add(column);
+                        // SAFETY: only the lanes of columns inside the row are read.
+                        unsafe {
+                            low = _mm512_max_ps(_mm512_mask_loadu_ps(lowest, masks[0], p), low);
+                            high = _mm512_max_ps(
+                                _mm512_mask_loadu_ps(lowest, masks[1], p.wrapping_add(16)),
+                                high,
+                            );
+                        }
+                    }
+                    let evens = _mm512_permutex2var_ps(low, even, high);
+                    let odds = _mm512_permutex2var_ps(low, odd, high);
+                    let mut m = _mm512_max_ps(odds, evens);
+                    if kw == 3 {
+                        let before = _mm512_castsi512_ps(_mm512_alignr_epi32::<15>(
+                            _mm512_castps_si512(odds),
+                            _mm512_castps_si512(carry),
+                        ));
+                        m = _mm512_max_ps(before, m);
+                        carry = odds;
+                    }
+                    let mask = ((1u32 << out.len()) - 1) as __mmask16;
+                    // SAFETY: `out` holds the masked-in lanes.
+                    unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr(), mask, m) };
+                }
+            }
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -291,6 +383,11 @@ mod tests {
             (7, 9, [3, 2], [1, 3], [1, 0], [7, 3]),
             (1, 128, [1, 2], [1, 2], [0, 0], [1, 64]),
             (5, 5, [5, 5], [1, 1], [2, 2], [5, 5]),
+            // Rows of several 16-output blocks, odd widths, and stride 1 over the rows.
+            (5, 67, [3, 3], [2, 2], [1, 1], [3, 34]),
+            (4, 33, [2, 2], [2, 2], [0, 0], [2, 16]),
+            (9, 40, [3, 3], [1, 2], [1, 1], [9, 20]),
+            (2, 2, [3, 3], [2, 2], [1, 1], [1, 1]),
         ];
         for (h, w, kernel, strides, pad_before, output) in cases {
             let pool = RowMaxPool {
@@ -305,14 +402,56 @@ mod tests {
             let input: Vec<f32> = (0..3 * h * w)
                 .map(|i| ((i * 7919) % 1009) as f32 - 500.0)
                 .collect();
-            // (NaN: a value the pool leaves unwritten fails the comparison)
-            let mut out = vec![f32::NAN; 3 * output[0] * output[1]];
-            pool.pool(&input, &mut out);
-            assert_eq!(
-                out,
-                reference(&pool, &input),
-                "{h}x{w} {kernel:?}/{strides:?}"
-            );
+            let expected = reference(&pool, &input);
+            for run in pool_kernels_of_this_cpu(&pool) {
+                // (NaN: a value the pool leaves unwritten fails the comparison)
+                let mut out = vec![f32::NAN; 3 * output[0] * output[1]];
+                run(&pool, &input, &mut out);
+                assert_eq!(out, expected, "{h}x{w} {kernel:?}/{strides:?}");
+            }
+        }
+    }
+
+    type PoolKernel = fn(&RowMaxPool, &[f32], &mut [f32]);
+
+    /// Every copy of the pool's loops this CPU runs for `pool`.
+    fn pool_kernels_of_this_cpu(pool: &RowMaxPool) -> Vec<PoolKernel> {
+        let mut kernels: Vec<PoolKernel> = vec![|p, i, o| p.pool_portable(i, o)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked above).
+                kernels.push(|p, i, o| unsafe { p.pool_avx2(i, o) });
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") && pool.takes_stride_2_avx512() {
+                // SAFETY: the CPU has AVX-512 F (checked above).
+                kernels.push(|p, i, o| unsafe { p.pool_stride_2_avx512(i, o) });
+            }
+        }
+        kernels
+    }
+
+    #[test]
+    fn a_nan_input_is_skipped_by_every_kernel() {
+        let pool = RowMaxPool {
+            input: [1, 1, 4, 40],
+            batch_axis: true,
+            two_d: true,
+            output: [2, 20],
+            kernel: [3, 3],
+            strides: [2, 2],
+            pad_before: [1, 1],
+        };
+        let mut input: Vec<f32> = (0..160).map(|i| i as f32).collect();
+        input[41] = f32::NAN;
+        input[0] = f32::NAN;
+        let expected = reference(&pool, &input);
+        // (the reference's f32::max skips NaN too; the window of output 0 still has values)
+        assert!(expected.iter().all(|v| !v.is_nan()));
+        for run in pool_kernels_of_this_cpu(&pool) {
+            let mut out = vec![f32::NAN; 40];
+            run(&pool, &input, &mut out);
+            assert_eq!(out, expected);
         }
     }
 
