@@ -215,6 +215,11 @@ impl FlatConv {
             false,
             Kernel::here(),
         )?;
+        // (A plane under 16 positions with output channels that do not fill the lanes would
+        // fill under a third of the flat kernel's 48 lanes: left to tract.)
+        if plane < 16 && !conv.channels_in_lanes {
+            return None;
+        }
         Some(Self {
             input_shape: input_shape.into(),
             output_shape: output_shape.into(),
