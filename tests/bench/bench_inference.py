@@ -297,7 +297,12 @@ def notes(rows, profile):
     f32_ratio = span([r(row, "tract_f32", "ort_f32") for row in rows])
     plain_ratio = span([r(row, "plain_f32", "ort_f32") for row in rows])
     met = [row["name"] for row in rows if (r(row, "tract_f32", "ort_f32") or 99) <= 1.5]
-    met = f"met by {', '.join(met)} only" if met else "not met by any model in this run"
+    if len(met) == len(rows):
+        met = f"met by all {len(rows)} models in this run"
+    elif met:
+        met = f"met by {', '.join(met)} only"
+    else:
+        met = "not met by any model in this run"
     int8_wins = [row["name"] for row in rows if (r(row, "tract_int8", "tract_f32") or 99) < 1.0]
     int8_wins = (
         f"int8 is faster than f32 here only for {', '.join(int8_wins)}."
@@ -329,10 +334,13 @@ def notes(rows, profile):
         "step, ~6 µs per step). Sentio's flat conv computes 8 output channels x 48 outputs in "
         "AVX-512 registers straight from the (padded) input, with no im2col, at 40-60 GMAC/s on the "
         "larger convs; its LSTM runs the whole sequence in one op, bounded by reading R (64 KB for "
-        "hidden 64, more than L1) every step. What is left: the first conv and the max pools are "
-        "memory bound (a fused conv + ReLU + pool, as onnxruntime's NCHWc kernels do, would save a "
-        "pass), small planes (6x6, 7x7) fill 75-85% of the vector lanes, and the LSTM's input "
-        "projection is tract's matmul at ~30 GMAC/s.",
+        "hidden 64, more than L1) every step. Sentio's stride-2 max pools take 16 outputs per "
+        "vector (even and odd columns split by two permutes), and pointwise convs over small planes "
+        "(6x6, 3x3) put the output channels in the lanes. What is left: the depthwise convs are "
+        "bound by their loads (9 unaligned loads per 16 outputs, ~12 GMAC/s), the first convs and "
+        "the pools are memory bound (a fused conv + ReLU + pool, as onnxruntime's NCHWc kernels do, "
+        "would save a pass), and the dense layers and the LSTM's input projection are tract's "
+        "matmul (~30 GMAC/s).",
         "",
         f"**int8 vs f32 in tract.** Measured here tract int8 takes {int8_f32} its f32 time "
         f"(onnxruntime int8: {ort_int8_f32} its f32 time, on the same files). The per-node profile "
