@@ -18,9 +18,11 @@ the wall time of `Model::run`, input copy to output copy. onnxruntime is timed i
 around `InferenceSession.run` (1 intra-op and 1 inter-op thread, sequential execution, default
 graph optimizations), so its figure includes a few microseconds of Python call overhead.
 
-The machine is shared: each configuration is measured in ROUNDS interleaved rounds and the best
-round's median (and its p90) is reported, so a round slowed by another process does not decide
-the figure. Nothing about the models is changed between runtimes.
+The machine is shared: each configuration is measured in ROUNDS interleaved rounds (each round
+runs every model and runtime once, so a slow phase of the machine, which can last seconds, falls
+on one round of every model) and the best round's median (and its p90) is reported, so a round
+slowed by another process does not decide the figure. Nothing about the models is changed
+between runtimes.
 
     pip install onnxruntime onnx numpy          # if missing
     python3 tests/bench/bench_inference.py      # builds what it needs (cargo, release profile)
@@ -155,7 +157,7 @@ def main():
     models.insert(0, {"name": "mini_cnn", "file": str(mini), "input_shape": [1, 1, 24, 24], "macs": None})
 
     rng = np.random.default_rng(0)
-    rows = []
+    prepared = []
     for m in models:
         name, shape = m["name"], m["input_shape"]
         f32 = pathlib.Path(m["file"])
@@ -180,7 +182,6 @@ def main():
             except Exception as e:  # onnxruntime may refuse a model: record why, keep going
                 agree[label] = f"error: {e}".splitlines()[0][:120]
 
-        rounds = {k: [] for k in ("tract_f32", "tract_int8", "ort_f32", "ort_int8", "plain_f32")}
         sessions = {}
         for label, path in (("f32", f32), ("int8", int8)):
             try:
@@ -188,30 +189,42 @@ def main():
             except Exception as e:
                 sessions[label] = None
                 print(f"  onnxruntime cannot load {path.name}: {e}", file=sys.stderr)
-        bench_doc = {}
-        for r in range(args.rounds):
-            print(f"{name}: round {r + 1}/{args.rounds}", flush=True)
-            for label, path in (("f32", f32), ("int8", int8)):
-                p50, p90, doc = time_tract(sentio, str(path), args.warmup, args.runs)
+        prepared.append({
+            "m": m, "f32": f32, "int8": int8, "x": x, "q": q, "agree": agree, "sessions": sessions,
+            "rounds": {k: [] for k in ("tract_f32", "tract_int8", "ort_f32", "ort_int8", "plain_f32")},
+            "bench_doc": {},
+        })
+
+    # Rounds outside, models inside: the machine's slow phases (seconds long on a shared VM)
+    # then fall on one round of every model instead of on every round of one model.
+    for r in range(args.rounds):
+        print(f"round {r + 1}/{args.rounds}", flush=True)
+        for p in prepared:
+            rounds, sessions = p["rounds"], p["sessions"]
+            for label in ("f32", "int8"):
+                p50, p90, doc = time_tract(sentio, str(p[label]), args.warmup, args.runs)
                 rounds[f"tract_{label}"].append((p50, p90))
-                bench_doc[label] = doc
+                p["bench_doc"][label] = doc
                 if sessions[label] is not None:
-                    rounds[f"ort_{label}"].append(time_ort(sessions[label], x, args.warmup, args.runs))
-            p50, p90, _ = time_tract(sentio, str(f32), args.warmup, args.runs, lowering="tract")
+                    rounds[f"ort_{label}"].append(time_ort(sessions[label], p["x"], args.warmup, args.runs))
+            p50, p90, _ = time_tract(sentio, str(p["f32"]), args.warmup, args.runs, lowering="tract")
             rounds["plain_f32"].append((p50, p90))
-        res = {k: (best(v) if v else (None, None)) for k, v in rounds.items()}
+
+    rows = []
+    for p in prepared:
+        res = {k: (best(v) if v else (None, None)) for k, v in p["rounds"].items()}
         rows.append(
             {
-                "name": name,
-                "macs": m["macs"],
+                "name": p["m"]["name"],
+                "macs": p["m"]["macs"],
                 "res": res,
-                "agree": agree,
-                "size": q["size"],
-                "nodes": (len(q["nodes"]["int8"]), len(q["nodes"]["f32"])),
-                "peak_mib": {k: (d["memory"]["model_bytes"] or 0) / 2**20 for k, d in bench_doc.items()},
+                "agree": p["agree"],
+                "size": p["q"]["size"],
+                "nodes": (len(p["q"]["nodes"]["int8"]), len(p["q"]["nodes"]["f32"])),
+                "peak_mib": {k: (d["memory"]["model_bytes"] or 0) / 2**20 for k, d in p["bench_doc"].items()},
             }
         )
-        print(json.dumps(rows[-1]["res"]), flush=True)
+        print(rows[-1]["name"], json.dumps(rows[-1]["res"]), flush=True)
 
     # ---- the markdown section
     rustc = sh(["rustc", "--version"]).strip()
