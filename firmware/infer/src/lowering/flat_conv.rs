@@ -529,9 +529,7 @@ impl FlatConv {
             run_blocks(&block, self.kernel, out_plane);
         }
     }
-}
 
-impl FlatConv {
     /// [`FlatConv::convolve_depthwise`] of a 3x3 depthwise convolution with AVX-512: by pairs
     /// of output rows, so each input vector loaded serves both rows (12 loads for 32 outputs
     /// instead of 9 for 16).
@@ -1617,6 +1615,15 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn position_groups_cover_small_planes_with_few_wasted_lanes() {
+        // (plane, group): 6x6 in two passes of 18, 3x3 in one of 9, 5x5 in three of 9 (the
+        // last overlapping), 2x5 in two overlapping passes of 6.
+        for (plane, group) in [(36, 18), (9, 9), (25, 9), (10, 6), (16, 8), (2, 2), (1, 1)] {
+            assert_eq!(position_group(plane), group, "plane {plane}");
         }
     }
 
