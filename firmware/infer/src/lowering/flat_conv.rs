@@ -52,6 +52,7 @@ const PORTABLE_BLOCK: usize = 8;
 const SMALL_PLANE: usize = 36;
 /// Positions computed together by the channels-in-lanes kernel (one register each), largest
 /// first.
+#[cfg(target_arch = "x86_64")]
 const POSITION_GROUPS: [usize; 9] = [18, 12, 9, 8, 6, 4, 3, 2, 1];
 
 /// Geometry and packed weights of one stride-1 convolution, fixed at plan time.
@@ -75,8 +76,8 @@ pub struct FlatConv {
     /// Output channels per block of `packed`: [`CHANNELS`], or the kernel's lanes when
     /// `channels_in_lanes` (1 when depthwise).
     channel_block: usize,
-    /// A pointwise convolution over a small plane (≤ [`SMALL_PLANE`] positions), computed with
-    /// the output channels in the vector lanes and one register per position.
+    /// A pointwise convolution over a small plane (≤ [`SMALL_PLANE`] positions) with AVX-512,
+    /// computed with the output channels in the vector lanes and one register per position.
     channels_in_lanes: bool,
     /// [C_out] f32.
     bias: Arc<Tensor>,
@@ -217,8 +218,8 @@ impl FlatConv {
             false,
             Kernel::here(),
         )?;
-        // (A plane under 16 positions with output channels that do not fill the lanes would
-        // fill under a third of the flat kernel's 48 lanes: left to tract.)
+        // (A plane under 16 positions that the channels-in-lanes kernel does not take (no
+        // AVX-512, or output channels not a multiple of 16) is left to tract, as before it.)
         if plane < 16 && !conv.channels_in_lanes {
             return None;
         }
@@ -299,15 +300,18 @@ impl FlatConv {
         } else {
             c_out.is_multiple_of(CHANNELS)
         };
-        let channels_in_lanes = !depthwise
-            && taps == [1, 1]
-            && pad == [0; 4]
-            && oh * ow <= SMALL_PLANE
-            && c_out.is_multiple_of(kernel.channel_lanes());
-        let channel_block = match (depthwise, channels_in_lanes) {
+        let in_lanes = kernel.channel_lanes().filter(|lanes| {
+            !depthwise
+                && taps == [1, 1]
+                && pad == [0; 4]
+                && oh * ow <= SMALL_PLANE
+                && c_out.is_multiple_of(*lanes)
+        });
+        let channels_in_lanes = in_lanes.is_some();
+        let channel_block = match (depthwise, in_lanes) {
             (true, _) => 1,
-            (false, true) => kernel.channel_lanes(),
-            (false, false) => CHANNELS,
+            (false, Some(lanes)) => lanes,
+            (false, None) => CHANNELS,
         };
         if !channels_fit
             || weights.len() != c_out * per_output
@@ -396,6 +400,7 @@ impl FlatConv {
             self.convolve_depthwise(input, packed, bias, &taps, output);
             return;
         }
+        #[cfg(target_arch = "x86_64")]
         if self.channels_in_lanes {
             self.convolve_channels_in_lanes(input, packed, bias, output);
             return;
@@ -445,6 +450,7 @@ impl FlatConv {
     /// [`FlatConv::convolve`] of a pointwise convolution over a small plane: per block of
     /// `channel_block` output channels, groups of positions (the last group moved back to end
     /// at the plane's end, so it may redo a few positions: the same values, written again).
+    #[cfg(target_arch = "x86_64")]
     fn convolve_channels_in_lanes(
         &self,
         input: &[f32],
@@ -475,7 +481,7 @@ impl FlatConv {
                     relu: self.relu,
                 };
                 for start in (0..plane).step_by(group) {
-                    block.positions(self.kernel, group, start.min(plane - group), out);
+                    block.positions(group, start.min(plane - group), out);
                 }
             }
         }
@@ -659,6 +665,7 @@ impl Depthwise3x3<'_> {
 /// The positions the channels-in-lanes kernel computes together over a plane of `plane`: the
 /// fewest lanes computed (the last group may overlap the one before), counting each group's
 /// pass over the weights as 2 more; of equals, the larger group.
+#[cfg(target_arch = "x86_64")]
 fn position_group(plane: usize) -> usize {
     POSITION_GROUPS
         .into_iter()
@@ -669,7 +676,9 @@ fn position_group(plane: usize) -> usize {
 
 /// A block of output channels of a pointwise convolution over a small plane, the channels in
 /// the vector lanes: for each input channel, one vector of the block's weights times each
-/// position's input value (broadcast) into that position's register.
+/// position's input value (broadcast) into that position's register. AVX-512 only: the 8
+/// outputs of the other kernels' flat blocks waste few lanes on small planes.
+#[cfg(target_arch = "x86_64")]
 struct ChannelBlock<'a> {
     /// The image: [C_in][plane].
     source: &'a [f32],
@@ -682,81 +691,27 @@ struct ChannelBlock<'a> {
     relu: bool,
 }
 
+#[cfg(target_arch = "x86_64")]
 impl ChannelBlock<'_> {
-    /// Positions `first..first + group` of every channel of the block into `out` (the block's
-    /// planes), with `kernel`.
-    fn positions(&self, kernel: Kernel, group: usize, first: usize, out: &mut [f32]) {
-        assert!(first + group <= self.plane && out.len() >= self.bias.len() * self.plane);
+    /// Positions `first..first + group` of the block's 16 channels into `out` (the block's
+    /// planes). Only called for a [`Kernel::Avx512`] plan, so on a CPU with AVX-512 F.
+    fn positions(&self, group: usize, first: usize, out: &mut [f32]) {
+        assert!(first + group <= self.plane && out.len() >= 16 * self.plane);
         assert!(self.source.len() >= self.c_in * self.plane);
-        assert!(self.weights.len() >= self.c_in * self.bias.len());
-        macro_rules! by_group {
-            ($run:ident) => {
-                match group {
-                    18 => $run::<18>(self, first, out),
-                    12 => $run::<12>(self, first, out),
-                    9 => $run::<9>(self, first, out),
-                    8 => $run::<8>(self, first, out),
-                    6 => $run::<6>(self, first, out),
-                    4 => $run::<4>(self, first, out),
-                    3 => $run::<3>(self, first, out),
-                    2 => $run::<2>(self, first, out),
-                    _ => $run::<1>(self, first, out),
-                }
-            };
-        }
-        match kernel {
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => {
-                assert_eq!(self.bias.len(), 16);
-                // SAFETY: `Kernel::here` saw AVX-512 F; the bounds are checked above.
-                unsafe fn avx512<const N: usize>(b: &ChannelBlock, first: usize, out: &mut [f32]) {
-                    unsafe { b.positions_avx512::<N>(first, out) }
-                }
-                unsafe { by_group!(avx512) }
-            }
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2Fma => {
-                // SAFETY: `Kernel::here` saw AVX2 and FMA.
-                unsafe fn avx2<const N: usize>(b: &ChannelBlock, first: usize, out: &mut [f32]) {
-                    unsafe { b.positions_avx2_fma::<N>(first, out) }
-                }
-                unsafe { by_group!(avx2) }
-            }
-            Kernel::Portable => {
-                fn portable<const N: usize>(b: &ChannelBlock, first: usize, out: &mut [f32]) {
-                    b.positions_portable::<N>(first, out)
-                }
-                by_group!(portable)
-            }
-        }
-    }
-
-    /// [`ChannelBlock::positions_portable`] compiled for AVX2 + FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn positions_avx2_fma<const N: usize>(&self, first: usize, out: &mut [f32]) {
-        self.positions_portable::<N>(first, out);
-    }
-
-    /// Positions `first..first + N` of the block's [`CHANNELS`] channels (the weights of 8
-    /// channels side by side: one AVX2 vector).
-    #[inline(always)]
-    fn positions_portable<const N: usize>(&self, first: usize, out: &mut [f32]) {
-        let mut sums = [[0.0f32; CHANNELS]; N];
-        for sum in &mut sums {
-            sum.copy_from_slice(&self.bias[..CHANNELS]);
-        }
-        let inputs = self.source.chunks_exact(self.plane);
-        for (x, w) in inputs.zip(self.weights.chunks_exact(CHANNELS)) {
-            for (sum, x) in sums.iter_mut().zip(&x[first..first + N]) {
-                for (s, w) in sum.iter_mut().zip(w) {
-                    *s = w.mul_add(*x, *s);
-                }
-            }
-        }
-        for (j, sum) in sums.iter().enumerate() {
-            for (r, s) in sum.iter().enumerate() {
-                out[r * self.plane + first + j] = if self.relu { s.max(0.0) } else { *s };
+        assert!(self.weights.len() >= self.c_in * 16 && self.bias.len() == 16);
+        // SAFETY: a channels-in-lanes plan has `Kernel::Avx512`, which `Kernel::here` only
+        // picks when the CPU has AVX-512 F; the bounds are checked above.
+        unsafe {
+            match group {
+                18 => self.positions_avx512::<18>(first, out),
+                12 => self.positions_avx512::<12>(first, out),
+                9 => self.positions_avx512::<9>(first, out),
+                8 => self.positions_avx512::<8>(first, out),
+                6 => self.positions_avx512::<6>(first, out),
+                4 => self.positions_avx512::<4>(first, out),
+                3 => self.positions_avx512::<3>(first, out),
+                2 => self.positions_avx512::<2>(first, out),
+                _ => self.positions_avx512::<1>(first, out),
             }
         }
     }
@@ -926,12 +881,12 @@ impl Kernel {
         Self::Portable
     }
 
-    /// Output channels per vector of the channels-in-lanes kernel.
-    fn channel_lanes(self) -> usize {
+    /// Output channels per vector of the channels-in-lanes kernel, if this kernel has one.
+    fn channel_lanes(self) -> Option<usize> {
         match self {
             #[cfg(target_arch = "x86_64")]
-            Self::Avx512 => 16,
-            _ => CHANNELS,
+            Self::Avx512 => Some(16),
+            _ => None,
         }
     }
 
@@ -1522,8 +1477,8 @@ mod tests {
             (1, 2, 5, 2, 8, [1, 1], [0, 0, 0, 1]),
             // 1-D over time as 1 x k, padded: the SER model's convs.
             (1, 40, 1, 130, 64, [1, 5], [0, 2, 0, 2]),
-            // Pointwise: flat (12x12), channels in lanes (6x6, 3x3, 2x5, a batch; 24 output
-            // channels: flat on AVX-512, in lanes on 8 lanes).
+            // Pointwise: flat (12x12), channels in lanes on AVX-512 (6x6, 3x3, 2x5, a batch;
+            // 24 output channels stay flat).
             (1, 24, 12, 12, 32, [1, 1], [0, 0, 0, 0]),
             (1, 24, 6, 6, 32, [1, 1], [0, 0, 0, 0]),
             (1, 128, 3, 3, 64, [1, 1], [0, 0, 0, 0]),
@@ -1550,6 +1505,8 @@ mod tests {
                     .into_iter()
                     .map(|(n, c, h, w, k, pad)| (n, c, h, w, c, c, k, pad)),
             );
+        // (the portable loops, and on x86_64 the SIMD kernels this CPU has)
+        #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut))]
         let mut kernels = vec![Kernel::Portable];
         #[cfg(target_arch = "x86_64")]
         {
@@ -1618,6 +1575,7 @@ mod tests {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn position_groups_cover_small_planes_with_few_wasted_lanes() {
         // (plane, group): 6x6 in two passes of 18, 3x3 in one of 9, 5x5 in three of 9 (the

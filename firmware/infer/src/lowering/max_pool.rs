@@ -112,6 +112,7 @@ impl RowMaxPool {
     /// Whether [`RowMaxPool::pool_stride_2_avx512`] computes this pool: columns stride 2 with
     /// a window of columns `2x - 1 ..= 2x + 1` (3 wide, padded 1: Xception's) or
     /// `2x ..= 2x + 1` (2 wide, unpadded: a CNN block's), any rows.
+    #[cfg(target_arch = "x86_64")]
     fn takes_stride_2_avx512(&self) -> bool {
         let [_, sw] = self.strides;
         let [_, kw] = self.kernel;
@@ -415,6 +416,7 @@ mod tests {
     type PoolKernel = fn(&RowMaxPool, &[f32], &mut [f32]);
 
     /// Every copy of the pool's loops this CPU runs for `pool`.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut, unused_variables))]
     fn pool_kernels_of_this_cpu(pool: &RowMaxPool) -> Vec<PoolKernel> {
         let mut kernels: Vec<PoolKernel> = vec![|p, i, o| p.pool_portable(i, o)];
         #[cfg(target_arch = "x86_64")]
