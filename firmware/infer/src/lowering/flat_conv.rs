@@ -46,9 +46,10 @@ const AVX512_BLOCK: usize = 48;
 const PORTABLE_BLOCK: usize = 8;
 /// The largest plane (OH·OW) of a pointwise convolution computed with the output channels in
 /// the vector lanes: below it, planes fill few of the flat kernel's 48 lanes (a 3x3 plane 9,
-/// a 6x6 one 36 of 48). Measured per op (one 1x1 conv alone, `sentio bench`): 256 -> 256
-/// channels over 6x6 0.068 -> 0.047 ms (onnxruntime 0.037 in the same run); 128 -> 128 over
-/// 12x12 is faster flat (0.036 ms against 0.042 in lanes).
+/// a 6x6 one 36 of 48). Measured per op (one 1x1 conv alone against onnxruntime, as
+/// tests/bench/bench_ops.py does; its table is in docs/benchmarks.md): 256 -> 256 channels over
+/// 6x6 0.068 -> 0.047 ms (onnxruntime 0.037 in the same run); 128 -> 128 over 12x12 is faster
+/// flat (0.036 ms against 0.042 in lanes).
 const SMALL_PLANE: usize = 36;
 /// Positions computed together by the channels-in-lanes kernel (one register each), largest
 /// first.

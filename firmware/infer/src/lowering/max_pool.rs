@@ -11,8 +11,8 @@
 //! With AVX-512, the stride-2 pools of our models (2x2 unpadded, 3x3 padded 1) run 16 outputs
 //! per vector: the rows' max over 32 columns, split into even and odd columns by two
 //! permutes. Measured per op (`sentio bench`, one pool alone, against onnxruntime in the same
-//! script): 3x3/2 over 32x48x48 0.042 -> 0.020 ms (onnxruntime 0.022), over 128x12x12
-//! 0.025 -> 0.010 ms (0.017).
+//! script, as tests/bench/bench_ops.py does; its table is in docs/benchmarks.md): 3x3/2 over
+//! 32x48x48 0.042 -> 0.020 ms (onnxruntime 0.022), over 128x12x12 0.025 -> 0.010 ms (0.017).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
