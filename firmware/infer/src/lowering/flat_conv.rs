@@ -71,15 +71,13 @@ pub struct FlatConv {
     taps: [usize; 2],
     /// Zero padding: top, left, bottom, right.
     pad: [usize; 4],
-    /// The weights by blocks of `channel_block` output channels:
+    /// The weights by blocks of [`FlatConv::channel_block`] output channels:
     /// [C_out / block][C_in][kh][kw][block] (depthwise: [C][kh][kw]).
     packed: Arc<Tensor>,
-    /// Output channels per block of `packed`: [`CHANNELS`], or the kernel's lanes when
-    /// `channels_in_lanes` (1 when depthwise).
-    channel_block: usize,
     /// A pointwise convolution over a small plane (≤ [`SMALL_PLANE`] positions) with AVX-512,
-    /// computed with the output channels in the vector lanes and one register per position.
-    channels_in_lanes: bool,
+    /// computed with the output channels in the vector lanes and one register per position:
+    /// the lanes (output channels per vector), else `None`.
+    channels_in_lanes: Option<usize>,
     /// [C_out] f32.
     bias: Arc<Tensor>,
     /// ReLU on the outputs (a `Max(conv, 0)` fused into the convolution).
@@ -221,7 +219,7 @@ impl FlatConv {
         )?;
         // (A plane under 16 positions that the channels-in-lanes kernel does not take (no
         // AVX-512, or output channels not a multiple of 16) is left to tract, as before it.)
-        if plane < 16 && !conv.channels_in_lanes {
+        if plane < 16 && conv.channels_in_lanes.is_none() {
             return None;
         }
         Some(Self {
@@ -246,7 +244,7 @@ impl FlatConv {
                     filter.iter_mut().for_each(|w| *w *= s);
                 }
             } else {
-                let lanes = self.channel_block;
+                let lanes = self.channel_block();
                 let per_block = packed.len() / (c_out / lanes);
                 for (block, scale) in packed
                     .chunks_exact_mut(per_block)
@@ -301,19 +299,13 @@ impl FlatConv {
         } else {
             c_out.is_multiple_of(CHANNELS)
         };
-        let in_lanes = kernel.channel_lanes().filter(|lanes| {
+        let channels_in_lanes = kernel.channel_lanes().filter(|lanes| {
             !depthwise
                 && taps == [1, 1]
                 && pad == [0; 4]
                 && oh * ow <= SMALL_PLANE
                 && c_out.is_multiple_of(*lanes)
         });
-        let channels_in_lanes = in_lanes.is_some();
-        let channel_block = match (depthwise, in_lanes) {
-            (true, _) => 1,
-            (false, Some(lanes)) => lanes,
-            (false, None) => CHANNELS,
-        };
         if !channels_fit
             || weights.len() != c_out * per_output
             || bias.len() != c_out
@@ -329,7 +321,7 @@ impl FlatConv {
             weights.to_vec()
         } else {
             // Per block of channels, tap by tap, the block's weights side by side.
-            let lanes = channel_block;
+            let lanes = channels_in_lanes.unwrap_or(CHANNELS);
             (0..c_out / lanes)
                 .flat_map(|block| (0..per_output).map(move |tap| (block, tap)))
                 .flat_map(|(block, tap)| {
@@ -347,7 +339,6 @@ impl FlatConv {
             taps,
             pad,
             packed: Arc::new(Tensor::from_shape(&[packed.len()], &packed).ok()?),
-            channel_block,
             channels_in_lanes,
             bias,
             relu: false,
@@ -356,6 +347,16 @@ impl FlatConv {
             kernel,
             stores: Arc::new(stores),
         })
+    }
+
+    /// Output channels per block of `packed`: [`CHANNELS`], or the lanes when the channels
+    /// are in the lanes, or 1 when depthwise (one filter per channel).
+    fn channel_block(&self) -> usize {
+        match (self.depthwise, self.channels_in_lanes) {
+            (true, _) => 1,
+            (false, Some(lanes)) => lanes,
+            (false, None) => CHANNELS,
+        }
     }
 
     /// The padded plane: [Hp, Wp].
@@ -402,7 +403,7 @@ impl FlatConv {
             return;
         }
         #[cfg(target_arch = "x86_64")]
-        if self.channels_in_lanes {
+        if self.channels_in_lanes.is_some() {
             self.convolve_channels_in_lanes(input, packed, bias, output);
             return;
         }
@@ -449,7 +450,7 @@ impl FlatConv {
     }
 
     /// [`FlatConv::convolve`] of a pointwise convolution over a small plane: per block of
-    /// `channel_block` output channels, groups of positions (the last group moved back to end
+    /// [`FlatConv::channel_block`] output channels, groups of positions (the last group moved back to end
     /// at the plane's end, so it may redo a few positions: the same values, written again).
     #[cfg(target_arch = "x86_64")]
     fn convolve_channels_in_lanes(
@@ -462,7 +463,7 @@ impl FlatConv {
         let [_, c_in, ..] = self.input;
         let [c_out, oh, ow] = self.output;
         let plane = oh * ow;
-        let lanes = self.channel_block;
+        let lanes = self.channel_block();
         let group = position_group(plane);
         let images = input
             .chunks_exact(c_in * plane)
@@ -1205,8 +1206,8 @@ impl Op for FlatConv {
             "{}kernel {:?} pad {:?}: {:?} -> {:?}{}",
             match (self.depthwise, self.channels_in_lanes) {
                 (true, _) => "depthwise ",
-                (false, true) => "channels in lanes, ",
-                (false, false) => "",
+                (false, Some(_)) => "channels in lanes, ",
+                (false, None) => "",
             },
             self.taps,
             self.pad,
