@@ -183,6 +183,11 @@ pub struct Preprocessing {
     /// Image height in pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
+    /// Face crops: the fraction of the detected face box's width and height added on each
+    /// side before cropping (0.0 crops the box as the detector gave it; FER2013-style crops
+    /// with some forehead and chin want ~0.1-0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin: Option<f32>,
     /// Factor applied to raw values first (e.g. 1/255 for bytes to 0..1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f32>,
@@ -275,6 +280,14 @@ impl Preprocessing {
             return Err(ManifestError::invalid(
                 FIELD,
                 "kind \"mfcc\" needs `sample_rate` and `n_mfcc`",
+            ));
+        }
+        if let Some(margin) = self.margin
+            && !(0.0..=2.0).contains(&margin)
+        {
+            return Err(ManifestError::invalid(
+                FIELD,
+                format!("`margin` is {margin}; it must be between 0.0 and 2.0 (a fraction of the face box)"),
             ));
         }
         if let Some(std) = &self.std

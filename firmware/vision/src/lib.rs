@@ -3,9 +3,16 @@
 //! laid out as the input's shape says (`[1, C, H, W]`, `[C, H, W]`, `[H, W]` or channels-last
 //! `[1, H, W, C]`).
 //!
-//! Face detection and alignment for FER come here later (DESIGN.md, `sentio-vision`).
+//! Faces: [`face`] (boxes, the [`face::FaceDetector`] trait, the expression crop), two detectors
+//! ([`haar`]: OpenCV's Haar cascades evaluated in Rust; [`blazeface`]: MediaPipe's BlazeFace
+//! through sentio-infer) and [`track`] (follow the largest face between detections).
 
 #![forbid(unsafe_code)]
+
+pub mod blazeface;
+pub mod face;
+pub mod haar;
+pub mod track;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +36,29 @@ pub enum VisionError {
         /// The image file.
         path: PathBuf,
         /// Why.
+        reason: String,
+    },
+    /// A Haar cascade file that cannot be used.
+    #[error(
+        "{path}: not a usable Haar cascade: {reason}\n  help: give one of OpenCV's cascade XML \
+         files (Debian's opencv-data puts them in /usr/share/opencv4/haarcascades/), with \
+         --cascade FILE or the profile's faces.cascade"
+    )]
+    Cascade {
+        /// The cascade file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A face detector model that cannot be used.
+    #[error(
+        "{model}: not a usable face detector model: {reason}\n  help: give BlazeFace's \
+         short-range ONNX (models/zoo/blazeface/fetch.sh fetches it), or use --detector haar"
+    )]
+    Detector {
+        /// The model's file or name.
+        model: String,
+        /// What is wrong with it.
         reason: String,
     },
     /// The output buffer has the wrong length.
