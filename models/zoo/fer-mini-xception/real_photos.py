@@ -48,6 +48,8 @@ def load_zoo_script():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=HERE, help="default: this directory")
+    parser.add_argument("--sentio", default=None,
+                        help="a sentio binary: also run this model's astronaut input through `sentio run` (tract)")
     args = parser.parse_args()
 
     rp = load_zoo_script()
@@ -69,7 +71,8 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             # Only this model's astronaut input is kept.
             png = os.path.join(args.out if mine else tmp, "real_photos_astronaut.png")
-            result, model_tiles = rp.evaluate(model, manifest, args.out, astronaut_png=png)
+            result, model_tiles = rp.evaluate(model, manifest, args.out, args.sentio if mine else None,
+                                              astronaut_png=png)
         # The astronaut as the fer package crops her.
         session, input_name = rp.load_model(model)
         crop = prep.resize(Image.fromarray(data.astronaut()).crop(FER_PACKAGE_BOX))
@@ -132,6 +135,16 @@ def markdown(results, labels):
         "| the same crop mirrored | " + " | ".join(best(r["astronaut"]["mirrored_top3"]) for r in results) + " |",
         f"| astronaut, the `fer` package's own crop {FER_PACKAGE_BOX} | "
         + " | ".join(best(r["astronaut_fer_crop"]["top3"]) for r in results) + " |",
+    ]
+    for r in results:
+        a = r["astronaut"]
+        if "sentio_run" in a:
+            theirs = np.array(a["sentio_run"]["outputs"][0]["data"], dtype=np.float64)
+            ours = np.array([a["probabilities"][l] for l in labels])
+            lines += ["", f"`sentio run` (tract, sentio-vision's preprocessing from the manifest) on "
+                      f"{r['title']}'s astronaut PNG: {labels[int(theirs.argmax())]} {theirs.max():.3f}; "
+                      f"largest difference from onnxruntime {np.abs(theirs - ours).max():.1e}."]
+    lines += [
         "",
         "Predicted class of each `lfw_subset` image (25x25, upscaled to each model's input):",
         "",
