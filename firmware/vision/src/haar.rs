@@ -730,6 +730,37 @@ fn opt_feature(f: &Feature, stride: usize, tilted_base: usize) -> OptFeature {
     OptFeature { ofs, weight }
 }
 
+/// Windows evaluated together by [`stage_passes_group`].
+const GROUP: usize = 4;
+
+/// Whether each of a few windows passes one stage (for the stages after the first, where few
+/// windows are left): each window's sum in the stumps' order, as OpenCV adds it. A stump's
+/// offsets and weights are loaded once for the group, and the group's sums are independent.
+#[inline(always)]
+fn stage_passes_group<P: Plane>(
+    stumps: &[OptStump],
+    int_weights: bool,
+    wins: [P; GROUP],
+    invs: [f32; GROUP],
+    thr: f64,
+) -> [bool; GROUP] {
+    let mut sums = [0f64; GROUP];
+    for st in stumps {
+        let [a, b, c] = &st.f.ofs;
+        for j in 0..GROUP {
+            let w = wins[j];
+            let v = if int_weights {
+                let [w0, w1, w2] = st.iweight;
+                (w0 * w.rect(a) + w1 * w.rect(b) + w2 * w.rect(c)) as f32 * invs[j]
+            } else {
+                calc(&st.f, w) * invs[j]
+            };
+            sums[j] += st.leaf(v);
+        }
+    }
+    sums.map(|s| s >= thr)
+}
+
 /// Length of a window's view of an integral buffer on the fast path: offsets are `u16`, so
 /// indexing a `[i32; WIN]` needs no bounds check. The buffers carry `WIN` values of padding.
 const WIN: usize = 1 << 16;
@@ -885,15 +916,235 @@ fn stage_sums<P: Plane>(
     }
 }
 
+/// A first-stage stump for [`DenseRow`]: its 12 corners as (plane, offset), weights, threshold
+/// and leaves.
+#[derive(Clone, Copy, Debug)]
+struct DenseStump {
+    corners: [(usize, usize); 12],
+    weight: [f32; 3],
+    threshold: f32,
+    leaves: [f64; 2],
+}
+
+/// The norms and the first stage of a whole row of windows at once, on integrals laid out so
+/// that the windows' corners are contiguous: with windows 2 pixels apart the columns are split
+/// into an even and an odd plane. Those loops run over contiguous slices, which the compiler
+/// vectorizes; the arithmetic is [`norm_inv`]'s and [`calc`]'s, value for value.
+struct DenseRow {
+    /// The stumps of the first [`DENSE_STAGES`] stages, and where each stage ends.
+    stumps: Vec<DenseStump>,
+    stage_ends: Vec<usize>,
+    norm: [(usize, usize); 4],
+    norm_area: f64,
+    /// Values per row of the planes.
+    pstride: usize,
+    /// Sum even, sum odd, squares even, squares odd (step 2 only).
+    split: [Vec<i32>; 4],
+    step: usize,
+    invs: Vec<f32>,
+    /// Per dense stage, the windows' sums.
+    sums: Vec<Vec<f64>>,
+}
+
+/// Stages computed for every window of a row by [`DenseRow`]: the first (9 stumps in the
+/// frontal-face cascade, which rejects about half the windows). Measured on the conformance
+/// fixtures: computing the second stage for every window too costs more than it saves.
+const DENSE_STAGES: usize = 1;
+
+impl DenseRow {
+    /// For a stump cascade on the fast path (upright features), `None` otherwise.
+    fn new(c: &Cascade, p: &Prepared) -> Option<Self> {
+        if !p.fast || p.stumps.is_empty() {
+            return None;
+        }
+        let stage_ends: Vec<usize> = p
+            .stage_ends
+            .iter()
+            .take(DENSE_STAGES)
+            .map(|&(e, _)| e)
+            .collect();
+        let first_end = *stage_ends.last()?;
+        let mut stumps = Vec::new();
+        let mut ti = 0;
+        for s in &c.stages {
+            for t in &c.trees[s.first_tree..s.first_tree + s.trees] {
+                if ti < first_end {
+                    let n = c.nodes[t.first_node];
+                    let f = c.features.get(n.feature)?;
+                    let mut corners = [(0usize, 0usize); 12];
+                    let mut weight = [0f32; 3];
+                    for k in 0..3 {
+                        let (r, w) = match f.rects.get(k) {
+                            Some(r) => (*r, r.weight),
+                            None => (f.rects[0], 0.0),
+                        };
+                        let (x0, y0) = (r.x as usize, r.y as usize);
+                        let (x1, y1) = ((r.x + r.w) as usize, (r.y + r.h) as usize);
+                        // Raw (x, y); mapped to planes per step in `prepare`.
+                        corners[4 * k..4 * k + 4].copy_from_slice(&[
+                            (x0, y0),
+                            (x1, y0),
+                            (x0, y1),
+                            (x1, y1),
+                        ]);
+                        weight[k] = w;
+                    }
+                    stumps.push(DenseStump {
+                        corners,
+                        weight,
+                        threshold: n.threshold,
+                        leaves: [
+                            f64::from(c.leaves[t.first_leaf]),
+                            f64::from(c.leaves[t.first_leaf + 1]),
+                        ],
+                    });
+                }
+                ti += 1;
+            }
+        }
+        let (w, h) = (c.width as usize, c.height as usize);
+        Some(Self {
+            sums: vec![Vec::new(); stage_ends.len()],
+            stumps,
+            stage_ends,
+            norm: [(1, 1), (w - 1, 1), (1, h - 1), (w - 1, h - 1)],
+            norm_area: p.norm_area,
+            pstride: 0,
+            split: Default::default(),
+            step: 1,
+            invs: Vec::new(),
+        })
+    }
+
+    /// Lays out one scale's integrals (`sum`, `sq`: `rows` rows of `stride` values) for windows
+    /// `step` pixels apart.
+    fn prepare(&mut self, sum: &[i32], sq: &[i32], stride: usize, rows: usize, step: usize) {
+        self.step = step;
+        if step == 1 {
+            self.pstride = stride;
+            return;
+        }
+        let hs = stride / 2 + 1;
+        self.pstride = hs;
+        for (plane, (src, odd)) in self
+            .split
+            .iter_mut()
+            .zip([(sum, 0), (sum, 1), (sq, 0), (sq, 1)])
+        {
+            plane.clear();
+            plane.resize(rows * hs, 0);
+            for r in 0..rows {
+                let row = &src[r * stride..(r + 1) * stride];
+                let dst = &mut plane[r * hs..(r + 1) * hs];
+                for (d, v) in dst.iter_mut().zip(row.iter().skip(odd).step_by(2)) {
+                    *d = *v;
+                }
+            }
+        }
+    }
+
+    /// The norms and first-stage sums of the `n` windows of row `y` (`sum`, `sq`: the scale's
+    /// integrals, used as they are for step 1). `None` when a slice would leave the planes.
+    fn row(&mut self, sum: &[i32], sq: &[i32], y: usize, n: usize) -> Option<FirstStage<'_>> {
+        let step = self.step;
+        let ps = self.pstride;
+        let planes: [&[i32]; 4] = if step == 1 {
+            [sum, sum, sq, sq]
+        } else {
+            [
+                &self.split[0],
+                &self.split[1],
+                &self.split[2],
+                &self.split[3],
+            ]
+        };
+        let at = |plane: usize, (cx, cy): (usize, usize)| -> Option<&[i32]> {
+            let (par, col) = if step == 1 {
+                (0, cx)
+            } else {
+                (cx & 1, cx >> 1)
+            };
+            let o = (y + cy) * ps + col;
+            planes[plane + par].get(o..o + n)
+        };
+        self.invs.clear();
+        self.invs.resize(n, f32::NAN);
+        let [n0, n1, n2, n3] = self.norm;
+        let (s0, s1, s2, s3) = (at(0, n0)?, at(0, n1)?, at(0, n2)?, at(0, n3)?);
+        let (q0, q1, q2, q3) = (at(2, n0)?, at(2, n1)?, at(2, n2)?, at(2, n3)?);
+        let area = self.norm_area;
+        for k in 0..n {
+            let valsum = s0[k]
+                .wrapping_sub(s1[k])
+                .wrapping_sub(s2[k])
+                .wrapping_add(s3[k]);
+            let valsq = q0[k]
+                .wrapping_sub(q1[k])
+                .wrapping_sub(q2[k])
+                .wrapping_add(q3[k]) as u32;
+            let nf = area * f64::from(valsq) - f64::from(valsum) * f64::from(valsum);
+            let inv = (1.0 / nf.sqrt()) as f32;
+            let ok = nf > 0.0 && area * f64::from(inv) < 0.1;
+            self.invs[k] = if ok { inv } else { f32::NAN };
+        }
+        let mut start = 0;
+        for (&end, sums) in self.stage_ends.iter().zip(self.sums.iter_mut()) {
+            sums.clear();
+            sums.resize(n, 0.0);
+            for st in &self.stumps[start..end] {
+                let c = |i: usize| at(0, st.corners[i]);
+                let (a0, a1, a2, a3) = (c(0)?, c(1)?, c(2)?, c(3)?);
+                let (b0, b1, b2, b3) = (c(4)?, c(5)?, c(6)?, c(7)?);
+                let (c0, c1, c2, c3) = (c(8)?, c(9)?, c(10)?, c(11)?);
+                let [w0, w1, w2] = st.weight;
+                let [l, r] = st.leaves;
+                let invs = &self.invs[..n];
+                let sums = &mut sums[..n];
+                for k in 0..n {
+                    let ra = a0[k]
+                        .wrapping_sub(a1[k])
+                        .wrapping_sub(a2[k])
+                        .wrapping_add(a3[k]);
+                    let rb = b0[k]
+                        .wrapping_sub(b1[k])
+                        .wrapping_sub(b2[k])
+                        .wrapping_add(b3[k]);
+                    let rc = c0[k]
+                        .wrapping_sub(c1[k])
+                        .wrapping_sub(c2[k])
+                        .wrapping_add(c3[k]);
+                    let v = (w0 * ra as f32 + w1 * rb as f32 + w2 * rc as f32) * invs[k];
+                    sums[k] += if v < st.threshold { l } else { r };
+                }
+            }
+            start = end;
+        }
+        Some(FirstStage {
+            invs: &self.invs,
+            sums: &self.sums,
+        })
+    }
+}
+
+/// The first stages and the norms of a row of windows computed together (see [`DenseRow`]):
+/// per window of the row, its inverse norm (NaN: too flat) and its sums of those stages.
+struct FirstStage<'a> {
+    invs: &'a [f32],
+    /// Per stage computed, the windows' sums.
+    sums: &'a [Vec<f64>],
+}
+
 /// The windows of one row (columns `0, step, 2 step, ...` under `work_w`) that pass every stage
 /// of a stump cascade, as OpenCV's scan finds them: a window rejected by the first stage makes
 /// the scan skip the next one. `view(k)` gives the integral and squared integral from column
-/// `k`. Their columns go to `passed`, in order.
+/// `k`; `first`, when given, the first stage already computed. Their columns go to `passed`, in
+/// order.
 fn row_stumps<P: Plane>(
     p: &Prepared,
     view: impl Fn(usize) -> Option<(P, P)>,
     work_w: usize,
     step: usize,
+    first: Option<FirstStage<'_>>,
     passed: &mut Vec<usize>,
 ) {
     passed.clear();
@@ -903,46 +1154,72 @@ fn row_stumps<P: Plane>(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    for x in (0..work_w).step_by(step) {
-        if let Some((sum, sq)) = view(x)
-            && let Some(inv) = norm_inv(p, sum, sq)
-        {
-            xs.push(x);
-            wins.push(sum);
-            invs.push(inv);
-        }
-    }
-    let mut sums = vec![0f64; xs.len()];
-    let mut start = 0;
-    for (si, &(end, thr)) in p.stage_ends.iter().enumerate() {
-        if xs.is_empty() {
+    let Some(&(first_end, thr0)) = p.stage_ends.first() else {
+        return;
+    };
+    let thr0 = f64::from(thr0);
+    let mut done = 1;
+    if let Some(f) = first {
+        let Some(s0) = f.sums.first() else {
             return;
+        };
+        done = f.sums.len();
+        // The scan visits x = 0, step, 2 step, ... and jumps over the window after one the
+        // first stage rejected (a flat window, -1 in OpenCV, does not count).
+        let mut k = 0;
+        while k < n.min(f.invs.len()).min(s0.len()) {
+            let inv = f.invs[k];
+            if inv.is_nan() {
+                k += 1;
+                continue;
+            }
+            if s0[k] < thr0 {
+                k += 2;
+                continue;
+            }
+            let later = f.sums[1..]
+                .iter()
+                .zip(&p.stage_ends[1..])
+                .all(|(sums, &(_, thr))| sums.get(k).is_some_and(|&v| v >= f64::from(thr)));
+            if later && let Some((sum, _)) = view(k * step) {
+                xs.push(k * step);
+                wins.push(sum);
+                invs.push(inv);
+            }
+            k += 1;
         }
-        let sums = &mut sums[..xs.len()];
-        stage_sums(&p.stumps[start..end], p.int_weights, &wins, &invs, sums);
-        let thr = f64::from(thr);
+    } else {
+        for x in (0..work_w).step_by(step) {
+            if let Some((sum, sq)) = view(x)
+                && let Some(inv) = norm_inv(p, sum, sq)
+            {
+                xs.push(x);
+                wins.push(sum);
+                invs.push(inv);
+            }
+        }
+        let mut sums = vec![0f64; xs.len()];
+        stage_sums(
+            &p.stumps[..first_end],
+            p.int_weights,
+            &wins,
+            &invs,
+            &mut sums,
+        );
         let mut keep = vec![false; xs.len()];
-        if si == 0 {
-            // The scan visits x = 0, step, 2 step, ... and jumps over the window after one the
-            // first stage rejected (a flat window, -1 in OpenCV, does not count).
-            let (mut x, mut k) = (0, 0);
-            while x < work_w {
-                while k < xs.len() && xs[k] < x {
-                    k += 1;
-                }
-                if k < xs.len() && xs[k] == x {
-                    if sums[k] < thr {
-                        x += step;
-                    } else {
-                        keep[k] = true;
-                    }
-                }
-                x += step;
+        let (mut x, mut k) = (0, 0);
+        while x < work_w {
+            while k < xs.len() && xs[k] < x {
+                k += 1;
             }
-        } else {
-            for (kp, &sm) in keep.iter_mut().zip(sums.iter()) {
-                *kp = sm >= thr;
+            if k < xs.len() && xs[k] == x {
+                if sums[k] < thr0 {
+                    x += step;
+                } else {
+                    keep[k] = true;
+                }
             }
+            x += step;
         }
         let mut m = 0;
         for k in 0..xs.len() {
@@ -951,6 +1228,39 @@ fn row_stumps<P: Plane>(
                 wins[m] = wins[k];
                 invs[m] = invs[k];
                 m += 1;
+            }
+        }
+        xs.truncate(m);
+        wins.truncate(m);
+        invs.truncate(m);
+    }
+    let mut start = p.stage_ends[done - 1].0;
+    for &(end, thr) in &p.stage_ends[done..] {
+        if xs.is_empty() {
+            return;
+        }
+        let thr = f64::from(thr);
+        let stumps = &p.stumps[start..end];
+        let mut m = 0;
+        let len = xs.len();
+        for k0 in (0..len).step_by(GROUP) {
+            // A group of windows (the last one padded with copies of its first window).
+            let idx: [usize; GROUP] =
+                std::array::from_fn(|j| if k0 + j < len { k0 + j } else { k0 });
+            let pass = stage_passes_group(
+                stumps,
+                p.int_weights,
+                idx.map(|k| wins[k]),
+                idx.map(|k| invs[k]),
+                thr,
+            );
+            for (j, &k) in idx.iter().enumerate() {
+                if k0 + j < len && pass[j] {
+                    xs[m] = xs[k];
+                    wins[m] = wins[k];
+                    invs[m] = invs[k];
+                    m += 1;
+                }
             }
         }
         xs.truncate(m);
@@ -1162,6 +1472,7 @@ fn candidates(c: &Cascade, gray: &[u8], w: usize, h: usize, params: &HaarParams)
     let (cw, ch) = (c.width as usize, c.height as usize);
     let stumps = !prepared.stumps.is_empty();
     let mut passed = Vec::new();
+    let mut dense = DenseRow::new(c, &prepared);
     for &s in &scales {
         let (sw, sh) = size_at(s);
         resize_exact(gray, w, h, &mut scaled, sw, sh);
@@ -1174,6 +1485,9 @@ fn candidates(c: &Cascade, gray: &[u8], w: usize, h: usize, params: &HaarParams)
             }
         }
         let ystep = if s >= 2.0 { 1 } else { 2 };
+        if let Some(d) = dense.as_mut() {
+            d.prepare(&buf[..plane], &buf[plane..2 * plane], stride, sh + 1, ystep);
+        }
         // getWorkingSize: (szi - window), szi = size + 1.
         let work_w = (sw + 1).saturating_sub(cw);
         let work_h = (sh + 1).saturating_sub(ch);
@@ -1198,7 +1512,10 @@ fn candidates(c: &Cascade, gray: &[u8], w: usize, h: usize, params: &HaarParams)
                         let at = |o: usize| b.get(o..o + WIN)?.try_into().ok();
                         Some((at(row + x)?, at(plane + row + x)?))
                     };
-                    row_stumps(&prepared, view, work_w, ystep, &mut passed);
+                    let first = dense.as_mut().and_then(|d| {
+                        d.row(&b[..plane], &b[plane..2 * plane], y, work_w.div_ceil(ystep))
+                    });
+                    row_stumps(&prepared, view, work_w, ystep, first, &mut passed);
                 } else {
                     let view = |x: usize| {
                         Some((
@@ -1206,7 +1523,7 @@ fn candidates(c: &Cascade, gray: &[u8], w: usize, h: usize, params: &HaarParams)
                             Checked(b.get(plane + row + x..)?),
                         ))
                     };
-                    row_stumps(&prepared, view, work_w, ystep, &mut passed);
+                    row_stumps(&prepared, view, work_w, ystep, None, &mut passed);
                 }
                 for &x in &passed {
                     push(&mut out, x, y);
