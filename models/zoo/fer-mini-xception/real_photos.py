@@ -73,6 +73,13 @@ def main():
             png = os.path.join(args.out if mine else tmp, "real_photos_astronaut.png")
             result, model_tiles = rp.evaluate(model, manifest, args.out, args.sentio if mine else None,
                                               astronaut_png=png)
+        answer = result["astronaut"].get("sentio_run")
+        if answer:  # paths relative to the output, as the rest of real_photos.json
+            for key in ("manifest", "model"):
+                if isinstance(answer.get(key), str):
+                    answer[key] = os.path.relpath(answer[key], args.out)
+            if isinstance(answer.get("input", {}).get("source"), str):
+                answer["input"]["source"] = os.path.relpath(answer["input"]["source"], args.out)
         # The astronaut as the fer package crops her.
         session, input_name = rp.load_model(model)
         crop = prep.resize(Image.fromarray(data.astronaut()).crop(FER_PACKAGE_BOX))
