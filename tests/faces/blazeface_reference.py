@@ -92,13 +92,10 @@ def anchors():
 def run(session, tensor):
     """Scores [896] (raw) and regressors [896, 16], in anchor order."""
     outs = session.run(None, {session.get_inputs()[0].name: tensor.astype(np.float32)})
-    names = [o.name for o in session.get_outputs()]
-    by = dict(zip(names, outs))
     scores, boxes = [], []
     for n in (512, 384):
         scores.append(next(v for v in outs if v.shape == (1, n, 1)).reshape(n))
         boxes.append(next(v for v in outs if v.shape == (1, n, 16)).reshape(n, 16))
-    del by
     return np.concatenate(scores), np.concatenate(boxes)
 
 
@@ -138,7 +135,8 @@ def iou(a, b):
     ix = min(a[2], b[2]) - max(a[0], b[0])
     iy = min(a[3], b[3]) - max(a[1], b[1])
     inter = max(ix, 0.0) * max(iy, 0.0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    area = lambda d: max(d[2] - d[0], 0.0) * max(d[3] - d[1], 0.0)
+    union = area(a) + area(b) - inter
     return inter / union if union > 0 else 0.0
 
 

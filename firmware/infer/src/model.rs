@@ -302,11 +302,14 @@ impl Model {
         if bytes.is_empty() {
             return Err(Error::Empty { model });
         }
-        let proto = pb::ModelProto::decode(bytes).map_err(|e| Error::Corrupt {
+        let mut proto = pb::ModelProto::decode(bytes).map_err(|e| Error::Corrupt {
             model: model.clone(),
             len: bytes.len(),
             detail: e.to_string(),
         })?;
+        if let Some(graph) = proto.graph.as_mut() {
+            fix::constant_of_shape_values(graph);
+        }
         let Some(graph) = proto.graph.as_ref() else {
             return Err(Error::NoGraph { model });
         };
@@ -798,6 +801,100 @@ impl ModelSlot {
     /// How many models have been swapped in.
     pub fn swaps(&self) -> u64 {
         self.swaps
+    }
+}
+
+/// Omissions in the ONNX protobuf that the standard gives a default for and tract does not,
+/// filled in before tract sees the graph (same values as onnxruntime computes).
+mod fix {
+    use super::*;
+    use tract_onnx::pb::attribute_proto::AttributeType;
+
+    /// Gives every `ConstantOfShape` without a `value` attribute an explicit one-element f32 0,
+    /// the ONNX default; tract otherwise takes an f64 0 and fails to type the graph ("Impossible
+    /// to unify F32 with F64", e.g. BlazeFace's channel padding). Returns how many it changed,
+    /// subgraphs included.
+    pub(super) fn constant_of_shape_values(graph: &mut pb::GraphProto) -> usize {
+        let mut fixed = 0;
+        for node in &mut graph.node {
+            if node.op_type == "ConstantOfShape"
+                && node.domain.is_empty()
+                && !node.attribute.iter().any(|a| a.name == "value")
+            {
+                node.attribute.push(pb::AttributeProto {
+                    name: "value".to_owned(),
+                    r#type: AttributeType::Tensor as i32,
+                    t: Some(crate::onnx::f32_tensor("value", &[1], &[0.0])),
+                    ..Default::default()
+                });
+                fixed += 1;
+            }
+            for attr in &mut node.attribute {
+                for g in attr.g.iter_mut().chain(attr.graphs.iter_mut()) {
+                    fixed += constant_of_shape_values(g);
+                }
+            }
+        }
+        fixed
+    }
+
+    #[cfg(test)]
+    #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    mod tests {
+        use super::*;
+        use crate::onnx::{Attr, GraphBuilder};
+
+        /// `x [1, 2, 2, 2]` + ConstantOfShape([1, 2, 2, 2]) with no `value`, then that zero block
+        /// concatenated after `x` on the channels (BlazeFace's channel padding).
+        fn zeros_without_value() -> GraphBuilder {
+            let mut g = GraphBuilder::new("constant_of_shape_default");
+            g.input("x", &[1, 2, 2, 2])
+                .initializer_i64("shape", &[4], &[1, 2, 2, 2])
+                .node("ConstantOfShape", &["shape"], &["zeros"], &[])
+                .node("Add", &["x", "zeros"], &["sum"], &[])
+                .node(
+                    "Concat",
+                    &["sum", "zeros"],
+                    &["y"],
+                    &[("axis", Attr::Int(1))],
+                )
+                .output("y", &[1, 4, 2, 2]);
+            g
+        }
+
+        #[test]
+        fn a_constant_of_shape_without_value_gets_an_f32_zero() {
+            let mut model = zeros_without_value().model();
+            let graph = model.graph.as_mut().unwrap();
+            assert_eq!(constant_of_shape_values(graph), 1);
+            let value = graph.node[0]
+                .attribute
+                .iter()
+                .find(|a| a.name == "value")
+                .unwrap();
+            let t = value.t.as_ref().unwrap();
+            assert_eq!(
+                (t.data_type, t.dims.as_slice()),
+                (DataType::Float as i32, &[1][..])
+            );
+            assert_eq!(t.raw_data, 0f32.to_le_bytes());
+            // A second pass changes nothing; an explicit value is left alone.
+            assert_eq!(constant_of_shape_values(graph), 0);
+        }
+
+        #[test]
+        fn a_model_with_that_omission_loads_and_runs() {
+            let bytes = zeros_without_value().to_bytes();
+            let mut model = Model::load(&bytes, &LoadOptions::new())
+                .unwrap_or_else(|e| panic!("the model should load: {e}"));
+            let x: Vec<f32> = (1..=8).map(|v| v as f32).collect();
+            let out = model.run(&x).unwrap();
+            let y = &out.tensors[0];
+            assert_eq!(y.shape, [1, 4, 2, 2]);
+            let mut want = x.clone();
+            want.extend([0.0; 8]);
+            assert_eq!(y.data, want);
+        }
     }
 }
 
