@@ -6,6 +6,7 @@ mod bundle;
 mod data;
 mod device;
 mod eval;
+mod faces;
 mod infer;
 mod progress;
 mod train;
@@ -63,6 +64,8 @@ enum Command {
     /// Classical baselines (SVM, random forest, AdaBoost, decision tree, gradient boosting) on
     /// the training split, as one table (with the CNN beside them given --model).
     Baseline(baseline::BaselineArgs),
+    /// Find faces in images with the device's detectors; print boxes (and expressions with --fer)
+    Faces(faces::FacesArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Quantize(a) => infer::quantize_cmd(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Baseline(a) => baseline::run(&a),
+        Command::Faces(a) => faces::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

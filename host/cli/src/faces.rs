@@ -1,0 +1,201 @@
+//! `sentio faces`: the device's face detectors (a Haar cascade evaluated in Rust, or BlazeFace
+//! through sentio-infer) on image files, with the boxes printed per image (a JSON line each with
+//! `--json`) and the detection time (the median of `--repeat N` runs).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use sentio_vision::blazeface::{BlazeFace, BlazeFaceParams};
+use sentio_vision::face::{FaceBox, FaceDetector, Pixels};
+use sentio_vision::haar::{Cascade, HaarDetector, HaarParams};
+use serde_json::json;
+
+/// Debian's opencv-data puts OpenCV's cascades here.
+const DEFAULT_CASCADE: &str = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
+
+/// Which detector runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Detector {
+    /// OpenCV's Haar cascade (`--cascade`), evaluated in Rust as OpenCV does.
+    Haar,
+    /// MediaPipe's BlazeFace short-range model (`--blazeface`) through sentio-infer.
+    Blazeface,
+}
+
+/// `sentio faces`.
+#[derive(Args, Debug)]
+pub struct FacesArgs {
+    /// PNG or JPEG images.
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<PathBuf>,
+    /// The detector.
+    #[arg(long, value_enum, default_value = "haar")]
+    pub detector: Detector,
+    /// The Haar cascade XML (OpenCV's format; `apt-get install opencv-data` provides them).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_CASCADE)]
+    pub cascade: PathBuf,
+    /// The BlazeFace ONNX model (models/zoo/blazeface/fetch.sh fetches it).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "models/zoo/blazeface/model.onnx"
+    )]
+    pub blazeface: PathBuf,
+    /// Haar: ratio between two scales of the pyramid (OpenCV's scaleFactor), > 1.
+    #[arg(long, default_value_t = 1.1)]
+    pub scale_factor: f32,
+    /// Haar: windows a face needs (OpenCV's minNeighbors).
+    #[arg(long, default_value_t = 3)]
+    pub min_neighbors: u32,
+    /// Haar: smallest face side in pixels (OpenCV's minSize).
+    #[arg(long, default_value_t = 24)]
+    pub min_size: u32,
+    /// Detect N times per image and report the median time.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
+    /// One JSON line per image instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `faces` found in one image.
+pub struct ImageFaces<'a> {
+    pub path: &'a Path,
+    pub width: u32,
+    pub height: u32,
+    pub detector: &'a str,
+    pub detect_ms: f64,
+    pub faces: &'a [FaceBox],
+}
+
+fn detector(args: &FacesArgs) -> Result<Box<dyn FaceDetector>> {
+    Ok(match args.detector {
+        Detector::Haar => {
+            if !(args.scale_factor > 1.0 && args.scale_factor.is_finite()) {
+                bail!(
+                    "--scale-factor {} must be above 1 (OpenCV's default is 1.1)",
+                    args.scale_factor
+                );
+            }
+            let cascade = Cascade::from_file(&args.cascade)
+                .with_context(|| format!("loading the cascade {}", args.cascade.display()))?;
+            let params = HaarParams {
+                scale_factor: args.scale_factor,
+                min_neighbors: args.min_neighbors,
+                min_size: args.min_size,
+                max_size: 0,
+            };
+            Box::new(HaarDetector::new(cascade, params))
+        }
+        Detector::Blazeface => Box::new(
+            BlazeFace::load(
+                &args.blazeface,
+                BlazeFaceParams::default(),
+                &sentio_infer::LoadOptions::new(),
+            )
+            .with_context(|| format!("loading BlazeFace from {}", args.blazeface.display()))?,
+        ),
+    })
+}
+
+/// One face as JSON.
+fn face_json(f: &FaceBox) -> serde_json::Value {
+    let r = |v: f32| (f64::from(v) * 100.0).round() / 100.0;
+    json!({
+        "x": r(f.x),
+        "y": r(f.y),
+        "w": r(f.w),
+        "h": r(f.h),
+        "score": r(f.score),
+        "keypoints": f.keypoints.iter().map(|[x, y]| [r(*x), r(*y)]).collect::<Vec<_>>(),
+    })
+}
+
+/// One face for people.
+fn face_text(i: usize, f: &FaceBox) -> String {
+    let mut s = format!(
+        "  face {i}: x {:.0} y {:.0} w {:.0} h {:.0} score {}",
+        f.x,
+        f.y,
+        f.w,
+        f.h,
+        if f.score.fract() == 0.0 {
+            format!("{:.0}", f.score)
+        } else {
+            format!("{:.3}", f.score)
+        }
+    );
+    if !f.keypoints.is_empty() {
+        let kp: Vec<String> = f
+            .keypoints
+            .iter()
+            .map(|[x, y]| format!("({x:.0}, {y:.0})"))
+            .collect();
+        s.push_str(&format!(" keypoints {}", kp.join(" ")));
+    }
+    s
+}
+
+/// Prints what was found in one image: a JSON line, or a header line and a line per face.
+pub fn print_image(found: &ImageFaces<'_>, as_json: bool) {
+    if as_json {
+        let line = json!({
+            "image": found.path.display().to_string(),
+            "width": found.width,
+            "height": found.height,
+            "detector": found.detector,
+            "detect_ms": (found.detect_ms * 1000.0).round() / 1000.0,
+            "faces": found.faces.iter().map(face_json).collect::<Vec<_>>(),
+        });
+        println!("{line}");
+        return;
+    }
+    println!(
+        "{}: {}x{}, {} face(s) by {} in {:.2} ms",
+        found.path.display(),
+        found.width,
+        found.height,
+        found.faces.len(),
+        found.detector,
+        found.detect_ms
+    );
+    for (i, f) in found.faces.iter().enumerate() {
+        println!("{}", face_text(i, f));
+    }
+}
+
+pub fn run(args: &FacesArgs) -> Result<()> {
+    let mut det = detector(args)?;
+    let repeat = args.repeat.max(1);
+    for path in &args.images {
+        let image = sentio_vision::decode_image(path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let rgb = image.to_rgb8();
+        let pixels = Pixels::of_rgb(&rgb);
+        let mut times = Vec::with_capacity(repeat as usize);
+        let mut faces = Vec::new();
+        for _ in 0..repeat {
+            let t = Instant::now();
+            faces = det
+                .detect(&pixels)
+                .with_context(|| format!("detecting faces in {}", path.display()))?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        let detect_ms = times[times.len() / 2];
+        print_image(
+            &ImageFaces {
+                path,
+                width: rgb.width(),
+                height: rgb.height(),
+                detector: det.name(),
+                detect_ms,
+                faces: &faces,
+            },
+            args.json,
+        );
+    }
+    Ok(())
+}
