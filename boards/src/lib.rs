@@ -59,7 +59,7 @@ pub fn builtin_names() -> &'static [&'static str] {
 }
 
 /// A checked board profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BoardProfile {
     pub board: BoardInfo,
     pub cpu: CpuConfig,
@@ -70,6 +70,7 @@ pub struct BoardProfile {
     pub serial: SerialConfig,
     pub runtime: RuntimeConfig,
     pub models: ModelsConfig,
+    pub faces: FacesConfig,
     /// Where the profile came from.
     pub origin: ProfileOrigin,
     /// Folder that relative media paths are resolved against (see [`BoardProfile::resolve`]).
@@ -138,6 +139,7 @@ impl BoardProfile {
             serial: c.serial,
             runtime: c.runtime,
             models: c.models,
+            faces: c.faces,
             origin,
             base_dir: base_dir.to_path_buf(),
         })

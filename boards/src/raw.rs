@@ -20,6 +20,7 @@ pub(crate) struct RawProfile {
     pub serial: S<RawSerial>,
     pub runtime: S<RawRuntime>,
     pub models: S<RawModels>,
+    pub faces: Option<S<RawFaces>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,4 +115,18 @@ pub(crate) struct RawRuntime {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawModels {
     pub load: S<Vec<S<String>>>,
+    pub dir: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFaces {
+    pub detector: Option<S<String>>,
+    pub cascade: Option<S<String>>,
+    pub model: Option<S<String>>,
+    pub scale_factor: Option<S<f64>>,
+    pub min_neighbors: Option<S<i64>>,
+    pub min_size: Option<S<i64>>,
+    pub detect_every: Option<S<i64>>,
+    pub downscale: Option<S<i64>>,
 }

@@ -161,6 +161,16 @@ choice_enum! {
     }
 }
 
+choice_enum! {
+    /// Which face detector the device runs (`faces.detector`).
+    pub enum FaceDetectorKind {
+        /// OpenCV's Haar cascades, evaluated in Rust.
+        Haar = "haar",
+        /// MediaPipe's BlazeFace short-range model, through the inference runtime.
+        Blazeface = "blazeface",
+    }
+}
+
 /// Display rotation (`display.rotation`, written as degrees in the profile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Rotation {
@@ -343,6 +353,44 @@ pub struct RuntimeConfig {
 pub struct ModelsConfig {
     /// Model names to load at start, unique, each `[a-z0-9_-]+`.
     pub load: Vec<String>,
+    /// Where the shipped models are: `DIR/<name>/model.onnx` with its `manifest.json`. The
+    /// store's active version of a name, when there is one, is used instead.
+    pub dir: Option<String>,
+}
+
+/// `[faces]`: face detection and tracking. Every key is optional.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FacesConfig {
+    pub detector: FaceDetectorKind,
+    /// The Haar cascade XML (OpenCV's format).
+    pub cascade: String,
+    /// The BlazeFace ONNX model.
+    pub model: String,
+    /// Haar: ratio between two scales of the pyramid, 1.01 to 2.0.
+    pub scale_factor: f32,
+    /// Haar: windows a face needs.
+    pub min_neighbors: u32,
+    /// Smallest face side, in pixels of the image the detector sees.
+    pub min_size: u32,
+    /// Detect every this many frames while a face is tracked.
+    pub detect_every: u32,
+    /// The detector sees the frame shrunk by this integer factor.
+    pub downscale: u32,
+}
+
+impl Default for FacesConfig {
+    fn default() -> Self {
+        Self {
+            detector: FaceDetectorKind::Haar,
+            cascade: "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml".into(),
+            model: "/usr/share/sentio/models/blazeface/model.onnx".into(),
+            scale_factor: 1.1,
+            min_neighbors: 3,
+            min_size: 24,
+            detect_every: 3,
+            downscale: 2,
+        }
+    }
 }
 
 /// Where a profile came from.

@@ -6,7 +6,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use crate::error::{ErrorKind, ProfileError, Source, closest};
-use crate::raw::{RawAudio, RawCamera, RawCpu, RawDisplay, RawI2c, RawProfile, RawSpi};
+use crate::raw::{RawAudio, RawCamera, RawCpu, RawDisplay, RawFaces, RawI2c, RawProfile, RawSpi};
 use crate::types::*;
 use crate::{BAUD_RATES, SAMPLE_RATES};
 
@@ -27,6 +27,7 @@ pub(crate) struct Checked {
     pub serial: SerialConfig,
     pub runtime: RuntimeConfig,
     pub models: ModelsConfig,
+    pub faces: FacesConfig,
 }
 
 type Result<T> = std::result::Result<T, ProfileError>;
@@ -121,6 +122,18 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
 
     let models = ModelsConfig {
         load: c.models(&raw.models.get_ref().load)?,
+        dir: match &raw.models.get_ref().dir {
+            Some(dir) => Some(c.non_empty(
+                dir,
+                "models.dir",
+                "the folder of shipped models (DIR/<name>/model.onnx + manifest.json)",
+            )?),
+            None => None,
+        },
+    };
+    let faces = match &raw.faces {
+        Some(f) => c.faces(f.get_ref())?,
+        None => FacesConfig::default(),
     };
 
     Ok(Checked {
@@ -133,6 +146,7 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
         serial,
         runtime,
         models,
+        faces,
     })
 }
 
@@ -669,6 +683,73 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    fn faces(&self, f: &RawFaces) -> Result<FacesConfig> {
+        let mut faces = FacesConfig::default();
+        if let Some(d) = &f.detector {
+            faces.detector = self.choice(
+                d,
+                "faces.detector",
+                "face detector",
+                "haar runs anywhere with a cascade file; blazeface needs its ONNX model",
+            )?;
+        }
+        if let Some(p) = &f.cascade {
+            faces.cascade = self.non_empty(p, "faces.cascade", "the path of a Haar cascade XML")?;
+        }
+        if let Some(p) = &f.model {
+            faces.model = self.non_empty(p, "faces.model", "the path of BlazeFace's ONNX file")?;
+        }
+        if let Some(v) = &f.scale_factor {
+            let x = *v.get_ref();
+            if !(1.01..=2.0).contains(&x) {
+                return Err(self
+                    .err(
+                        ErrorKind::BadValue,
+                        v.span(),
+                        "faces.scale_factor",
+                        format!("{x} is out of range"),
+                    )
+                    .allowed(["1.01 to 2.0"])
+                    .help(
+                        "1.1 is OpenCV's usual step; larger steps are faster and miss more faces",
+                    ));
+            }
+            faces.scale_factor = x as f32;
+        }
+        if let Some(v) = &f.min_neighbors {
+            faces.min_neighbors =
+                self.range(v, "faces.min_neighbors", 0, 50, "3 is OpenCV's usual value")?;
+        }
+        if let Some(v) = &f.min_size {
+            faces.min_size = self.range(
+                v,
+                "faces.min_size",
+                8,
+                4096,
+                "24 is the cascade's own window",
+            )?;
+        }
+        if let Some(v) = &f.detect_every {
+            faces.detect_every = self.range(
+                v,
+                "faces.detect_every",
+                1,
+                60,
+                "the tracker follows the face in between; 3 is a good start",
+            )?;
+        }
+        if let Some(v) = &f.downscale {
+            faces.downscale = self.range(
+                v,
+                "faces.downscale",
+                1,
+                8,
+                "2 turns 640x480 into 320x240, plenty for a face at kiosk distance",
+            )?;
+        }
+        Ok(faces)
     }
 
     fn models(&self, load: &Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>> {

@@ -287,7 +287,9 @@ impl Preprocessing {
         {
             return Err(ManifestError::invalid(
                 FIELD,
-                format!("`margin` is {margin}; it must be between 0.0 and 2.0 (a fraction of the face box)"),
+                format!(
+                    "`margin` is {margin}; it must be between 0.0 and 2.0 (a fraction of the face box)"
+                ),
             ));
         }
         if let Some(std) = &self.std

@@ -1,5 +1,7 @@
-//! Generates the simulated board's sample media in `boards/sim/`: camera frames of a drawn face
-//! (looking around, blinking, starting to smile) and a short speech-like voice clip.
+//! Generates the simulated board's sample media in `boards/sim/`: frames of a drawn face (looking
+//! around, blinking, starting to smile) in `drawn/` (`sentiod --camera boards/sim/drawn`) and a
+//! short speech-like voice clip. The camera's default frames (`camera/`, a photo, which the face
+//! detectors find) come from `boards/sim/make_camera_frames.py`.
 //!
 //! Everything is made by this program from fixed numbers, so the media is reproducible and ours
 //! to license. Run from the repository root:
@@ -32,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("boards/sim"));
-    let camera_dir = out.join("camera");
+    let camera_dir = out.join("drawn");
     std::fs::create_dir_all(&camera_dir)?;
     for i in 0..FRAMES {
         let path = camera_dir.join(format!("frame_{i:02}.png"));

@@ -1,8 +1,8 @@
-//! The device loop: camera preview on the display, microphone level meter, timings, start beep.
+//! The device loop: capture a frame and its audio, hand them to a [`Pipeline`], draw, flush,
+//! report the microphone level and per-stage timings; the start beep.
 //!
-//! It is the first honest app on the hardware traits until the mood pipeline arrives: it
-//! exercises every device every frame and measures each stage, so the board, its profile and its
-//! drivers can be checked end to end.
+//! The loop is the same for every pipeline ([`crate::pipeline`]): it owns the devices and the
+//! timing, the pipeline owns what is computed and drawn.
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use sentio_hal::audio::rms_dbfs;
 use sentio_hal::{Camera, Clock, Display, ErrorKind, HalError, Microphone, Speaker};
-use sentio_ui::{Palette, PreviewScreen, PreviewStats};
+use sentio_ui::{Palette, PreviewStats};
 
 use crate::beep::{BEEP_HZ, BEEP_MS, beep};
 use crate::events::{Event, StopReason, round3};
+use crate::pipeline::{Pipeline, StepInput};
 
 /// How the loop runs.
 #[derive(Clone, Debug)]
@@ -26,6 +27,9 @@ pub struct AppOptions {
     pub level_step_db: f32,
     /// Play the start-up beep.
     pub beep: bool,
+    /// Put the process's peak resident memory in the `stop` event (off in tests that compare
+    /// events between runs).
+    pub report_peak_rss: bool,
 }
 
 impl Default for AppOptions {
@@ -35,6 +39,7 @@ impl Default for AppOptions {
             stats_interval: Duration::from_secs(1),
             level_step_db: 6.0,
             beep: true,
+            report_peak_rss: false,
         }
     }
 }
@@ -60,6 +65,50 @@ pub struct RunSummary {
     pub frames: u64,
     pub reason: StopReason,
     pub elapsed: Duration,
+    /// Frame-to-display time (frame captured to display flushed), median and 99th percentile
+    /// over the run, to the histogram's 50 µs.
+    pub frame_to_display_p50: Duration,
+    pub frame_to_display_p99: Duration,
+}
+
+/// Frame-to-display times in 50 µs buckets up to 1 s (slower frames count in the last bucket):
+/// percentiles over a run of any length in fixed memory.
+struct LatencyHistogram {
+    buckets: Vec<u32>,
+    count: u64,
+}
+
+impl LatencyHistogram {
+    const BUCKET: Duration = Duration::from_micros(50);
+    const BUCKETS: usize = 20_000;
+
+    fn new() -> Self {
+        Self {
+            buckets: vec![0; Self::BUCKETS],
+            count: 0,
+        }
+    }
+
+    fn record(&mut self, d: Duration) {
+        let i = (d.as_micros() / Self::BUCKET.as_micros()) as usize;
+        if let Some(b) = self.buckets.get_mut(i.min(Self::BUCKETS - 1)) {
+            *b += 1;
+        }
+        self.count += 1;
+    }
+
+    /// The upper edge of the bucket holding the `q` quantile (0 for no frames).
+    fn quantile(&self, q: f64) -> Duration {
+        let rank = ((self.count as f64 * q).ceil() as u64).max(1);
+        let mut seen = 0u64;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += u64::from(*n);
+            if seen >= rank {
+                return Self::BUCKET * (i as u32 + 1);
+            }
+        }
+        Duration::ZERO
+    }
 }
 
 /// The devices the loop drives.
@@ -89,14 +138,16 @@ fn ms(d: Duration) -> f32 {
 /// The speaker is drained and the last frame is on the display whenever this returns `Ok`,
 /// including after a stop request; on a device error it still drains the speaker before
 /// returning the error.
-pub fn run<Cam, Mic, Spk, Disp, Clk>(
+pub fn run<Cam, Mic, Spk, Disp, Clk, P>(
     devices: Devices<'_, Cam, Mic, Spk, Disp>,
     clock: &Clk,
     options: &AppOptions,
     stop: &AtomicBool,
+    pipeline: &mut P,
     emit: &mut dyn FnMut(Event),
 ) -> Result<RunSummary, AppError>
 where
+    P: Pipeline,
     Cam: Camera,
     Mic: Microphone,
     Spk: Speaker,
@@ -112,7 +163,7 @@ where
         display,
     } = devices;
     let result = run_loop(
-        camera, microphone, speaker, display, clock, options, stop, emit,
+        camera, microphone, speaker, display, clock, options, stop, pipeline, emit,
     );
     // Drain even when the loop failed, so nothing queued for the speaker is lost.
     let drained = speaker.drain().map_err(AppError::Speaker);
@@ -122,12 +173,15 @@ where
         frames: summary.frames,
         reason: summary.reason,
         elapsed_ms: round3(summary.elapsed.as_secs_f64() * 1000.0),
+        frame_to_display_p50_ms: round3(summary.frame_to_display_p50.as_secs_f64() * 1000.0),
+        frame_to_display_p99_ms: round3(summary.frame_to_display_p99.as_secs_f64() * 1000.0),
+        peak_rss_mib: options.report_peak_rss.then(peak_rss_mib).flatten(),
     });
     Ok(summary)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_loop<Cam, Mic, Spk, Disp, Clk>(
+fn run_loop<Cam, Mic, Spk, Disp, Clk, P>(
     camera: &mut Cam,
     microphone: &mut Mic,
     speaker: &mut Spk,
@@ -135,9 +189,11 @@ fn run_loop<Cam, Mic, Spk, Disp, Clk>(
     clock: &Clk,
     options: &AppOptions,
     stop: &AtomicBool,
+    pipeline: &mut P,
     emit: &mut dyn FnMut(Event),
 ) -> Result<RunSummary, AppError>
 where
+    P: Pipeline,
     Cam: Camera,
     Mic: Microphone,
     Spk: Speaker,
@@ -148,12 +204,9 @@ where
 {
     let start = clock.now();
     let format = camera.format();
-    let mut screen = PreviewScreen::new(
-        display.bounding_box().size,
-        format.width,
-        format.height,
-        Disp::Color::LARGE,
-    );
+    let clock_dyn: &dyn Clock = &clock;
+    let mut stage_totals: Vec<(&'static str, Duration)> = Vec::new();
+    let mut latency = LatencyHistogram::new();
 
     if options.beep {
         speaker
@@ -189,8 +242,18 @@ where
         let frame = camera.next_frame().map_err(AppError::Camera)?;
         let t1 = clock.now();
 
-        // The audio that belongs to this frame; exact over time (rate need not divide by fps).
-        let want = ((frames + 1) * rate / fps - frames * rate / fps) as usize;
+        // The audio that arrived with this frame: the interval that ends at the frame's time
+        // (frame 0 has none), so a real-time microphone never makes the frame wait for audio
+        // that is still to come; exact over time (rate need not divide by fps).
+        let want = match frames {
+            0 => {
+                // No audio belongs to the first frame, but the microphone's time starts with it
+                // (a simulated microphone paces from its first read).
+                microphone.read(&mut []).map_err(AppError::Microphone)?;
+                0
+            }
+            n => (n * rate / fps - (n - 1) * rate / fps) as usize,
+        };
         let got = if mic_ended {
             0
         } else {
@@ -203,9 +266,23 @@ where
         let level = rms_dbfs(&audio[..got]);
         let t2 = clock.now();
 
+        pipeline.step(
+            &StepInput {
+                frame: &frame,
+                audio: &audio[..got],
+                sample_rate: microphone.sample_rate(),
+                index: frames,
+                t_ms: round3((t2 - start).as_secs_f64() * 1000.0),
+                now: t2,
+                clock: clock_dyn,
+            },
+            emit,
+        );
+        let t_pipeline = clock.now();
+
         stats.frame = frames;
         stats.level_dbfs = level;
-        screen
+        pipeline
             .draw(display, &frame, &stats)
             .map_err(|e| AppError::Draw(format!("{e:?}")))?;
         let t3 = clock.now();
@@ -223,9 +300,16 @@ where
 
         totals.capture += t1 - t0;
         totals.audio += t2 - t1;
-        totals.draw += t3 - t2;
+        totals.draw += t3 - t_pipeline;
+        for (name, spent) in pipeline.take_stage_times() {
+            match stage_totals.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, total)) => *total += spent,
+                None => stage_totals.push((name, spent)),
+            }
+        }
         totals.flush += t4 - t3;
         totals.slowest_frame = totals.slowest_frame.max(t4 - t0);
+        latency.record(t4 - t1);
         frames += 1;
         window_frames += 1;
 
@@ -246,6 +330,10 @@ where
                 draw_ms: round2(stats.draw_ms),
                 flush_ms: round2(stats.flush_ms),
                 max_frame_ms: round2(ms(totals.slowest_frame)),
+                stages: stage_totals
+                    .drain(..)
+                    .map(|(name, total)| (name.to_string(), round2(ms(total) / n)))
+                    .collect(),
             });
             totals = StageTotals::default();
             window_start = t4;
@@ -256,7 +344,49 @@ where
         frames,
         reason,
         elapsed: clock.now() - start,
+        frame_to_display_p50: if frames > 0 {
+            latency.quantile(0.5)
+        } else {
+            Duration::ZERO
+        },
+        frame_to_display_p99: if frames > 0 {
+            latency.quantile(0.99)
+        } else {
+            Duration::ZERO
+        },
     })
+}
+
+/// Peak resident memory of this process, from /proc/self/status (Linux only).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some((kib / 1024.0 * 10.0).round() / 10.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_percentiles_come_from_the_histogram() {
+        let mut h = LatencyHistogram::new();
+        for us in 1..=100u64 {
+            h.record(Duration::from_micros(us * 100));
+        }
+        // 100 frames of 0.1 .. 10 ms: the median is 5 ms, the 99th 9.9 ms (bucket upper edges).
+        assert_eq!(h.quantile(0.5), Duration::from_micros(5050));
+        assert_eq!(h.quantile(0.99), Duration::from_micros(9950));
+        h.record(Duration::from_secs(5));
+        assert_eq!(h.quantile(1.0), Duration::from_secs(1));
+    }
 }
 
 fn round2(x: f32) -> f32 {

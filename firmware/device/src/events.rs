@@ -1,6 +1,8 @@
 //! Events the device reports, one JSON object per line: what a monitor, a test rig or a person
 //! watching stdout sees. Sent when something changes, not for every frame.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -38,6 +40,51 @@ pub enum Event {
         flush_ms: f32,
         /// The slowest frame of the window, all stages.
         max_frame_ms: f32,
+        /// The pipeline's own stages (`detect_ms`, `track_ms`, `crop_ms`, `fer_ms`), mean
+        /// milliseconds per frame over the window.
+        #[serde(flatten)]
+        stages: BTreeMap<String, f32>,
+    },
+    /// A face track started (a new face is followed) or was lost (not seen for 2 s).
+    Face {
+        frame: u64,
+        t_ms: f64,
+        track: u64,
+        state: FaceState,
+        /// The face's box in camera pixels (where it was last seen, for `lost`).
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        /// The detector's confidence (BlazeFace: probability; Haar: grouped windows).
+        score: f32,
+        detector: String,
+    },
+    /// The expression of the tracked face changed (top label), or the model reading it did.
+    Expression {
+        frame: u64,
+        t_ms: f64,
+        track: u64,
+        /// `name@version` of the expression model.
+        model: String,
+        label: String,
+        score: f32,
+        /// Every fer7 label's score.
+        scores: BTreeMap<String, f32>,
+    },
+    /// The pipeline runs this model for `role` from now on (at start, or after a flash).
+    ModelActive {
+        role: String,
+        model: String,
+        origin: String,
+    },
+    /// A model or detector was refused; the pipeline keeps what it had (`keeps`, if anything).
+    ModelRefused {
+        role: String,
+        origin: String,
+        reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        keeps: Option<String>,
     },
     /// A microphone that plays a file reached its end; the meter shows silence from here on.
     MicEnded { frame: u64 },
@@ -46,6 +93,13 @@ pub enum Event {
         frames: u64,
         reason: StopReason,
         elapsed_ms: f64,
+        /// Frame-to-display time (frame captured to display flushed) over the run, median and
+        /// 99th percentile (50 µs resolution).
+        frame_to_display_p50_ms: f64,
+        frame_to_display_p99_ms: f64,
+        /// The process's peak resident memory (Linux VmHWM), when the options ask for it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        peak_rss_mib: Option<f64>,
     },
     /// The serial link serves the host at `path` (a pseudo-terminal's path for `--serial pty`).
     Link { path: String, baud: u32 },
@@ -70,6 +124,13 @@ pub enum Event {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+pub enum FaceState {
+    Started,
+    Lost,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The requested number of frames was shown.
     FrameLimit,
@@ -87,7 +148,7 @@ impl Event {
 }
 
 /// Rounds to 3 decimals so events stay short and stable to compare.
-pub(crate) fn round3(x: f64) -> f64 {
+pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
@@ -110,10 +171,13 @@ mod tests {
             frames: 9,
             reason: StopReason::Signal,
             elapsed_ms: 1.5,
+            frame_to_display_p50_ms: 0.25,
+            frame_to_display_p99_ms: 2.0,
+            peak_rss_mib: None,
         };
         assert_eq!(
             e.to_json(),
-            r#"{"event":"stop","frames":9,"reason":"signal","elapsed_ms":1.5}"#
+            r#"{"event":"stop","frames":9,"reason":"signal","elapsed_ms":1.5,"frame_to_display_p50_ms":0.25,"frame_to_display_p99_ms":2.0}"#
         );
     }
 }

@@ -369,6 +369,7 @@ fn to_link(event: &Event) -> Option<Outgoing> {
             draw_ms,
             flush_ms,
             max_frame_ms,
+            stages,
             ..
         } => {
             let mut entries = heapless::Vec::new();
@@ -379,19 +380,67 @@ fn to_link(event: &Event) -> Option<Outgoing> {
                 ("draw_ms", *draw_ms),
                 ("flush_ms", *flush_ms),
                 ("max_frame_ms", *max_frame_ms),
-            ] {
-                entries
+            ]
+            .into_iter()
+            .chain(stages.iter().map(|(k, v)| (k.as_str(), *v)))
+            {
+                // A full report keeps its first entries: the totals come first.
+                if entries
                     .push(Stat {
                         name: text(name)?,
                         value,
                     })
-                    .ok()?;
+                    .is_err()
+                {
+                    break;
+                }
             }
             Some(Outgoing::Stats(Box::new(LinkStats {
                 at_ms: at(*t_ms),
                 entries,
             })))
         }
+        Event::Face {
+            t_ms,
+            track,
+            state,
+            x,
+            y,
+            w,
+            h,
+            score,
+            ..
+        } => Some(Outgoing::Event(LinkEvent {
+            at_ms: at(*t_ms),
+            topic: text("face")?,
+            label: text(match state {
+                crate::events::FaceState::Started => "started",
+                crate::events::FaceState::Lost => "lost",
+            })?,
+            values: heapless::Vec::from_slice(&[*track as f32, *x, *y, *w, *h, *score]).ok()?,
+        })),
+        // The label is the top expression; the values are the fer7 scores in fer7 order.
+        Event::Expression {
+            t_ms,
+            label,
+            scores,
+            ..
+        } => Some(Outgoing::Event(LinkEvent {
+            at_ms: at(*t_ms),
+            topic: text("expression")?,
+            label: text(label)?,
+            values: sentio_models::FER7
+                .labels
+                .iter()
+                .map(|l| scores.get(*l).copied().unwrap_or(0.0))
+                .collect(),
+        })),
+        Event::ModelRefused { role, .. } => Some(Outgoing::Event(LinkEvent {
+            at_ms: monotonic_ms(),
+            topic: text("refused")?,
+            label: text(role)?,
+            values: heapless::Vec::new(),
+        })),
         Event::ModelLoaded { name, .. } => Some(Outgoing::Event(LinkEvent {
             at_ms: monotonic_ms(),
             topic: text("model")?,

@@ -7,13 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use sentio_boards::{BoardProfile, CameraDriver};
+use sentio_boards::{BoardProfile, CameraDriver, FaceDetectorKind};
 use sentio_hal::SystemClock;
 use sentio_hal::sim::Pacing;
-use sentiod::app::{self, AppOptions, Devices};
+use sentiod::app::AppOptions;
 use sentiod::events::Event;
-use sentiod::hardware::{self, DisplayJob, Overrides};
+use sentiod::hardware::{self, Overrides};
+use sentiod::job::DeviceJob;
 use sentiod::link::{Link, LinkOptions};
+use sentiod::pipeline::{DevicePipeline, PreviewPipeline};
+use sentiod::setup::{self, FaceOptions};
 
 /// Frames a simulated board shows when no --frames is given: a few seconds of demo.
 const SIM_DEFAULT_FRAMES: u64 = 90;
@@ -53,9 +56,20 @@ struct Args {
     /// Simulated sources: `realtime` waits like real hardware, `fast` runs as fast as it can.
     #[arg(long, value_enum, default_value_t = Pace::Realtime)]
     pace: Pace,
-    /// What the device does. The mood and sketch pipelines arrive in later releases.
-    #[arg(long, value_enum, default_value_t = Mode::Preview)]
+    /// What the device does: `mood` finds the face in front of the camera and reads its
+    /// expression; `preview` only shows the camera and the microphone level.
+    #[arg(long, value_enum, default_value_t = Mode::Mood)]
     mode: Mode,
+    /// Face detector (default: the profile's faces.detector).
+    #[arg(long, value_enum)]
+    detector: Option<Detector>,
+    /// Haar cascade XML for the haar detector (default: the profile's faces.cascade).
+    #[arg(long)]
+    cascade: Option<PathBuf>,
+    /// Run this model file for NAME (`fer=model.onnx` with its manifest beside it, or a
+    /// bundle): for development; a model the host flashes later replaces it. Repeatable.
+    #[arg(long = "model", value_name = "NAME=PATH", value_parser = setup::parse_model_arg)]
+    models: Vec<(String, PathBuf)>,
     /// No start-up beep.
     #[arg(long)]
     no_beep: bool,
@@ -85,10 +99,18 @@ enum Pace {
     Fast,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Mode {
+    /// Faces, tracking and facial expression on the camera preview.
+    Mood,
     /// Camera preview, microphone level meter and timings.
     Preview,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Detector {
+    Haar,
+    Blazeface,
 }
 
 fn main() -> std::process::ExitCode {
@@ -118,7 +140,6 @@ fn error_report(e: &anyhow::Error) -> String {
 
 fn real_main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let Mode::Preview = args.mode;
     let profile = BoardProfile::load(&args.board)?;
     let simulated = profile.camera.driver == CameraDriver::Sim;
     let max_frames = match (args.frames, args.forever) {
@@ -188,19 +209,49 @@ fn real_main() -> anyhow::Result<()> {
         None => None,
     };
 
-    let job = PreviewJob {
-        profile: &profile,
+    let mut emit = |event: Event| {
+        if let Some(link) = &link {
+            link.forward(&event);
+        }
+        print_event(event);
+    };
+    let mut setup_events = Vec::new();
+    let pipeline = match args.mode {
+        Mode::Preview => DevicePipeline::Preview(PreviewPipeline::default()),
+        Mode::Mood => {
+            let options = FaceOptions {
+                detector: args.detector.map(|d| match d {
+                    Detector::Haar => FaceDetectorKind::Haar,
+                    Detector::Blazeface => FaceDetectorKind::Blazeface,
+                }),
+                cascade: args.cascade.clone(),
+                models: args.models.clone(),
+            };
+            let registry = link.as_ref().map(|l| l.registry.clone());
+            DevicePipeline::Faces(Box::new(setup::face_pipeline(
+                &profile,
+                &options,
+                registry,
+                &mut |e| setup_events.push(e),
+            )))
+        }
+    };
+    let job = DeviceJob {
+        board: profile.board.name.clone(),
         camera,
         microphone,
         speaker,
-        clock,
+        clock: &clock,
         options: AppOptions {
             max_frames,
             beep: !args.no_beep,
+            report_peak_rss: true,
             ..AppOptions::default()
         },
         stop: &stop,
-        link: link.as_ref(),
+        pipeline,
+        setup_events,
+        emit: &mut emit,
     };
     let result = hardware::with_display(&profile, &overrides, job);
     if let Some(link) = link {
@@ -216,64 +267,4 @@ fn print_event(event: Event) {
     // stdout closed (the reader went away) is no reason to stop the device.
     let _ = writeln!(out, "{}", event.to_json());
     let _ = out.flush();
-}
-
-struct PreviewJob<'a> {
-    profile: &'a BoardProfile,
-    camera: hardware::Opened<Box<dyn sentio_hal::Camera + 'a>>,
-    microphone: hardware::Opened<Box<dyn sentio_hal::Microphone + 'a>>,
-    speaker: hardware::Opened<Box<dyn sentio_hal::Speaker>>,
-    clock: SystemClock,
-    options: AppOptions,
-    stop: &'a AtomicBool,
-    link: Option<&'a Link>,
-}
-
-impl DisplayJob for PreviewJob<'_> {
-    type Output = anyhow::Result<()>;
-
-    fn run<D>(mut self, display: &mut D, description: String) -> anyhow::Result<()>
-    where
-        D: sentio_hal::Display,
-        D::Color: sentio_ui::Palette,
-        D::Error: std::fmt::Debug,
-    {
-        let format = self.camera.device.format();
-        let size = display.bounding_box().size;
-        let display_out = description.strip_prefix("sim:").map(str::to_string);
-        let speaker_out = self
-            .speaker
-            .description
-            .strip_prefix("wav:")
-            .map(str::to_string);
-        print_event(Event::Start {
-            board: self.profile.board.name.clone(),
-            camera: self.camera.description,
-            width: format.width,
-            height: format.height,
-            fps: format.fps,
-            microphone: self.microphone.description,
-            sample_rate: self.microphone.device.sample_rate(),
-            display: description,
-            display_width: size.width,
-            display_height: size.height,
-            display_out,
-            speaker_out,
-        });
-        let devices = Devices {
-            camera: &mut self.camera.device,
-            microphone: &mut self.microphone.device,
-            speaker: &mut self.speaker.device,
-            display,
-        };
-        let link = self.link;
-        let mut emit = |event: Event| {
-            if let Some(link) = link {
-                link.forward(&event);
-            }
-            print_event(event);
-        };
-        app::run(devices, &self.clock, &self.options, self.stop, &mut emit)?;
-        Ok(())
-    }
 }

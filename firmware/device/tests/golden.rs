@@ -12,51 +12,45 @@ use image::RgbImage;
 use sentio_boards::BoardProfile;
 use sentio_hal::VirtualClock;
 use sentio_hal::sim::Pacing;
-use sentiod::app::{self, AppOptions, Devices};
+use sentiod::app::AppOptions;
 use sentiod::events::Event;
-use sentiod::hardware::{self, DisplayJob, Overrides};
+use sentiod::hardware::{self, Overrides};
+use sentiod::job::DeviceJob;
+use sentiod::pipeline::{DevicePipeline, PreviewPipeline};
+use sentiod::setup::{self, FaceOptions};
 
-struct Job<'a> {
-    camera: Box<dyn sentio_hal::Camera + 'a>,
-    microphone: Box<dyn sentio_hal::Microphone + 'a>,
-    speaker: Box<dyn sentio_hal::Speaker>,
-    clock: &'a VirtualClock,
-    frames: u64,
+/// Whether the Haar cascade the sim profiles name is installed (Debian's opencv-data). Without
+/// it the mood goldens are skipped, except in CI, where `.ci/run` installs it.
+fn cascade_installed(board: &str) -> bool {
+    let profile = BoardProfile::load(board).expect("built-in profile");
+    let path = profile.resolve(&profile.faces.cascade);
+    if path.is_file() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: apt-get install opencv-data",
+        path.display()
+    );
+    eprintln!(
+        "skipped: {} is missing (apt-get install opencv-data)",
+        path.display()
+    );
+    false
 }
 
-impl DisplayJob for Job<'_> {
-    type Output = Vec<Event>;
-    fn run<D>(mut self, display: &mut D, _description: String) -> Vec<Event>
-    where
-        D: sentio_hal::Display,
-        D::Color: sentio_ui::Palette,
-        D::Error: std::fmt::Debug,
-    {
-        let mut events = Vec::new();
-        let options = AppOptions {
-            max_frames: Some(self.frames),
-            ..AppOptions::default()
-        };
-        let devices = Devices {
-            camera: &mut self.camera,
-            microphone: &mut self.microphone,
-            speaker: &mut self.speaker,
-            display,
-        };
-        app::run(
-            devices,
-            self.clock,
-            &options,
-            &AtomicBool::new(false),
-            &mut |e| events.push(e),
-        )
-        .expect("the sim demo runs");
-        events
-    }
+#[derive(Clone, Copy)]
+enum Mode {
+    Preview,
+    Mood,
 }
 
 /// Runs the demo of `board` for `frames` frames on a virtual clock; returns the last screen.
 fn run_demo(board: &str, frames: u64, out: &Path) -> (RgbImage, Vec<Event>) {
+    run_mode(board, Mode::Preview, frames, out)
+}
+
+fn run_mode(board: &str, mode: Mode, frames: u64, out: &Path) -> (RgbImage, Vec<Event>) {
     let profile = BoardProfile::load(board).expect("built-in profile");
     let clock = VirtualClock::new();
     let overrides = Overrides {
@@ -66,18 +60,36 @@ fn run_demo(board: &str, frames: u64, out: &Path) -> (RgbImage, Vec<Event>) {
         pacing: Pacing::RealTime,
         ..Overrides::default()
     };
-    let job = Job {
-        camera: hardware::open_camera(&profile, &overrides, &clock)
-            .unwrap()
-            .device,
-        microphone: hardware::open_microphone(&profile, &overrides, &clock)
-            .unwrap()
-            .device,
-        speaker: hardware::open_speaker(&profile, &overrides).unwrap().device,
-        clock: &clock,
-        frames,
+    let mut events = Vec::new();
+    let mut setup_events = Vec::new();
+    let pipeline = match mode {
+        Mode::Preview => DevicePipeline::Preview(PreviewPipeline::default()),
+        Mode::Mood => DevicePipeline::Faces(Box::new(setup::face_pipeline(
+            &profile,
+            &FaceOptions::default(),
+            None,
+            &mut |e| setup_events.push(e),
+        ))),
     };
-    let events = hardware::with_display(&profile, &overrides, job).unwrap();
+    let mut emit = |e: Event| events.push(e);
+    let job = DeviceJob {
+        board: profile.board.name.clone(),
+        camera: hardware::open_camera(&profile, &overrides, &clock).unwrap(),
+        microphone: hardware::open_microphone(&profile, &overrides, &clock).unwrap(),
+        speaker: hardware::open_speaker(&profile, &overrides).unwrap(),
+        clock: &clock,
+        options: AppOptions {
+            max_frames: Some(frames),
+            ..AppOptions::default()
+        },
+        stop: &AtomicBool::new(false),
+        pipeline,
+        setup_events,
+        emit: &mut emit,
+    };
+    hardware::with_display(&profile, &overrides, job)
+        .unwrap()
+        .expect("the sim demo runs");
     let latest = image::open(out.join("display/latest.png"))
         .expect("latest.png written")
         .to_rgb8();
@@ -147,12 +159,13 @@ fn sim_board_rgb565_display_matches_golden() {
     let out = tempfile::tempdir().unwrap();
     let (screen, events) = run_demo("sim", 30, out.path());
     assert_eq!(screen.dimensions(), (240, 240));
-    // Two stats windows passed in 30 frames at 15 fps of virtual time.
+    // 30 frames at 15 fps of virtual time: frame 0 at 0 s, frame 29 at 1.93 s, so one stats
+    // window (each 1 s) closed.
     let stats: Vec<_> = events
         .iter()
         .filter(|e| matches!(e, Event::Stats { .. }))
         .collect();
-    assert_eq!(stats.len(), 2, "{events:?}");
+    assert_eq!(stats.len(), 1, "{events:?}");
     assert_golden("sim_rgb565_frame30", &screen);
 }
 
@@ -175,5 +188,44 @@ fn demo_is_deterministic() {
     let (a, ea) = run_demo("sim", 12, tempfile::tempdir().unwrap().path());
     let (b, eb) = run_demo("sim", 12, tempfile::tempdir().unwrap().path());
     assert_eq!(a, b);
-    assert_eq!(ea, eb);
+    // The start events name the two runs' output folders; everything else is the same.
+    let not_start = |e: &&Event| !matches!(e, Event::Start { .. });
+    assert_eq!(
+        ea.iter().filter(not_start).collect::<Vec<_>>(),
+        eb.iter().filter(not_start).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn mood_screens_show_the_face_box_and_its_expression() {
+    if !cascade_installed("sim") {
+        return;
+    }
+    for (board, size, golden) in [
+        ("sim", (240, 240), "sim_rgb565_mood_frame30"),
+        ("sim-mono", (128, 64), "sim_mono_mood_frame30"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let (screen, events) = run_mode(board, Mode::Mood, 30, out.path());
+        assert_eq!(screen.dimensions(), size);
+        let active = events
+            .iter()
+            .find(|e| matches!(e, Event::ModelActive { .. }));
+        assert!(
+            matches!(active, Some(Event::ModelActive { role, model, .. }) if role == "expression" && model == "fer@1.0.0"),
+            "{events:?}"
+        );
+        let started = events
+            .iter()
+            .filter(|e| matches!(e, Event::Face { .. }))
+            .count();
+        assert_eq!(started, 1, "one face, one track: {events:?}");
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Expression { model, .. } if model == "fer@1.0.0")),
+            "{events:?}"
+        );
+        assert_golden(golden, &screen);
+    }
 }

@@ -180,3 +180,77 @@ fn host_flashes_a_running_device_which_loads_the_model_without_restarting() {
     drop(conn);
     device.stop();
 }
+
+/// The zoo FER model as a bundle whose manifest says `version` (and `edit` applied to it).
+fn zoo_fer_bundle(version: &str, edit: impl Fn(&mut Manifest)) -> Vec<u8> {
+    let zoo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/zoo/fer");
+    let mut manifest =
+        Manifest::from_slice(&std::fs::read(zoo.join("manifest.json")).unwrap()).unwrap();
+    manifest.version = version.to_string();
+    edit(&mut manifest);
+    Bundle::pack(
+        &manifest,
+        &std::fs::read(zoo.join("model.onnx")).unwrap(),
+        None,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_model_flashed_during_a_run_changes_the_expression_model_the_events_report() {
+    let cascade = Path::new("/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml");
+    if !cascade.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "apt-get install opencv-data"
+        );
+        eprintln!(
+            "skipped: {} is missing (apt-get install opencv-data)",
+            cascade.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut device = Device::start(&dir.path().join("store"), dir.path());
+    let path = device.wait_for(is("link"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The shipped model reads the face first.
+    let first = device.wait_for(is("expression"));
+    assert_eq!(first["model"], "fer@1.0.0");
+
+    let mut conn = connect(&path);
+    conn.flash(
+        "fer",
+        zoo_fer_bundle("9.0.0", |_| {}).as_slice(),
+        &FlashOptions::default(),
+        (),
+    )
+    .unwrap();
+    let active = device.wait_for(|e| e["event"] == "model_active" && e["role"] == "expression");
+    assert_eq!(active["model"], "fer@9.0.0");
+    assert_eq!(active["origin"], "store:fer@9.0.0");
+    let next = device.wait_for(is("expression"));
+    assert_eq!(
+        next["model"], "fer@9.0.0",
+        "the new model reads the face from the next frame"
+    );
+
+    // A bundle whose labels are not fer7 is refused; the running model stays.
+    let bad = zoo_fer_bundle("9.1.0", |m| m.labels.labels[0] = "Anger".into());
+    conn.flash("fer", bad.as_slice(), &FlashOptions::default(), ())
+        .unwrap();
+    let refused = device.wait_for(is("model_refused"));
+    assert_eq!(refused["origin"], "store:fer@9.1.0");
+    assert_eq!(refused["keeps"], "fer@9.0.0");
+    assert!(refused["reason"].as_str().unwrap().contains("Anger"));
+    drop(conn);
+    let events = device.stop();
+    let last_expression = events
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "expression")
+        .unwrap();
+    assert_eq!(last_expression["model"], "fer@9.0.0");
+}

@@ -8,4 +8,4 @@ mod palette;
 mod preview;
 
 pub use palette::Palette;
-pub use preview::{PreviewLayout, PreviewScreen, PreviewStats, draw_frame_scaled};
+pub use preview::{FaceOverlay, PreviewLayout, PreviewScreen, PreviewStats, draw_frame_scaled};

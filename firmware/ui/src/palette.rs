@@ -9,6 +9,8 @@ pub trait Palette: PanelColor {
     const LEVEL_LOW: Self;
     const LEVEL_MID: Self;
     const LEVEL_HIGH: Self;
+    /// The face box and its label.
+    const FACE: Self;
     /// Font size class: false for small mono panels, which get the smaller font.
     const LARGE: bool;
 }
@@ -24,6 +26,7 @@ impl Palette for Rgb565 {
     const LEVEL_LOW: Self = rgb565(40, 200, 80);
     const LEVEL_MID: Self = rgb565(240, 200, 40);
     const LEVEL_HIGH: Self = rgb565(240, 60, 40);
+    const FACE: Self = rgb565(80, 230, 230);
     const LARGE: bool = true;
 }
 
@@ -34,6 +37,7 @@ impl Palette for Rgb888 {
     const LEVEL_LOW: Self = Rgb888::new(40, 200, 80);
     const LEVEL_MID: Self = Rgb888::new(240, 200, 40);
     const LEVEL_HIGH: Self = Rgb888::new(240, 60, 40);
+    const FACE: Self = Rgb888::new(80, 230, 230);
     const LARGE: bool = true;
 }
 
@@ -44,5 +48,6 @@ impl Palette for BinaryColor {
     const LEVEL_LOW: Self = BinaryColor::On;
     const LEVEL_MID: Self = BinaryColor::On;
     const LEVEL_HIGH: Self = BinaryColor::On;
+    const FACE: Self = BinaryColor::On;
     const LARGE: bool = false;
 }

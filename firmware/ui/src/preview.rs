@@ -33,6 +33,17 @@ pub struct PreviewStats {
     pub flush_ms: f32,
 }
 
+/// A face to mark on the preview: its box in camera pixels and, once the expression model has
+/// run, the top label and its confidence.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FaceOverlay<'a> {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+    pub label: Option<(&'a str, f32)>,
+}
+
 /// Where each part of the preview screen goes on a panel of a given size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PreviewLayout {
@@ -173,6 +184,79 @@ impl PreviewScreen {
         target.fill_solid(&l.status, D::Color::BACKGROUND)?;
         self.draw_meter(target, stats.level_dbfs)?;
         self.draw_status_text(target, stats)
+    }
+
+    /// Marks a face on the picture drawn by [`draw`](Self::draw): its box, and the top label
+    /// with its confidence (above the box on colour panels, in the status column on 128x64).
+    pub fn draw_face<D>(
+        &mut self,
+        target: &mut D,
+        camera_w: u32,
+        camera_h: u32,
+        face: &FaceOverlay<'_>,
+    ) -> Result<(), D::Error>
+    where
+        D: DrawTarget,
+        D::Color: Palette,
+    {
+        let pic = self.layout.picture;
+        if camera_w == 0 || camera_h == 0 || pic.size.width == 0 || pic.size.height == 0 {
+            return Ok(());
+        }
+        let sx = pic.size.width as f32 / camera_w as f32;
+        let sy = pic.size.height as f32 / camera_h as f32;
+        let (x0, y0) = (pic.top_left.x as f32, pic.top_left.y as f32);
+        let (px1, py1) = (
+            x0 + pic.size.width as f32 - 1.0,
+            y0 + pic.size.height as f32 - 1.0,
+        );
+        let left = (x0 + face.x * sx).round().clamp(x0, px1);
+        let top = (y0 + face.y * sy).round().clamp(y0, py1);
+        let right = (x0 + (face.x + face.w) * sx).round().clamp(x0, px1);
+        let bottom = (y0 + (face.y + face.h) * sy).round().clamp(y0, py1);
+        let large = D::Color::LARGE;
+        let rect = Rectangle::with_corners(
+            Point::new(left as i32, top as i32),
+            Point::new(right as i32, bottom as i32),
+        );
+        rect.into_styled(PrimitiveStyle::with_stroke(
+            D::Color::FACE,
+            if large { 2 } else { 1 },
+        ))
+        .draw(target)?;
+        let Some((label, score)) = face.label else {
+            return Ok(());
+        };
+        self.text.clear();
+        if large {
+            _ = write!(self.text, "{label} {:.0}%", score * 100.0);
+            let style = MonoTextStyle::new(&FONT_6X10, D::Color::BACKGROUND);
+            let w = 6 * self.text.as_str().len() as u32 + 4;
+            let ty = if top as i32 - 12 >= pic.top_left.y {
+                top as i32 - 12
+            } else {
+                (bottom as i32 + 1).min(pic.top_left.y + pic.size.height as i32 - 12)
+            };
+            let tx = (left as i32).min(pic.top_left.x + pic.size.width as i32 - w as i32);
+            let band = Rectangle::new(Point::new(tx, ty), Size::new(w, 12));
+            target.fill_solid(&band, D::Color::FACE)?;
+            Text::with_baseline(
+                self.text.as_str(),
+                Point::new(tx + 2, ty + 1),
+                style,
+                Baseline::Top,
+            )
+            .draw(target)?;
+        } else {
+            // 128x64: the status column's third line, four letters and the percentage.
+            let short: String = label.chars().take(4).collect();
+            _ = write!(self.text, "{short}{:.0}", score * 100.0);
+            let style = MonoTextStyle::new(&FONT_4X6, D::Color::TEXT);
+            let st = self.layout.status;
+            let at = Point::new(st.top_left.x + 2, st.top_left.y + 3 + 2 * 7);
+            Text::with_baseline(self.text.as_str(), at, style, Baseline::Top).draw(target)?;
+        }
+        Ok(())
     }
 
     fn draw_meter<D>(&self, target: &mut D, dbfs: f32) -> Result<(), D::Error>

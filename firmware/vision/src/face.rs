@@ -19,7 +19,12 @@ pub struct Pixels<'a> {
 
 impl<'a> Pixels<'a> {
     /// A view of `data`; an error when its length does not match.
-    pub fn new(width: u32, height: u32, channels: usize, data: &'a [u8]) -> Result<Self, VisionError> {
+    pub fn new(
+        width: u32,
+        height: u32,
+        channels: usize,
+        data: &'a [u8],
+    ) -> Result<Self, VisionError> {
         let want = width as usize * height as usize * channels;
         if !(channels == 1 || channels == 3) || data.len() != want || width == 0 || height == 0 {
             return Err(VisionError::Buffer {
@@ -175,5 +180,192 @@ impl<D: FaceDetector + ?Sized> FaceDetector for Box<D> {
     }
     fn detect(&mut self, image: &Pixels<'_>) -> Result<Vec<FaceBox>, VisionError> {
         (**self).detect(image)
+    }
+}
+
+/// Largest side of a face crop, in pixels: a face filling a 640x480 frame is cut at this
+/// resolution (far above any expression model's input) so the crop stays cheap.
+pub const MAX_CROP_SIDE: u32 = 256;
+
+/// The square crop of `face` that an expression model sees, before [`crate::image_into`] turns
+/// it into the model's input (gray, size, normalization: the same function `sentio run`,
+/// `sentio eval` and the trainer use).
+///
+/// The box grows by `margin` of its width and height on each side and becomes a square around
+/// its centre. With the eyes known the crop is rotated so they lie level (the face upright),
+/// sampled bilinearly; without them it is an axis-aligned cut. Pixels outside the image repeat
+/// the nearest edge pixel. The crop is at most [`MAX_CROP_SIDE`] pixels wide.
+pub fn face_crop(image: &Pixels<'_>, face: &FaceBox, margin: f32) -> image::RgbImage {
+    let margin = if margin.is_finite() {
+        margin.max(0.0)
+    } else {
+        0.0
+    };
+    let side = (face.w.max(face.h) * (1.0 + 2.0 * margin)).max(1.0);
+    let out_side = (side.round() as u32).clamp(1, MAX_CROP_SIDE);
+    let step = side / out_side as f32;
+    let angle = face
+        .eyes()
+        .map(|(right, left)| (left[1] - right[1]).atan2(left[0] - right[0]))
+        .filter(|a| a.is_finite())
+        .unwrap_or(0.0);
+    let (sin, cos) = angle.sin_cos();
+    let [cx, cy] = face.center();
+    let mut out = image::RgbImage::new(out_side, out_side);
+    let half = out_side as f32 / 2.0;
+    let upright = angle == 0.0 && (step - 1.0).abs() < 1e-6;
+    for v in 0..out_side {
+        for u in 0..out_side {
+            // The output pixel's centre, relative to the crop's centre, in source pixels.
+            let du = (u as f32 + 0.5 - half) * step;
+            let dv = (v as f32 + 0.5 - half) * step;
+            let sx = cx + du * cos - dv * sin - 0.5;
+            let sy = cy + du * sin + dv * cos - 0.5;
+            let px = if upright {
+                // Integer positions need no interpolation: an exact copy of the pixels.
+                image.rgb(
+                    clamp_coord(sx.round(), image.width),
+                    clamp_coord(sy.round(), image.height),
+                )
+            } else {
+                bilinear(image, sx, sy)
+            };
+            out.put_pixel(u, v, image::Rgb(px));
+        }
+    }
+    out
+}
+
+fn clamp_coord(v: f32, len: u32) -> u32 {
+    (v.max(0.0) as u32).min(len.saturating_sub(1))
+}
+
+/// The colour at a fractional position (pixel centres at integers), edges repeated.
+fn bilinear(image: &Pixels<'_>, x: f32, y: f32) -> [u8; 3] {
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let xs = [
+        clamp_coord(x0, image.width),
+        clamp_coord(x0 + 1.0, image.width),
+    ];
+    let ys = [
+        clamp_coord(y0, image.height),
+        clamp_coord(y0 + 1.0, image.height),
+    ];
+    let p00 = image.rgb(xs[0], ys[0]);
+    let p10 = image.rgb(xs[1], ys[0]);
+    let p01 = image.rgb(xs[0], ys[1]);
+    let p11 = image.rgb(xs[1], ys[1]);
+    let mut px = [0u8; 3];
+    for c in 0..3 {
+        let top = f32::from(p00[c]) * (1.0 - fx) + f32::from(p10[c]) * fx;
+        let bottom = f32::from(p01[c]) * (1.0 - fx) + f32::from(p11[c]) * fx;
+        px[c] = (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8;
+    }
+    px
+}
+
+/// Shrinks `image` by an integer `factor` (box average), the cheap downscale a detector runs
+/// on between full-resolution frames; returns the small image's bytes and size.
+pub fn downscale(image: &Pixels<'_>, factor: u32) -> (Vec<u8>, u32, u32) {
+    let f = factor.max(1);
+    let (w, h) = (image.width / f, image.height / f);
+    let c = image.channels;
+    let mut out = Vec::with_capacity(w as usize * h as usize * c);
+    let area = f * f;
+    let stride = image.width as usize * c;
+    for y in 0..h as usize {
+        for x in 0..w as usize {
+            for ch in 0..c {
+                let mut sum = 0u32;
+                for dy in 0..f as usize {
+                    let row = (y * f as usize + dy) * stride;
+                    for dx in 0..f as usize {
+                        sum += u32::from(image.data[row + (x * f as usize + dx) * c + ch]);
+                    }
+                }
+                out.push(((sum + area / 2) / area) as u8);
+            }
+        }
+    }
+    (out, w, h)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn gradient(w: u32, h: u32) -> Vec<u8> {
+        (0..h)
+            .flat_map(|y| (0..w).flat_map(move |x| [(x * 3) as u8, (y * 5) as u8, 77]))
+            .collect()
+    }
+
+    #[test]
+    fn iou_of_boxes() {
+        let a = FaceBox::new(0.0, 0.0, 10.0, 10.0, 1.0);
+        let b = FaceBox::new(5.0, 0.0, 10.0, 10.0, 1.0);
+        assert!((a.iou(&b) - 50.0 / 150.0).abs() < 1e-6);
+        assert_eq!(a.iou(&FaceBox::new(20.0, 20.0, 5.0, 5.0, 1.0)), 0.0);
+        assert_eq!(a.iou(&a), 1.0);
+    }
+
+    #[test]
+    fn an_upright_crop_is_an_exact_cut_with_its_margin() {
+        let data = gradient(40, 30);
+        let img = Pixels::new(40, 30, 3, &data).unwrap();
+        // A 10x10 box at (10, 8) with 20% margin: a 14x14 cut from (8, 6).
+        let crop = face_crop(&img, &FaceBox::new(10.0, 8.0, 10.0, 10.0, 1.0), 0.2);
+        assert_eq!(crop.dimensions(), (14, 14));
+        for (u, v, px) in crop.enumerate_pixels() {
+            assert_eq!(px.0, img.rgb(8 + u, 6 + v), "at {u},{v}");
+        }
+        // Past the edge, the edge pixel repeats.
+        let crop = face_crop(&img, &FaceBox::new(-4.0, -4.0, 8.0, 8.0, 1.0), 0.0);
+        assert_eq!(crop.get_pixel(0, 0).0, img.rgb(0, 0));
+        assert_eq!(crop.get_pixel(7, 7).0, img.rgb(3, 3));
+    }
+
+    #[test]
+    fn a_tilted_face_is_turned_upright_by_its_eyes() {
+        // A bright bar along the line between two eyes tilted by 30 degrees: after the crop it
+        // must be horizontal (the row through the crop's centre bright, the column not).
+        let (w, h) = (100u32, 100u32);
+        let angle = 30f32.to_radians();
+        let mut data = vec![0u8; (w * h * 3) as usize];
+        for t in -30..=30 {
+            for off in -1..=1 {
+                let x = 50.0 + t as f32 * angle.cos() - off as f32 * angle.sin();
+                let y = 50.0 + t as f32 * angle.sin() + off as f32 * angle.cos();
+                let i = ((y.round() as u32 * w + x.round() as u32) * 3) as usize;
+                data[i..i + 3].copy_from_slice(&[255, 255, 255]);
+            }
+        }
+        let img = Pixels::new(w, h, 3, &data).unwrap();
+        let mut face = FaceBox::new(30.0, 30.0, 40.0, 40.0, 1.0);
+        face.keypoints = vec![
+            [50.0 - 15.0 * angle.cos(), 50.0 - 15.0 * angle.sin()],
+            [50.0 + 15.0 * angle.cos(), 50.0 + 15.0 * angle.sin()],
+        ];
+        let crop = face_crop(&img, &face, 0.0);
+        let mid = crop.height() / 2;
+        let row: u32 = (5..35)
+            .map(|u| u32::from(crop.get_pixel(u, mid).0[0]))
+            .sum();
+        let col: u32 = (5..35)
+            .map(|v| u32::from(crop.get_pixel(mid, v).0[0]))
+            .sum();
+        assert!(row > 30 * 150, "the eye line is level: row sum {row}");
+        assert!(col < 8 * 255, "and not vertical: column sum {col}");
+    }
+
+    #[test]
+    fn downscale_averages_blocks() {
+        let data: Vec<u8> = vec![0, 10, 20, 30, 40, 50, 60, 70];
+        let img = Pixels::new(4, 2, 1, &data).unwrap();
+        let (small, w, h) = downscale(&img, 2);
+        assert_eq!((w, h), (2, 1));
+        assert_eq!(small, vec![25, 45]);
     }
 }

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod blazeface;
+pub mod expression;
 pub mod face;
 pub mod haar;
 pub mod track;

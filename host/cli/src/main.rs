@@ -8,6 +8,7 @@ mod device;
 mod eval;
 mod faces;
 mod infer;
+mod manifest;
 mod progress;
 mod train;
 
@@ -52,6 +53,9 @@ enum Command {
     /// Train a model (burn, CPU): ONNX + manifest + history + curves in --out.
     #[command(subcommand)]
     Train(train::TrainCommand),
+    /// Model manifests: write one for a model trained elsewhere.
+    #[command(subcommand)]
+    Manifest(manifest::ManifestCommand),
     /// Run an ONNX model once on an .npy tensor or an image; print its outputs and top-k.
     Run(infer::RunArgs),
     /// Time an ONNX model: latency p50/p90/p99, throughput, peak memory, load time.
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Command::Keys(c) => bundle::run_keys(c),
         Command::Data(c) => data::run(c),
         Command::Train(c) => train::run(c),
+        Command::Manifest(c) => manifest::run(c),
         Command::Run(a) => infer::run(&a),
         Command::Bench(a) => infer::bench(&a),
         Command::Quantize(a) => infer::quantize_cmd(&a),

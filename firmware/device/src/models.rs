@@ -1,0 +1,153 @@
+//! The models the device runs: where they come from (a shipped folder, the store's active slot,
+//! `--model NAME=PATH`), and the checks that a model fits its job before it replaces the one
+//! running. A model that fails a check is refused with a reason; the previous one keeps running.
+
+use std::path::{Path, PathBuf};
+
+use sentio_infer::LoadOptions;
+use sentio_models::{BundleView, Manifest};
+use sentio_vision::expression::ExpressionModel;
+
+/// A model file as read, before it is checked and loaded.
+#[derive(Clone, Debug)]
+pub struct ModelFile {
+    /// Where it came from, for messages: a path, or `store:NAME`.
+    pub origin: String,
+    pub manifest: Manifest,
+    pub onnx: Vec<u8>,
+}
+
+/// Why a model was refused. Each names the model and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(
+        "{origin}: cannot read it ({source})\n  help: check the path given to --model or in the profile's models.dir"
+    )]
+    Io {
+        origin: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{origin}: no manifest next to the model ({looked})\n  help: write one with `sentio manifest init {origin}`, or give a bundle made by `sentio bundle pack`"
+    )]
+    NoManifest { origin: String, looked: String },
+    #[error("{origin}: {source}")]
+    Manifest {
+        origin: String,
+        source: sentio_models::ManifestError,
+    },
+    #[error("{origin}: not a valid bundle ({source})")]
+    Bundle {
+        origin: String,
+        source: sentio_models::BundleError,
+    },
+    #[error(transparent)]
+    Expression(#[from] sentio_vision::expression::ExpressionError),
+}
+
+impl ModelFile {
+    /// Reads a bundle (`.bundle`, or any file that parses as one) or an ONNX file with its
+    /// manifest beside it (`<stem>.manifest.json`, or `manifest.json` in the same folder: where
+    /// `sentio manifest init` and `sentio run` put and look for it).
+    pub fn read(path: &Path) -> Result<Self, ModelError> {
+        let origin = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+            origin: origin.clone(),
+            source,
+        })?;
+        if bytes.starts_with(&sentio_models::MAGIC) {
+            return Self::from_bundle(&bytes, origin);
+        }
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let candidates = [
+            path.with_file_name(format!("{stem}.manifest.json")),
+            path.with_file_name("manifest.json"),
+        ];
+        let Some(manifest_path) = candidates.iter().find(|p| p.is_file()) else {
+            return Err(ModelError::NoManifest {
+                origin,
+                looked: candidates
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let manifest_origin = manifest_path.display().to_string();
+        let json = std::fs::read(manifest_path).map_err(|source| ModelError::Io {
+            origin: manifest_origin.clone(),
+            source,
+        })?;
+        let manifest = Manifest::from_slice(&json).map_err(|source| ModelError::Manifest {
+            origin: manifest_origin,
+            source,
+        })?;
+        Ok(Self {
+            origin,
+            manifest,
+            onnx: bytes,
+        })
+    }
+
+    /// The manifest and model of a bundle (the store verified it already, or `read` got it from
+    /// a file the user named).
+    pub fn from_bundle(bytes: &[u8], origin: String) -> Result<Self, ModelError> {
+        let view = BundleView::parse(bytes).map_err(|source| ModelError::Bundle {
+            origin: origin.clone(),
+            source,
+        })?;
+        Ok(Self {
+            origin,
+            manifest: view.manifest().clone(),
+            onnx: view.model().to_vec(),
+        })
+    }
+
+    /// The shipped model `name` in `dir` (`DIR/<name>/model.onnx` + `manifest.json`).
+    pub fn shipped(dir: &Path, name: &str) -> Result<Self, ModelError> {
+        Self::read(&dir.join(name).join("model.onnx"))
+    }
+
+    /// Loads it as the expression model.
+    pub fn expression(&self, options: &LoadOptions) -> Result<ExpressionModel, ModelError> {
+        Ok(ExpressionModel::load(
+            &self.manifest,
+            &self.onnx,
+            &self.origin,
+            options,
+        )?)
+    }
+}
+
+/// Options every model on this device loads with: the profile's threads, and on a CPU without
+/// AVX-512 tract's own plan (Sentio's portable loops were never timed against tract's NEON
+/// kernels on a board; the runtime issue makes that choice by measurement).
+pub fn device_load_options(threads: u32) -> LoadOptions {
+    LoadOptions::new()
+        .threads(threads.max(1) as usize)
+        .tract_only(!has_avx512())
+}
+
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Where a named model comes from at start-up, in order: `--model NAME=PATH`, the store's
+/// active version (handled by the caller through the link's registry), the shipped folder.
+pub fn startup_path(overrides: &[(String, PathBuf)], name: &str) -> Option<PathBuf> {
+    overrides
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .map(|(_, p)| p.clone())
+}

@@ -1,0 +1,433 @@
+//! The seam between the device loop and what the device does with each frame.
+//!
+//! [`app::run`](crate::app::run) captures a frame and the audio since the last one, hands both to
+//! a [`Pipeline`], lets it draw the screen, flushes the display and reports timings. The
+//! pipelines: [`PreviewPipeline`] (camera preview, level meter) and [`FacePipeline`] (faces,
+//! tracking and facial expression on top of the preview; the voice, mood and music stages plug
+//! in beside it).
+
+use std::time::Duration;
+
+use embedded_graphics::prelude::*;
+use sentio_hal::{Clock, Frame};
+use sentio_infer::LoadOptions;
+use sentio_ui::{FaceOverlay, Palette, PreviewScreen, PreviewStats};
+use sentio_vision::face::{FaceDetector, Pixels, downscale, face_crop};
+use sentio_vision::track::{TrackChange, Tracker, TrackerConfig};
+
+use crate::events::{Event, FaceState};
+use crate::link::ModelRegistry;
+use crate::models::ModelFile;
+use sentio_vision::expression::ExpressionModel;
+
+/// What a pipeline gets for one frame.
+pub struct StepInput<'a> {
+    pub frame: &'a Frame<'a>,
+    /// The microphone's samples since the previous frame (mono, `sample_rate` Hz).
+    pub audio: &'a [i16],
+    pub sample_rate: u32,
+    /// Frame number from 0, and its time since the loop started.
+    pub index: u64,
+    pub t_ms: f64,
+    /// The clock's time now (the tracker's time base), and the clock to time stages with.
+    pub now: Duration,
+    pub clock: &'a dyn Clock,
+}
+
+/// One device app: looks at each frame (and its audio), reports what changed, draws the screen.
+pub trait Pipeline {
+    /// Processes one frame; events go to `emit`, on change only.
+    fn step(&mut self, input: &StepInput<'_>, emit: &mut dyn FnMut(Event));
+
+    /// Draws the screen for the frame just processed.
+    fn draw<D>(
+        &mut self,
+        display: &mut D,
+        frame: &Frame<'_>,
+        status: &PreviewStats,
+    ) -> Result<(), D::Error>
+    where
+        D: DrawTarget,
+        D::Color: Palette;
+
+    /// Time spent in each of the pipeline's own stages since the last call.
+    fn take_stage_times(&mut self) -> Vec<(&'static str, Duration)> {
+        Vec::new()
+    }
+}
+
+/// The camera preview, fitted to the panel, with the level meter and timings.
+#[derive(Default)]
+pub struct PreviewPipeline {
+    screen: Option<PreviewScreen>,
+}
+
+/// The preview screen for this display and frame, made on the first draw.
+fn screen_for<'s, D: DrawTarget>(
+    screen: &'s mut Option<PreviewScreen>,
+    display: &D,
+    frame: &Frame<'_>,
+) -> &'s mut PreviewScreen
+where
+    D::Color: Palette,
+{
+    screen.get_or_insert_with(|| {
+        PreviewScreen::new(
+            display.bounding_box().size,
+            frame.width,
+            frame.height,
+            D::Color::LARGE,
+        )
+    })
+}
+
+impl Pipeline for PreviewPipeline {
+    fn step(&mut self, _input: &StepInput<'_>, _emit: &mut dyn FnMut(Event)) {}
+
+    fn draw<D>(
+        &mut self,
+        display: &mut D,
+        frame: &Frame<'_>,
+        status: &PreviewStats,
+    ) -> Result<(), D::Error>
+    where
+        D: DrawTarget,
+        D::Color: Palette,
+    {
+        screen_for(&mut self.screen, display, frame).draw(display, frame, status)
+    }
+}
+
+/// Per-stage totals of the face pipeline.
+#[derive(Default, Clone, Copy)]
+struct FaceTimes {
+    detect: Duration,
+    track: Duration,
+    crop: Duration,
+    fer: Duration,
+}
+
+/// How the face pipeline is set up.
+pub struct FaceSetup {
+    /// The detector, or none (a refused cascade or model: the pipeline still tracks nothing
+    /// and says so at start).
+    pub detector: Option<Box<dyn FaceDetector>>,
+    /// The detector sees the frame shrunk by this integer factor.
+    pub downscale: u32,
+    pub tracker: TrackerConfig,
+    /// The expression model at start, if one loaded.
+    pub expression: Option<ExpressionModel>,
+    /// The models the host flashes; the active `fer` replaces the expression model.
+    pub registry: Option<ModelRegistry>,
+    /// How flashed models load (threads, runtime plan).
+    pub load_options: LoadOptions,
+}
+
+/// The name of the expression model in the store and the profile.
+pub const EXPRESSION_MODEL: &str = "fer";
+
+/// Faces on the camera preview: detect (every few frames, on a shrunk frame), track the largest
+/// face, crop it as the expression model's manifest says and read its expression.
+pub struct FacePipeline {
+    setup: FaceSetup,
+    tracker: Tracker,
+    /// The store bundle's SHA-256 last tried, so a refused one is not tried every frame.
+    tried: Option<[u8; 32]>,
+    /// The tracked face's last expression: (track, model, label, score).
+    expression: Option<(u64, String, String, f32)>,
+    screen: Option<PreviewScreen>,
+    times: FaceTimes,
+    detector_failed: bool,
+    /// The last face crop and the scores read from it, kept in memory only until the next one
+    /// (tests compare them with `sentio run`; nothing writes them anywhere).
+    last_reading: Option<(image::RgbImage, Vec<f32>)>,
+}
+
+impl FacePipeline {
+    pub fn new(setup: FaceSetup) -> Self {
+        let tried = setup
+            .registry
+            .as_ref()
+            .and_then(|r| r.get(EXPRESSION_MODEL))
+            .map(|m| m.sha256);
+        Self {
+            tracker: Tracker::new(setup.tracker),
+            setup,
+            tried,
+            expression: None,
+            screen: None,
+            times: FaceTimes::default(),
+            detector_failed: false,
+            last_reading: None,
+        }
+    }
+
+    /// The last face crop the expression model read, and its fer7 scores.
+    pub fn last_reading(&self) -> Option<(&image::RgbImage, &[f32])> {
+        self.last_reading.as_ref().map(|(c, s)| (c, s.as_slice()))
+    }
+
+    /// The face being followed.
+    pub fn track(&self) -> Option<&sentio_vision::track::Track> {
+        self.tracker.current()
+    }
+
+    /// The expression model running now (`name@version`).
+    pub fn expression_model(&self) -> Option<&str> {
+        self.setup.expression.as_ref().map(|m| m.label.as_str())
+    }
+
+    /// Loads a newly activated `fer` from the store; a refused one leaves the running model.
+    fn poll_store(&mut self, emit: &mut dyn FnMut(Event)) {
+        let Some(loaded) = self
+            .setup
+            .registry
+            .as_ref()
+            .and_then(|r| r.get(EXPRESSION_MODEL))
+        else {
+            return;
+        };
+        if self.tried == Some(loaded.sha256) {
+            return;
+        }
+        self.tried = Some(loaded.sha256);
+        let origin = format!("store:{EXPRESSION_MODEL}@{}", loaded.version);
+        let loaded = ModelFile::from_bundle(&loaded.bundle, origin.clone())
+            .and_then(|file| file.expression(&self.setup.load_options));
+        match loaded {
+            Ok(model) => {
+                emit(Event::ModelActive {
+                    role: "expression".into(),
+                    model: model.label.clone(),
+                    origin,
+                });
+                self.setup.expression = Some(model);
+                // The next reading is the new model's, reported even if the label is the same.
+                self.expression = None;
+            }
+            Err(e) => emit(Event::ModelRefused {
+                role: "expression".into(),
+                origin,
+                reason: e.to_string(),
+                keeps: self.expression_model().map(str::to_string),
+            }),
+        }
+    }
+}
+
+impl Pipeline for FacePipeline {
+    fn step(&mut self, input: &StepInput<'_>, emit: &mut dyn FnMut(Event)) {
+        self.poll_store(emit);
+        let clock = input.clock;
+        let frame = input.frame;
+        let Ok(pixels) = Pixels::new(
+            frame.width,
+            frame.height,
+            frame.pixel_format.bytes_per_pixel(),
+            frame.data,
+        ) else {
+            return;
+        };
+
+        let t0 = clock.now();
+        let mut detections = None;
+        if self.tracker.wants_detection()
+            && let Some(detector) = self.setup.detector.as_mut()
+        {
+            let factor = self.setup.downscale.max(1);
+            let found = if factor > 1 {
+                let (small, w, h) = downscale(&pixels, factor);
+                Pixels::new(w, h, pixels.channels, &small)
+                    .and_then(|p| detector.detect(&p))
+                    .map(|faces| faces.iter().map(|f| f.scaled(factor as f32)).collect())
+            } else {
+                detector.detect(&pixels)
+            };
+            match found {
+                Ok(faces) => detections = Some(faces),
+                Err(e) => {
+                    if !self.detector_failed {
+                        self.detector_failed = true;
+                        emit(Event::ModelRefused {
+                            role: "face detector".into(),
+                            origin: detector.name().to_string(),
+                            reason: e.to_string(),
+                            keeps: None,
+                        });
+                    }
+                }
+            }
+        }
+        let t1 = clock.now();
+        let detector = self
+            .setup
+            .detector
+            .as_ref()
+            .map(|d| d.name().to_string())
+            .unwrap_or_default();
+        let detected = detections.is_some();
+        for change in self.tracker.update(input.now, detections.as_deref()) {
+            let (track, state, face) = match change {
+                TrackChange::Started(t) => (t.id, FaceState::Started, t.face),
+                TrackChange::Lost { id, face, .. } => {
+                    self.expression = None;
+                    (id, FaceState::Lost, face)
+                }
+            };
+            emit(Event::Face {
+                frame: input.index,
+                t_ms: input.t_ms,
+                track,
+                state,
+                x: round1(face.x),
+                y: round1(face.y),
+                w: round1(face.w),
+                h: round1(face.h),
+                score: round3f(face.score),
+                detector: detector.clone(),
+            });
+        }
+        let t2 = clock.now();
+        self.times.detect += t1 - t0;
+        self.times.track += t2 - t1;
+
+        // A fresh box from the detector: read the expression.
+        let (Some(track), Some(model)) = (self.tracker.current(), self.setup.expression.as_mut())
+        else {
+            return;
+        };
+        if !detected {
+            return;
+        }
+        let crop = face_crop(&pixels, &track.face, model.margin);
+        let t3 = clock.now();
+        let scores = model.scores(&crop);
+        let t4 = clock.now();
+        self.times.crop += t3 - t2;
+        self.times.fer += t4 - t3;
+        let scores = match scores {
+            Ok(s) => s,
+            Err(e) => {
+                emit(Event::ModelRefused {
+                    role: "expression".into(),
+                    origin: model.origin.clone(),
+                    reason: e.to_string(),
+                    keeps: None,
+                });
+                self.setup.expression = None;
+                return;
+            }
+        };
+        let Some((top, score)) = sentio_vision::expression::top_label(&scores) else {
+            return;
+        };
+        let id = track.id;
+        let changed = self
+            .expression
+            .as_ref()
+            .is_none_or(|(t, m, l, _)| *t != id || *m != model.label || l != top);
+        if changed {
+            emit(Event::Expression {
+                frame: input.index,
+                t_ms: input.t_ms,
+                track: id,
+                model: model.label.clone(),
+                label: top.to_string(),
+                score: round3f(score),
+                scores: sentio_models::FER7
+                    .labels
+                    .iter()
+                    .zip(&scores)
+                    .map(|(l, s)| ((*l).to_string(), round3f(*s)))
+                    .collect(),
+            });
+        }
+        self.expression = Some((id, model.label.clone(), top.to_string(), score));
+        self.last_reading = Some((crop, scores));
+    }
+
+    fn draw<D>(
+        &mut self,
+        display: &mut D,
+        frame: &Frame<'_>,
+        status: &PreviewStats,
+    ) -> Result<(), D::Error>
+    where
+        D: DrawTarget,
+        D::Color: Palette,
+    {
+        let screen = screen_for(&mut self.screen, display, frame);
+        screen.draw(display, frame, status)?;
+        if let Some(track) = self.tracker.current() {
+            let f = &track.face;
+            let overlay = FaceOverlay {
+                x: f.x,
+                y: f.y,
+                w: f.w,
+                h: f.h,
+                label: self
+                    .expression
+                    .as_ref()
+                    .map(|(_, _, label, score)| (label.as_str(), *score)),
+            };
+            screen.draw_face(display, frame.width, frame.height, &overlay)?;
+        }
+        Ok(())
+    }
+
+    fn take_stage_times(&mut self) -> Vec<(&'static str, Duration)> {
+        let t = std::mem::take(&mut self.times);
+        vec![
+            ("detect_ms", t.detect),
+            ("track_ms", t.track),
+            ("crop_ms", t.crop),
+            ("fer_ms", t.fer),
+        ]
+    }
+}
+
+fn round1(x: f32) -> f32 {
+    (x * 10.0).round() / 10.0
+}
+
+fn round3f(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The device's pipelines, chosen by `--mode`.
+pub enum DevicePipeline {
+    Preview(PreviewPipeline),
+    Faces(Box<FacePipeline>),
+}
+
+impl Pipeline for DevicePipeline {
+    fn step(&mut self, input: &StepInput<'_>, emit: &mut dyn FnMut(Event)) {
+        match self {
+            Self::Preview(p) => p.step(input, emit),
+            Self::Faces(p) => p.step(input, emit),
+        }
+    }
+
+    fn draw<D>(
+        &mut self,
+        display: &mut D,
+        frame: &Frame<'_>,
+        status: &PreviewStats,
+    ) -> Result<(), D::Error>
+    where
+        D: DrawTarget,
+        D::Color: Palette,
+    {
+        match self {
+            Self::Preview(p) => p.draw(display, frame, status),
+            Self::Faces(p) => p.draw(display, frame, status),
+        }
+    }
+
+    fn take_stage_times(&mut self) -> Vec<(&'static str, Duration)> {
+        match self {
+            Self::Preview(p) => p.take_stage_times(),
+            Self::Faces(p) => p.take_stage_times(),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Building the pipelines from the board profile and the command line: the face detector, the
+//! models, and what to say when one of them cannot be used.
+
+use std::path::{Path, PathBuf};
+
+use sentio_boards::{BoardProfile, FaceDetectorKind};
+use sentio_vision::blazeface::{BlazeFace, BlazeFaceParams};
+use sentio_vision::face::FaceDetector;
+use sentio_vision::haar::{Cascade, HaarDetector, HaarParams};
+use sentio_vision::track::TrackerConfig;
+
+use crate::events::Event;
+use crate::link::ModelRegistry;
+use crate::models::{ModelFile, device_load_options, startup_path};
+use crate::pipeline::{EXPRESSION_MODEL, FacePipeline, FaceSetup};
+use sentio_vision::expression::ExpressionModel;
+
+/// What the command line changes about the face pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct FaceOptions {
+    /// `--detector`.
+    pub detector: Option<FaceDetectorKind>,
+    /// `--cascade FILE`.
+    pub cascade: Option<PathBuf>,
+    /// `--model NAME=PATH`, in the order given (the last one of a name wins).
+    pub models: Vec<(String, PathBuf)>,
+}
+
+/// The detector the profile (or `--detector`) asks for.
+pub fn open_detector(
+    profile: &BoardProfile,
+    options: &FaceOptions,
+) -> Result<Box<dyn FaceDetector>, (String, String)> {
+    let faces = &profile.faces;
+    match options.detector.unwrap_or(faces.detector) {
+        FaceDetectorKind::Haar => {
+            let path = options
+                .cascade
+                .clone()
+                .unwrap_or_else(|| profile.resolve(&faces.cascade));
+            let cascade = Cascade::from_file(&path)
+                .map_err(|e| (path.display().to_string(), e.to_string()))?;
+            let params = HaarParams {
+                scale_factor: faces.scale_factor,
+                min_neighbors: faces.min_neighbors,
+                min_size: faces.min_size,
+                max_size: 0,
+            };
+            Ok(Box::new(HaarDetector::new(cascade, params)))
+        }
+        FaceDetectorKind::Blazeface => {
+            let path = startup_path(&options.models, "blazeface")
+                .unwrap_or_else(|| profile.resolve(&faces.model));
+            let load = device_load_options(profile.runtime.threads);
+            BlazeFace::load(&path, BlazeFaceParams::default(), &load)
+                .map(|d| Box::new(d) as Box<dyn FaceDetector>)
+                .map_err(|e| (path.display().to_string(), e.to_string()))
+        }
+    }
+}
+
+/// The face pipeline for `profile`: detector, tracker and expression model, each from the
+/// command line, the store or the profile. What cannot be used is reported as a
+/// `model_refused` event and left out; the device runs on with the rest.
+pub fn face_pipeline(
+    profile: &BoardProfile,
+    options: &FaceOptions,
+    registry: Option<ModelRegistry>,
+    emit: &mut dyn FnMut(Event),
+) -> FacePipeline {
+    let detector = match open_detector(profile, options) {
+        Ok(d) => Some(d),
+        Err((origin, reason)) => {
+            emit(Event::ModelRefused {
+                role: "face detector".into(),
+                origin,
+                reason,
+                keeps: None,
+            });
+            None
+        }
+    };
+    let load_options = device_load_options(profile.runtime.threads);
+    let expression = expression_at_start(profile, options, registry.as_ref(), &load_options, emit);
+    let faces = &profile.faces;
+    FacePipeline::new(FaceSetup {
+        detector,
+        downscale: faces.downscale,
+        tracker: TrackerConfig {
+            detect_every: faces.detect_every,
+            ..TrackerConfig::default()
+        },
+        expression,
+        registry,
+        load_options,
+    })
+}
+
+/// The expression model to start with: `--model fer=PATH`, else the store's active `fer`, else
+/// the shipped one in the profile's `models.dir`. The first that loads is used; each one
+/// refused is reported.
+fn expression_at_start(
+    profile: &BoardProfile,
+    options: &FaceOptions,
+    registry: Option<&ModelRegistry>,
+    load_options: &sentio_infer::LoadOptions,
+    emit: &mut dyn FnMut(Event),
+) -> Option<ExpressionModel> {
+    let mut candidates: Vec<Result<ModelFile, crate::models::ModelError>> = Vec::new();
+    if let Some(path) = startup_path(&options.models, EXPRESSION_MODEL) {
+        candidates.push(ModelFile::read(&path));
+    }
+    if let Some(stored) = registry.and_then(|r| r.get(EXPRESSION_MODEL)) {
+        candidates.push(ModelFile::from_bundle(
+            &stored.bundle,
+            format!("store:{EXPRESSION_MODEL}@{}", stored.version),
+        ));
+    }
+    if let Some(dir) = &profile.models.dir {
+        candidates.push(ModelFile::shipped(&profile.resolve(dir), EXPRESSION_MODEL));
+    }
+    for candidate in candidates {
+        let origin = match &candidate {
+            Ok(file) => file.origin.clone(),
+            Err(_) => String::new(),
+        };
+        match candidate.and_then(|file| file.expression(load_options)) {
+            Ok(model) => {
+                emit(Event::ModelActive {
+                    role: "expression".into(),
+                    model: model.label.clone(),
+                    origin: model.origin.clone(),
+                });
+                return Some(model);
+            }
+            Err(e) => emit(Event::ModelRefused {
+                role: "expression".into(),
+                origin,
+                reason: e.to_string(),
+                keeps: None,
+            }),
+        }
+    }
+    None
+}
+
+/// Parses `NAME=PATH` (`--model`).
+pub fn parse_model_arg(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=PATH (e.g. fer=models/zoo/fer/model.onnx)"))?;
+    if name.is_empty() || path.is_empty() {
+        return Err(format!("{text:?}: both NAME and PATH are needed"));
+    }
+    Ok((name.to_string(), Path::new(path).to_path_buf()))
+}

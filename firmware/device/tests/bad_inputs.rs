@@ -1,0 +1,180 @@
+//! Bad cascades and models given to `sentiod`: each is refused with an event that names the file
+//! and the problem, and the device runs on with what it had (the shipped expression model, or no
+//! face detector).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cascade() -> Option<PathBuf> {
+    let path = PathBuf::from("/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml");
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: apt-get install opencv-data",
+        path.display()
+    );
+    eprintln!(
+        "skipped: {} is missing (apt-get install opencv-data)",
+        path.display()
+    );
+    None
+}
+
+/// Runs 12 frames of the sim board with `args`; returns its events (and checks it ran them all).
+fn run(args: &[&str], dir: &Path) -> Vec<Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_sentiod"))
+        .args([
+            "--board",
+            "sim",
+            "--pace",
+            "fast",
+            "--frames",
+            "12",
+            "--no-beep",
+        ])
+        .arg("--display-out")
+        .arg(dir.join("display"))
+        .arg("--speaker-out")
+        .arg(dir.join("speaker.wav"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sentiod keeps running on a bad model; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stop = events.last().unwrap();
+    assert_eq!(
+        (stop["event"].as_str(), stop["frames"].as_u64()),
+        (Some("stop"), Some(12))
+    );
+    events
+}
+
+fn refused<'a>(events: &'a [Value], role: &str) -> &'a Value {
+    events
+        .iter()
+        .find(|e| e["event"] == "model_refused" && e["role"] == role)
+        .unwrap_or_else(|| panic!("no model_refused for {role}: {events:?}"))
+}
+
+fn expression_model(events: &[Value]) -> Option<&str> {
+    events
+        .iter()
+        .find(|e| e["event"] == "model_active" && e["role"] == "expression")
+        .and_then(|e| e["model"].as_str())
+}
+
+#[test]
+fn a_file_that_is_not_a_cascade_is_refused_and_the_device_runs_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("notes.xml");
+    std::fs::write(&bad, "<notes><note>not a cascade</note></notes>").unwrap();
+    let events = run(&["--cascade", bad.to_str().unwrap()], dir.path());
+    let e = refused(&events, "face detector");
+    let reason = e["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("notes.xml") && reason.contains("not a usable Haar cascade"),
+        "{reason}"
+    );
+    assert!(events.iter().all(|e| e["event"] != "face"));
+    // The expression model is loaded all the same.
+    assert_eq!(expression_model(&events), Some("fer@1.0.0"));
+}
+
+#[test]
+fn a_truncated_cascade_is_refused() {
+    let Some(cascade) = cascade() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(cascade).unwrap();
+    let bad = dir.path().join("truncated.xml");
+    std::fs::write(&bad, &text[..text.len() / 2]).unwrap();
+    let events = run(&["--cascade", bad.to_str().unwrap()], dir.path());
+    let reason = refused(&events, "face detector")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("truncated.xml"), "{reason}");
+}
+
+#[test]
+fn a_detector_model_with_the_wrong_outputs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fer = repo().join("models/zoo/fer/model.onnx");
+    let arg = format!("blazeface={}", fer.display());
+    let events = run(&["--detector", "blazeface", "--model", &arg], dir.path());
+    let e = refused(&events, "face detector");
+    let reason = e["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("model.onnx") && reason.contains("not a usable face detector model"),
+        "{reason}"
+    );
+}
+
+/// A copy of a zoo model with its manifest edited by `edit`.
+fn edited_model(zoo: &str, dir: &Path, edit: impl Fn(&mut Value)) -> PathBuf {
+    let src = repo().join("models/zoo").join(zoo);
+    let dst = dir.join(format!("{zoo}-edited"));
+    std::fs::create_dir_all(&dst).unwrap();
+    std::fs::copy(src.join("model.onnx"), dst.join("model.onnx")).unwrap();
+    let mut manifest: Value =
+        serde_json::from_slice(&std::fs::read(src.join("manifest.json")).unwrap()).unwrap();
+    edit(&mut manifest);
+    std::fs::write(dst.join("manifest.json"), manifest.to_string()).unwrap();
+    dst.join("model.onnx")
+}
+
+#[test]
+fn an_expression_model_whose_input_is_not_an_image_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // The voice model, dressed up as an expression model: its input is a feature sequence.
+    let model = edited_model("ser", dir.path(), |m| {
+        m["task"] = "fer".into();
+        m["labels"] = serde_json::json!({"set": "fer7", "labels":
+            ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]});
+    });
+    let arg = format!("fer={}", model.display());
+    let events = run(&["--model", &arg], dir.path());
+    let reason = refused(&events, "expression")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("ser-edited") && reason.contains("is not an image"),
+        "{reason}"
+    );
+    // The shipped model takes over.
+    assert_eq!(expression_model(&events), Some("fer@1.0.0"));
+}
+
+#[test]
+fn a_manifest_whose_labels_are_not_fer7_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = edited_model("fer", dir.path(), |m| {
+        m["labels"]["labels"][0] = "Anger".into();
+    });
+    let arg = format!("fer={}", model.display());
+    let events = run(&["--model", &arg], dir.path());
+    let reason = refused(&events, "expression")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("fer-edited") && reason.contains("Anger") && reason.contains("fer7"),
+        "{reason}"
+    );
+    assert_eq!(expression_model(&events), Some("fer@1.0.0"));
+}

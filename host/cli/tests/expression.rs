@@ -1,0 +1,96 @@
+//! One preprocessing path: the expression scores the device computes for the face in a camera
+//! frame equal what `sentio run` prints for the same crop saved as a PNG.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use sentio_boards::BoardProfile;
+use sentio_hal::{Clock, Frame, PixelFormat, VirtualClock};
+use sentiod::pipeline::{Pipeline, StepInput};
+use sentiod::setup::{self, FaceOptions};
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn device_expression_scores_equal_sentio_run_on_the_same_crop() {
+    let profile = BoardProfile::load("sim").unwrap();
+    let cascade = profile.resolve(&profile.faces.cascade);
+    if !cascade.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "apt-get install opencv-data"
+        );
+        eprintln!(
+            "skipped: {} is missing (apt-get install opencv-data)",
+            cascade.display()
+        );
+        return;
+    }
+    let mut events = Vec::new();
+    let mut pipeline = setup::face_pipeline(&profile, &FaceOptions::default(), None, &mut |e| {
+        events.push(e)
+    });
+    let photo = image::open(repo().join("boards/sim/camera/frame_00.jpg"))
+        .unwrap()
+        .to_rgb8();
+    let frame = Frame {
+        width: photo.width(),
+        height: photo.height(),
+        pixel_format: PixelFormat::Rgb888,
+        data: photo.as_raw(),
+        timestamp: Duration::ZERO,
+        sequence: 0,
+    };
+    let clock = VirtualClock::new();
+    pipeline.step(
+        &StepInput {
+            frame: &frame,
+            audio: &[],
+            sample_rate: 16000,
+            index: 0,
+            t_ms: 0.0,
+            now: clock.now(),
+            clock: &clock,
+        },
+        &mut |e| events.push(e),
+    );
+    let (crop, device_scores) = pipeline
+        .last_reading()
+        .unwrap_or_else(|| panic!("the device read no face: {events:?}"));
+    assert_eq!(device_scores.len(), 7);
+
+    let dir = tempfile::tempdir().unwrap();
+    let crop_path = dir.path().join("crop.png");
+    crop.save(&crop_path).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sentio"))
+        .arg("run")
+        .arg(repo().join("models/zoo/fer/model.onnx"))
+        .arg("--image")
+        .arg(&crop_path)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host_scores: Vec<f32> = doc["outputs"][0]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    assert_eq!(host_scores.len(), 7);
+    for (i, (d, h)) in device_scores.iter().zip(&host_scores).enumerate() {
+        assert!(
+            (d - h).abs() <= 1e-6,
+            "score {i}: device {d}, sentio run {h} (device {device_scores:?}, host {host_scores:?})"
+        );
+    }
+}
