@@ -371,24 +371,6 @@ fn peak_rss_mib() -> Option<f64> {
     Some((kib / 1024.0 * 10.0).round() / 10.0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn latency_percentiles_come_from_the_histogram() {
-        let mut h = LatencyHistogram::new();
-        for us in 1..=100u64 {
-            h.record(Duration::from_micros(us * 100));
-        }
-        // 100 frames of 0.1 .. 10 ms: the median is 5 ms, the 99th 9.9 ms (bucket upper edges).
-        assert_eq!(h.quantile(0.5), Duration::from_micros(5050));
-        assert_eq!(h.quantile(0.99), Duration::from_micros(9950));
-        h.record(Duration::from_secs(5));
-        assert_eq!(h.quantile(1.0), Duration::from_secs(1));
-    }
-}
-
 fn round2(x: f32) -> f32 {
     (x * 100.0).round() / 100.0
 }
@@ -405,4 +387,22 @@ fn read_full<M: Microphone + ?Sized>(mic: &mut M, buf: &mut [i16]) -> Result<usi
         }
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_percentiles_come_from_the_histogram() {
+        let mut h = LatencyHistogram::new();
+        for us in 1..=100u64 {
+            h.record(Duration::from_micros(us * 100));
+        }
+        // 100 frames of 0.1 .. 10 ms: the median is 5 ms, the 99th 9.9 ms (bucket upper edges).
+        assert_eq!(h.quantile(0.5), Duration::from_micros(5050));
+        assert_eq!(h.quantile(0.99), Duration::from_micros(9950));
+        h.record(Duration::from_secs(5));
+        assert_eq!(h.quantile(1.0), Duration::from_secs(1));
+    }
 }

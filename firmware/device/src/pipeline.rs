@@ -12,7 +12,8 @@ use embedded_graphics::prelude::*;
 use sentio_hal::{Clock, Frame};
 use sentio_infer::LoadOptions;
 use sentio_ui::{FaceOverlay, Palette, PreviewScreen, PreviewStats};
-use sentio_vision::face::{FaceDetector, Pixels, downscale, face_crop};
+use sentio_vision::VisionError;
+use sentio_vision::face::{FaceBox, FaceDetector, Pixels, cut, downscale, face_crop};
 use sentio_vision::track::{TrackChange, Tracker, TrackerConfig};
 
 use crate::events::{Event, FaceState};
@@ -141,6 +142,8 @@ pub struct FacePipeline {
     /// The last face crop and the scores read from it, kept in memory only until the next one
     /// (tests compare them with `sentio run`; nothing writes them anywhere).
     last_reading: Option<(image::RgbImage, Vec<f32>)>,
+    /// The last search near the face found nothing: the next one covers the whole frame.
+    search_whole_frame: bool,
 }
 
 impl FacePipeline {
@@ -159,6 +162,7 @@ impl FacePipeline {
             times: FaceTimes::default(),
             detector_failed: false,
             last_reading: None,
+            search_whole_frame: false,
         }
     }
 
@@ -235,16 +239,23 @@ impl Pipeline for FacePipeline {
             && let Some(detector) = self.setup.detector.as_mut()
         {
             let factor = self.setup.downscale.max(1);
-            let found = if factor > 1 {
-                let (small, w, h) = downscale(&pixels, factor);
-                Pixels::new(w, h, pixels.channels, &small)
-                    .and_then(|p| detector.detect(&p))
-                    .map(|faces| faces.iter().map(|f| f.scaled(factor as f32)).collect())
-            } else {
-                detector.detect(&pixels)
+            // Near the followed face: a region around it, and only face sizes close to its own.
+            // Without a track (or after the region came up empty): the whole frame.
+            let near = self
+                .tracker
+                .current()
+                .filter(|_| !self.search_whole_frame)
+                .map(|t| t.face.clone());
+            let searched_near = near.is_some();
+            let found = match near {
+                Some(face) => search_near(detector.as_mut(), &pixels, &face, factor),
+                None => search_frame(detector.as_mut(), &pixels, factor),
             };
             match found {
-                Ok(faces) => detections = Some(faces),
+                Ok(faces) => {
+                    self.search_whole_frame = searched_near && faces.is_empty();
+                    detections = Some(faces);
+                }
                 Err(e) => {
                     if !self.detector_failed {
                         self.detector_failed = true;
@@ -384,6 +395,80 @@ impl Pipeline for FacePipeline {
             ("fer_ms", t.fer),
         ]
     }
+}
+
+/// The faces in the whole frame, shrunk by `factor` for the detector.
+fn search_frame(
+    detector: &mut dyn FaceDetector,
+    pixels: &Pixels<'_>,
+    factor: u32,
+) -> Result<Vec<FaceBox>, VisionError> {
+    if factor <= 1 {
+        return detector.detect(pixels);
+    }
+    let (small, w, h) = downscale(pixels, factor);
+    let faces = detector.detect(&Pixels::new(w, h, pixels.channels, &small)?)?;
+    Ok(faces.iter().map(|f| f.scaled(factor as f32)).collect())
+}
+
+/// How far around the followed face the tracker looks, in face sides on each side.
+const SEARCH_MARGIN: f32 = 0.5;
+/// The sizes it accepts there, relative to the followed face.
+const SEARCH_SIZES: (f32, f32) = (0.6, 1.6);
+
+/// The faces near `face` (camera pixels): the region `SEARCH_MARGIN` sides around it, shrunk
+/// by `factor`, searched for faces of 0.6 to 1.6 times its size. A Haar cascade then evaluates
+/// a few scales over a small area instead of the whole pyramid over the frame.
+fn search_near(
+    detector: &mut dyn FaceDetector,
+    pixels: &Pixels<'_>,
+    face: &FaceBox,
+    factor: u32,
+) -> Result<Vec<FaceBox>, VisionError> {
+    let side = face.w.max(face.h);
+    let pad = side * SEARCH_MARGIN;
+    let (region, [x0, y0, w, h]) = cut(
+        pixels,
+        [
+            face.x - pad,
+            face.y - pad,
+            face.w + 2.0 * pad,
+            face.h + 2.0 * pad,
+        ],
+    );
+    if w == 0 || h == 0 {
+        return Ok(Vec::new());
+    }
+    let region = Pixels::new(w, h, pixels.channels, &region)?;
+    let f = factor.max(1);
+    let (small, sw, sh) = if f > 1 {
+        downscale(&region, f)
+    } else {
+        (region.data.to_vec(), w, h)
+    };
+    if sw == 0 || sh == 0 {
+        return Ok(Vec::new());
+    }
+    let min_side = (side * SEARCH_SIZES.0 / f as f32).floor() as u32;
+    let max_side = (side * SEARCH_SIZES.1 / f as f32).ceil() as u32;
+    let faces = detector.detect_sized(
+        &Pixels::new(sw, sh, pixels.channels, &small)?,
+        min_side,
+        max_side,
+    )?;
+    Ok(faces
+        .iter()
+        .map(|found| {
+            let mut moved = found.scaled(f as f32);
+            moved.x += x0 as f32;
+            moved.y += y0 as f32;
+            for k in &mut moved.keypoints {
+                k[0] += x0 as f32;
+                k[1] += y0 as f32;
+            }
+            moved
+        })
+        .collect())
 }
 
 fn round1(x: f32) -> f32 {

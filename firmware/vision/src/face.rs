@@ -172,6 +172,20 @@ pub trait FaceDetector {
 
     /// The faces in `image`, best first, in `image`'s pixels.
     fn detect(&mut self, image: &Pixels<'_>) -> Result<Vec<FaceBox>, VisionError>;
+
+    /// The faces in `image` whose side is between `min_side` and `max_side` pixels: what a
+    /// tracker asks for when it looks again near the face it follows. The default filters
+    /// [`detect`](Self::detect)'s faces; a detector that can skip the work for other sizes
+    /// (a Haar cascade's pyramid) overrides it.
+    fn detect_sized(
+        &mut self,
+        image: &Pixels<'_>,
+        min_side: u32,
+        max_side: u32,
+    ) -> Result<Vec<FaceBox>, VisionError> {
+        let fits = |f: &FaceBox| f.w.max(f.h) >= min_side as f32 && f.w.max(f.h) <= max_side as f32;
+        Ok(self.detect(image)?.into_iter().filter(fits).collect())
+    }
 }
 
 impl<D: FaceDetector + ?Sized> FaceDetector for Box<D> {
@@ -181,6 +195,33 @@ impl<D: FaceDetector + ?Sized> FaceDetector for Box<D> {
     fn detect(&mut self, image: &Pixels<'_>) -> Result<Vec<FaceBox>, VisionError> {
         (**self).detect(image)
     }
+    fn detect_sized(
+        &mut self,
+        image: &Pixels<'_>,
+        min_side: u32,
+        max_side: u32,
+    ) -> Result<Vec<FaceBox>, VisionError> {
+        (**self).detect_sized(image, min_side, max_side)
+    }
+}
+
+/// A copy of the part of `image` inside `region` (x, y, w, h in whole pixels, clipped to the
+/// image): the bytes, and the region as clipped. A tracker searches this instead of the frame.
+pub fn cut(image: &Pixels<'_>, region: [f32; 4]) -> (Vec<u8>, [u32; 4]) {
+    let [x, y, w, h] = region;
+    let x0 = (x.floor().max(0.0) as u32).min(image.width);
+    let y0 = (y.floor().max(0.0) as u32).min(image.height);
+    let x1 = ((x + w).ceil().max(0.0) as u32).min(image.width);
+    let y1 = ((y + h).ceil().max(0.0) as u32).min(image.height);
+    let (cw, ch) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+    let c = image.channels;
+    let stride = image.width as usize * c;
+    let mut out = Vec::with_capacity(cw as usize * ch as usize * c);
+    for row in y0..y1 {
+        let start = row as usize * stride + x0 as usize * c;
+        out.extend_from_slice(&image.data[start..start + cw as usize * c]);
+    }
+    (out, [x0, y0, cw, ch])
 }
 
 /// Largest side of a face crop, in pixels: a face filling a 640x480 frame is cut at this
@@ -358,6 +399,18 @@ mod tests {
             .sum();
         assert!(row > 30 * 150, "the eye line is level: row sum {row}");
         assert!(col < 8 * 255, "and not vertical: column sum {col}");
+    }
+
+    #[test]
+    fn cut_copies_the_region_clipped_to_the_image() {
+        let data = gradient(40, 30);
+        let img = Pixels::new(40, 30, 3, &data).unwrap();
+        let (bytes, [x, y, w, h]) = cut(&img, [30.5, -4.0, 20.0, 10.0]);
+        assert_eq!([x, y, w, h], [30, 0, 10, 6]);
+        let part = Pixels::new(w, h, 3, &bytes).unwrap();
+        assert_eq!(part.rgb(0, 0), img.rgb(30, 0));
+        assert_eq!(part.rgb(9, 5), img.rgb(39, 5));
+        assert_eq!(cut(&img, [50.0, 50.0, 5.0, 5.0]).1, [40, 30, 0, 0]);
     }
 
     #[test]

@@ -1622,6 +1622,24 @@ impl FaceDetector for HaarDetector {
         found.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok(found)
     }
+
+    /// Only the pyramid's scales whose window side lies in `min_side..=max_side` are searched.
+    fn detect_sized(
+        &mut self,
+        image: &Pixels<'_>,
+        min_side: u32,
+        max_side: u32,
+    ) -> Result<Vec<FaceBox>, VisionError> {
+        let all = self.params;
+        self.params.min_size = all.min_size.max(min_side);
+        self.params.max_size = match all.max_size {
+            0 => max_side,
+            m => m.min(max_side),
+        };
+        let found = self.detect(image);
+        self.params = all;
+        found
+    }
 }
 
 #[cfg(test)]

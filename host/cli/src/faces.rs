@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
+use sentio_models::FER7;
 use sentio_vision::blazeface::{BlazeFace, BlazeFaceParams};
-use sentio_vision::face::{FaceBox, FaceDetector, Pixels};
+use sentio_vision::expression::{ExpressionModel, top_label};
+use sentio_vision::face::{FaceBox, FaceDetector, Pixels, face_crop};
 use sentio_vision::haar::{Cascade, HaarDetector, HaarParams};
 use serde_json::json;
 
@@ -55,6 +57,10 @@ pub struct FacesArgs {
     /// Detect N times per image and report the median time.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub repeat: u32,
+    /// Also read each face's expression with this FER model (its manifest beside it, as
+    /// `sentio run` finds it): the crop and preprocessing the device uses.
+    #[arg(long, value_name = "MODEL")]
+    pub fer: Option<PathBuf>,
     /// One JSON line per image instead of text.
     #[arg(long)]
     pub json: bool,
@@ -68,6 +74,8 @@ pub struct ImageFaces<'a> {
     pub detector: &'a str,
     pub detect_ms: f64,
     pub faces: &'a [FaceBox],
+    /// fer7 scores per face (with `--fer`).
+    pub expressions: &'a [Vec<f32>],
 }
 
 fn detector(args: &FacesArgs) -> Result<Box<dyn FaceDetector>> {
@@ -100,21 +108,30 @@ fn detector(args: &FacesArgs) -> Result<Box<dyn FaceDetector>> {
     })
 }
 
-/// One face as JSON.
-fn face_json(f: &FaceBox) -> serde_json::Value {
+/// One face as JSON, with its expression when there is one.
+fn face_json(f: &FaceBox, expression: Option<&Vec<f32>>) -> serde_json::Value {
     let r = |v: f32| (f64::from(v) * 100.0).round() / 100.0;
-    json!({
+    let mut face = json!({
         "x": r(f.x),
         "y": r(f.y),
         "w": r(f.w),
         "h": r(f.h),
         "score": r(f.score),
         "keypoints": f.keypoints.iter().map(|[x, y]| [r(*x), r(*y)]).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(scores) = expression {
+        let (label, score) = top_label(scores).unwrap_or(("?", 0.0));
+        face["expression"] = json!({
+            "label": label,
+            "score": score,
+            "scores": FER7.labels.iter().zip(scores).map(|(l, s)| json!({"label": l, "score": s})).collect::<Vec<_>>(),
+        });
+    }
+    face
 }
 
 /// One face for people.
-fn face_text(i: usize, f: &FaceBox) -> String {
+fn face_text(i: usize, f: &FaceBox, expression: Option<&Vec<f32>>) -> String {
     let mut s = format!(
         "  face {i}: x {:.0} y {:.0} w {:.0} h {:.0} score {}",
         f.x,
@@ -135,6 +152,9 @@ fn face_text(i: usize, f: &FaceBox) -> String {
             .collect();
         s.push_str(&format!(" keypoints {}", kp.join(" ")));
     }
+    if let Some((label, score)) = expression.and_then(|e| top_label(e)) {
+        s.push_str(&format!(" expression {label} {score:.3}"));
+    }
     s
 }
 
@@ -147,7 +167,7 @@ pub fn print_image(found: &ImageFaces<'_>, as_json: bool) {
             "height": found.height,
             "detector": found.detector,
             "detect_ms": (found.detect_ms * 1000.0).round() / 1000.0,
-            "faces": found.faces.iter().map(face_json).collect::<Vec<_>>(),
+            "faces": found.faces.iter().enumerate().map(|(i, f)| face_json(f, found.expressions.get(i))).collect::<Vec<_>>(),
         });
         println!("{line}");
         return;
@@ -162,12 +182,31 @@ pub fn print_image(found: &ImageFaces<'_>, as_json: bool) {
         found.detect_ms
     );
     for (i, f) in found.faces.iter().enumerate() {
-        println!("{}", face_text(i, f));
+        println!("{}", face_text(i, f, found.expressions.get(i)));
     }
+}
+
+/// The expression model of `--fer`, with its manifest found as `sentio run` finds it.
+fn expression_model(path: &Path) -> Result<ExpressionModel> {
+    let Some(manifest) = crate::infer::find_manifest(path, None)? else {
+        bail!(
+            "{}: no manifest beside it (<stem>.manifest.json or manifest.json); write one with `sentio manifest init {}`",
+            path.display(),
+            path.display()
+        );
+    };
+    let bytes = crate::infer::read_model(path)?;
+    Ok(ExpressionModel::load(
+        &manifest.manifest,
+        &bytes,
+        &path.display().to_string(),
+        &sentio_infer::LoadOptions::new(),
+    )?)
 }
 
 pub fn run(args: &FacesArgs) -> Result<()> {
     let mut det = detector(args)?;
+    let mut fer = args.fer.as_deref().map(expression_model).transpose()?;
     let repeat = args.repeat.max(1);
     for path in &args.images {
         let image = sentio_vision::decode_image(path)
@@ -184,6 +223,13 @@ pub fn run(args: &FacesArgs) -> Result<()> {
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
         times.sort_by(f64::total_cmp);
+        let mut expressions = Vec::new();
+        if let Some(model) = fer.as_mut() {
+            for face in &faces {
+                let crop = face_crop(&pixels, face, model.margin);
+                expressions.push(model.scores(&crop)?);
+            }
+        }
         let detect_ms = times[times.len() / 2];
         print_image(
             &ImageFaces {
@@ -193,6 +239,7 @@ pub fn run(args: &FacesArgs) -> Result<()> {
                 detector: det.name(),
                 detect_ms,
                 faces: &faces,
+                expressions: &expressions,
             },
             args.json,
         );

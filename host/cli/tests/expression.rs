@@ -94,3 +94,61 @@ fn device_expression_scores_equal_sentio_run_on_the_same_crop() {
         );
     }
 }
+
+#[test]
+fn sentio_faces_reads_each_face_expression_with_fer() {
+    let cascade = Path::new("/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml");
+    if !cascade.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "apt-get install opencv-data"
+        );
+        eprintln!(
+            "skipped: {} is missing (apt-get install opencv-data)",
+            cascade.display()
+        );
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_sentio"))
+        .arg("faces")
+        .arg(repo().join("boards/sim/camera/frame_00.jpg"))
+        .args(["--min-neighbors", "8", "--json", "--fer"])
+        .arg(repo().join("models/zoo/fer/model.onnx"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let faces = doc["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 1, "{doc}");
+    let expression = &faces[0]["expression"];
+    let scores: Vec<f64> = expression["scores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["score"].as_f64().unwrap())
+        .collect();
+    assert_eq!(scores.len(), 7);
+    assert!(
+        (scores.iter().sum::<f64>() - 1.0).abs() < 1e-4,
+        "{scores:?}"
+    );
+    let best = scores.iter().cloned().fold(f64::MIN, f64::max);
+    assert_eq!(expression["score"].as_f64().unwrap(), best);
+    assert_eq!(expression["scores"][0]["label"], "angry");
+
+    // A model that is not an expression model is refused by name.
+    let out = Command::new(env!("CARGO_BIN_EXE_sentio"))
+        .arg("faces")
+        .arg(repo().join("boards/sim/camera/frame_00.jpg"))
+        .arg("--fer")
+        .arg(repo().join("models/zoo/ser/model.onnx"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ser") && err.contains("not \"fer\""), "{err}");
+}
