@@ -450,3 +450,95 @@ fn to_link(event: &Event) -> Option<Outgoing> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::events::FaceState;
+
+    fn link_event(event: &Event) -> LinkEvent {
+        match to_link(event) {
+            Some(Outgoing::Event(e)) => e,
+            _ => panic!("{event:?} is not sent as a link event"),
+        }
+    }
+
+    #[test]
+    fn face_and_expression_events_reach_the_host() {
+        let face = link_event(&Event::Face {
+            frame: 3,
+            t_ms: 200.0,
+            track: 2,
+            state: FaceState::Started,
+            x: 10.0,
+            y: 20.0,
+            w: 30.0,
+            h: 40.0,
+            score: 0.9,
+            detector: "haar".into(),
+        });
+        assert_eq!(
+            (face.topic.as_str(), face.label.as_str()),
+            ("face", "started")
+        );
+        assert_eq!(face.values.as_slice(), &[2.0, 10.0, 20.0, 30.0, 40.0, 0.9]);
+
+        let scores: BTreeMap<String, f32> = sentio_models::FER7
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| ((*l).to_string(), i as f32 / 10.0))
+            .collect();
+        let expression = link_event(&Event::Expression {
+            frame: 3,
+            t_ms: 200.0,
+            track: 2,
+            model: "fer@1.0.0".into(),
+            label: "neutral".into(),
+            score: 0.6,
+            scores,
+        });
+        assert_eq!(expression.topic.as_str(), "expression");
+        assert_eq!(expression.label.as_str(), "neutral");
+        // The scores in fer7 order, whatever order the map keeps them in.
+        assert_eq!(
+            expression.values.as_slice(),
+            &[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+        );
+    }
+
+    #[test]
+    fn pipeline_stages_follow_the_totals_in_stats() {
+        let stages: BTreeMap<String, f32> =
+            [("detect_ms".to_string(), 1.5), ("fer_ms".to_string(), 0.5)].into();
+        let Some(Outgoing::Stats(stats)) = to_link(&Event::Stats {
+            frame: 1,
+            t_ms: 1000.0,
+            fps: 15.0,
+            capture_ms: 1.0,
+            audio_ms: 0.1,
+            draw_ms: 0.2,
+            flush_ms: 0.3,
+            max_frame_ms: 4.0,
+            stages,
+        }) else {
+            panic!("stats are sent as stats");
+        };
+        let names: Vec<&str> = stats.entries.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "fps",
+                "capture_ms",
+                "audio_ms",
+                "draw_ms",
+                "flush_ms",
+                "max_frame_ms",
+                "detect_ms",
+                "fer_ms"
+            ]
+        );
+    }
+}
