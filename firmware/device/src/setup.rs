@@ -106,25 +106,35 @@ fn expression_at_start(
     load_options: &sentio_infer::LoadOptions,
     emit: &mut dyn FnMut(Event),
 ) -> Option<ExpressionModel> {
-    let mut candidates: Vec<Result<ModelFile, crate::models::ModelError>> = Vec::new();
+    // Each source with where it is, read only when the ones before it were refused.
+    type Read<'a> = Box<dyn FnOnce() -> Result<ModelFile, crate::models::ModelError> + 'a>;
+    let mut sources: Vec<(String, Read<'_>)> = Vec::new();
     if let Some(path) = startup_path(&options.models, EXPRESSION_MODEL) {
-        candidates.push(ModelFile::read(&path));
+        sources.push((
+            path.display().to_string(),
+            Box::new(move || ModelFile::read(&path)),
+        ));
     }
     if let Some(stored) = registry.and_then(|r| r.get(EXPRESSION_MODEL)) {
-        candidates.push(ModelFile::from_bundle(
-            &stored.bundle,
-            format!("store:{EXPRESSION_MODEL}@{}", stored.version),
+        let origin = format!("store:{EXPRESSION_MODEL}@{}", stored.version);
+        let named = origin.clone();
+        sources.push((
+            origin,
+            Box::new(move || ModelFile::from_bundle(&stored.bundle, named)),
         ));
     }
     if let Some(dir) = &profile.models.dir {
-        candidates.push(ModelFile::shipped(&profile.resolve(dir), EXPRESSION_MODEL));
+        let dir = profile.resolve(dir);
+        sources.push((
+            dir.join(EXPRESSION_MODEL)
+                .join("model.onnx")
+                .display()
+                .to_string(),
+            Box::new(move || ModelFile::shipped(&dir, EXPRESSION_MODEL)),
+        ));
     }
-    for candidate in candidates {
-        let origin = match &candidate {
-            Ok(file) => file.origin.clone(),
-            Err(_) => String::new(),
-        };
-        match candidate.and_then(|file| file.expression(load_options)) {
+    for (origin, read) in sources {
+        match read().and_then(|file| file.expression(load_options)) {
             Ok(model) => {
                 emit(Event::ModelActive {
                     role: "expression".into(),

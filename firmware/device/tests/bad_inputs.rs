@@ -156,6 +156,8 @@ fn an_expression_model_whose_input_is_not_an_image_is_refused() {
         reason.contains("ser-edited") && reason.contains("is not an image"),
         "{reason}"
     );
+    let origin = refused(&events, "expression")["origin"].as_str().unwrap();
+    assert!(origin.ends_with("ser-edited/model.onnx"), "{origin}");
     // The shipped model takes over.
     assert_eq!(expression_model(&events), Some("fer@1.0.0"));
 }
@@ -176,5 +178,7 @@ fn a_manifest_whose_labels_are_not_fer7_is_refused() {
         reason.contains("fer-edited") && reason.contains("Anger") && reason.contains("fer7"),
         "{reason}"
     );
+    let origin = refused(&events, "expression")["origin"].as_str().unwrap();
+    assert!(origin.ends_with("fer-edited/model.onnx"), "{origin}");
     assert_eq!(expression_model(&events), Some("fer@1.0.0"));
 }
