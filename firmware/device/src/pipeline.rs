@@ -270,12 +270,6 @@ impl Pipeline for FacePipeline {
             }
         }
         let t1 = clock.now();
-        let detector = self
-            .setup
-            .detector
-            .as_ref()
-            .map(|d| d.name().to_string())
-            .unwrap_or_default();
         let detected = detections.is_some();
         for change in self.tracker.update(input.now, detections.as_deref()) {
             let (track, state, face) = match change {
@@ -295,7 +289,13 @@ impl Pipeline for FacePipeline {
                 w: round1(face.w),
                 h: round1(face.h),
                 score: round3f(face.score),
-                detector: detector.clone(),
+                // Named only when a track starts or ends, not on every frame.
+                detector: self
+                    .setup
+                    .detector
+                    .as_ref()
+                    .map(|d| d.name().to_string())
+                    .unwrap_or_default(),
             });
         }
         let t2 = clock.now();

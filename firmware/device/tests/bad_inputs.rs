@@ -71,6 +71,13 @@ fn refused<'a>(events: &'a [Value], role: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no model_refused for {role}: {events:?}"))
 }
 
+/// The reason and origin of the expression model's refusal.
+fn expression_refusal(events: &[Value]) -> (String, String) {
+    let e = refused(events, "expression");
+    let text = |key: &str| e[key].as_str().unwrap().to_string();
+    (text("reason"), text("origin"))
+}
+
 fn expression_model(events: &[Value]) -> Option<&str> {
     events
         .iter()
@@ -148,15 +155,11 @@ fn an_expression_model_whose_input_is_not_an_image_is_refused() {
     });
     let arg = format!("fer={}", model.display());
     let events = run(&["--model", &arg], dir.path());
-    let reason = refused(&events, "expression")["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (reason, origin) = expression_refusal(&events);
     assert!(
         reason.contains("ser-edited") && reason.contains("is not an image"),
         "{reason}"
     );
-    let origin = refused(&events, "expression")["origin"].as_str().unwrap();
     assert!(origin.ends_with("ser-edited/model.onnx"), "{origin}");
     // The shipped model takes over.
     assert_eq!(expression_model(&events), Some("fer@1.0.0"));
@@ -170,15 +173,11 @@ fn a_manifest_whose_labels_are_not_fer7_is_refused() {
     });
     let arg = format!("fer={}", model.display());
     let events = run(&["--model", &arg], dir.path());
-    let reason = refused(&events, "expression")["reason"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (reason, origin) = expression_refusal(&events);
     assert!(
         reason.contains("fer-edited") && reason.contains("Anger") && reason.contains("fer7"),
         "{reason}"
     );
-    let origin = refused(&events, "expression")["origin"].as_str().unwrap();
     assert!(origin.ends_with("fer-edited/model.onnx"), "{origin}");
     assert_eq!(expression_model(&events), Some("fer@1.0.0"));
 }
