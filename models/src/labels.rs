@@ -3,8 +3,8 @@
 //! The order of each set is the order of the model's outputs and of the dataset's class indices:
 //! changing it silently relabels every trained model, so the tests pin it.
 //!
-//! The fused `mood` set, and the tables mapping each set into it, belong to the mood work
-//! (`sentio-mood`) and are deliberately not here yet.
+//! The fused `mood` set is defined here with the others; the tables mapping each model's set into
+//! it, and the fusion, live in `sentio-mood`.
 
 /// A named, ordered list of class labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,8 +70,24 @@ pub const SER8: LabelSet = LabelSet {
     ],
 };
 
+/// The fused mood the display and the music use: the five moods of the music seed (happy, sad,
+/// angry, surprised, neutral) plus calm and fearful, which speech (`ser8`) and faces (`fer7`)
+/// tell apart and a player would treat differently (quiet music, not sad music).
+pub const MOOD: LabelSet = LabelSet {
+    name: "mood",
+    labels: &[
+        "neutral",
+        "happy",
+        "sad",
+        "angry",
+        "fearful",
+        "surprised",
+        "calm",
+    ],
+};
+
 /// Every label set this crate defines.
-pub const ALL: &[&LabelSet] = &[&EMOJI8, &FER7, &SER8];
+pub const ALL: &[&LabelSet] = &[&EMOJI8, &FER7, &SER8, &MOOD];
 
 /// The label set called `name`.
 pub fn by_name(name: &str) -> Option<&'static LabelSet> {
@@ -116,6 +132,10 @@ mod tests {
                 "surprised"
             ]
         );
+        assert_eq!(
+            MOOD.labels,
+            ["neutral", "happy", "sad", "angry", "fearful", "surprised", "calm"]
+        );
     }
 
     #[test]
@@ -123,7 +143,8 @@ mod tests {
         for set in ALL {
             assert_eq!(by_name(set.name), Some(*set));
         }
-        assert_eq!(by_name("mood"), None);
+        assert_eq!(by_name("mood"), Some(&MOOD));
+        assert_eq!(by_name("moods"), None);
         assert_eq!(by_name("EMOJI8"), None);
         assert_eq!(by_name(""), None);
     }

@@ -60,7 +60,7 @@ pub use bundle::{
 };
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use keys::{KeyError, KeyId};
-pub use labels::{EMOJI8, FER7, LabelSet, SER8};
+pub use labels::{EMOJI8, FER7, LabelSet, MOOD, SER8};
 pub use manifest::{
     DType, Figures, InputSpec, LabelSpec, Manifest, ManifestError, Precision, Preprocessing, Task,
 };
