@@ -1,0 +1,83 @@
+//! `MoodError`: what can go wrong building a table or an engine, or feeding it scores. Every
+//! message says what is wrong and what to do.
+
+use crate::Mood;
+
+/// The mood names, comma-separated, for "valid: ..." lists.
+pub(crate) fn mood_names() -> String {
+    Mood::ALL.map(Mood::as_str).join(", ")
+}
+
+/// A problem with a mood table, a [`MoodConfig`](crate::MoodConfig) or a reading.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MoodError {
+    /// A label of the model has no mood: neither the built-in table nor an override maps it.
+    #[error(
+        "label {label:?} of the {table} model maps to no mood; add `{label} = \"<mood>\"` under [mood.{table}] (valid moods: {moods})",
+        moods = mood_names()
+    )]
+    UnmappedLabel { table: String, label: String },
+
+    /// An override (or `idle_mood`) names something that is not a mood.
+    #[error(
+        "{setting}: {mood:?} is not a mood; valid: {moods}",
+        moods = mood_names()
+    )]
+    UnknownMood { setting: String, mood: String },
+
+    /// An override names a label the model's label list does not have.
+    #[error(
+        "[mood.{table}] overrides {label:?}, which is not a label of the {table} model; remove it or use one of: {labels}",
+        labels = labels.join(", ")
+    )]
+    UnknownLabel {
+        table: String,
+        label: String,
+        labels: Vec<String>,
+    },
+
+    /// The model's label list names a label twice or is empty.
+    #[error(
+        "the {table} model's label list {problem}; fix the labels in the model's manifest (one label per output, no repeats)"
+    )]
+    BadLabels { table: String, problem: String },
+
+    /// A reading has more or fewer scores than the model has labels.
+    #[error(
+        "{source_name}: {got} scores for {want} labels ({labels}); pass the model's whole output, in the order of its manifest's labels",
+        labels = labels.join(", ")
+    )]
+    ScoreCount {
+        source_name: String,
+        got: usize,
+        want: usize,
+        labels: Vec<String>,
+    },
+
+    /// A score is NaN, infinite, negative or above 1.
+    #[error(
+        "{source_name}: score {index} ({label}) is {value}; scores must be probabilities from 0 to 1 (apply softmax to logits; NaN means the model or its input is broken)"
+    )]
+    BadScore {
+        source_name: String,
+        index: usize,
+        label: String,
+        value: f32,
+    },
+
+    /// A [`MoodConfig`](crate::MoodConfig) value is outside its range.
+    #[error("mood.{key} = {value} is out of range (allowed: {allowed}); {help}")]
+    OutOfRange {
+        key: &'static str,
+        value: String,
+        allowed: String,
+        help: &'static str,
+    },
+
+    /// Every modality weight is zero.
+    #[error(
+        "face_weight, voice_weight and emoji_weight are all 0, so nothing could ever move the mood; give at least one a weight above 0 (the default is 1.0)"
+    )]
+    NoWeight,
+}
