@@ -393,6 +393,7 @@ fn describe_expected(expected: &str) -> String {
     match e {
         "i8" | "i16" | "i32" | "i64" | "i128" | "u8" | "u16" | "u32" | "u64" | "u128"
         | "an integer" => "an integer".to_owned(),
+        "f32" | "f64" | "a float" => "a number".to_owned(),
         "a string" | "a borrowed string" => "a string".to_owned(),
         "a sequence" => "an array".to_owned(),
         "a boolean" => "true or false".to_owned(),
@@ -437,6 +438,18 @@ fn type_help(dotted: &str, expected: &str, found: &str) -> String {
                 (Some(n), _) => format!("write the number without quotes: `{key} = {n}`"),
                 (None, Some(e)) => format!("write a whole number, e.g. `{e}`"),
                 (None, None) => format!("write a whole number, e.g. `{key} = 4`"),
+            }
+        }
+        "a number" => {
+            let quoted_number = found
+                .strip_prefix("string \"")
+                .and_then(|s| s.strip_suffix('"'))
+                .map(str::trim)
+                .filter(|n| n.parse::<f64>().is_ok());
+            match (quoted_number, example) {
+                (Some(n), _) => format!("write the number without quotes: `{key} = {n}`"),
+                (None, Some(e)) => format!("write a number, e.g. `{e}`"),
+                (None, None) => format!("write a number, e.g. `{key} = 1.0`"),
             }
         }
         "a string" => match example {
@@ -486,6 +499,22 @@ pub(crate) fn example_for(key: &str) -> Option<&'static str> {
         "runtime.threads" => "threads = 4",
         "runtime.precision" => "precision = \"f32\"",
         "models.load" => "load = [\"fer\", \"ser\"]",
+        "faces.scale_factor" => "scale_factor = 1.1",
+        "faces.min_neighbors" => "min_neighbors = 3",
+        "faces.min_size" => "min_size = 24",
+        "faces.detect_every" => "detect_every = 3",
+        "faces.downscale" => "downscale = 2",
+        "mood.face_weight" => "face_weight = 1.0",
+        "mood.voice_weight" => "voice_weight = 1.0",
+        "mood.emoji_weight" => "emoji_weight = 1.0",
+        "mood.face_stale_ms" => "face_stale_ms = 2000",
+        "mood.voice_stale_ms" => "voice_stale_ms = 6000",
+        "mood.emoji_stale_ms" => "emoji_stale_ms = 5000",
+        "mood.smoothing_ms" => "smoothing_ms = 1500",
+        "mood.hysteresis" => "hysteresis = 0.1",
+        "mood.min_dwell_ms" => "min_dwell_ms = 3000",
+        "mood.min_confidence" => "min_confidence = 0.3",
+        "mood.idle_mood" => "idle_mood = \"neutral\"",
         _ => return None,
     })
 }

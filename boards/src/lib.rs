@@ -17,6 +17,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use error::{ErrorKind, ProfileError};
+pub use sentio_mood::MoodConfig;
 pub use types::*;
 
 use error::{Source, closest};
@@ -71,6 +72,8 @@ pub struct BoardProfile {
     pub runtime: RuntimeConfig,
     pub models: ModelsConfig,
     pub faces: FacesConfig,
+    /// `[mood]`: the mood fusion's settings (the defaults when the section is absent).
+    pub mood: MoodConfig,
     /// Where the profile came from.
     pub origin: ProfileOrigin,
     /// Folder that relative media paths are resolved against (see [`BoardProfile::resolve`]).
@@ -140,6 +143,7 @@ impl BoardProfile {
             runtime: c.runtime,
             models: c.models,
             faces: c.faces,
+            mood: c.mood,
             origin,
             base_dir: base_dir.to_path_buf(),
         })

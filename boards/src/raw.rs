@@ -3,6 +3,8 @@
 //! turns these into the plain public types. Integers are read as `i64` and strings as `String` so
 //! that ranges and names are checked (and reported) by our own code.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -21,6 +23,7 @@ pub(crate) struct RawProfile {
     pub runtime: S<RawRuntime>,
     pub models: S<RawModels>,
     pub faces: Option<S<RawFaces>>,
+    pub mood: Option<S<RawMood>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,3 +133,27 @@ pub(crate) struct RawFaces {
     pub detect_every: Option<S<i64>>,
     pub downscale: Option<S<i64>>,
 }
+
+/// `[mood]`: every key optional; `[mood.fer7]`, `[mood.ser8]`, `[mood.emoji8]` map labels of
+/// that set to mood names.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMood {
+    pub face_weight: Option<S<f64>>,
+    pub voice_weight: Option<S<f64>>,
+    pub emoji_weight: Option<S<f64>>,
+    pub face_stale_ms: Option<S<i64>>,
+    pub voice_stale_ms: Option<S<i64>>,
+    pub emoji_stale_ms: Option<S<i64>>,
+    pub smoothing_ms: Option<S<i64>>,
+    pub hysteresis: Option<S<f64>>,
+    pub min_dwell_ms: Option<S<i64>>,
+    pub min_confidence: Option<S<f64>>,
+    pub idle_mood: Option<S<String>>,
+    pub fer7: Option<S<RawOverrides>>,
+    pub ser8: Option<S<RawOverrides>>,
+    pub emoji8: Option<S<RawOverrides>>,
+}
+
+/// Label -> mood name, both with their spans.
+pub(crate) type RawOverrides = BTreeMap<S<String>, S<String>>;

@@ -1,12 +1,16 @@
 //! Value checks: turns the spanned [`RawProfile`] into the plain public types, reporting the
 //! first problem with its location, the allowed values and a help line.
 
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
+use sentio_mood::{Modality, Mood, MoodConfig, MoodTable};
 use toml::Spanned;
 
 use crate::error::{ErrorKind, ProfileError, Source, closest};
-use crate::raw::{RawAudio, RawCamera, RawCpu, RawDisplay, RawFaces, RawI2c, RawProfile, RawSpi};
+use crate::raw::{
+    RawAudio, RawCamera, RawCpu, RawDisplay, RawFaces, RawI2c, RawMood, RawOverrides, RawProfile,
+    RawSpi,
+};
 use crate::types::*;
 use crate::{BAUD_RATES, SAMPLE_RATES};
 
@@ -28,6 +32,7 @@ pub(crate) struct Checked {
     pub runtime: RuntimeConfig,
     pub models: ModelsConfig,
     pub faces: FacesConfig,
+    pub mood: MoodConfig,
 }
 
 type Result<T> = std::result::Result<T, ProfileError>;
@@ -135,6 +140,10 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
         Some(f) => c.faces(f.get_ref())?,
         None => FacesConfig::default(),
     };
+    let mood = match &raw.mood {
+        Some(m) => c.mood(m)?,
+        None => MoodConfig::default(),
+    };
 
     Ok(Checked {
         board,
@@ -147,6 +156,7 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
         runtime,
         models,
         faces,
+        mood,
     })
 }
 
@@ -750,6 +760,241 @@ impl Checker<'_> {
             )?;
         }
         Ok(faces)
+    }
+
+    /// A float key checked against `range` (of `sentio_mood::MoodConfig`).
+    fn float_range(
+        &self,
+        value: &Spanned<f64>,
+        key: &str,
+        range: &RangeInclusive<f32>,
+        help: &str,
+    ) -> Result<f32> {
+        let v = *value.get_ref();
+        let (lo, hi) = (f64::from(*range.start()), f64::from(*range.end()));
+        if v.is_finite() && (lo..=hi).contains(&v) {
+            return Ok(v as f32);
+        }
+        Err(self
+            .err(
+                ErrorKind::BadValue,
+                value.span(),
+                key,
+                format!("{v} is out of range"),
+            )
+            .allowed([format!("{} to {}", range.start(), range.end())])
+            .help(help))
+    }
+
+    /// An integer key in milliseconds checked against `range`.
+    fn ms_range(
+        &self,
+        value: &Spanned<i64>,
+        key: &str,
+        range: &RangeInclusive<u64>,
+        help: &str,
+    ) -> Result<u64> {
+        let v = *value.get_ref();
+        match u64::try_from(v) {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(self
+                .err(
+                    ErrorKind::BadValue,
+                    value.span(),
+                    key,
+                    format!("{v} is out of range"),
+                )
+                .allowed([format!("{} to {}", range.start(), range.end())])
+                .help(help)),
+        }
+    }
+
+    /// A mood name (`idle_mood`, or the value of a table override).
+    fn mood_name(&self, value: &Spanned<String>, key: &str, help: &str) -> Result<Mood> {
+        let text = value.get_ref();
+        if let Some(mood) = Mood::from_label(text) {
+            return Ok(mood);
+        }
+        let names = Mood::ALL.map(Mood::as_str);
+        let help = match closest(text, names) {
+            Some(close) => format!("did you mean \"{close}\"? {help}"),
+            None => help.to_owned(),
+        };
+        Err(self
+            .err(
+                ErrorKind::BadValue,
+                value.span(),
+                key,
+                format!("{text:?} is not a mood"),
+            )
+            .allowed(names)
+            .help(help))
+    }
+
+    fn mood(&self, table: &Spanned<RawMood>) -> Result<MoodConfig> {
+        let m = table.get_ref();
+        let mut mood = MoodConfig::default();
+        let help = |key: &str| MoodConfig::key_help(key).unwrap_or("see docs/boards.md");
+
+        let weights = [
+            (&m.face_weight, "face_weight", &mut mood.face_weight),
+            (&m.voice_weight, "voice_weight", &mut mood.voice_weight),
+            (&m.emoji_weight, "emoji_weight", &mut mood.emoji_weight),
+        ];
+        let mut last_weight = None;
+        for (value, name, slot) in weights {
+            if let Some(v) = value {
+                *slot = self.float_range(
+                    v,
+                    &format!("mood.{name}"),
+                    &MoodConfig::WEIGHT_RANGE,
+                    help(name),
+                )?;
+                last_weight = Some((v, name));
+            }
+        }
+        if Modality::ALL.iter().all(|m| mood.weight(*m) == 0.0) {
+            // The defaults are 1.0, so all three are written in the file.
+            let (span, key) = match last_weight {
+                Some((v, name)) => (v.span(), format!("mood.{name}")),
+                None => (table.span(), "mood".to_owned()),
+            };
+            return Err(self
+                .err(
+                    ErrorKind::Conflict,
+                    span,
+                    key,
+                    "face_weight, voice_weight and emoji_weight are all 0",
+                )
+                .help("nothing could ever move the mood; give at least one a weight above 0 (the default is 1.0)"));
+        }
+
+        let stale = [
+            (&m.face_stale_ms, "face_stale_ms", &mut mood.face_stale_ms),
+            (
+                &m.voice_stale_ms,
+                "voice_stale_ms",
+                &mut mood.voice_stale_ms,
+            ),
+            (
+                &m.emoji_stale_ms,
+                "emoji_stale_ms",
+                &mut mood.emoji_stale_ms,
+            ),
+        ];
+        for (value, name, slot) in stale {
+            if let Some(v) = value {
+                *slot = self.ms_range(
+                    v,
+                    &format!("mood.{name}"),
+                    &MoodConfig::STALE_MS_RANGE,
+                    help(name),
+                )?;
+            }
+        }
+        if let Some(v) = &m.smoothing_ms {
+            mood.smoothing_ms = self.ms_range(
+                v,
+                "mood.smoothing_ms",
+                &MoodConfig::SMOOTHING_MS_RANGE,
+                help("smoothing_ms"),
+            )?;
+        }
+        if let Some(v) = &m.hysteresis {
+            mood.hysteresis = self.float_range(
+                v,
+                "mood.hysteresis",
+                &MoodConfig::HYSTERESIS_RANGE,
+                help("hysteresis"),
+            )?;
+        }
+        if let Some(v) = &m.min_dwell_ms {
+            mood.min_dwell_ms = self.ms_range(
+                v,
+                "mood.min_dwell_ms",
+                &MoodConfig::DWELL_MS_RANGE,
+                help("min_dwell_ms"),
+            )?;
+        }
+        if let Some(v) = &m.min_confidence {
+            mood.min_confidence = self.float_range(
+                v,
+                "mood.min_confidence",
+                &MoodConfig::CONFIDENCE_RANGE,
+                help("min_confidence"),
+            )?;
+        }
+        if let Some(v) = &m.idle_mood {
+            mood.idle_mood = self
+                .mood_name(v, "mood.idle_mood", help("idle_mood"))?
+                .as_str()
+                .to_owned();
+        }
+
+        for (raw, modality) in [
+            (&m.fer7, Modality::Face),
+            (&m.ser8, Modality::Voice),
+            (&m.emoji8, Modality::Emoji),
+        ] {
+            if let Some(raw) = raw {
+                let overrides = self.overrides(raw.get_ref(), modality.builtin_table())?;
+                match modality {
+                    Modality::Face => mood.fer7 = overrides,
+                    Modality::Voice => mood.ser8 = overrides,
+                    Modality::Emoji => mood.emoji8 = overrides,
+                }
+            }
+        }
+
+        // Everything was checked above with its location; this keeps the two checks in step.
+        if let Err(e) = mood.validate() {
+            return Err(self
+                .err(ErrorKind::BadValue, table.span(), "mood", e.to_string())
+                .help("see docs/boards.md for the [mood] keys"));
+        }
+        Ok(mood)
+    }
+
+    /// `[mood.<set>]`: each key a label of the set, each value a mood name.
+    fn overrides(
+        &self,
+        raw: &RawOverrides,
+        table: MoodTable,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        let set = table.set();
+        let mut out = std::collections::BTreeMap::new();
+        for (label, mood) in raw {
+            let key = format!("mood.{set}.{}", label.get_ref());
+            if table.mood_of(label.get_ref()).is_none() {
+                let labels = table.labels();
+                let help = match closest(label.get_ref(), labels.iter().map(String::as_str)) {
+                    Some(close) => format!("did you mean `{close}`? "),
+                    None => String::new(),
+                };
+                return Err(self
+                    .err(
+                        ErrorKind::UnknownKey,
+                        label.span(),
+                        key,
+                        format!("{:?} is not a label of {set}", label.get_ref()),
+                    )
+                    .allowed(labels)
+                    .help(format!(
+                        "{help}the keys of [mood.{set}] are {set}'s labels, each set to the mood it counts for"
+                    )));
+            }
+            let m = self.mood_name(
+                mood,
+                &key,
+                &format!(
+                    "write the mood {set}'s {label:?} counts for, e.g. `{label} = \"{builtin}\"` (the built-in choice)",
+                    label = label.get_ref(),
+                    builtin = table.mood_of(label.get_ref()).map_or("neutral", Mood::as_str)
+                ),
+            )?;
+            out.insert(label.get_ref().clone(), m.as_str().to_owned());
+        }
+        Ok(out)
     }
 
     fn models(&self, load: &Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>> {
