@@ -10,7 +10,8 @@ use embedded_graphics::mono_font::ascii::{FONT_4X6, FONT_6X10, FONT_10X20};
 use embedded_graphics::mono_font::{MonoFont, MonoTextStyle};
 use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::{
-    Arc, Circle, Ellipse, Line, Polyline, PrimitiveStyle, Rectangle, Sector, Triangle,
+    Arc, Circle, Ellipse, Line, Polyline, PrimitiveStyle, PrimitiveStyleBuilder, Rectangle, Sector,
+    StrokeAlignment, Triangle,
 };
 use embedded_graphics::text::{Baseline, Text};
 use sentio_mood::Mood;
@@ -887,10 +888,10 @@ where
     let w = g.d(0.03);
     Circle::with_center(center, diameter)
         .into_styled(
-            embedded_graphics::primitives::PrimitiveStyleBuilder::new()
+            PrimitiveStyleBuilder::new()
                 .stroke_color(D::Color::FAINT)
                 .stroke_width(w)
-                .stroke_alignment(embedded_graphics::primitives::StrokeAlignment::Inside)
+                .stroke_alignment(StrokeAlignment::Inside)
                 .build(),
         )
         .draw(target)?;

@@ -540,3 +540,40 @@ fn paused_sensing_shows_hollow_indicators() {
     };
     assert!(lit(&paused) < lit(&view(Some(Mood::Calm))));
 }
+
+#[test]
+fn without_a_mood_the_screen_says_why() {
+    // No one seen or heard, someone seen but no mood decided yet, sensing paused: three
+    // different texts under the same empty face.
+    let waiting = MoodView {
+        face: Some(0.4),
+        ..no_one()
+    };
+    let a = render::<Rgb565>(SQUARE, &no_one());
+    let b = render::<Rgb565>(SQUARE, &waiting);
+    let c = render::<Rgb565>(
+        SQUARE,
+        &MoodView {
+            track: None,
+            ..paused()
+        },
+    );
+    let name = MoodScreen::new(SQUARE, true).layout().name;
+    let text = |d: &SimDisplay<Rgb565>| -> Vec<Rgb565> {
+        name.points()
+            .filter_map(|p| d.pixel(p.x as u32, p.y as u32))
+            .collect()
+    };
+    assert_ne!(text(&a), text(&b));
+    assert_ne!(text(&a), text(&c));
+    assert_ne!(text(&b), text(&c));
+    // The face area is the same empty outline in all three.
+    let face = MoodScreen::new(SQUARE, true).layout().face.bounding_box();
+    let area = |d: &SimDisplay<Rgb565>| -> Vec<Rgb565> {
+        face.points()
+            .filter_map(|p| d.pixel(p.x as u32, p.y as u32))
+            .collect()
+    };
+    assert_eq!(area(&a), area(&b));
+    assert_eq!(area(&a), area(&c));
+}
