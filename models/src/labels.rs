@@ -134,7 +134,15 @@ mod tests {
         );
         assert_eq!(
             MOOD.labels,
-            ["neutral", "happy", "sad", "angry", "fearful", "surprised", "calm"]
+            [
+                "neutral",
+                "happy",
+                "sad",
+                "angry",
+                "fearful",
+                "surprised",
+                "calm"
+            ]
         );
     }
 

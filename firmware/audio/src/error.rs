@@ -48,4 +48,10 @@ pub enum AudioError {
         field: &'static str,
         problem: String,
     },
+
+    /// A model manifest whose speech input rule cannot be read or does not add up.
+    #[error(
+        "the model's manifest does not describe its speech input: {problem}; give the manifest that training wrote beside the model (`sentio train ser` records it)"
+    )]
+    Manifest { problem: String },
 }

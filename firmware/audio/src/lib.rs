@@ -21,6 +21,7 @@ pub mod rms;
 pub mod stft;
 pub mod vad;
 pub mod wav;
+pub mod window;
 pub mod zcr;
 
 pub use error::AudioError;
@@ -32,4 +33,5 @@ pub use resample::resample;
 pub use rms::rms;
 pub use vad::{Vad, VadConfig, detect_speech, speech_span};
 pub use wav::{Audio, decode_wav, read_wav, write_wav};
+pub use window::{SpeechInput, fit_frames};
 pub use zcr::zero_crossing_rate;

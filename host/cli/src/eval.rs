@@ -236,7 +236,7 @@ impl Classifier {
             (Labelled::Images(_), p) => Input::Image(ImagePrep::from_manifest(p)),
             (Labelled::Speech(_), Some(p)) => {
                 let ser = SerInput::from_manifest(p)
-                    .map_err(|e| anyhow!("{}: {e}\n  help: {}", args.model.display(), e.help()))?;
+                    .map_err(|e| anyhow!("{}: {e}", args.model.display()))?;
                 let extractor = FeatureExtractor::new(ser.features.clone())
                     .map_err(|e| anyhow!("{}: {e}", args.model.display()))?;
                 let needed = [1, ser.frames, ser.features.dims()];
@@ -307,7 +307,9 @@ impl Classifier {
                 }
                 (Input::Speech(ser, extractor), Labelled::Speech(audio)) => {
                     let clip = audio.load(chosen[i]).map_err(|e| failed(e.to_string()))?;
-                    let features = ser.features(&clip, extractor)?;
+                    let features = ser
+                        .features(&clip, extractor)
+                        .map_err(|e| failed(format!("{}: {e}", sources[i].display())))?;
                     if features.data.len() != buffer.len() {
                         return Err(failed(format!(
                             "{}: {} feature values for a model input of {}",

@@ -143,7 +143,9 @@ pub fn load_speech_folder(
     for (i, sample) in folder.samples.iter().enumerate() {
         let samples = folder.load(i)?;
         seconds += samples.len() as f64 / f64::from(input.features.sample_rate);
-        let m = input.features(&samples, &mut extractor)?;
+        let m = input
+            .features(&samples, &mut extractor)
+            .map_err(|e| bad(format!("{}: {e}", sample.path.display())))?;
         let Some(&label) = to_set.get(sample.label) else {
             return Err(bad(format!(
                 "{} has label index {} but the folder has {} labels",

@@ -13,13 +13,11 @@
 //! ```
 //!
 //! The normalization is part of the model (and of its ONNX graph), so the device feeds the raw
-//! features. How a clip becomes a fixed number of frames is [`SerInput`]'s job, used by the
-//! trainer and meant for the device.
+//! features. How a clip becomes a fixed number of frames is [`SerInput`]'s job
+//! (`sentio_audio::SpeechInput`), the one rule of the trainer, the evaluator and the device.
 
 pub mod export;
 pub mod job;
-
-use std::ops::Range;
 
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
@@ -27,8 +25,8 @@ use burn::nn::pool::{MaxPool1d, MaxPool1dConfig};
 use burn::nn::{Initializer, Linear, LinearConfig, Lstm, LstmConfig, PaddingConfig1d};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use sentio_audio::{FeatureConfig, FeatureExtractor, FeatureMatrix, VadConfig, speech_span};
-use sentio_models::Preprocessing;
+use sentio_audio::FeatureConfig;
+pub use sentio_audio::{SpeechInput as SerInput, fit_frames};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{class_counts, gather, label_tensor};
@@ -607,143 +605,6 @@ impl Batches for SequenceSet {
     }
 }
 
-/// How a clip becomes the model's input, the same on the trainer and the device.
-///
-/// 1. With `trim_silence`, the energy VAD (`sentio_audio::vad`, default tuning) finds the speech
-///    and the clip is cut to the span from the start of its first speech segment to the end of
-///    its last (a clip where it finds none is kept whole).
-/// 2. The clip is cut or zero-padded to the window of `(frames - 1) * hop_length` samples, which
-///    the extractor turns into exactly `frames` frames: a longer clip keeps its **middle**
-///    window, a shorter one is padded with digital silence **at the end**.
-/// 3. The features of that window are computed in one `extract` call (the top-dB clip of the
-///    log-mel is relative to the window's loudest frame, as on the device).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SerInput {
-    /// The feature extractor's configuration.
-    pub features: FeatureConfig,
-    /// Frames per model input.
-    pub frames: usize,
-    /// Trim leading and trailing non-speech with the VAD first.
-    pub trim_silence: bool,
-}
-
-impl SerInput {
-    /// 300 frames (3 s) of the default features, silence trimmed.
-    pub fn ser8() -> Self {
-        Self {
-            features: FeatureConfig::default(),
-            frames: 300,
-            trim_silence: true,
-        }
-    }
-
-    /// The input rule a trained model's manifest records (`preprocessing.kind` =
-    /// `audio_features`, the feature config under `extra.features`, `frames`, and
-    /// `extra.trim_silence`), so evaluation and the device compute exactly what training did.
-    pub fn from_manifest(preprocessing: &Preprocessing) -> Result<Self> {
-        let bad = |reason: String| Error::option("manifest preprocessing", reason);
-        if preprocessing.kind != "audio_features" {
-            return Err(bad(format!(
-                "kind is `{}`, not `audio_features`: the model does not take speech features",
-                preprocessing.kind
-            )));
-        }
-        let features = preprocessing
-            .extra
-            .get("features")
-            .ok_or_else(|| bad("no `features` (the feature configuration)".into()))?;
-        let features: FeatureConfig = serde_json::from_value(features.clone())
-            .map_err(|e| bad(format!("`features` is not a feature configuration: {e}")))?;
-        features
-            .validate()
-            .map_err(|e| bad(format!("`features`: {e}")))?;
-        let frames = preprocessing
-            .frames
-            .ok_or_else(|| bad("no `frames`".into()))? as usize;
-        let trim_silence = match preprocessing.extra.get("trim_silence") {
-            None => false,
-            Some(v) => v
-                .as_bool()
-                .ok_or_else(|| bad(format!("`trim_silence` is {v}, not true or false")))?,
-        };
-        let input = Self {
-            features,
-            frames,
-            trim_silence,
-        };
-        if frames == 0 {
-            return Err(bad("`frames` is 0".into()));
-        }
-        if let Some(window) = preprocessing.extra.get("window_samples")
-            && window.as_u64() != Some(input.window() as u64)
-        {
-            return Err(bad(format!(
-                "`window_samples` is {window}, but {frames} frames of hop {} make {}",
-                input.features.hop_length,
-                input.window()
-            )));
-        }
-        Ok(input)
-    }
-
-    /// Samples in one model window.
-    pub fn window(&self) -> usize {
-        self.frames.saturating_sub(1) * self.features.hop_length
-    }
-
-    /// The part of `samples` that is kept before the window is cut (the VAD's speech span, or
-    /// everything).
-    pub fn speech_span(&self, samples: &[f32]) -> Result<Range<usize>> {
-        if !self.trim_silence {
-            return Ok(0..samples.len());
-        }
-        speech_span(samples, self.features.sample_rate, &VadConfig::default())
-            .map_err(|e| Error::option("vad", e.to_string()))
-    }
-
-    /// The model window of `samples`: trimmed, then the middle `window()` samples or the
-    /// samples followed by zeros.
-    pub fn window_of(&self, samples: &[f32]) -> Result<Vec<f32>> {
-        let span = self.speech_span(samples)?;
-        let speech = samples.get(span).unwrap_or(samples);
-        let n = self.window();
-        Ok(if speech.len() >= n {
-            let start = (speech.len() - n) / 2;
-            speech[start..start + n].to_vec()
-        } else {
-            let mut out = speech.to_vec();
-            out.resize(n, 0.0);
-            out
-        })
-    }
-
-    /// The `frames x dims` features of `samples` (mono, at the config's rate), computed by
-    /// `extractor` (which must have been made from `self.features`).
-    pub fn features(
-        &self,
-        samples: &[f32],
-        extractor: &mut FeatureExtractor,
-    ) -> Result<FeatureMatrix> {
-        if extractor.config() != &self.features {
-            return Err(Error::option(
-                "features",
-                "the extractor was made with another feature configuration",
-            ));
-        }
-        let window = self.window_of(samples)?;
-        let mut m = extractor.extract(&window);
-        fit_frames(&mut m, self.frames);
-        Ok(m)
-    }
-}
-
-/// Cuts `m` to its first `frames` rows or pads it with zero rows to `frames` (a guard: the
-/// window of [`SerInput::window`] samples already gives exactly `frames`).
-pub fn fit_frames(m: &mut FeatureMatrix, frames: usize) {
-    m.data.resize(frames * m.dims, 0.0);
-    m.frames = frames;
-}
-
 fn zeros(n: usize, device: &Device) -> Param<Tensor<1>> {
     Param::from_data(TensorData::new(vec![0.0f32; n], [n]), device)
 }
@@ -912,84 +773,5 @@ mod tests {
         let n = Normalization::of(&set);
         assert_eq!(n.mean, vec![2.0, 5.0]);
         assert_eq!(n.std, vec![1.0, Normalization::MIN_STD]);
-    }
-
-    #[test]
-    fn windows_are_cut_in_the_middle_or_padded_at_the_end() {
-        let input = SerInput {
-            features: FeatureConfig::default(),
-            frames: 11,
-            trim_silence: false,
-        };
-        assert_eq!(input.window(), 1600);
-        let long: Vec<f32> = (0..2000).map(|i| i as f32).collect();
-        let w = input.window_of(&long).unwrap();
-        assert_eq!((w[0], w[1599]), (200.0, 1799.0));
-        let short = vec![0.5f32; 100];
-        let w = input.window_of(&short).unwrap();
-        assert_eq!(w.len(), 1600);
-        assert_eq!((w[99], w[100]), (0.5, 0.0));
-        let mut ex = FeatureExtractor::new(input.features.clone()).unwrap();
-        let m = input.features(&long, &mut ex).unwrap();
-        assert_eq!((m.frames, m.dims, m.data.len()), (11, 117, 11 * 117));
-    }
-
-    #[test]
-    fn silence_is_trimmed_before_the_window_is_cut() {
-        let sr = 16_000usize;
-        // 1 s of faint noise, 0.5 s of a loud tone, 1 s of faint noise.
-        let mut rng = Rng::new(3);
-        let mut clip: Vec<f32> = (0..sr).map(|_| rng.uniform(-1e-3, 1e-3)).collect();
-        clip.extend((0..sr / 2).map(|i| 0.5 * (i as f32 * 0.2).sin()));
-        clip.extend((0..sr).map(|_| rng.uniform(-1e-3, 1e-3)));
-        let input = SerInput::ser8();
-        let span = input.speech_span(&clip).unwrap();
-        assert!(span.start.abs_diff(sr) < sr / 20, "{span:?}");
-        assert!(span.end.abs_diff(sr * 3 / 2) < sr / 3, "{span:?}");
-        let w = input.window_of(&clip).unwrap();
-        assert_eq!(w.len(), input.window());
-        // The tone comes first, then the padding.
-        assert!(w[..sr / 4].iter().any(|v| v.abs() > 0.4));
-        assert!(w[w.len() - 1000..].iter().all(|v| *v == 0.0));
-    }
-
-    /// What a training run records in the manifest, as `SerInput::from_manifest` reads it.
-    fn recorded(input: &SerInput) -> Preprocessing {
-        let mut p = Preprocessing {
-            kind: "audio_features".into(),
-            frames: Some(input.frames as u32),
-            ..Preprocessing::default()
-        };
-        p.extra.insert(
-            "features".into(),
-            serde_json::to_value(&input.features).unwrap(),
-        );
-        p.extra
-            .insert("trim_silence".into(), input.trim_silence.into());
-        p.extra
-            .insert("window_samples".into(), input.window().into());
-        p
-    }
-
-    #[test]
-    fn the_input_rule_comes_back_from_the_manifest_and_bad_ones_are_named() {
-        let input = SerInput::ser8();
-        assert_eq!(SerInput::from_manifest(&recorded(&input)).unwrap(), input);
-
-        let err = |p: &Preprocessing| SerInput::from_manifest(p).unwrap_err().to_string();
-        assert!(err(&Preprocessing::gray48()).contains("not `audio_features`"));
-        let mut p = recorded(&input);
-        p.extra.remove("features");
-        assert!(err(&p).contains("no `features`"));
-        let mut p = recorded(&input);
-        p.frames = None;
-        assert!(err(&p).contains("no `frames`"));
-        let mut p = recorded(&input);
-        p.extra.insert("trim_silence".into(), "yes".into());
-        assert!(err(&p).contains("not true or false"));
-        // A window that does not match frames x hop: the manifest is not this rule's.
-        let mut p = recorded(&input);
-        p.frames = Some(200);
-        assert!(err(&p).contains("`window_samples`"), "{}", err(&p));
     }
 }
