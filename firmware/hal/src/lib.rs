@@ -14,7 +14,6 @@ pub mod clock;
 pub mod color;
 pub mod display;
 mod error;
-pub mod resample;
 pub mod sim;
 
 pub use audio::{Microphone, Speaker};

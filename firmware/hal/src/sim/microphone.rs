@@ -2,7 +2,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Pacing;
-use crate::resample::resample;
 use crate::{Clock, ErrorKind, HalError, Microphone};
 
 /// Paces a sample source: in real time, a read returns only once its samples would have been
@@ -80,7 +79,9 @@ impl<C: Clock> WavMicrophone<C> {
             .chunks(channels)
             .map(|frame| frame.iter().sum::<f32>() / frame.len() as f32)
             .collect();
-        let resampled = resample(&mono, spec.sample_rate, rate);
+        // The project's one resampler (sentio-audio's): the simulated board brings a WAV to its
+        // rate with the same filter as `sentio features`, `sentio run` and the trainer.
+        let resampled = sentio_audio::resample(&mono, spec.sample_rate, rate);
         if resampled.is_empty() {
             return Err(HalError::new(
                 ErrorKind::InvalidData,
@@ -255,6 +256,57 @@ mod tests {
             .max()
             .unwrap();
         assert!((7800..=8200).contains(&peak), "{peak}");
+    }
+
+    #[test]
+    fn resampling_is_sentio_audios() {
+        // One resampler for the project: the clip is sentio_audio::resample of the mono mix,
+        // quantized to i16, sample for sample.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("st48k.wav");
+        let mut data = Vec::new();
+        let mut mono = Vec::new();
+        for i in 0..4800 {
+            let t = i as f64 / 48000.0;
+            let l = (9000.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16;
+            let r = (5000.0 * (2.0 * std::f64::consts::PI * 3100.0 * t).sin()) as i16;
+            data.extend([l, r]);
+            mono.push((f32::from(l) / 32768.0 + f32::from(r) / 32768.0) / 2.0);
+        }
+        write_wav(&path, 48000, 2, &data);
+        let clock = VirtualClock::new();
+        let mic = WavMicrophone::open(&path, 16000, false, Pacing::Fast, &clock).unwrap();
+        let expected: Vec<i16> = sentio_audio::resample(&mono, 48000, 16000)
+            .iter()
+            .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+            .collect();
+        assert_eq!(mic.clip().len(), 1600);
+        let max_diff = mic
+            .clip()
+            .iter()
+            .zip(&expected)
+            .map(|(a, b)| (i32::from(*a) - i32::from(*b)).abs())
+            .max()
+            .unwrap();
+        // The mix's rounding may differ in the last bit of f32, not more.
+        assert!(max_diff <= 1, "max difference {max_diff} LSB");
+    }
+
+    #[test]
+    fn a_constant_level_stays_constant_away_from_the_edges() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dc.wav");
+        write_wav(&path, 22050, 1, &vec![8192i16; 22050]);
+        let clock = VirtualClock::new();
+        let mic = WavMicrophone::open(&path, 16000, false, Pacing::Fast, &clock).unwrap();
+        let clip = mic.clip();
+        assert_eq!(clip.len(), 16000);
+        // The filter reaches ~36 output samples; beyond them the level is kept to 1 LSB.
+        assert!(
+            clip[100..15900].iter().all(|&s| (s - 8192).abs() <= 1),
+            "{:?}",
+            &clip[100..110]
+        );
     }
 
     #[test]
