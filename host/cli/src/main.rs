@@ -7,6 +7,7 @@ mod data;
 mod device;
 mod eval;
 mod faces;
+mod features;
 mod infer;
 mod manifest;
 mod progress;
@@ -70,6 +71,9 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     /// Find faces in images with the device's detectors; print boxes (and expressions with --fer)
     Faces(faces::FacesArgs),
+    /// Print the feature matrix (MFCC, ZCR, chroma, log-mel per frame) the device computes for
+    /// WAV clips, or with --manifest the window a speech model sees.
+    Features(features::FeaturesArgs),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval::run(&a),
         Command::Baseline(a) => baseline::run(&a),
         Command::Faces(a) => faces::run(&a),
+        Command::Features(a) => features::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
