@@ -273,6 +273,7 @@ where
                 sample_rate: microphone.sample_rate(),
                 index: frames,
                 t_ms: round3((t2 - start).as_secs_f64() * 1000.0),
+                media_ms: frames * 1000 / fps,
                 now: t2,
                 clock: clock_dyn,
             },

@@ -72,6 +72,38 @@ pub enum Event {
         /// Every fer7 label's score.
         scores: BTreeMap<String, f32>,
     },
+    /// The speech model heard a window: every `hop` while someone speaks (`last: false`, the
+    /// latest window of the utterance) and once when the utterance ends (`last: true`, cut by
+    /// the model's manifest rule, as `sentio run` cuts a clip). Times are ms since the
+    /// microphone started.
+    Speech {
+        frame: u64,
+        t_ms: f64,
+        start_ms: u64,
+        end_ms: u64,
+        last: bool,
+        /// `name@version` of the speech model.
+        model: String,
+        label: String,
+        score: f32,
+        /// Every label's score (ser8).
+        scores: BTreeMap<String, f32>,
+    },
+    /// The fused mood changed.
+    Mood {
+        frame: u64,
+        t_ms: f64,
+        mood: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        previous: Option<String>,
+        /// The new mood's smoothed score.
+        score: f32,
+        /// This frame's fused scores and the smoothed ones the decision was made on.
+        fused: BTreeMap<String, f32>,
+        smoothed: BTreeMap<String, f32>,
+        /// Each modality's part in the fusion (`face`, `voice`, `emoji`).
+        contributions: BTreeMap<String, Contribution>,
+    },
     /// The pipeline runs this model for `role` from now on (at start, or after a flash).
     ModelActive {
         role: String,
@@ -120,6 +152,25 @@ pub enum Event {
     LinkReboot {},
     /// The serial device failed; the link retries.
     LinkError { message: String },
+}
+
+/// One modality's part in a mood decision.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Contribution {
+    /// Configured weight x confidence x freshness.
+    pub weight: f32,
+    /// Its share of the total weight.
+    pub share: f32,
+    /// The latest reading's top score (0 below the profile's `min_confidence`).
+    pub confidence: f32,
+    /// 1 for a reading taken now, 0 once stale.
+    pub freshness: f32,
+    /// Milliseconds since its latest reading (absent: never seen).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_ms: Option<u64>,
+    /// The mood its latest reading points to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mood: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -2,7 +2,8 @@
 //!
 //! [`app::run`] is the device loop, generic over the traits of `sentio-hal` and over a
 //! [`pipeline::Pipeline`] (what the device does with each frame); [`job::DeviceJob`] runs it on a
-//! display; [`setup`] builds the pipelines from a board profile; [`models`] reads and checks the
+//! display; [`setup`] builds the pipelines from a board profile ([`mood`]: faces and [`voice`] fused into
+//! one mood); [`models`] reads and checks the
 //! models they run; [`hardware`] builds the devices (simulated, or real drivers when their
 //! features are on); [`events`] are the JSON lines the device reports. `main.rs` only parses
 //! options and wires these together. Nothing here prints except through the event callback.
@@ -14,5 +15,7 @@ pub mod hardware;
 pub mod job;
 pub mod link;
 pub mod models;
+pub mod mood;
 pub mod pipeline;
 pub mod setup;
+pub mod voice;

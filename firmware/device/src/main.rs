@@ -56,8 +56,9 @@ struct Args {
     /// Simulated sources: `realtime` waits like real hardware, `fast` runs as fast as it can.
     #[arg(long, value_enum, default_value_t = Pace::Realtime)]
     pace: Pace,
-    /// What the device does: `mood` finds the face in front of the camera and reads its
-    /// expression; `preview` only shows the camera and the microphone level.
+    /// What the device does: `mood` reads the face and the voice and shows the mood they make;
+    /// `faces` shows the camera with the followed face and its expression; `preview` only
+    /// shows the camera and the microphone level.
     #[arg(long, value_enum, default_value_t = Mode::Mood)]
     mode: Mode,
     /// Face detector (default: the profile's faces.detector).
@@ -101,8 +102,10 @@ enum Pace {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Mode {
-    /// Faces, tracking and facial expression on the camera preview.
+    /// Face and voice fused into a mood, on the mood screen.
     Mood,
+    /// Faces, tracking and facial expression on the camera preview.
+    Faces,
     /// Camera preview, microphone level meter and timings.
     Preview,
 }
@@ -218,7 +221,7 @@ fn real_main() -> anyhow::Result<()> {
     let mut setup_events = Vec::new();
     let pipeline = match args.mode {
         Mode::Preview => DevicePipeline::Preview(PreviewPipeline::default()),
-        Mode::Mood => {
+        Mode::Mood | Mode::Faces => {
             let options = FaceOptions {
                 detector: args.detector.map(|d| match d {
                     Detector::Haar => FaceDetectorKind::Haar,
@@ -228,12 +231,22 @@ fn real_main() -> anyhow::Result<()> {
                 models: args.models.clone(),
             };
             let registry = link.as_ref().map(|l| l.registry.clone());
-            DevicePipeline::Faces(Box::new(setup::face_pipeline(
-                &profile,
-                &options,
-                registry,
-                &mut |e| setup_events.push(e),
-            )))
+            let mut record = |e| setup_events.push(e);
+            if args.mode == Mode::Faces {
+                DevicePipeline::Faces(Box::new(setup::face_pipeline(
+                    &profile,
+                    &options,
+                    registry,
+                    &mut record,
+                )))
+            } else {
+                DevicePipeline::Mood(Box::new(setup::mood_pipeline(
+                    &profile,
+                    &options,
+                    registry,
+                    &mut record,
+                )))
+            }
         }
     };
     let job = DeviceJob {

@@ -43,6 +43,8 @@ pub enum ModelError {
     },
     #[error(transparent)]
     Expression(#[from] sentio_vision::expression::ExpressionError),
+    #[error(transparent)]
+    Speech(#[from] crate::voice::SpeechModelError),
 }
 
 impl ModelFile {
@@ -114,6 +116,18 @@ impl ModelFile {
     /// Loads it as the expression model.
     pub fn expression(&self, options: &LoadOptions) -> Result<ExpressionModel, ModelError> {
         Ok(ExpressionModel::load(
+            &self.manifest,
+            &self.onnx,
+            &self.origin,
+            options,
+        )?)
+    }
+}
+
+impl ModelFile {
+    /// Loads it as the speech model.
+    pub fn speech(&self, options: &LoadOptions) -> Result<crate::voice::SpeechModel, ModelError> {
+        Ok(crate::voice::SpeechModel::load(
             &self.manifest,
             &self.onnx,
             &self.origin,

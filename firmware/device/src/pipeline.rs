@@ -30,6 +30,9 @@ pub struct StepInput<'a> {
     /// Frame number from 0, and its time since the loop started.
     pub index: u64,
     pub t_ms: f64,
+    /// The frame's time on the camera's timeline (`index / fps`), which the audio follows
+    /// exactly: the time base of the voice and the mood, the same at any pace.
+    pub media_ms: u64,
     /// The clock's time now (the tracker's time base), and the clock to time stages with.
     pub now: Duration,
     pub clock: &'a dyn Clock,
@@ -144,6 +147,8 @@ pub struct FacePipeline {
     last_reading: Option<(image::RgbImage, Vec<f32>)>,
     /// The last search near the face found nothing: the next one covers the whole frame.
     search_whole_frame: bool,
+    /// The expression model read the face during the last step.
+    fresh: bool,
 }
 
 impl FacePipeline {
@@ -163,12 +168,28 @@ impl FacePipeline {
             detector_failed: false,
             last_reading: None,
             search_whole_frame: false,
+            fresh: false,
         }
     }
 
     /// The last face crop the expression model read, and its fer7 scores.
     pub fn last_reading(&self) -> Option<(&image::RgbImage, &[f32])> {
         self.last_reading.as_ref().map(|(c, s)| (c, s.as_slice()))
+    }
+
+    /// The scores (fer7 order) the expression model read during the last step, if it ran.
+    pub fn fresh_scores(&self) -> Option<&[f32]> {
+        self.last_reading
+            .as_ref()
+            .filter(|_| self.fresh)
+            .map(|(_, s)| s.as_slice())
+    }
+
+    /// The followed face's last expression: its top label and score.
+    pub fn expression(&self) -> Option<(&str, f32)> {
+        self.expression
+            .as_ref()
+            .map(|(_, _, label, score)| (label.as_str(), *score))
     }
 
     /// The face being followed.
@@ -221,6 +242,7 @@ impl FacePipeline {
 
 impl Pipeline for FacePipeline {
     fn step(&mut self, input: &StepInput<'_>, emit: &mut dyn FnMut(Event)) {
+        self.fresh = false;
         self.poll_store(emit);
         let clock = input.clock;
         let frame = input.frame;
@@ -355,6 +377,7 @@ impl Pipeline for FacePipeline {
         }
         self.expression = Some((id, model.label.clone(), top.to_string(), score));
         self.last_reading = Some((crop, scores));
+        self.fresh = true;
     }
 
     fn draw<D>(
@@ -483,6 +506,7 @@ fn round3f(x: f32) -> f32 {
 pub enum DevicePipeline {
     Preview(PreviewPipeline),
     Faces(Box<FacePipeline>),
+    Mood(Box<crate::mood::MoodPipeline>),
 }
 
 impl Pipeline for DevicePipeline {
@@ -490,6 +514,7 @@ impl Pipeline for DevicePipeline {
         match self {
             Self::Preview(p) => p.step(input, emit),
             Self::Faces(p) => p.step(input, emit),
+            Self::Mood(p) => p.step(input, emit),
         }
     }
 
@@ -506,6 +531,7 @@ impl Pipeline for DevicePipeline {
         match self {
             Self::Preview(p) => p.draw(display, frame, status),
             Self::Faces(p) => p.draw(display, frame, status),
+            Self::Mood(p) => p.draw(display, frame, status),
         }
     }
 
@@ -513,6 +539,7 @@ impl Pipeline for DevicePipeline {
         match self {
             Self::Preview(p) => p.take_stage_times(),
             Self::Faces(p) => p.take_stage_times(),
+            Self::Mood(p) => p.take_stage_times(),
         }
     }
 }

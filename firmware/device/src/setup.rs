@@ -12,7 +12,9 @@ use sentio_vision::track::TrackerConfig;
 use crate::events::Event;
 use crate::link::ModelRegistry;
 use crate::models::{ModelFile, device_load_options, startup_path};
+use crate::mood::{MoodPipeline, MoodSetup, SPEECH_MODEL};
 use crate::pipeline::{EXPRESSION_MODEL, FacePipeline, FaceSetup};
+use crate::voice::{ListenerConfig, SpeechModel};
 use sentio_vision::expression::ExpressionModel;
 
 /// What the command line changes about the face pipeline.
@@ -106,17 +108,43 @@ fn expression_at_start(
     load_options: &sentio_infer::LoadOptions,
     emit: &mut dyn FnMut(Event),
 ) -> Option<ExpressionModel> {
+    model_at_start(
+        profile,
+        options,
+        registry,
+        EXPRESSION_MODEL,
+        "expression",
+        |file| file.expression(load_options),
+        |model: &ExpressionModel| (model.label.clone(), model.origin.clone()),
+        emit,
+    )
+}
+
+/// The first of `--model NAME=PATH`, the store's active `NAME` and the shipped `NAME` that
+/// `load` accepts; each one refused is reported as `model_refused`, the one used as
+/// `model_active`.
+#[allow(clippy::too_many_arguments)]
+fn model_at_start<M>(
+    profile: &BoardProfile,
+    options: &FaceOptions,
+    registry: Option<&ModelRegistry>,
+    name: &str,
+    role: &str,
+    load: impl Fn(ModelFile) -> Result<M, crate::models::ModelError>,
+    describe: impl Fn(&M) -> (String, String),
+    emit: &mut dyn FnMut(Event),
+) -> Option<M> {
     // Each source with where it is, read only when the ones before it were refused.
     type Read<'a> = Box<dyn FnOnce() -> Result<ModelFile, crate::models::ModelError> + 'a>;
     let mut sources: Vec<(String, Read<'_>)> = Vec::new();
-    if let Some(path) = startup_path(&options.models, EXPRESSION_MODEL) {
+    if let Some(path) = startup_path(&options.models, name) {
         sources.push((
             path.display().to_string(),
             Box::new(move || ModelFile::read(&path)),
         ));
     }
-    if let Some(stored) = registry.and_then(|r| r.get(EXPRESSION_MODEL)) {
-        let origin = format!("store:{EXPRESSION_MODEL}@{}", stored.version);
+    if let Some(stored) = registry.and_then(|r| r.get(name)) {
+        let origin = format!("store:{name}@{}", stored.version);
         let named = origin.clone();
         sources.push((
             origin,
@@ -125,26 +153,25 @@ fn expression_at_start(
     }
     if let Some(dir) = &profile.models.dir {
         let dir = profile.resolve(dir);
+        let shipped = name.to_string();
         sources.push((
-            dir.join(EXPRESSION_MODEL)
-                .join("model.onnx")
-                .display()
-                .to_string(),
-            Box::new(move || ModelFile::shipped(&dir, EXPRESSION_MODEL)),
+            dir.join(name).join("model.onnx").display().to_string(),
+            Box::new(move || ModelFile::shipped(&dir, &shipped)),
         ));
     }
     for (origin, read) in sources {
-        match read().and_then(|file| file.expression(load_options)) {
+        match read().and_then(&load) {
             Ok(model) => {
+                let (label, origin) = describe(&model);
                 emit(Event::ModelActive {
-                    role: "expression".into(),
-                    model: model.label.clone(),
-                    origin: model.origin.clone(),
+                    role: role.into(),
+                    model: label,
+                    origin,
                 });
                 return Some(model);
             }
             Err(e) => emit(Event::ModelRefused {
-                role: "expression".into(),
+                role: role.into(),
                 origin,
                 reason: e.to_string(),
                 keeps: None,
@@ -152,6 +179,67 @@ fn expression_at_start(
         }
     }
     None
+}
+
+/// The mood pipeline for `profile`: the face pipeline, the speech model (`--model ser=PATH`,
+/// the store's `ser`, or the shipped one) and the fusion with the profile's `[mood]`. A speech
+/// model whose labels the `[mood]` tables cannot map is refused; the pipeline runs on the
+/// face alone.
+pub fn mood_pipeline(
+    profile: &BoardProfile,
+    options: &FaceOptions,
+    registry: Option<ModelRegistry>,
+    emit: &mut dyn FnMut(Event),
+) -> MoodPipeline {
+    let faces = face_pipeline(profile, options, registry.clone(), emit);
+    let load_options = device_load_options(profile.runtime.threads);
+    let speech = model_at_start(
+        profile,
+        options,
+        registry.as_ref(),
+        SPEECH_MODEL,
+        "speech",
+        |file| file.speech(&load_options),
+        |model: &SpeechModel| (model.label.clone(), model.origin.clone()),
+        emit,
+    );
+    let setup = |faces, speech| MoodSetup {
+        faces,
+        speech,
+        listener: ListenerConfig::default(),
+        mood: profile.mood.clone(),
+        registry: registry.clone(),
+        load_options: load_options.clone(),
+        sensing: true,
+    };
+    // A refusal hands the setup back (the faces move into each attempt): the next attempt
+    // runs without the speech model, and the last with the default [mood], which the built-in
+    // tables always fit (the profile's was checked against them when it loaded).
+    let mut attempt = setup(faces, speech);
+    loop {
+        let origin = attempt.speech.as_ref().map(|m| m.origin.clone());
+        match MoodPipeline::new_or_back(attempt) {
+            Ok(pipeline) => return pipeline,
+            Err((mut back, e)) => {
+                emit(Event::ModelRefused {
+                    role: if back.speech.is_some() {
+                        "speech"
+                    } else {
+                        "mood"
+                    }
+                    .into(),
+                    origin: origin.unwrap_or_else(|| "profile [mood]".into()),
+                    reason: e.to_string(),
+                    keeps: None,
+                });
+                if back.speech.is_none() {
+                    back.mood = sentio_mood::MoodConfig::default();
+                }
+                back.speech = None;
+                attempt = back;
+            }
+        }
+    }
 }
 
 /// Parses `NAME=PATH` (`--model`).
