@@ -1,9 +1,13 @@
 //! Trains the speech-emotion model on a speech folder and prints the progress, with the
 //! learning rate of every epoch (for trying recipes; users run `sentio train ser`):
-//! `cargo build --workspace --examples && target/debug/examples/train_ser DATA OUT [EPOCHS] [SEED]`.
+//! `cargo build --workspace --examples && target/debug/examples/train_ser DATA OUT [EPOCHS] [SEED]
+//! [--pooling last|last_and_stats|stats] [--head N] [--dropout P] [--hidden H] [--lr LR]
+//! [--masks TIME_MASKS,MAX_TIME,FEATURE_MASKS,MAX_FEATURES]`. Options left out keep the recipe of
+//! `SerOptions::new`.
 
 use std::time::Instant;
 
+use sentio_train::ser::Masking;
 use sentio_train::ser::job::{SerOptions, train_ser};
 use sentio_train::{EpochRecord, TrainProgress};
 
@@ -30,17 +34,60 @@ impl TrainProgress for Print {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(data), Some(out)) = (args.first(), args.get(1)) else {
-        return Err("usage: train_ser DATA OUT [EPOCHS] [SEED]".into());
+    let mut positional = Vec::new();
+    let mut flags = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if let Some(name) = arg.strip_prefix("--") {
+            let value = args.next().ok_or(format!("--{name} needs a value"))?;
+            flags.push((name.to_owned(), value));
+        } else {
+            positional.push(arg);
+        }
+    }
+    let (Some(data), Some(out)) = (positional.first(), positional.get(1)) else {
+        return Err(
+            "usage: train_ser DATA OUT [EPOCHS] [SEED] [--pooling P] [--head N] \
+                    [--dropout P] [--hidden H] [--lr LR] [--masks T,MAXT,F,MAXF]"
+                .into(),
+        );
     };
     let mut options = SerOptions::new(data, out);
-    if let Some(epochs) = args.get(2) {
+    if let Some(epochs) = positional.get(2) {
         options.train.epochs = epochs.parse()?;
     }
-    if let Some(seed) = args.get(3) {
+    if let Some(seed) = positional.get(3) {
         options.train.seed = seed.parse()?;
     }
+    for (name, value) in &flags {
+        let net = &mut options.network;
+        match name.as_str() {
+            "pooling" => net.pooling = value.parse()?,
+            "head" => net.head = value.parse()?,
+            "dropout" => net.dropout = value.parse()?,
+            "hidden" => net.hidden = value.parse()?,
+            "lr" => options.train.learning_rate = value.parse()?,
+            "masks" => {
+                let v: Vec<usize> = value.split(',').map(str::parse).collect::<Result<_, _>>()?;
+                let [time_masks, max_time, feature_masks, max_features] = v[..] else {
+                    return Err(
+                        "--masks takes TIME_MASKS,MAX_TIME,FEATURE_MASKS,MAX_FEATURES".into(),
+                    );
+                };
+                options.masking = Masking {
+                    time_masks,
+                    max_time,
+                    feature_masks,
+                    max_features,
+                };
+            }
+            other => return Err(format!("unknown option --{other}").into()),
+        }
+    }
+    eprintln!(
+        "masking {:?}, learning rate {:e}, {} epochs, seed {}",
+        options.masking, options.train.learning_rate, options.train.epochs, options.train.seed
+    );
     let net = &options.network;
     eprintln!(
         "network {:?}: {} parameters, {} MACs per window",

@@ -12,6 +12,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use sentio_audio::{FeatureConfig, FeatureExtractor};
 use sentio_infer::{LoadOptions, Model};
 use sentio_train::rng::Rng;
+use sentio_train::ser::Pooling;
 use sentio_train::ser::export::{self, Gate, ONNX_GATE_ORDER};
 use sentio_train::{
     LrSchedule, Masking, NoProgress, Normalization, SequenceSet, SerConfig, SerInput, SerNet,
@@ -58,6 +59,8 @@ fn tiny() -> SerConfig {
         hidden: 8,
         dropout: 0.1,
         classes: 3,
+        pooling: Pooling::Last,
+        head: 0,
     }
 }
 
@@ -186,6 +189,90 @@ fn trained_export_matches_burn_and_a_wrong_gate_order_does_not() {
     assert!(off > 1e-3, "a wrong gate order gave |burn - tract| = {off}");
 }
 
+#[test]
+fn statistics_pooling_exports_match_burn_in_tract() {
+    // Random tiny networks of every pooling, with and without a dense head, and the device
+    // shape with statistics pooling.
+    for (pooling, head) in [
+        (Pooling::LastAndStats, 0),
+        (Pooling::LastAndStats, 6),
+        (Pooling::Stats, 0),
+        (Pooling::Stats, 6),
+        (Pooling::Last, 6),
+    ] {
+        let config = SerConfig {
+            pooling,
+            head,
+            ..tiny()
+        };
+        let norm = random_norm(config.dims, 3);
+        let net = SerNet::new(&config, &norm, 11, &Device::flex())
+            .unwrap()
+            .valid();
+        let onnx = export::to_onnx(&net, FRAMES, "ser").unwrap();
+        let inputs = random_inputs(&norm, FRAMES, 3, 5);
+        let refs: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+        let worst = export::max_difference(&net, &onnx, FRAMES, &refs).unwrap();
+        assert!(
+            worst < 1e-5,
+            "{pooling}, head {head}: max |burn - tract| = {worst}"
+        );
+        assert_eq!(net.num_params(), config.parameters());
+        // The graph says what it computes with standard ops: an LSTM only when its last state
+        // is pooled, the statistics only when they are.
+        let text = String::from_utf8_lossy(&onnx);
+        assert_eq!(text.contains("LSTM"), pooling.uses_lstm(), "{pooling}");
+        for op in ["ReduceMean", "Sqrt", "Concat"] {
+            assert_eq!(text.contains(op), pooling.uses_stats(), "{pooling}: {op}");
+        }
+    }
+    let config = SerConfig {
+        pooling: Pooling::LastAndStats,
+        head: 32,
+        ..SerConfig::ser8()
+    };
+    let norm = random_norm(config.dims, 2);
+    let net = SerNet::new(&config, &norm, 7, &Device::flex())
+        .unwrap()
+        .valid();
+    let onnx = export::to_onnx(&net, config.frames, "ser").unwrap();
+    let inputs = random_inputs(&norm, config.frames, 2, 4);
+    let refs: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+    let worst = export::max_difference(&net, &onnx, config.frames, &refs).unwrap();
+    assert!(worst < 1e-5, "max |burn - tract| = {worst}");
+    let tract = Model::load(
+        &onnx,
+        &LoadOptions::new().shape(&[1, config.frames, config.dims]),
+    )
+    .unwrap();
+    assert_eq!(tract.output_shapes()[0], vec![1, 8]);
+}
+
+#[test]
+fn a_trained_statistics_pooling_net_exports_like_burn() {
+    // Trained weights, with dropout and masking in play while training.
+    let set = tones(12, 5);
+    let (t, v) = split(set.len());
+    let config = SerConfig {
+        pooling: Pooling::LastAndStats,
+        head: 6,
+        ..tiny()
+    };
+    let trained = train_model::<SerNet>(
+        &config,
+        &set.subset(&t),
+        &set.subset(&v),
+        &options(3, 2),
+        &mut NoProgress,
+    )
+    .unwrap();
+    let probe = tones(2, 77);
+    let refs: Vec<&[f32]> = (0..probe.len()).map(|i| probe.example(i)).collect();
+    let onnx = export::to_onnx(&trained.best, FRAMES, "ser").unwrap();
+    let worst = export::max_difference(&trained.best, &onnx, FRAMES, &refs).unwrap();
+    assert!(worst < 1e-5, "max |burn - tract| = {worst}");
+}
+
 /// One LSTM step by the ONNX spec's equations on the exported tensors (gates i, o, f, c;
 /// `f(x) = sigmoid`, `g = h = tanh`), from zero state.
 fn onnx_lstm_steps(w: &[f32], r: &[f32], b: &[f32], xs: &[Vec<f32>], hidden: usize) -> Vec<f32> {
@@ -229,12 +316,14 @@ fn lstm_tensors_follow_the_onnx_gate_order() {
         hidden: 2,
         dropout: 0.0,
         classes: 2,
+        pooling: Pooling::Last,
+        head: 0,
     };
     let device = Device::flex();
     let net = SerNet::new(&config, &Normalization::identity(2), 9, &device).unwrap();
     // Biases differ per gate too (the forget gate's 1 alone would not tell i from o).
     let mut rng = Rng::new(1);
-    let mut lstm = net.lstm.clone();
+    let mut lstm = net.lstm.clone().unwrap();
     for gate in [
         &mut lstm.input_gate,
         lstm.forget_gate.as_mut().unwrap(),
@@ -249,10 +338,13 @@ fn lstm_tensors_follow_the_onnx_gate_order() {
             ));
         }
     }
-    let net = SerNet { lstm, ..net };
+    let net = SerNet {
+        lstm: Some(lstm),
+        ..net
+    };
     let xs = vec![vec![0.3, -1.2, 0.8], vec![-0.5, 0.9, 0.1]];
     let x = Tensor::<3>::from_data(TensorData::new(xs.concat(), [1, 2, 3]), &device);
-    let (_, state) = net.lstm.forward(x, None);
+    let (_, state) = net.lstm.as_ref().unwrap().forward(x, None);
     let ours: Vec<f32> = state.hidden.into_data().try_to_vec().unwrap();
 
     let (w, r, b) = export::lstm_tensors(&net, ONNX_GATE_ORDER).unwrap();

@@ -11,6 +11,7 @@ use sentio_audio::FeatureConfig;
 use sentio_infer::{LoadOptions, Model};
 use sentio_models::Manifest;
 use sentio_models::labels::SER8;
+use sentio_train::ser::Pooling;
 use sentio_train::ser::job::{SerOptions, train_ser};
 use sentio_train::{ErrorKind, NoProgress, SerConfig, SerInput, TrainOptions};
 
@@ -35,6 +36,8 @@ fn options(data: &Path, out: &Path) -> SerOptions {
         hidden: 12,
         dropout: 0.1,
         classes: 8,
+        pooling: Pooling::Last,
+        head: 0,
     };
     o.train = TrainOptions {
         epochs: 3,

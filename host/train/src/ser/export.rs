@@ -6,7 +6,13 @@
 //! ```text
 //! Sub(mean) -> Mul(1/std) -> Transpose[0,2,1]
 //! (Conv k, pads k/2 -> Relu -> MaxPool 2) per block
-//! Transpose[2,0,1] -> LSTM (seq-first, forward) -> Y_h [1, 1, H] -> Flatten -> Gemm -> Softmax
+//! pooling, by the network's `Pooling`:
+//!   Last          Transpose[2,0,1] -> LSTM (seq-first, forward) -> Y_h [1, 1, H] -> Flatten
+//!   LastAndStats  Concat(axis 1) of that, the mean and the std below (each Flatten'ed)
+//!   Stats         Concat(axis 1) of the mean and the std
+//!     mean = ReduceMean(axes [2], keepdims) of the last block's [1, C, T']
+//!     std  = Sqrt(Add(ReduceMean(Mul(d, d)), epsilon)), d = Sub(x, mean)
+//! [Gemm -> Relu, with a head] -> Gemm -> Softmax
 //! ```
 //!
 //! burn keeps one `GateController` per gate, each a pair of `Linear` layers (input and hidden,
@@ -19,7 +25,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use sentio_infer::onnx::{Attr, GraphBuilder};
 use sentio_infer::{LoadOptions, Model};
 
-use super::{SerNet, floats};
+use super::{STATS_EPSILON, SerNet, floats};
 use crate::error::{Error, Result};
 
 /// Name of the exported graph's input.
@@ -45,9 +51,12 @@ pub const ONNX_GATE_ORDER: [Gate; 4] = [Gate::Input, Gate::Output, Gate::Forget,
 
 /// The ONNX LSTM tensors `W` (`[4H * in]`), `R` (`[4H * H]`) and `B` (`[8H]`) of `net`'s LSTM,
 /// its gates stacked in `order` (ONNX wants [`ONNX_GATE_ORDER`]; another order is only for
-/// showing that it matters).
+/// showing that it matters). An error for a network without an LSTM.
 pub fn lstm_tensors(net: &SerNet, order: [Gate; 4]) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>)> {
-    let lstm = &net.lstm;
+    let lstm = net
+        .lstm
+        .as_ref()
+        .ok_or_else(|| Error::Export("the network has no LSTM".into()))?;
     let h = lstm.d_hidden;
     let (mut w, mut r, mut wb, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for gate in order {
@@ -88,13 +97,16 @@ pub fn to_onnx_with_gates(
             Err(Error::Export(format!("cannot export this network: {what}")))
         }
     };
+    if let Some(lstm) = &net.lstm {
+        check(
+            lstm.batch_first && !lstm.reverse,
+            "the LSTM must be batch-first and forward",
+        )?;
+        check(lstm.clip.is_none(), "the LSTM must not clip its cell state")?;
+    }
     check(
-        net.lstm.batch_first && !net.lstm.reverse,
-        "the LSTM must be batch-first and forward",
-    )?;
-    check(
-        net.lstm.clip.is_none(),
-        "the LSTM must not clip its cell state",
+        net.lstm.is_some() == net.pooling.uses_lstm(),
+        "the LSTM must be there exactly when the pooling uses it",
     )?;
     let dim = |v: usize| v as i64;
     let mut g = GraphBuilder::new(graph_name);
@@ -157,48 +169,87 @@ pub fn to_onnx_with_gates(
         );
         x = p;
     }
-    // [1, C, T'] -> [T', 1, C]: ONNX's LSTM is sequence-first.
-    g.node(
-        "Transpose",
-        &[&x],
-        &["sequence"],
-        &[("perm", Attr::Ints(vec![2, 0, 1]))],
-    );
-    let h = net.hidden();
-    let (w, r, b) = lstm_tensors(net, order)?;
-    let input = w.len() / (4 * h).max(1);
-    g.initializer("lstm.W", &[1, dim(4 * h), dim(input)], &w);
-    g.initializer("lstm.R", &[1, dim(4 * h), dim(h)], &r);
-    g.initializer("lstm.B", &[1, dim(8 * h)], &b);
-    g.node(
-        "LSTM",
-        &["sequence", "lstm.W", "lstm.R", "lstm.B"],
-        &["lstm.Y", "lstm.Y_h"],
-        &[
-            ("hidden_size", Attr::Int(dim(h))),
-            ("direction", Attr::Str("forward".into())),
-        ],
-    );
-    g.node(
-        "Flatten",
-        &["lstm.Y_h"],
-        &["last"],
-        &[("axis", Attr::Int(1))],
-    );
-    let weight = net.dense.weight.val();
-    let [hidden, classes]: [usize; 2] = weight.dims();
-    g.initializer(
-        "dense.weight",
-        &[dim(hidden), dim(classes)],
-        &floats(weight.into_data())?,
-    );
-    g.initializer("dense.bias", &[dim(classes)], &bias(&net.dense, classes)?);
-    g.node(
-        "Gemm",
-        &["last", "dense.weight", "dense.bias"],
-        &["logits"],
-        &[],
-    );
+    let mut parts: Vec<String> = Vec::with_capacity(3);
+    if let Some(h) = net.hidden() {
+        // [1, C, T'] -> [T', 1, C]: ONNX's LSTM is sequence-first.
+        g.node(
+            "Transpose",
+            &[&x],
+            &["sequence"],
+            &[("perm", Attr::Ints(vec![2, 0, 1]))],
+        );
+        let (w, r, b) = lstm_tensors(net, order)?;
+        let input = w.len() / (4 * h).max(1);
+        g.initializer("lstm.W", &[1, dim(4 * h), dim(input)], &w);
+        g.initializer("lstm.R", &[1, dim(4 * h), dim(h)], &r);
+        g.initializer("lstm.B", &[1, dim(8 * h)], &b);
+        g.node(
+            "LSTM",
+            &["sequence", "lstm.W", "lstm.R", "lstm.B"],
+            &["lstm.Y", "lstm.Y_h"],
+            &[
+                ("hidden_size", Attr::Int(dim(h))),
+                ("direction", Attr::Str("forward".into())),
+            ],
+        );
+        g.node(
+            "Flatten",
+            &["lstm.Y_h"],
+            &["last"],
+            &[("axis", Attr::Int(1))],
+        );
+        parts.push("last".into());
+    }
+    if net.pooling.uses_stats() {
+        // Over the time axis of [1, C, T'], keeping it: [1, C, 1] each, as burn computes them.
+        let over_time = || vec![("axes", Attr::Ints(vec![2])), ("keepdims", Attr::Int(1))];
+        g.node("ReduceMean", &[&x], &["stats.mean"], &over_time());
+        g.node("Sub", &[&x, "stats.mean"], &["stats.centred"], &[]);
+        g.node(
+            "Mul",
+            &["stats.centred", "stats.centred"],
+            &["stats.squared"],
+            &[],
+        );
+        g.node(
+            "ReduceMean",
+            &["stats.squared"],
+            &["stats.var"],
+            &over_time(),
+        );
+        g.initializer("stats.epsilon", &[1], &[STATS_EPSILON]);
+        g.node(
+            "Add",
+            &["stats.var", "stats.epsilon"],
+            &["stats.var_eps"],
+            &[],
+        );
+        g.node("Sqrt", &["stats.var_eps"], &["stats.std"], &[]);
+        for s in ["mean", "std"] {
+            let flat = format!("stats.{s}_flat");
+            g.node(
+                "Flatten",
+                &[&format!("stats.{s}")],
+                &[&flat],
+                &[("axis", Attr::Int(1))],
+            );
+            parts.push(flat);
+        }
+    }
+    let mut pooled = match parts.as_slice() {
+        [one] => one.clone(),
+        _ => {
+            let inputs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            g.node("Concat", &inputs, &["pooled"], &[("axis", Attr::Int(1))]);
+            "pooled".to_owned()
+        }
+    };
+    if let Some(head) = &net.head {
+        dense(&mut g, head, "head", &pooled, "head.gemm")?;
+        g.node("Relu", &["head.gemm"], &["head.relu"], &[]);
+        pooled = "head.relu".into();
+    }
+    let classes = dense(&mut g, &net.dense, "dense", &pooled, "logits")?;
     g.node("Softmax", &["logits"], &[OUTPUT], &[("axis", Attr::Int(1))]);
     g.output(OUTPUT, &[1, dim(classes)]);
     Ok(g.to_bytes())
@@ -250,6 +301,27 @@ pub fn max_difference(net: &SerNet, onnx: &[u8], frames: usize, inputs: &[&[f32]
         }
     }
     Ok(worst)
+}
+
+/// Writes `linear` as a Gemm named `name` from `input` to `output`; returns its output width.
+fn dense(
+    g: &mut GraphBuilder,
+    linear: &Linear,
+    name: &str,
+    input: &str,
+    output: &str,
+) -> Result<usize> {
+    let weight = linear.weight.val();
+    let [inputs, outputs]: [usize; 2] = weight.dims();
+    let (w, b) = (format!("{name}.weight"), format!("{name}.bias"));
+    g.initializer(
+        &w,
+        &[inputs as i64, outputs as i64],
+        &floats(weight.into_data())?,
+    );
+    g.initializer(&b, &[outputs as i64], &bias(linear, outputs)?);
+    g.node("Gemm", &[input, &w, &b], &[output], &[]);
+    Ok(outputs)
 }
 
 /// A `Linear`'s weight `[in, out]` as `[out, in]`, row-major.

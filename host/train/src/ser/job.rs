@@ -453,7 +453,7 @@ pub fn run(
         "network".into(),
         json!({
             "config": net, "parameters": model.num_params(), "macs": net.macs(),
-            "graph": "normalize, (conv1d same + relu + maxpool 2) per block, lstm last hidden, dense, softmax",
+            "graph": net.graph_description(),
         }),
     );
     training.insert(
