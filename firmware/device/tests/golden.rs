@@ -42,6 +42,7 @@ fn cascade_installed(board: &str) -> bool {
 #[derive(Clone, Copy)]
 enum Mode {
     Preview,
+    Faces,
     Mood,
 }
 
@@ -64,7 +65,13 @@ fn run_mode(board: &str, mode: Mode, frames: u64, out: &Path) -> (RgbImage, Vec<
     let mut setup_events = Vec::new();
     let pipeline = match mode {
         Mode::Preview => DevicePipeline::Preview(PreviewPipeline::default()),
-        Mode::Mood => DevicePipeline::Faces(Box::new(setup::face_pipeline(
+        Mode::Faces => DevicePipeline::Faces(Box::new(setup::face_pipeline(
+            &profile,
+            &FaceOptions::default(),
+            None,
+            &mut |e| setup_events.push(e),
+        ))),
+        Mode::Mood => DevicePipeline::Mood(Box::new(setup::mood_pipeline(
             &profile,
             &FaceOptions::default(),
             None,
@@ -197,16 +204,16 @@ fn demo_is_deterministic() {
 }
 
 #[test]
-fn mood_screens_show_the_face_box_and_its_expression() {
+fn face_screens_show_the_face_box_and_its_expression() {
     if !cascade_installed("sim") {
         return;
     }
     for (board, size, golden) in [
-        ("sim", (240, 240), "sim_rgb565_mood_frame30"),
-        ("sim-mono", (128, 64), "sim_mono_mood_frame30"),
+        ("sim", (240, 240), "sim_rgb565_faces_frame30"),
+        ("sim-mono", (128, 64), "sim_mono_faces_frame30"),
     ] {
         let out = tempfile::tempdir().unwrap();
-        let (screen, events) = run_mode(board, Mode::Mood, 30, out.path());
+        let (screen, events) = run_mode(board, Mode::Faces, 30, out.path());
         assert_eq!(screen.dimensions(), size);
         let active = events
             .iter()
@@ -226,6 +233,68 @@ fn mood_screens_show_the_face_box_and_its_expression() {
                 .any(|e| matches!(e, Event::Expression { model, .. } if model == "fer@1.0.0")),
             "{events:?}"
         );
+        assert_golden(golden, &screen);
+    }
+}
+
+/// The mood pipeline on the bundled media: the smiling astronaut and a happy sentence make a
+/// happy mood, drawn on the mood screen.
+#[test]
+fn mood_screens_show_the_mood_of_the_face_and_the_voice() {
+    if !cascade_installed("sim") {
+        return;
+    }
+    for (board, size, golden) in [
+        ("sim", (240, 240), "sim_rgb565_mood_frame60"),
+        ("sim-mono", (128, 64), "sim_mono_mood_frame60"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let (screen, events) = run_mode(board, Mode::Mood, 60, out.path());
+        assert_eq!(screen.dimensions(), size);
+        let roles: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::ModelActive { role, model, .. } => Some((role.as_str(), model.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            roles,
+            [("expression", "fer@1.0.0"), ("speech", "ser@1.0.0")],
+            "{events:?}"
+        );
+        // The sentence (0.9-1.9 s of the clip) ends within the 4 s; its one window by the
+        // manifest's rule is heard as happy.
+        let last: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Speech {
+                    last: true,
+                    label,
+                    start_ms,
+                    end_ms,
+                    ..
+                } => Some((label.as_str(), *start_ms, *end_ms)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(last.len(), 1, "{events:?}");
+        assert_eq!(last[0].0, "happy", "{events:?}");
+        assert!(last[0].1 >= 600 && last[0].2 <= 2500, "{last:?}");
+        let moods: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Mood {
+                    mood,
+                    contributions,
+                    ..
+                } => Some((mood.as_str(), contributions.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(moods.len(), 1, "one change, neutral to happy: {events:?}");
+        assert_eq!(moods[0].0, "happy");
+        assert!(moods[0].1["face"].weight > 0.0, "{moods:?}");
         assert_golden(golden, &screen);
     }
 }
