@@ -1,6 +1,6 @@
 //! The `ser` job on a small WAV folder written here: clips are read with `AudioFolder`, turned
 //! into features by `sentio-audio`, split by speaker, trained, evaluated in tract and written
-//! with a manifest that records the feature config and the window.
+//! with a manifest that records the feature config, the window and the network's pooling.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -36,7 +36,7 @@ fn options(data: &Path, out: &Path) -> SerOptions {
         hidden: 12,
         dropout: 0.1,
         classes: 8,
-        pooling: Pooling::Last,
+        pooling: Pooling::LastAndStats,
         head: 0,
     };
     o.train = TrainOptions {
@@ -87,6 +87,11 @@ fn a_ser_job_splits_by_speaker_and_writes_model_manifest_and_report() {
     let features: FeatureConfig = serde_json::from_value(pre.extra["features"].clone()).unwrap();
     assert_eq!(features, opts.input.features);
     assert_eq!(pre.extra["trim_silence"], true);
+    // The network is recorded with its pooling, so the manifest says what the graph computes.
+    let network = &manifest.training.as_ref().unwrap()["network"];
+    assert_eq!(network["config"]["pooling"], "last_and_stats");
+    let graph = network["graph"].as_str().unwrap();
+    assert!(graph.contains("lstm last hidden, mean and std"), "{graph}");
     let split = &manifest.training.as_ref().unwrap()["split"];
     let names = |k: &str| -> BTreeSet<String> { serde_json::from_value(split[k].clone()).unwrap() };
     let (train, val, test) = (
