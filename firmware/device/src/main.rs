@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use sentio_boards::{BoardProfile, CameraDriver, FaceDetectorKind};
-use sentio_hal::SystemClock;
 use sentio_hal::sim::Pacing;
+use sentio_hal::{Clock, SystemClock, VirtualClock};
 use sentiod::app::AppOptions;
 use sentiod::events::Event;
 use sentiod::hardware::{self, Overrides};
@@ -53,7 +53,8 @@ struct Args {
     /// Run until Ctrl-C or SIGTERM, also on simulated boards.
     #[arg(long)]
     forever: bool,
-    /// Simulated sources: `realtime` waits like real hardware, `fast` runs as fast as it can.
+    /// Simulated sources: `realtime` waits like real hardware, `fast` runs as fast as it can,
+    /// `virtual` runs as fast as it can on a virtual clock (reproducible timings).
     #[arg(long, value_enum, default_value_t = Pace::Realtime)]
     pace: Pace,
     /// What the device does: `mood` reads the face and the voice and shows the mood they make;
@@ -96,8 +97,13 @@ struct Args {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Pace {
+    /// Wait like real hardware.
     Realtime,
+    /// As fast as it can; timings are real.
     Fast,
+    /// As fast as it can on a virtual clock that moves as real time would: the same events,
+    /// timings and screens on every machine (for tests and golden frames).
+    Virtual,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -171,11 +177,15 @@ fn real_main() -> anyhow::Result<()> {
         save_every: args.save_every,
         speaker_out: args.speaker_out,
         pacing: match args.pace {
-            Pace::Realtime => Pacing::RealTime,
+            Pace::Realtime | Pace::Virtual => Pacing::RealTime,
             Pace::Fast => Pacing::Fast,
         },
     };
-    let clock = SystemClock::new();
+    let clock: Box<dyn Clock> = match args.pace {
+        Pace::Virtual => Box::new(VirtualClock::new()),
+        Pace::Realtime | Pace::Fast => Box::new(SystemClock::new()),
+    };
+    let clock = &*clock;
     let camera = hardware::open_camera(&profile, &overrides, clock)?;
     let microphone = hardware::open_microphone(&profile, &overrides, clock)?;
     let speaker = hardware::open_speaker(&profile, &overrides)?;
@@ -254,7 +264,7 @@ fn real_main() -> anyhow::Result<()> {
         camera,
         microphone,
         speaker,
-        clock: &clock,
+        clock,
         options: AppOptions {
             max_frames,
             beep: !args.no_beep,
