@@ -69,27 +69,36 @@ pub struct RunSummary {
     /// over the run, to the histogram's 50 µs.
     pub frame_to_display_p50: Duration,
     pub frame_to_display_p99: Duration,
+    /// How far the microphone's audio fell behind the clock at worst: the clock's time at a
+    /// read minus the time of the last sample read, over the run (0 when it never lagged).
+    /// A live microphone's buffer overflows, and drops audio, once this exceeds it.
+    pub audio_lag_max: Duration,
 }
 
 /// Frame-to-display times in 50 µs buckets up to 1 s (slower frames count in the last bucket):
 /// percentiles over a run of any length in fixed memory.
-struct LatencyHistogram {
+pub struct LatencyHistogram {
     buckets: Vec<u32>,
     count: u64,
 }
 
 impl LatencyHistogram {
     const BUCKET: Duration = Duration::from_micros(50);
+
+    /// Times recorded.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
     const BUCKETS: usize = 20_000;
 
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             buckets: vec![0; Self::BUCKETS],
             count: 0,
         }
     }
 
-    fn record(&mut self, d: Duration) {
+    pub fn record(&mut self, d: Duration) {
         let i = (d.as_micros() / Self::BUCKET.as_micros()) as usize;
         if let Some(b) = self.buckets.get_mut(i.min(Self::BUCKETS - 1)) {
             *b += 1;
@@ -98,7 +107,7 @@ impl LatencyHistogram {
     }
 
     /// The upper edge of the bucket holding the `q` quantile (0 for no frames).
-    fn quantile(&self, q: f64) -> Duration {
+    pub fn quantile(&self, q: f64) -> Duration {
         let rank = ((self.count as f64 * q).ceil() as u64).max(1);
         let mut seen = 0u64;
         for (i, n) in self.buckets.iter().enumerate() {
@@ -176,6 +185,12 @@ where
         frame_to_display_p50_ms: round3(summary.frame_to_display_p50.as_secs_f64() * 1000.0),
         frame_to_display_p99_ms: round3(summary.frame_to_display_p99.as_secs_f64() * 1000.0),
         peak_rss_mib: options.report_peak_rss.then(peak_rss_mib).flatten(),
+        audio_lag_max_ms: round3(summary.audio_lag_max.as_secs_f64() * 1000.0),
+        figures: pipeline
+            .stop_figures()
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), round3(value)))
+            .collect(),
     });
     Ok(summary)
 }
@@ -223,6 +238,7 @@ where
     // The largest per-frame chunk: ceil(rate / fps).
     let mut audio = vec![0i16; rate.div_ceil(fps) as usize];
     let mut mic_ended = false;
+    let mut audio_lag_max = Duration::ZERO;
     let mut last_level: Option<f32> = None;
 
     let mut stats = PreviewStats::default();
@@ -265,6 +281,9 @@ where
         }
         let level = rms_dbfs(&audio[..got]);
         let t2 = clock.now();
+        // The audio read so far ends at frame `frames`' time on the camera's timeline.
+        let heard_until = Duration::from_micros(frames * 1_000_000 / fps);
+        audio_lag_max = audio_lag_max.max((t2 - start).saturating_sub(heard_until));
 
         pipeline.step(
             &StepInput {
@@ -355,6 +374,7 @@ where
         } else {
             Duration::ZERO
         },
+        audio_lag_max,
     })
 }
 

@@ -132,6 +132,12 @@ pub enum Event {
         /// The process's peak resident memory (Linux VmHWM), when the options ask for it.
         #[serde(skip_serializing_if = "Option::is_none")]
         peak_rss_mib: Option<f64>,
+        /// How far the audio read fell behind the clock at worst (see `RunSummary`).
+        audio_lag_max_ms: f64,
+        /// The pipeline's own figures over the run (the mood pipeline: speech windows heard,
+        /// window-to-result latency p50/p99).
+        #[serde(flatten)]
+        figures: BTreeMap<String, f64>,
     },
     /// The serial link serves the host at `path` (a pseudo-terminal's path for `--serial pty`).
     Link { path: String, baud: u32 },
@@ -225,10 +231,12 @@ mod tests {
             frame_to_display_p50_ms: 0.25,
             frame_to_display_p99_ms: 2.0,
             peak_rss_mib: None,
+            audio_lag_max_ms: 0.0,
+            figures: [("speech_windows".to_string(), 3.0)].into(),
         };
         assert_eq!(
             e.to_json(),
-            r#"{"event":"stop","frames":9,"reason":"signal","elapsed_ms":1.5,"frame_to_display_p50_ms":0.25,"frame_to_display_p99_ms":2.0}"#
+            r#"{"event":"stop","frames":9,"reason":"signal","elapsed_ms":1.5,"frame_to_display_p50_ms":0.25,"frame_to_display_p99_ms":2.0,"audio_lag_max_ms":0.0,"speech_windows":3.0}"#
         );
     }
 }

@@ -435,6 +435,51 @@ fn to_link(event: &Event) -> Option<Outgoing> {
                 .map(|l| scores.get(*l).copied().unwrap_or(0.0))
                 .collect(),
         })),
+        // The label is the top speech emotion; the values are the ser8 scores in ser8 order,
+        // then the window's start and end (ms since the microphone started) and 1 for the
+        // utterance's last window.
+        Event::Speech {
+            t_ms,
+            label,
+            scores,
+            start_ms,
+            end_ms,
+            last,
+            ..
+        } => Some(Outgoing::Event(LinkEvent {
+            at_ms: at(*t_ms),
+            topic: text("speech")?,
+            label: text(label)?,
+            values: sentio_models::SER8
+                .labels
+                .iter()
+                .map(|l| scores.get(*l).copied().unwrap_or(0.0))
+                .chain([*start_ms as f32, *end_ms as f32, f32::from(u8::from(*last))])
+                .collect(),
+        })),
+        // The label is the new mood; the values are the smoothed scores in mood order, then the
+        // face's and the voice's share of the fusion.
+        Event::Mood {
+            t_ms,
+            mood,
+            smoothed,
+            contributions,
+            ..
+        } => Some(Outgoing::Event(LinkEvent {
+            at_ms: at(*t_ms),
+            topic: text("mood")?,
+            label: text(mood)?,
+            values: sentio_models::MOOD
+                .labels
+                .iter()
+                .map(|l| smoothed.get(*l).copied().unwrap_or(0.0))
+                .chain(
+                    ["face", "voice"]
+                        .iter()
+                        .map(|m| contributions.get(*m).map_or(0.0, |c| c.share)),
+                )
+                .collect(),
+        })),
         Event::ModelRefused { role, .. } => Some(Outgoing::Event(LinkEvent {
             at_ms: monotonic_ms(),
             topic: text("refused")?,
@@ -506,6 +551,72 @@ mod tests {
         assert_eq!(
             expression.values.as_slice(),
             &[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+        );
+    }
+
+    #[test]
+    fn speech_and_mood_events_reach_the_host() {
+        let scores: BTreeMap<String, f32> = sentio_models::SER8
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| ((*l).to_string(), i as f32 / 10.0))
+            .collect();
+        let speech = link_event(&Event::Speech {
+            frame: 40,
+            t_ms: 2700.0,
+            start_ms: 900,
+            end_ms: 1890,
+            last: true,
+            model: "ser@1.0.0".into(),
+            label: "surprised".into(),
+            score: 0.7,
+            scores,
+        });
+        assert_eq!(
+            (speech.topic.as_str(), speech.label.as_str(), speech.at_ms),
+            ("speech", "surprised", 2700)
+        );
+        assert_eq!(
+            speech.values.as_slice(),
+            &[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 900.0, 1890.0, 1.0]
+        );
+
+        let smoothed: BTreeMap<String, f32> = sentio_models::MOOD
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| ((*l).to_string(), i as f32))
+            .collect();
+        let share = |share| crate::events::Contribution {
+            weight: 0.5,
+            share,
+            confidence: 0.9,
+            freshness: 1.0,
+            age_ms: Some(0),
+            mood: Some("happy".into()),
+        };
+        let mood = link_event(&Event::Mood {
+            frame: 21,
+            t_ms: 1400.0,
+            mood: "happy".into(),
+            previous: Some("neutral".into()),
+            score: 0.6,
+            fused: BTreeMap::new(),
+            smoothed,
+            contributions: [
+                ("face".to_string(), share(0.75)),
+                ("voice".to_string(), share(0.25)),
+            ]
+            .into(),
+        });
+        assert_eq!(
+            (mood.topic.as_str(), mood.label.as_str()),
+            ("mood", "happy")
+        );
+        assert_eq!(
+            mood.values.as_slice(),
+            &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.75, 0.25]
         );
     }
 

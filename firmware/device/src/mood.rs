@@ -13,6 +13,7 @@ use sentio_models::{FER7, SER8};
 use sentio_mood::{Modality, Mood, MoodConfig, MoodEngine, MoodError, MoodUpdate};
 use sentio_ui::{MoodScreen, MoodView, Palette, PreviewStats};
 
+use crate::app::LatencyHistogram;
 use crate::events::{Contribution, Event};
 use crate::link::ModelRegistry;
 use crate::models::ModelFile;
@@ -72,6 +73,8 @@ pub struct MoodPipeline {
     windows: Vec<SpeechWindow>,
     /// Scores of the last window the model heard (tests compare them with `sentio run`).
     last_speech: Option<(Vec<f32>, Vec<f32>)>,
+    /// Per window: from its last sample's arrival (the frame's audio read) to its scores.
+    window_latency: LatencyHistogram,
 }
 
 impl MoodPipeline {
@@ -118,6 +121,7 @@ impl MoodPipeline {
             times: VoiceTimes::default(),
             windows: Vec::new(),
             last_speech: None,
+            window_latency: LatencyHistogram::new(),
         })
     }
 
@@ -268,6 +272,9 @@ impl MoodPipeline {
                     keeps: None,
                 });
             }
+            // The window's last sample came with this frame's audio, read at `input.now`.
+            self.window_latency
+                .record(clock.now().saturating_sub(input.now));
             self.heard = Some(Heard { label: top, score });
             self.last_speech = Some((samples, scores));
         }
@@ -384,6 +391,19 @@ impl Pipeline for MoodPipeline {
             fps: status.fps,
         };
         screen.draw(display, &view)
+    }
+
+    fn stop_figures(&self) -> Vec<(&'static str, f64)> {
+        let h = &self.window_latency;
+        if h.count() == 0 {
+            return vec![("speech_windows", 0.0)];
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        vec![
+            ("speech_windows", h.count() as f64),
+            ("window_to_result_p50_ms", ms(h.quantile(0.5))),
+            ("window_to_result_p99_ms", ms(h.quantile(0.99))),
+        ]
     }
 
     fn take_stage_times(&mut self) -> Vec<(&'static str, Duration)> {

@@ -58,6 +58,11 @@ pub trait Pipeline {
     fn take_stage_times(&mut self) -> Vec<(&'static str, Duration)> {
         Vec::new()
     }
+
+    /// Figures over the whole run, for the `stop` event.
+    fn stop_figures(&self) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
 }
 
 /// The camera preview, fitted to the panel, with the level meter and timings.
@@ -540,6 +545,14 @@ impl Pipeline for DevicePipeline {
             Self::Preview(p) => p.take_stage_times(),
             Self::Faces(p) => p.take_stage_times(),
             Self::Mood(p) => p.take_stage_times(),
+        }
+    }
+
+    fn stop_figures(&self) -> Vec<(&'static str, f64)> {
+        match self {
+            Self::Preview(p) => p.stop_figures(),
+            Self::Faces(p) => p.stop_figures(),
+            Self::Mood(p) => p.stop_figures(),
         }
     }
 }

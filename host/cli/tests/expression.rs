@@ -62,6 +62,7 @@ fn device_expression_scores_equal_sentio_run_on_the_same_crop() {
             sample_rate: 16000,
             index: 0,
             t_ms: 0.0,
+            media_ms: 0,
             now: clock.now(),
             clock: &clock,
         },
