@@ -72,6 +72,10 @@ struct Args {
     /// bundle): for development; a model the host flashes later replaces it. Repeatable.
     #[arg(long = "model", value_name = "NAME=PATH", value_parser = setup::parse_model_arg)]
     models: Vec<(String, PathBuf)>,
+    /// Debugging only: write every speech window the model hears into DIR as a WAV (nothing
+    /// the microphone hears is written anywhere otherwise).
+    #[arg(long, value_name = "DIR")]
+    debug_audio: Option<PathBuf>,
     /// No start-up beep.
     #[arg(long)]
     no_beep: bool,
@@ -239,7 +243,12 @@ fn real_main() -> anyhow::Result<()> {
                 }),
                 cascade: args.cascade.clone(),
                 models: args.models.clone(),
+                debug_audio: args.debug_audio.clone(),
             };
+            if let Some(dir) = &options.debug_audio {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create --debug-audio {}", dir.display()))?;
+            }
             let registry = link.as_ref().map(|l| l.registry.clone());
             let mut record = |e| setup_events.push(e);
             if args.mode == Mode::Faces {

@@ -45,6 +45,9 @@ pub struct MoodSetup {
     /// The camera and microphone feed the pipeline (false: sensing is paused by the consent
     /// setting; the screen shows it).
     pub sensing: bool,
+    /// Debugging only (`--debug-audio DIR`): write every window the speech model hears here as
+    /// a WAV. Off by default: no audio leaves the ring otherwise.
+    pub debug_audio: Option<std::path::PathBuf>,
 }
 
 /// The last speech result, for the screen.
@@ -75,6 +78,7 @@ pub struct MoodPipeline {
     last_speech: Option<(Vec<f32>, Vec<f32>)>,
     /// Per window: from its last sample's arrival (the frame's audio read) to its scores.
     window_latency: LatencyHistogram,
+    debug_audio: Option<std::path::PathBuf>,
 }
 
 impl MoodPipeline {
@@ -122,6 +126,7 @@ impl MoodPipeline {
             windows: Vec::new(),
             last_speech: None,
             window_latency: LatencyHistogram::new(),
+            debug_audio: setup.debug_audio,
         })
     }
 
@@ -275,6 +280,23 @@ impl MoodPipeline {
             // The window's last sample came with this frame's audio, read at `input.now`.
             self.window_latency
                 .record(clock.now().saturating_sub(input.now));
+            if let Some(dir) = &self.debug_audio {
+                let kind = if window.last { "last" } else { "interim" };
+                let path = dir.join(format!(
+                    "speech_{:08}_{:08}_{kind}.wav",
+                    window.span.start * 1000 / rate,
+                    end_ms
+                ));
+                if let Err(e) = sentio_audio::write_wav(&path, &samples, model.sample_rate()) {
+                    emit(Event::ModelRefused {
+                        role: "debug audio".into(),
+                        origin: path.display().to_string(),
+                        reason: e.to_string(),
+                        keeps: None,
+                    });
+                    self.debug_audio = None;
+                }
+            }
             self.heard = Some(Heard { label: top, score });
             self.last_speech = Some((samples, scores));
         }

@@ -26,6 +26,8 @@ pub struct FaceOptions {
     pub cascade: Option<PathBuf>,
     /// `--model NAME=PATH`, in the order given (the last one of a name wins).
     pub models: Vec<(String, PathBuf)>,
+    /// `--debug-audio DIR`: the speech windows as WAV files (debugging only).
+    pub debug_audio: Option<PathBuf>,
 }
 
 /// The detector the profile (or `--detector`) asks for.
@@ -211,6 +213,7 @@ pub fn mood_pipeline(
         registry: registry.clone(),
         load_options: load_options.clone(),
         sensing: true,
+        debug_audio: options.debug_audio.clone(),
     };
     // A refusal hands the setup back (the faces move into each attempt): the next attempt
     // runs without the speech model, and the last with the default [mood], which the built-in

@@ -331,3 +331,56 @@ fn a_mood_section_that_cannot_work_is_a_clear_error_naming_the_key() {
     let profile = profile_with(dir.path(), "[mood]\nvoice_weight = 0.8");
     ok(&run(profile.to_str().unwrap(), &voice, 3, dir.path(), &[]));
 }
+
+#[test]
+fn audio_is_written_only_when_the_debug_flag_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let voice = repo().join("boards/sim/voice.wav");
+    let wavs = |root: &Path| -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "wav")
+                    && p.file_name().is_some_and(|n| n != "speaker.wav")
+                {
+                    found.push(p);
+                }
+            }
+        }
+        found
+    };
+    let plain = dir.path().join("plain");
+    let ev = ok(&run("sim", &voice, 45, &plain, &[]));
+    assert!(
+        !last_windows(&ev).is_empty(),
+        "the model heard the sentence"
+    );
+    assert_eq!(
+        wavs(&plain),
+        Vec::<PathBuf>::new(),
+        "no audio without the flag"
+    );
+
+    let debug = dir.path().join("debug");
+    let audio = debug.join("audio");
+    ok(&run(
+        "sim",
+        &voice,
+        45,
+        &debug,
+        &["--debug-audio", audio.to_str().unwrap()],
+    ));
+    let written = wavs(&audio);
+    let last: Vec<_> = written
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with("_last.wav"))
+        .collect();
+    assert_eq!(last.len(), 1, "{written:?}");
+    // The window the model heard: 3 s at 16 kHz (the utterance, padded at the end).
+    let clip = sentio_audio::read_wav(last[0]).unwrap();
+    assert_eq!((clip.sample_rate, clip.samples.len()), (16_000, 47_840));
+}
