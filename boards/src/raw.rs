@@ -98,6 +98,7 @@ pub(crate) struct RawI2c {
 pub(crate) struct RawGpio {
     pub chip: S<String>,
     pub button: Option<S<i64>>,
+    pub consent: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -330,6 +330,9 @@ pub struct GpioConfig {
     pub chip: String,
     /// Push button line offset on `chip` (active low with pull-up is the usual wiring).
     pub button: Option<u32>,
+    /// The button is a consent button: the device starts with the camera and microphone
+    /// paused, and each press starts or stops sensing.
+    pub consent: bool,
 }
 
 /// `[serial]`: the link to the host.

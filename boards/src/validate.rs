@@ -60,7 +60,19 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
         None => None,
         Some(g) => {
             let g = g.get_ref();
+            let consent = g.consent.as_ref().is_some_and(|c| *c.get_ref());
+            if let (true, None, Some(flag)) = (consent, &g.button, &g.consent) {
+                return Err(c
+                    .err(
+                        ErrorKind::Conflict,
+                        flag.span(),
+                        "gpio.consent",
+                        "the consent button needs a button",
+                    )
+                    .help("add `button = 17` (the line offset of the button's GPIO) to [gpio], or set consent = false"));
+            }
             Some(GpioConfig {
+                consent,
                 chip: c.non_empty(
                     &g.chip,
                     "gpio.chip",

@@ -405,3 +405,33 @@ fn wrong_types_say_what_to_write() {
         &["expected a string, found an integer (3)"],
     );
 }
+
+#[test]
+fn a_consent_button_needs_a_button() {
+    let profile = parse(&with_mood(
+        "[gpio]\nchip = \"/dev/gpiochip0\"\nbutton = 17\nconsent = true",
+    ))
+    .unwrap();
+    let gpio = profile.gpio.unwrap();
+    assert_eq!((gpio.button, gpio.consent), (Some(17), true));
+    let plain = parse(&with_mood("[gpio]\nchip = \"/dev/gpiochip0\"\nbutton = 17")).unwrap();
+    assert!(
+        !plain.gpio.unwrap().consent,
+        "consent is off unless asked for"
+    );
+
+    let err = parse(&with_mood(
+        "[gpio]\nchip = \"/dev/gpiochip0\"\nconsent = true",
+    ))
+    .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{text}");
+    assert!(
+        text.contains("gpio.consent") && text.contains("button"),
+        "{text}"
+    );
+    assert!(
+        err.help_text().is_some_and(|h| h.contains("button = 17")),
+        "{text}"
+    );
+}

@@ -89,6 +89,13 @@ pub enum Event {
         /// Every label's score (ser8).
         scores: BTreeMap<String, f32>,
     },
+    /// Sensing (camera and microphone) started or stopped: the consent button was pressed.
+    Sensing {
+        frame: u64,
+        t_ms: f64,
+        on: bool,
+        by: String,
+    },
     /// The fused mood changed.
     Mood {
         frame: u64,

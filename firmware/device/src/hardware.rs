@@ -436,3 +436,56 @@ fn run_i2c_display<J: DisplayJob>(
         alternative: ", or run with --display-out DIR to save the screen as PNGs",
     })
 }
+
+/// The consent button: simulated presses at `press_at` (seconds after the first frame) when
+/// given, else the profile's `[gpio]` button when `gpio.consent` is set, else none (the device
+/// senses from the start).
+pub fn open_consent_button(
+    profile: &BoardProfile,
+    press_at: &[f64],
+) -> Result<Option<Opened<Box<dyn sentio_hal::PushButton>>>, SetupError> {
+    if !press_at.is_empty() {
+        let presses = press_at
+            .iter()
+            .map(|s| std::time::Duration::from_secs_f64(s.max(0.0)))
+            .collect();
+        return Ok(Some(Opened {
+            device: Box::new(sentio_hal::sim::ScriptedButton::new(presses)),
+            description: "sim button".into(),
+        }));
+    }
+    match &profile.gpio {
+        Some(gpio) if gpio.consent => match gpio.button {
+            Some(line) => open_gpio_button(profile, &gpio.chip, line).map(Some),
+            None => Ok(None),
+        },
+        _ => Ok(None),
+    }
+}
+
+#[cfg(feature = "gpio")]
+fn open_gpio_button(
+    _profile: &BoardProfile,
+    chip: &str,
+    line: u32,
+) -> Result<Opened<Box<dyn sentio_hal::PushButton>>, SetupError> {
+    let button = sentio_linux::open_cdev_button(chip, line, true)?;
+    Ok(Opened {
+        device: Box::new(button),
+        description: format!("gpio:{chip}:{line}"),
+    })
+}
+
+#[cfg(not(feature = "gpio"))]
+fn open_gpio_button(
+    profile: &BoardProfile,
+    _chip: &str,
+    _line: u32,
+) -> Result<Opened<Box<dyn sentio_hal::PushButton>>, SetupError> {
+    Err(SetupError::FeatureMissing {
+        board: profile.board.name.clone(),
+        what: "the GPIO consent button",
+        feature: "gpio",
+        alternative: ", or set gpio.consent = false in the profile",
+    })
+}

@@ -76,6 +76,11 @@ struct Args {
     /// the microphone hears is written anywhere otherwise).
     #[arg(long, value_name = "DIR")]
     debug_audio: Option<PathBuf>,
+    /// Simulated consent-button presses, seconds after the first frame (repeatable, or
+    /// comma-separated): the device starts paused and each press starts or stops sensing. Real
+    /// boards use the profile's `[gpio]` button with `consent = true`.
+    #[arg(long, value_name = "SECS", value_delimiter = ',')]
+    press_at: Vec<f64>,
     /// No start-up beep.
     #[arg(long)]
     no_beep: bool,
@@ -250,6 +255,8 @@ fn real_main() -> anyhow::Result<()> {
                     .with_context(|| format!("cannot create --debug-audio {}", dir.display()))?;
             }
             let registry = link.as_ref().map(|l| l.registry.clone());
+            let consent =
+                hardware::open_consent_button(&profile, &args.press_at)?.map(|b| b.device);
             let mut record = |e| setup_events.push(e);
             if args.mode == Mode::Faces {
                 DevicePipeline::Faces(Box::new(setup::face_pipeline(
@@ -263,6 +270,7 @@ fn real_main() -> anyhow::Result<()> {
                     &profile,
                     &options,
                     registry,
+                    consent,
                     &mut record,
                 )))
             }

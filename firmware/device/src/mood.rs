@@ -42,9 +42,9 @@ pub struct MoodSetup {
     /// The models the host flashes; the active `ser` replaces the speech model.
     pub registry: Option<ModelRegistry>,
     pub load_options: sentio_infer::LoadOptions,
-    /// The camera and microphone feed the pipeline (false: sensing is paused by the consent
-    /// setting; the screen shows it).
-    pub sensing: bool,
+    /// The consent button: with one, the device starts paused (no camera, no microphone) and
+    /// each press starts or stops sensing.
+    pub consent: Option<Box<dyn sentio_hal::PushButton>>,
     /// Debugging only (`--debug-audio DIR`): write every window the speech model hears here as
     /// a WAV. Off by default: no audio leaves the ring otherwise.
     pub debug_audio: Option<std::path::PathBuf>,
@@ -69,6 +69,7 @@ pub struct MoodPipeline {
     /// The store bundle's SHA-256 last tried for `ser`.
     tried: Option<[u8; 32]>,
     sensing: bool,
+    consent: Option<Box<dyn sentio_hal::PushButton>>,
     screen: Option<MoodScreen>,
     last: Option<MoodUpdate>,
     heard: Option<Heard>,
@@ -118,7 +119,8 @@ impl MoodPipeline {
             registry: setup.registry,
             load_options: setup.load_options,
             tried,
-            sensing: setup.sensing,
+            sensing: setup.consent.is_none(),
+            consent: setup.consent,
             screen: None,
             last: None,
             heard: None,
@@ -193,6 +195,41 @@ impl MoodPipeline {
                 reason,
                 keeps: self.speech_model().map(str::to_string),
             }),
+        }
+    }
+
+    /// A press of the consent button starts or stops sensing. Stopping drops the audio ring
+    /// (nothing heard before the pause survives it) and the face and voice fade out of the mood.
+    fn poll_consent(&mut self, input: &StepInput<'_>, emit: &mut dyn FnMut(Event)) {
+        let Some(button) = self.consent.as_mut() else {
+            return;
+        };
+        match button.pressed(input.now) {
+            Ok(false) => {}
+            Ok(true) => {
+                self.sensing = !self.sensing;
+                if !self.sensing {
+                    self.listener = None;
+                }
+                emit(Event::Sensing {
+                    frame: input.index,
+                    t_ms: input.t_ms,
+                    on: self.sensing,
+                    by: "consent button".into(),
+                });
+            }
+            Err(e) => {
+                // A button that cannot be read cannot give consent: stay paused, say so once.
+                self.consent = None;
+                self.sensing = false;
+                self.listener = None;
+                emit(Event::ModelRefused {
+                    role: "consent button".into(),
+                    origin: "gpio".into(),
+                    reason: e.to_string(),
+                    keeps: Some("sensing paused".into()),
+                });
+            }
         }
     }
 
@@ -374,6 +411,7 @@ fn mood_event(input: &StepInput<'_>, update: &MoodUpdate) -> Event {
 impl Pipeline for MoodPipeline {
     fn step(&mut self, input: &StepInput<'_>, emit: &mut dyn FnMut(Event)) {
         self.poll_store(emit);
+        self.poll_consent(input, emit);
         if self.sensing {
             self.faces.step(input, emit);
             self.listen(input, emit);

@@ -191,6 +191,7 @@ pub fn mood_pipeline(
     profile: &BoardProfile,
     options: &FaceOptions,
     registry: Option<ModelRegistry>,
+    consent: Option<Box<dyn sentio_hal::PushButton>>,
     emit: &mut dyn FnMut(Event),
 ) -> MoodPipeline {
     let faces = face_pipeline(profile, options, registry.clone(), emit);
@@ -205,20 +206,19 @@ pub fn mood_pipeline(
         |model: &SpeechModel| (model.label.clone(), model.origin.clone()),
         emit,
     );
-    let setup = |faces, speech| MoodSetup {
+    // A refusal hands the setup back (the faces move into each attempt): the next attempt
+    // runs without the speech model, and the last with the default [mood], which the built-in
+    // tables always fit (the profile's was checked against them when it loaded).
+    let mut attempt = MoodSetup {
         faces,
         speech,
         listener: ListenerConfig::default(),
         mood: profile.mood.clone(),
         registry: registry.clone(),
         load_options: load_options.clone(),
-        sensing: true,
+        consent,
         debug_audio: options.debug_audio.clone(),
     };
-    // A refusal hands the setup back (the faces move into each attempt): the next attempt
-    // runs without the speech model, and the last with the default [mood], which the built-in
-    // tables always fit (the profile's was checked against them when it loaded).
-    let mut attempt = setup(faces, speech);
     loop {
         let origin = attempt.speech.as_ref().map(|m| m.origin.clone());
         match MoodPipeline::new_or_back(attempt) {

@@ -75,6 +75,7 @@ fn run_mode(board: &str, mode: Mode, frames: u64, out: &Path) -> (RgbImage, Vec<
             &profile,
             &FaceOptions::default(),
             None,
+            None,
             &mut |e| setup_events.push(e),
         ))),
     };

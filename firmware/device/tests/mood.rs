@@ -384,3 +384,38 @@ fn audio_is_written_only_when_the_debug_flag_asks() {
     let clip = sentio_audio::read_wav(last[0]).unwrap();
     assert_eq!((clip.sample_rate, clip.samples.len()), (16_000, 47_840));
 }
+
+#[test]
+fn the_consent_button_starts_and_stops_sensing() {
+    let dir = tempfile::tempdir().unwrap();
+    let voice = repo().join("boards/sim/voice.wav");
+    let ev = ok(&run(
+        "sim",
+        &voice,
+        75,
+        dir.path(),
+        &["--press-at", "1,3.5"],
+    ));
+    let sensing: Vec<(u64, bool)> = of_kind(&ev, "sensing")
+        .iter()
+        .map(|e| (e["frame"].as_u64().unwrap(), e["on"].as_bool().unwrap()))
+        .collect();
+    // 15 fps: on at 1 s (frame 15), off at 3.5 s (frame 52 or 53).
+    assert_eq!(sensing.len(), 2, "{ev:?}");
+    assert_eq!(sensing[0], (15, true));
+    assert!(
+        !sensing[1].1 && (52..=53).contains(&sensing[1].0),
+        "{sensing:?}"
+    );
+    let (on, off) = (sensing[0].0, sensing[1].0);
+    // Nothing is seen or heard outside the window the button opened.
+    for kind in ["face", "expression", "speech"] {
+        for e in of_kind(&ev, kind) {
+            let frame = e["frame"].as_u64().unwrap();
+            assert!((on..off).contains(&frame), "{kind} at frame {frame}: {e}");
+        }
+    }
+    if cascade_installed() {
+        assert!(!of_kind(&ev, "expression").is_empty(), "{ev:?}");
+    }
+}

@@ -9,6 +9,7 @@
 //! `sentio-linux`, behind cargo features.
 
 pub mod audio;
+pub mod button;
 pub mod camera;
 pub mod clock;
 pub mod color;
@@ -17,6 +18,7 @@ mod error;
 pub mod sim;
 
 pub use audio::{Microphone, Speaker};
+pub use button::PushButton;
 pub use camera::{Camera, Frame, FrameFormat, PixelFormat};
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use color::PanelColor;

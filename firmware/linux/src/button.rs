@@ -147,6 +147,14 @@ mod with_gpio {
         }
     }
 
+    /// Polled once per frame by the device (15-30 times a second): a press held for two
+    /// frames past the debounce interval counts once.
+    impl<P: InputPin> sentio_hal::PushButton for Button<P> {
+        fn pressed(&mut self, now: Duration) -> Result<bool, HalError> {
+            Ok(self.poll(now)? == Some(ButtonEvent::Pressed))
+        }
+    }
+
     /// Opens line `line` of a GPIO chip (`/dev/gpiochip0`) as a button input, debounced with
     /// [`DEFAULT_DEBOUNCE`].
     ///
@@ -203,6 +211,14 @@ mod with_gpio {
 
         pub fn into_inner(self) -> P {
             self.pin
+        }
+    }
+
+    /// Polled once per frame by the device (15-30 times a second): a press held for two
+    /// frames past the debounce interval counts once.
+    impl<P: InputPin> sentio_hal::PushButton for Button<P> {
+        fn pressed(&mut self, now: Duration) -> Result<bool, HalError> {
+            Ok(self.poll(now)? == Some(ButtonEvent::Pressed))
         }
     }
 

@@ -5,6 +5,7 @@
 //! - [`WavMicrophone`] / [`SilenceMicrophone`]: samples from a WAV file (resampled to the
 //!   declared rate, optionally looping) or silence.
 //! - [`WavSpeaker`]: samples into a WAV file.
+//! - [`ScriptedButton`]: a push button pressed at given times.
 //! - [`SimDisplay`]: an in-memory framebuffer (RGB565 for colour panels, 1-bit for mono ones)
 //!   that can save a PNG on every flush or every N flushes.
 //!
@@ -12,11 +13,13 @@
 //! hardware would) or [`Pacing::Fast`] (as fast as the consumer reads). Timestamps always come
 //! from the frame or sample index, so both give the same data.
 
+mod button;
 mod camera;
 mod display;
 mod microphone;
 mod speaker;
 
+pub use button::ScriptedButton;
 pub use camera::{SimCamera, SimCameraSource};
 pub use display::{FrameSaver, SimDisplay};
 pub use microphone::{SilenceMicrophone, WavMicrophone};
