@@ -82,6 +82,12 @@ pub struct LatencyHistogram {
     count: u64,
 }
 
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl LatencyHistogram {
     const BUCKET: Duration = Duration::from_micros(50);
 

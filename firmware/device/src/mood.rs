@@ -86,12 +86,12 @@ impl MoodPipeline {
     /// Builds the fusion for the models at hand; a `[mood]` table that does not fit a model's
     /// labels is an error (the caller reports it and runs with the defaults).
     pub fn new(setup: MoodSetup) -> Result<Self, MoodError> {
-        Self::new_or_back(setup).map_err(|(_, e)| e)
+        Self::new_or_back(setup).map_err(|failed| failed.1)
     }
 
     /// [`MoodPipeline::new`], handing the setup back on an error (so the caller can retry
     /// without the model that failed).
-    pub fn new_or_back(setup: MoodSetup) -> Result<Self, (MoodSetup, MoodError)> {
+    pub fn new_or_back(setup: MoodSetup) -> Result<Self, Box<(MoodSetup, MoodError)>> {
         let voice_labels: Vec<String> = match &setup.speech {
             Some(m) => m.labels.clone(),
             None => SER8.labels.iter().map(|l| l.to_string()).collect(),
@@ -103,7 +103,7 @@ impl MoodPipeline {
             sentio_models::EMOJI8.labels,
         ) {
             Ok(engine) => engine,
-            Err(e) => return Err((setup, e)),
+            Err(e) => return Err(Box::new((setup, e))),
         };
         let tried = setup
             .registry

@@ -223,7 +223,8 @@ pub fn mood_pipeline(
         let origin = attempt.speech.as_ref().map(|m| m.origin.clone());
         match MoodPipeline::new_or_back(attempt) {
             Ok(pipeline) => return pipeline,
-            Err((mut back, e)) => {
+            Err(failed) => {
+                let (mut back, e) = *failed;
                 emit(Event::ModelRefused {
                     role: if back.speech.is_some() {
                         "speech"

@@ -200,7 +200,7 @@ fn write_stereo(path: &Path, samples: &[f32], from: u32, to: u32) {
 #[test]
 fn a_clip_at_another_rate_and_in_stereo_is_resampled_and_mixed_not_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let voice = sentio_audio::read_wav(&repo().join("boards/sim/voice.wav")).unwrap();
+    let voice = sentio_audio::read_wav(repo().join("boards/sim/voice.wav")).unwrap();
     let stereo = dir.path().join("voice_44k_stereo.wav");
     write_stereo(&stereo, &voice.samples, voice.sample_rate, 44_100);
     let ev = ok(&run("sim", &stereo, 45, dir.path(), &[]));
