@@ -214,14 +214,6 @@ mod with_gpio {
         }
     }
 
-    /// Polled once per frame by the device (15-30 times a second): a press held for two
-    /// frames past the debounce interval counts once.
-    impl<P: InputPin> sentio_hal::PushButton for Button<P> {
-        fn pressed(&mut self, now: Duration) -> Result<bool, HalError> {
-            Ok(self.poll(now)? == Some(ButtonEvent::Pressed))
-        }
-    }
-
     /// Opens line `line` of a GPIO chip as a backlight output and switches the light on.
     pub fn open_cdev_backlight(
         chip_path: impl AsRef<Path>,
