@@ -372,22 +372,43 @@ fn to_link(event: &Event) -> Option<Outgoing> {
             stages,
             ..
         } => {
-            let mut entries = heapless::Vec::new();
-            for (name, value) in [
+            // A report holds MAX_STATS (12) figures and must fit the smallest frame a device may
+            // announce: the totals, then the pipeline's stages by how much they tell about a
+            // slow device (model stages first; the sub-millisecond ones last, dropped first).
+            let stage = |name: &str| stages.get(name).map(|v| (name.to_string(), *v));
+            let order = [
+                "detect_ms",
+                "fer_ms",
+                "features_ms",
+                "ser_ms",
+                "fuse_ms",
+                "crop_ms",
+                "track_ms",
+                "listen_ms",
+            ];
+            let totals = [
                 ("fps", *fps),
                 ("capture_ms", *capture_ms),
-                ("audio_ms", *audio_ms),
                 ("draw_ms", *draw_ms),
                 ("flush_ms", *flush_ms),
                 ("max_frame_ms", *max_frame_ms),
-            ]
-            .into_iter()
-            .chain(stages.iter().map(|(k, v)| (k.as_str(), *v)))
+            ];
+            let mut entries = heapless::Vec::new();
+            for (name, value) in totals
+                .iter()
+                .map(|(n, v)| (n.to_string(), *v))
+                .chain(order.iter().filter_map(|n| stage(n)))
+                .chain(
+                    stages
+                        .iter()
+                        .filter(|(k, _)| !order.contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), *v)),
+                )
+                .chain(std::iter::once(("audio_ms".to_string(), *audio_ms)))
             {
-                // A full report keeps its first entries: the totals come first.
                 if entries
                     .push(Stat {
-                        name: text(name)?,
+                        name: text(&name)?,
                         value,
                     })
                     .is_err()
@@ -643,12 +664,57 @@ mod tests {
             [
                 "fps",
                 "capture_ms",
-                "audio_ms",
                 "draw_ms",
                 "flush_ms",
                 "max_frame_ms",
                 "detect_ms",
-                "fer_ms"
+                "fer_ms",
+                "audio_ms"
+            ]
+        );
+        // The mood pipeline's 14 figures: the 12 that fit, the model stages kept.
+        let stages: BTreeMap<String, f32> = [
+            "detect_ms",
+            "track_ms",
+            "crop_ms",
+            "fer_ms",
+            "listen_ms",
+            "features_ms",
+            "ser_ms",
+            "fuse_ms",
+        ]
+        .iter()
+        .map(|n| (n.to_string(), 1.0))
+        .collect();
+        let Some(Outgoing::Stats(stats)) = to_link(&Event::Stats {
+            frame: 1,
+            t_ms: 1000.0,
+            fps: 15.0,
+            capture_ms: 1.0,
+            audio_ms: 0.1,
+            draw_ms: 0.2,
+            flush_ms: 0.3,
+            max_frame_ms: 4.0,
+            stages,
+        }) else {
+            panic!("stats are sent as stats");
+        };
+        let names: Vec<&str> = stats.entries.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "fps",
+                "capture_ms",
+                "draw_ms",
+                "flush_ms",
+                "max_frame_ms",
+                "detect_ms",
+                "fer_ms",
+                "features_ms",
+                "ser_ms",
+                "fuse_ms",
+                "crop_ms",
+                "track_ms"
             ]
         );
     }

@@ -254,3 +254,67 @@ fn a_model_flashed_during_a_run_changes_the_expression_model_the_events_report()
         .unwrap();
     assert_eq!(last_expression["model"], "fer@9.0.0");
 }
+
+/// The zoo speech model as a bundle whose manifest says `version` (and `edit` applied to it).
+fn zoo_ser_bundle(version: &str, edit: impl Fn(&mut Manifest)) -> Vec<u8> {
+    let zoo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/zoo/ser");
+    let mut manifest =
+        Manifest::from_slice(&std::fs::read(zoo.join("manifest.json")).unwrap()).unwrap();
+    manifest.version = version.to_string();
+    edit(&mut manifest);
+    Bundle::pack(
+        &manifest,
+        &std::fs::read(zoo.join("model.onnx")).unwrap(),
+        None,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_speech_model_flashed_during_a_run_is_heard_from_the_next_window_and_a_bad_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut device = Device::start(&dir.path().join("store"), dir.path());
+    let path = device.wait_for(is("link"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shipped = device.wait_for(|e| e["event"] == "model_active" && e["role"] == "speech");
+    assert_eq!(shipped["model"], "ser@1.0.0");
+
+    let mut conn = connect(&path);
+    conn.flash(
+        "ser",
+        zoo_ser_bundle("9.0.0", |_| {}).as_slice(),
+        &FlashOptions::default(),
+        (),
+    )
+    .unwrap();
+    let active = device.wait_for(|e| e["event"] == "model_active" && e["role"] == "speech");
+    assert_eq!(active["model"], "ser@9.0.0");
+    assert_eq!(active["origin"], "store:ser@9.0.0");
+    // The sim clip loops every 5.24 s: the next window the device hears is the new model's.
+    let next = device.wait_for(is("speech"));
+    assert_eq!(next["model"], "ser@9.0.0");
+
+    // A bundle whose manifest's features do not make the model's input is refused; the running
+    // model stays.
+    let bad = zoo_ser_bundle("9.1.0", |m| {
+        m.input.preprocessing.extra.insert(
+            "features".into(),
+            serde_json::json!({"sample_rate": 16000, "n_fft": 512, "win_length": 400,
+                "hop_length": 160, "n_mels": 64, "n_mfcc": 20, "fmin": 0.0, "fmax": null,
+                "top_db": 80.0}),
+        );
+    });
+    conn.flash("ser", bad.as_slice(), &FlashOptions::default(), ())
+        .unwrap();
+    let refused = device.wait_for(|e| e["event"] == "model_refused" && e["role"] == "speech");
+    assert_eq!(refused["origin"], "store:ser@9.1.0");
+    assert_eq!(refused["keeps"], "ser@9.0.0");
+    let reason = refused["reason"].as_str().unwrap();
+    assert!(reason.contains("117") && reason.contains("97"), "{reason}");
+    let after = device.wait_for(is("speech"));
+    assert_eq!(after["model"], "ser@9.0.0");
+    drop(conn);
+    device.stop();
+}

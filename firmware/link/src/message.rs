@@ -35,7 +35,7 @@ pub const MAX_LABEL_LEN: usize = 32;
 /// Most values in one [`Event`].
 pub const MAX_EVENT_VALUES: usize = 16;
 /// Most entries in one [`Stats`] report.
-pub const MAX_STATS: usize = 16;
+pub const MAX_STATS: usize = 12;
 /// Longest [`Stat::name`], in bytes.
 pub const MAX_STAT_NAME_LEN: usize = 16;
 

@@ -24,11 +24,11 @@ use crate::frame::{FrameFlags, FrameKind, Header, MAX_FRAME};
 use crate::message::*;
 
 /// The version of the protocol this crate speaks.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 1;
 
 /// CRC32 of the encodings of the samples of [`sample`], [`error_samples`] and
 /// [`header_samples`]; see the module documentation.
-pub const SCHEMA_HASH: u32 = 0x6ACA_D015;
+pub const SCHEMA_HASH: u32 = 0x7978_D8E6;
 
 /// Number of [`Message`] variants.
 pub const MESSAGE_VARIANTS: usize = Message::VARIANT_NAMES.len();
