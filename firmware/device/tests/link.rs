@@ -183,7 +183,14 @@ fn host_flashes_a_running_device_which_loads_the_model_without_restarting() {
 
 /// The zoo FER model as a bundle whose manifest says `version` (and `edit` applied to it).
 fn zoo_fer_bundle(version: &str, edit: impl Fn(&mut Manifest)) -> Vec<u8> {
-    let zoo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/zoo/fer");
+    zoo_bundle("fer", version, edit)
+}
+
+/// The zoo model `name` as a bundle whose manifest says `version` (and `edit` applied to it).
+fn zoo_bundle(name: &str, version: &str, edit: impl Fn(&mut Manifest)) -> Vec<u8> {
+    let zoo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/zoo")
+        .join(name);
     let mut manifest =
         Manifest::from_slice(&std::fs::read(zoo.join("manifest.json")).unwrap()).unwrap();
     manifest.version = version.to_string();
@@ -255,21 +262,6 @@ fn a_model_flashed_during_a_run_changes_the_expression_model_the_events_report()
     assert_eq!(last_expression["model"], "fer@9.0.0");
 }
 
-/// The zoo speech model as a bundle whose manifest says `version` (and `edit` applied to it).
-fn zoo_ser_bundle(version: &str, edit: impl Fn(&mut Manifest)) -> Vec<u8> {
-    let zoo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/zoo/ser");
-    let mut manifest =
-        Manifest::from_slice(&std::fs::read(zoo.join("manifest.json")).unwrap()).unwrap();
-    manifest.version = version.to_string();
-    edit(&mut manifest);
-    Bundle::pack(
-        &manifest,
-        &std::fs::read(zoo.join("model.onnx")).unwrap(),
-        None,
-    )
-    .unwrap()
-}
-
 #[test]
 fn a_speech_model_flashed_during_a_run_is_heard_from_the_next_window_and_a_bad_one_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,7 +276,7 @@ fn a_speech_model_flashed_during_a_run_is_heard_from_the_next_window_and_a_bad_o
     let mut conn = connect(&path);
     conn.flash(
         "ser",
-        zoo_ser_bundle("9.0.0", |_| {}).as_slice(),
+        zoo_bundle("ser", "9.0.0", |_| {}).as_slice(),
         &FlashOptions::default(),
         (),
     )
@@ -298,7 +290,7 @@ fn a_speech_model_flashed_during_a_run_is_heard_from_the_next_window_and_a_bad_o
 
     // A bundle whose manifest's features do not make the model's input is refused; the running
     // model stays.
-    let bad = zoo_ser_bundle("9.1.0", |m| {
+    let bad = zoo_bundle("ser", "9.1.0", |m| {
         m.input.preprocessing.extra.insert(
             "features".into(),
             serde_json::json!({"sample_rate": 16000, "n_fft": 512, "win_length": 400,
