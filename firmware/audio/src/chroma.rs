@@ -7,6 +7,8 @@
 //! in different clips; a fixed reference keeps the feature a pure function of each frame, which a
 //! streaming device needs, and speech has no tuning to estimate anyway.
 
+use crate::kernels::dot;
+
 /// Pitch-class names in column order.
 pub const PITCH_CLASSES: [&str; 12] = [
     "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
@@ -18,6 +20,8 @@ pub struct ChromaFilterbank {
     bins: usize,
     /// Row-major [12, bins].
     weights: Vec<f64>,
+    /// The same rounded to f32, for [`ChromaFilterbank::apply`].
+    weights_f32: Vec<f32>,
 }
 
 const N_CHROMA: usize = 12;
@@ -76,6 +80,7 @@ impl ChromaFilterbank {
         }
         ChromaFilterbank {
             bins,
+            weights_f32: kept.iter().map(|&w| w as f32).collect(),
             weights: kept,
         }
     }
@@ -92,12 +97,15 @@ impl ChromaFilterbank {
     /// Chroma of one power-spectrum frame, normalized so its largest value is 1 (librosa's
     /// `norm=inf`). A frame whose largest value is below the smallest normal f32 (silence) is
     /// left unnormalized, as librosa's `util.normalize` does, so it stays ~0 instead of noise.
-    pub fn apply(&self, power: &[f64], chroma: &mut [f64; 12]) {
-        for (out, row) in chroma.iter_mut().zip(self.weights.chunks_exact(self.bins)) {
-            *out = row.iter().zip(power).map(|(w, p)| w * p).sum();
+    pub fn apply(&self, power: &[f32], chroma: &mut [f32]) {
+        for (out, row) in chroma
+            .iter_mut()
+            .zip(self.weights_f32.chunks_exact(self.bins))
+        {
+            *out = dot(row, power);
         }
-        let max = chroma.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        if max >= f64::from(f32::MIN_POSITIVE) {
+        let max = chroma.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if max >= f32::MIN_POSITIVE {
             for value in chroma.iter_mut() {
                 *value /= max;
             }
@@ -120,7 +128,7 @@ mod tests {
         let fb = ChromaFilterbank::new(sr, n_fft);
         let mut power = vec![0.0; fb.bins()];
         power[bin_of(440.0, 16000.0, n_fft)] = 1.0;
-        let mut chroma = [0.0; 12];
+        let mut chroma = [0.0f32; 12];
         fb.apply(&power, &mut chroma);
         let best = (0..12).max_by(|&a, &b| chroma[a].total_cmp(&chroma[b]));
         assert_eq!(best.map(|i| PITCH_CLASSES[i]), Some("A"));
@@ -135,7 +143,7 @@ mod tests {
     #[test]
     fn silence_stays_zero() {
         let fb = ChromaFilterbank::new(16000, 512);
-        let mut chroma = [1.0; 12];
+        let mut chroma = [1.0f32; 12];
         fb.apply(&vec![0.0; fb.bins()], &mut chroma);
         assert_eq!(chroma, [0.0; 12]);
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AudioError;
 use crate::chroma::{ChromaFilterbank, PITCH_CLASSES};
-use crate::mel::{MelFilterbank, clip_to_top_db, power_to_db};
+use crate::mel::{MelFilterbank, clip_to_top_db, power_to_db_in_place};
 use crate::mfcc::Dct2;
 use crate::stft::Stft;
 use crate::zcr::zero_crossing_rate_frame;
@@ -186,11 +186,9 @@ pub struct FeatureExtractor {
     chroma: ChromaFilterbank,
     dct: Dct2,
     /// One frame's power spectrum.
-    power: Vec<f64>,
+    power: Vec<f32>,
     /// The clip's mel powers, then dB values, [frames, n_mels] (needed whole for the top-dB clip).
-    mel_db: Vec<f64>,
-    /// One frame's MFCCs.
-    mfcc: Vec<f64>,
+    mel_db: Vec<f32>,
 }
 
 impl FeatureExtractor {
@@ -208,7 +206,6 @@ impl FeatureExtractor {
         let dct = Dct2::new(config.n_mels, config.n_mfcc);
         Ok(FeatureExtractor {
             power: vec![0.0; stft.bins()],
-            mfcc: vec![0.0; config.n_mfcc],
             mel_db: Vec::new(),
             stft,
             mel,
@@ -266,7 +263,6 @@ impl FeatureExtractor {
         let zcr_col = n_mfcc;
         let chroma_col = n_mfcc + 1;
         let mel_col = chroma_col + CHROMA_BINS;
-        let mut chroma = [0.0f64; CHROMA_BINS];
         // Pass 1, per frame: spectrum -> mel power, chroma, zcr.
         for (t, (row, mel_row)) in out
             .data
@@ -276,30 +272,21 @@ impl FeatureExtractor {
         {
             self.stft.power_frame(samples, t, &mut self.power);
             self.mel.apply(&self.power, mel_row);
-            self.chroma.apply(&self.power, &mut chroma);
-            for (dst, &c) in row[chroma_col..mel_col].iter_mut().zip(&chroma) {
-                *dst = c as f32;
-            }
+            self.chroma
+                .apply(&self.power, &mut row[chroma_col..mel_col]);
             row[zcr_col] = zero_crossing_rate_frame(samples, t, cfg.win_length, cfg.hop_length);
         }
         // Pass 2, over the clip: dB with the top-dB clip relative to the clip's maximum.
-        for value in self.mel_db.iter_mut() {
-            *value = power_to_db(*value);
-        }
-        clip_to_top_db(&mut self.mel_db, cfg.top_db.map(f64::from));
+        power_to_db_in_place(&mut self.mel_db);
+        clip_to_top_db(&mut self.mel_db, cfg.top_db);
         // Pass 3, per frame: log-mel columns and MFCCs from them.
         for (row, mel_row) in out
             .data
             .chunks_exact_mut(dims)
             .zip(self.mel_db.chunks_exact(n_mels))
         {
-            self.dct.apply(mel_row, &mut self.mfcc);
-            for (dst, &c) in row[..n_mfcc].iter_mut().zip(&self.mfcc) {
-                *dst = c as f32;
-            }
-            for (dst, &m) in row[mel_col..].iter_mut().zip(mel_row) {
-                *dst = m as f32;
-            }
+            self.dct.apply(mel_row, &mut row[..n_mfcc]);
+            row[mel_col..].copy_from_slice(mel_row);
         }
     }
 }

@@ -14,6 +14,7 @@
 pub mod chroma;
 mod error;
 pub mod features;
+mod kernels;
 pub mod mel;
 pub mod mfcc;
 pub mod resample;

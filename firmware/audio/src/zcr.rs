@@ -5,6 +5,7 @@
 //! counts as positive (a sign-bit comparison); the rate is crossings / frame_length, where the
 //! first sample of a frame never counts as a crossing.
 
+use crate::kernels::sign_changes;
 use crate::stft::frame_count;
 
 /// librosa's default threshold below which a sample counts as exactly zero.
@@ -24,8 +25,14 @@ pub fn zero_crossing_rate_frame(
     if samples.is_empty() || frame_length == 0 {
         return 0.0;
     }
-    let last = samples.len() as isize - 1;
     let start = (frame * hop) as isize - (frame_length / 2) as isize;
+    if start >= 0 && start as usize + frame_length <= samples.len() {
+        // Inside the signal (every frame but the first and last few): no padding to emulate.
+        let window = &samples[start as usize..start as usize + frame_length];
+        let crossings = sign_changes(window, &window[1..], ZERO_THRESHOLD);
+        return crossings as f32 / frame_length as f32;
+    }
+    let last = samples.len() as isize - 1;
     let sign_at = |j: usize| is_negative(samples[(start + j as isize).clamp(0, last) as usize]);
     let mut previous = sign_at(0);
     let mut crossings = 0usize;
