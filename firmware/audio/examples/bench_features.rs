@@ -5,11 +5,81 @@ use std::time::Instant;
 
 use sentio_audio::{FeatureConfig, FeatureExtractor, FeatureMatrix, detect_speech, resample};
 
-/// CPU time of the calling thread (the first field of Linux's `/proc/thread-self/schedstat`, ns).
-fn thread_cpu_seconds() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
-    Some(ns * 1e-9)
+/// Best-of-20 time of `f`, in us per frame.
+fn best_us_per_frame(frames: usize, mut f: impl FnMut()) -> f64 {
+    (0..20)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+        * 1e6
+        / frames.max(1) as f64
+}
+
+/// The extractor's stages alone, each over every frame of `audio`.
+fn stages(audio: &[f32], cfg: &FeatureConfig) {
+    use sentio_audio::chroma::ChromaFilterbank;
+    use sentio_audio::mel::{MelFilterbank, clip_to_top_db, power_to_db_in_place};
+    use sentio_audio::mfcc::Dct2;
+    use sentio_audio::stft::Stft;
+    use sentio_audio::zcr::zero_crossing_rate;
+
+    let mut stft = Stft::new(cfg.n_fft, cfg.win_length, cfg.hop_length);
+    let frames = stft.frames(audio.len());
+    let mut powers = vec![0.0f32; frames * stft.bins()];
+    let fft = best_us_per_frame(frames, || {
+        for (t, power) in powers.chunks_exact_mut(stft.bins()).enumerate() {
+            stft.power_frame(audio, t, power);
+        }
+    });
+    let fmax = cfg.mel_fmax().into();
+    let mel = MelFilterbank::new(
+        cfg.sample_rate,
+        cfg.n_fft,
+        cfg.n_mels,
+        cfg.fmin.into(),
+        fmax,
+    );
+    let mut mels = vec![0.0f32; frames * cfg.n_mels];
+    let mel_us = best_us_per_frame(frames, || {
+        for (power, out) in powers
+            .chunks_exact(mel.bins())
+            .zip(mels.chunks_exact_mut(cfg.n_mels))
+        {
+            mel.apply(power, out);
+        }
+    });
+    let chroma = ChromaFilterbank::new(cfg.sample_rate, cfg.n_fft);
+    let mut out = [0.0f32; 12];
+    let chroma_us = best_us_per_frame(frames, || {
+        for power in powers.chunks_exact(chroma.bins()) {
+            chroma.apply(power, &mut out);
+        }
+    });
+    let mut db = mels.clone();
+    let db_us = best_us_per_frame(frames, || {
+        db.copy_from_slice(&mels);
+        power_to_db_in_place(&mut db);
+        clip_to_top_db(&mut db, cfg.top_db);
+    });
+    let dct = Dct2::new(cfg.n_mels, cfg.n_mfcc);
+    let mut mfcc = vec![0.0f32; cfg.n_mfcc];
+    let dct_us = best_us_per_frame(frames, || {
+        for row in db.chunks_exact(cfg.n_mels) {
+            dct.apply(row, &mut mfcc);
+        }
+    });
+    let mut zcr = Vec::new();
+    let zcr_us = best_us_per_frame(frames, || {
+        zcr = zero_crossing_rate(audio, cfg.win_length, cfg.hop_length);
+    });
+    println!(
+        "stages, us per frame: stft {fft:.2}, mel {mel_us:.2}, chroma {chroma_us:.2}, dB + clip \
+         {db_us:.2}, dct {dct_us:.2}, zcr {zcr_us:.2} (checksum {:.3})",
+        out[0] + mfcc[0] + zcr.first().copied().unwrap_or(0.0)
+    );
 }
 
 fn main() {
@@ -30,17 +100,14 @@ fn main() {
     };
     let mut out = FeatureMatrix::default();
     extractor.extract_into(&audio, &mut out);
-    // The fastest and the median of many runs, in this thread's CPU time where Linux reports it
-    // (wall time elsewhere): the machine may be shared, and time spent preempted is not ours.
+    // The fastest and the median of many runs: the machine may be shared, and the fastest run is
+    // the least disturbed one.
     let runs = 40;
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
-            let (start, cpu) = (Instant::now(), thread_cpu_seconds());
+            let start = Instant::now();
             extractor.extract_into(&audio, &mut out);
-            match (cpu, thread_cpu_seconds()) {
-                (Some(a), Some(b)) => b - a,
-                _ => start.elapsed().as_secs_f64(),
-            }
+            start.elapsed().as_secs_f64()
         })
         .collect();
     times.sort_by(f64::total_cmp);
@@ -56,6 +123,8 @@ fn main() {
         per_frame_us(median),
         best / secs
     );
+
+    stages(&audio, &FeatureConfig::default());
 
     let capture = signal(48000);
     let start = Instant::now();

@@ -20,9 +20,16 @@ pub struct ChromaFilterbank {
     bins: usize,
     /// Row-major [12, bins].
     weights: Vec<f64>,
-    /// The same rounded to f32, for [`ChromaFilterbank::apply`].
+    /// The same times [`SCALE`] rounded to f32, weights below 1e-12 as 0, for
+    /// [`ChromaFilterbank::apply`].
     weights_f32: Vec<f32>,
 }
+
+/// 2^60: the f32 weights are scaled by it so that no product with a power (>= 1e-30, see
+/// [`crate::stft::POWER_FLUSH`]) is subnormal (slow on x86); a power of two changes no rounding,
+/// and the normalization by the largest class cancels it. Weights below 1e-12 (the Gaussian tails,
+/// down to 1e-32) are dropped: they change no chroma value by more than ~1e-8 of the largest.
+const SCALE: f32 = (1u64 << 60) as f32;
 
 const N_CHROMA: usize = 12;
 /// Centre octave and width (in octaves) of the Gaussian weighting over frequency.
@@ -80,7 +87,10 @@ impl ChromaFilterbank {
         }
         ChromaFilterbank {
             bins,
-            weights_f32: kept.iter().map(|&w| w as f32).collect(),
+            weights_f32: kept
+                .iter()
+                .map(|&w| if w < 1e-12 { 0.0 } else { w as f32 * SCALE })
+                .collect(),
             weights: kept,
         }
     }
@@ -94,7 +104,8 @@ impl ChromaFilterbank {
         &self.weights
     }
 
-    /// Chroma of one power-spectrum frame, normalized so its largest value is 1 (librosa's
+    /// Chroma of one power-spectrum frame (`power` as [`crate::stft::Stft::power_frame`] writes
+    /// it), normalized so its largest value is 1 (librosa's
     /// `norm=inf`). A frame whose largest value is below the smallest normal f32 (silence) is
     /// left unnormalized, as librosa's `util.normalize` does, so it stays ~0 instead of noise.
     pub fn apply(&self, power: &[f32], chroma: &mut [f32]) {
@@ -105,9 +116,13 @@ impl ChromaFilterbank {
             *out = dot(row, power);
         }
         let max = chroma.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        if max >= f32::MIN_POSITIVE {
+        if max >= f32::MIN_POSITIVE * SCALE {
             for value in chroma.iter_mut() {
                 *value /= max;
+            }
+        } else {
+            for value in chroma.iter_mut() {
+                *value /= SCALE;
             }
         }
     }
