@@ -2,8 +2,8 @@
 //! learning rate of every epoch (for trying recipes; users run `sentio train ser`):
 //! `cargo build --workspace --examples && target/debug/examples/train_ser DATA OUT [EPOCHS] [SEED]
 //! [--pooling last|last_and_stats|stats] [--head N] [--dropout P] [--hidden H] [--lr LR]
-//! [--masks TIME_MASKS,MAX_TIME,FEATURE_MASKS,MAX_FEATURES]`. Options left out keep the recipe of
-//! `SerOptions::new`.
+//! [--masks TIME_MASKS,MAX_TIME,FEATURE_MASKS,MAX_FEATURES] [--resume]`. Options left out keep
+//! the recipe of `SerOptions::new`.
 
 use std::time::Instant;
 
@@ -38,7 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut flags = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if let Some(name) = arg.strip_prefix("--") {
+        if arg == "--resume" {
+            flags.push(("resume".to_owned(), String::new()));
+        } else if let Some(name) = arg.strip_prefix("--") {
             let value = args.next().ok_or(format!("--{name} needs a value"))?;
             flags.push((name.to_owned(), value));
         } else {
@@ -48,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (Some(data), Some(out)) = (positional.first(), positional.get(1)) else {
         return Err(
             "usage: train_ser DATA OUT [EPOCHS] [SEED] [--pooling P] [--head N] \
-                    [--dropout P] [--hidden H] [--lr LR] [--masks T,MAXT,F,MAXF]"
+                    [--dropout P] [--hidden H] [--lr LR] [--masks T,MAXT,F,MAXF] [--resume]"
                 .into(),
         );
     };
@@ -67,6 +69,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "dropout" => net.dropout = value.parse()?,
             "hidden" => net.hidden = value.parse()?,
             "lr" => options.train.learning_rate = value.parse()?,
+            // Continue from OUT/checkpoint; after the last epoch this only evaluates, exports
+            // and writes the files again.
+            "resume" => options.train.resume = true,
             "masks" => {
                 let v: Vec<usize> = value.split(',').map(str::parse).collect::<Result<_, _>>()?;
                 let [time_masks, max_time, feature_masks, max_features] = v[..] else {

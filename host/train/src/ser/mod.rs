@@ -138,10 +138,26 @@ pub const STATS_EPSILON: f32 = 1e-5;
 
 impl SerConfig {
     /// The device model for `ser8`: 3 s of 117-value frames, conv blocks of 32/64/128 filters
-    /// (kernel 5), LSTM 64, dropout 0.5 (0.3 overfit the training voices more: best validation
-    /// 85.2% vs 86.5% on the speech set of 2026-11-26), 8 classes. About 120k parameters (0.5 MB of f32) and
-    /// 12M multiply-adds per 3 s window (see [`SerConfig::macs`]).
+    /// (kernel 5), LSTM 64 whose last hidden state is concatenated with the mean and standard
+    /// deviation over time of the last conv block ([`Pooling::LastAndStats`]), dropout 0.5 on
+    /// that vector, dense 8. About 122k parameters (0.5 MB of f32) and 12M multiply-adds per
+    /// 3 s window (see [`SerConfig::macs`]).
+    ///
+    /// Chosen on the validation speakers of the speech set (seed 1, split seed 42, 40 epochs,
+    /// 2026-12-06): the LSTM's last state alone ([`SerConfig::ser8_last`], the model until
+    /// then) 86.5%, with the statistics 92.2%, the statistics alone (no LSTM) 91.9%, with a
+    /// dense 64 + ReLU head 89.6%; dropout 0.3 instead of 0.5 overfit the training voices more
+    /// (85.2% vs 86.5% for the last state alone).
     pub fn ser8() -> Self {
+        Self {
+            pooling: Pooling::LastAndStats,
+            ..Self::ser8_last()
+        }
+    }
+
+    /// The `ser8` network before statistics pooling (the zoo model of 2026-11-26): the LSTM's
+    /// last hidden state alone ([`Pooling::Last`]), 120k parameters.
+    pub fn ser8_last() -> Self {
         Self {
             frames: 300,
             dims: FeatureConfig::default().dims(),
@@ -832,15 +848,20 @@ mod tests {
 
     #[test]
     fn the_device_model_is_small() {
-        let c = SerConfig::ser8();
-        c.validate().unwrap();
-        assert_eq!(c.dims, 117);
-        assert_eq!(c.lstm_steps(), 37);
-        // Under 1 MB of f32 weights and about 12M multiply-adds.
-        assert!(c.parameters() * 4 < 1_000_000, "{}", c.parameters());
-        assert!((8_000_000..16_000_000).contains(&c.macs()), "{}", c.macs());
-        let net = SerNet::new(&c, &Normalization::identity(117), 1, &Device::flex()).unwrap();
-        assert_eq!(net.num_params(), c.parameters());
+        for c in [SerConfig::ser8(), SerConfig::ser8_last()] {
+            c.validate().unwrap();
+            assert_eq!(c.dims, 117);
+            assert_eq!(c.lstm_steps(), 37);
+            // Under 1 MB of f32 weights and about 12M multiply-adds.
+            assert!(c.parameters() * 4 < 1_000_000, "{}", c.parameters());
+            assert!((8_000_000..16_000_000).contains(&c.macs()), "{}", c.macs());
+            let net = SerNet::new(&c, &Normalization::identity(117), 1, &Device::flex()).unwrap();
+            assert_eq!(net.num_params(), c.parameters());
+        }
+        // The shipped figures: the statistics cost 2 x 128 x 8 dense weights more.
+        assert_eq!(SerConfig::ser8_last().parameters(), 120_328);
+        assert_eq!(SerConfig::ser8().parameters(), 120_328 + 2 * 128 * 8);
+        assert_eq!(SerConfig::ser8().pooling, Pooling::LastAndStats);
     }
 
     #[test]
@@ -1093,6 +1114,7 @@ mod tests {
             head: 0,
         };
         assert_eq!(c, expected);
+        assert_eq!(c, SerConfig::ser8_last());
         assert_eq!(c.pooling, Pooling::Last);
         assert_eq!(c.head, 0);
         let json = serde_json::to_value(small(Pooling::LastAndStats, 4)).unwrap();
