@@ -9,7 +9,7 @@ start and end and then silence (the clip loops in the demo).
 
 Needs espeak-ng (apt-get install espeak-ng) and numpy. The sentence is the generator's utterance
 `happy/03-01-03-01-14-01-02.wav` of `--per-class 4 --speakers 4 --seed 11`, which the zoo speech
-model hears as happy (0.97); espeak-ng's output depends on its version (1.51 here), so a
+model hears as happy (0.99); espeak-ng's output depends on its version (1.51 here), so a
 different version gives a slightly different clip.
 """
 import argparse
