@@ -124,6 +124,12 @@ fn main() {
         best / secs
     );
 
+    // The same without the run-time dispatch (the target's baseline instruction set, SSE2 on
+    // x86_64).
+    let portable = best_us_per_frame(out.frames, || {
+        extractor.extract_into_portable(&audio, &mut out);
+    });
+    println!("features, portable build: {portable:.2} us per frame");
     stages(&audio, &FeatureConfig::default());
 
     let capture = signal(48000);

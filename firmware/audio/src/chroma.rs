@@ -108,6 +108,7 @@ impl ChromaFilterbank {
     /// it), normalized so its largest value is 1 (librosa's
     /// `norm=inf`). A frame whose largest value is below the smallest normal f32 (silence) is
     /// left unnormalized, as librosa's `util.normalize` does, so it stays ~0 instead of noise.
+    #[inline(always)]
     pub fn apply(&self, power: &[f32], chroma: &mut [f32]) {
         for (out, row) in chroma
             .iter_mut()

@@ -10,7 +10,7 @@ const LANES: usize = 8;
 const DOT_LANES: usize = 16;
 
 /// `sum_i a[i] * b[i]` over the shorter of the two slices.
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let len = a.len().min(b.len());
     let (a_chunks, a_tail) = a[..len].as_chunks::<DOT_LANES>();
@@ -28,7 +28,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// `sum_i a[i]` in f64 (for a sum that must not lose f32 bits to its own size).
-#[inline]
+#[inline(always)]
 pub fn sum_f64(a: &[f32]) -> f64 {
     let (chunks, tail) = a.as_chunks::<LANES>();
     let acc = chunks.iter().fold([0.0f64; LANES], |acc, x| {
@@ -41,7 +41,7 @@ pub fn sum_f64(a: &[f32]) -> f64 {
 /// Number of `a[i] != b[i]` sign classes (`x < -threshold`) over the shorter slice: the
 /// sign-change count of the zero-crossing rate, with `a` and `b` the signal and the signal
 /// shifted by one.
-#[inline]
+#[inline(always)]
 pub fn sign_changes(a: &[f32], b: &[f32], threshold: f32) -> usize {
     let len = a.len().min(b.len());
     let (a_chunks, a_tail) = a[..len].as_chunks::<LANES>();
@@ -73,6 +73,7 @@ const DB_PER_LN: f32 = 4.342_945;
 /// result is within a few f32 ulps of the exact value (tested below).
 /// Values at or below the floor get libm's exact dB of the floor (-100 for librosa's amin), so
 /// silence sits exactly on it.
+#[inline(always)]
 pub fn power_to_db_in_place(values: &mut [f32], floor: f32) {
     let floor_db = (10.0 * f64::from(floor).log10()) as f32;
     for value in values.iter_mut() {
@@ -86,7 +87,7 @@ pub fn power_to_db_in_place(values: &mut [f32], floor: f32) {
 }
 
 /// Natural log of a positive normal f32 (see [`power_to_db_in_place`]); branch-free.
-#[inline]
+#[inline(always)]
 fn ln_normal(x: f32) -> f32 {
     const LN_2: f32 = std::f32::consts::LN_2;
     let bits = x.to_bits() as i32;

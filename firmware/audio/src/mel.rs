@@ -121,6 +121,7 @@ impl MelFilterbank {
     }
 
     /// `mel[i] = sum_k weights[i][k] * power[k]`, over each filter's non-zero bins only.
+    #[inline(always)]
     pub fn apply(&self, power: &[f32], mel: &mut [f32]) {
         for ((out, (first, _)), range) in mel
             .iter_mut()
@@ -148,12 +149,14 @@ pub fn power_to_db(power: f32) -> f32 {
 }
 
 /// [`power_to_db`] of every value in place (vectorized; within a few f32 ulps of libm's log10).
+#[inline(always)]
 pub fn power_to_db_in_place(values: &mut [f32]) {
     crate::kernels::power_to_db_in_place(values, AMIN);
 }
 
 /// Clips decibel values in place to `max - top_db`, where `max` is taken over the whole slice
 /// (the whole clip, as librosa does). Returns the floor used. `None` leaves the values alone.
+#[inline(always)]
 pub fn clip_to_top_db(db: &mut [f32], top_db: Option<f32>) -> Option<f32> {
     let top_db = top_db?;
     let max = db.iter().copied().fold(f32::NEG_INFINITY, f32::max);

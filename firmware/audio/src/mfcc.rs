@@ -43,6 +43,7 @@ impl Dct2 {
     }
 
     /// The first `n_out` coefficients of `input` (`n_in` values) into `output` (`n_out` values).
+    #[inline(always)]
     pub fn apply(&self, input: &[f32], output: &mut [f32]) {
         let output = &mut output[..self.n_out];
         output.fill(0.0);

@@ -99,6 +99,7 @@ impl Stft {
 
     /// Writes `|X_t(k)|^2` for k in 0..=n_fft/2 of frame `frame` of `samples` into `power`
     /// (which must hold [`Stft::bins`] values).
+    #[inline(always)]
     pub fn power_frame(&mut self, samples: &[f32], frame: usize, power: &mut [f32]) {
         self.window_frame(samples, frame);
         for (z, pair) in self.buffer.iter_mut().zip(self.frame.chunks_exact(2)) {
@@ -111,6 +112,7 @@ impl Stft {
 
     /// Fills `self.frame[win_offset..][..win_length]` with the windowed samples of frame `frame`
     /// (zero outside the signal); the rest of `self.frame` stays zero.
+    #[inline(always)]
     fn window_frame(&mut self, samples: &[f32], frame: usize) {
         let win = self.window.len();
         let slots = &mut self.frame[self.win_offset..self.win_offset + win];
@@ -141,7 +143,7 @@ impl Stft {
 /// frame's largest class.
 pub const POWER_FLUSH: f64 = 1e-30;
 
-#[inline]
+#[inline(always)]
 fn flush(power: f64) -> f32 {
     if power < POWER_FLUSH {
         0.0
@@ -156,6 +158,7 @@ fn flush(power: f64) -> f32 {
 /// `X(k) = E(k) + exp(-2 pi i k / 2n) O(k)`.
 ///
 /// Powers below [`POWER_FLUSH`] are written as 0.
+#[inline(always)]
 fn split_real_power(z: &[Complex<f64>], twiddles: &[Complex<f64>], power: &mut [f32]) {
     let n = z.len();
     let (re0, im0) = (z[0].re, z[0].im);

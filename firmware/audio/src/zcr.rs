@@ -16,6 +16,7 @@ fn is_negative(sample: f32) -> bool {
 }
 
 /// Zero-crossing rate of centred frame `frame` (of `frame_length` samples every `hop`).
+#[inline(always)]
 pub fn zero_crossing_rate_frame(
     samples: &[f32],
     frame: usize,
