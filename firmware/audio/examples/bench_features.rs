@@ -130,6 +130,12 @@ fn main() {
         extractor.extract_into_portable(&audio, &mut out);
     });
     println!("features, portable build: {portable:.2} us per frame");
+    // `extract` (a new matrix per call, as `sentio features --repeat` times it): the output's
+    // allocation and first-touch page faults on top.
+    let fresh = best_us_per_frame(out.frames, || {
+        out = extractor.extract(&audio);
+    });
+    println!("features, new matrix per call: {fresh:.2} us per frame");
     stages(&audio, &FeatureConfig::default());
 
     let capture = signal(48000);
