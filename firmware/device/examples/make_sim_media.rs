@@ -1,7 +1,8 @@
 //! Generates the simulated board's sample media in `boards/sim/`: frames of a drawn face (looking
-//! around, blinking, starting to smile) in `drawn/` (`sentiod --camera boards/sim/drawn`) and a
-//! short speech-like voice clip. The camera's default frames (`camera/`, a photo, which the face
-//! detectors find) come from `boards/sim/make_camera_frames.py`.
+//! around, blinking, starting to smile) in `drawn/` (`sentiod --camera boards/sim/drawn`). The
+//! camera's default frames (`camera/`, a photo, which the face detectors find) come from
+//! `boards/sim/make_camera_frames.py`, the microphone's clip (`voice.wav`, a happy sentence) from
+//! `boards/sim/make_voice.py`.
 //!
 //! Everything is made by this program from fixed numbers, so the media is reproducible and ours
 //! to license. Run from the repository root:
@@ -12,7 +13,7 @@
 //! ```
 
 use std::f32::consts::PI;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use embedded_graphics::mono_font::MonoTextStyle;
 use embedded_graphics::mono_font::ascii::FONT_10X20;
@@ -27,7 +28,6 @@ use sentio_hal::sim::SimDisplay;
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 480;
 const FRAMES: u32 = 8;
-const RATE: u32 = 16000;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args_os()
@@ -41,9 +41,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         draw_scene(i).save_png(&path)?;
         println!("wrote {}", path.display());
     }
-    let wav = out.join("voice.wav");
-    write_voice(&wav)?;
-    println!("wrote {}", wav.display());
     Ok(())
 }
 
@@ -234,90 +231,4 @@ fn draw_scene(i: u32) -> SimDisplay<Rgb888> {
     )
     .draw(&mut d);
     d
-}
-
-/// A 4-second speech-like clip: voiced syllables (a glottal harmonic series shaped by vowel
-/// formants, with an intonation glide), short noise bursts for consonants, and pauses between
-/// words, so a level meter and later a voice-activity detector have something real to chew on.
-fn write_voice(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    // (start s, duration s, f0 start Hz, f0 end Hz, vowel)
-    let syllables: &[(f32, f32, f32, f32, usize)] = &[
-        (0.25, 0.18, 140.0, 155.0, 0),
-        (0.45, 0.22, 160.0, 130.0, 1),
-        (0.95, 0.16, 150.0, 170.0, 2),
-        (1.13, 0.14, 170.0, 165.0, 0),
-        (1.29, 0.26, 165.0, 120.0, 3),
-        (1.90, 0.20, 180.0, 200.0, 1),
-        (2.12, 0.30, 210.0, 150.0, 4),
-        (2.80, 0.15, 130.0, 140.0, 2),
-        (2.97, 0.18, 140.0, 150.0, 3),
-        (3.17, 0.35, 150.0, 105.0, 0),
-    ];
-    // Formant frequencies (F1, F2, F3) of a, e, i, o, u.
-    const VOWELS: [[f32; 3]; 5] = [
-        [730.0, 1090.0, 2440.0],
-        [530.0, 1840.0, 2480.0],
-        [270.0, 2290.0, 3010.0],
-        [570.0, 840.0, 2410.0],
-        [300.0, 870.0, 2240.0],
-    ];
-    let total = (4.0 * RATE as f32) as usize;
-    let mut signal = vec![0f32; total];
-    let mut rng = 0x2545_f491_4f6c_dd1du64;
-    let mut noise = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        (rng >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    };
-    for &(start, dur, f0a, f0b, vowel) in syllables {
-        let s0 = (start * RATE as f32) as usize;
-        let n = (dur * RATE as f32) as usize;
-        // Consonant: 25 ms of differentiated (high-passed) noise before the vowel.
-        let burst = (0.025 * RATE as f32) as usize;
-        let mut prev = 0.0;
-        for k in 0..burst.min(s0) {
-            let x = noise();
-            signal[s0 - burst + k] += 0.15 * (x - prev) * (k as f32 / burst as f32);
-            prev = x;
-        }
-        let mut phase = 0.0f32;
-        for k in 0..n {
-            let u = k as f32 / n as f32;
-            let f0 = f0a + (f0b - f0a) * u;
-            phase += 2.0 * PI * f0 / RATE as f32;
-            let envelope = (PI * u).sin().powf(0.6);
-            let mut v = 0.0;
-            let mut h = 1;
-            while (h as f32) * f0 < 3800.0 {
-                let fh = h as f32 * f0;
-                let gain: f32 = VOWELS[vowel]
-                    .iter()
-                    .zip([1.0, 0.6, 0.3])
-                    .map(|(&f, a)| a * (-((fh - f) / 120.0).powi(2)).exp())
-                    .sum::<f32>()
-                    + 0.02;
-                v += gain / h as f32 * (h as f32 * phase).sin();
-                h += 1;
-            }
-            signal[s0 + k] += envelope * v;
-        }
-    }
-    // Room noise floor.
-    for s in signal.iter_mut() {
-        *s += 0.002 * noise();
-    }
-    let peak = signal.iter().fold(0f32, |m, &s| m.max(s.abs()));
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec)?;
-    for s in signal {
-        w.write_sample((s / peak * 0.6 * 32767.0) as i16)?;
-    }
-    w.finalize()?;
-    Ok(())
 }
