@@ -287,9 +287,9 @@ where
         }
         let level = rms_dbfs(&audio[..got]);
         let t2 = clock.now();
-        // The audio read so far ends at frame `frames`' time on the camera's timeline.
-        let heard_until = Duration::from_micros(frames * 1_000_000 / fps);
-        audio_lag_max = audio_lag_max.max((t2 - start).saturating_sub(heard_until));
+        // The audio read so far ends at this frame's time on the camera's timeline.
+        let media_time = Duration::from_micros(frames * 1_000_000 / fps);
+        audio_lag_max = audio_lag_max.max((t2 - start).saturating_sub(media_time));
 
         pipeline.step(
             &StepInput {
@@ -298,7 +298,7 @@ where
                 sample_rate: microphone.sample_rate(),
                 index: frames,
                 t_ms: round3((t2 - start).as_secs_f64() * 1000.0),
-                media_ms: frames * 1000 / fps,
+                media_ms: media_time.as_millis() as u64,
                 now: t2,
                 clock: clock_dyn,
             },

@@ -203,6 +203,16 @@ pub enum StopReason {
 }
 
 impl Event {
+    /// `model_refused` for `role` from `origin`, with nothing kept in its place.
+    pub fn refused(role: &str, origin: &str, reason: String) -> Event {
+        Event::ModelRefused {
+            role: role.into(),
+            origin: origin.into(),
+            reason,
+            keeps: None,
+        }
+    }
+
     /// The event as one line of JSON (no trailing newline).
     pub fn to_json(&self) -> String {
         // Serialising plain structs of numbers and strings cannot fail.

@@ -348,6 +348,17 @@ fn serial_number() -> String {
     .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// The scores of `by_label` in the order of `set` (0 for a label it lacks): a link event's
+/// values have a fixed order per topic.
+fn in_order<'a>(
+    set: &'a sentio_models::LabelSet,
+    by_label: &'a std::collections::BTreeMap<String, f32>,
+) -> impl Iterator<Item = f32> + 'a {
+    set.labels
+        .iter()
+        .map(|l| by_label.get(*l).copied().unwrap_or(0.0))
+}
+
 /// The link form of an app event: levels and lifecycle as events, timings as stats.
 fn to_link(event: &Event) -> Option<Outgoing> {
     fn text<const N: usize>(s: &str) -> Option<heapless::String<N>> {
@@ -450,11 +461,7 @@ fn to_link(event: &Event) -> Option<Outgoing> {
             at_ms: at(*t_ms),
             topic: text("expression")?,
             label: text(label)?,
-            values: sentio_models::FER7
-                .labels
-                .iter()
-                .map(|l| scores.get(*l).copied().unwrap_or(0.0))
-                .collect(),
+            values: in_order(&sentio_models::FER7, scores).collect(),
         })),
         // The label is the top speech emotion; the values are the ser8 scores in ser8 order,
         // then the window's start and end (ms since the microphone started) and 1 for the
@@ -471,10 +478,7 @@ fn to_link(event: &Event) -> Option<Outgoing> {
             at_ms: at(*t_ms),
             topic: text("speech")?,
             label: text(label)?,
-            values: sentio_models::SER8
-                .labels
-                .iter()
-                .map(|l| scores.get(*l).copied().unwrap_or(0.0))
+            values: in_order(&sentio_models::SER8, scores)
                 .chain([*start_ms as f32, *end_ms as f32, f32::from(u8::from(*last))])
                 .collect(),
         })),
@@ -490,10 +494,7 @@ fn to_link(event: &Event) -> Option<Outgoing> {
             at_ms: at(*t_ms),
             topic: text("mood")?,
             label: text(mood)?,
-            values: sentio_models::MOOD
-                .labels
-                .iter()
-                .map(|l| smoothed.get(*l).copied().unwrap_or(0.0))
+            values: in_order(&sentio_models::MOOD, smoothed)
                 .chain(
                     ["face", "voice"]
                         .iter()

@@ -17,8 +17,8 @@ use crate::app::LatencyHistogram;
 use crate::events::{Contribution, Event};
 use crate::link::ModelRegistry;
 use crate::models::ModelFile;
-use crate::pipeline::{FacePipeline, Pipeline, StepInput};
-use crate::voice::{Listener, ListenerConfig, SpeechModel, SpeechWindow};
+use crate::pipeline::{FacePipeline, Pipeline, StepInput, round3f};
+use crate::voice::{Listener, ListenerConfig, SpeechModel};
 
 /// The name of the speech model in the store and the profile.
 pub const SPEECH_MODEL: &str = "ser";
@@ -50,13 +50,6 @@ pub struct MoodSetup {
     pub debug_audio: Option<std::path::PathBuf>,
 }
 
-/// The last speech result, for the screen.
-#[derive(Clone, Debug)]
-struct Heard {
-    label: String,
-    score: f32,
-}
-
 /// Faces and voice into one mood on the mood screen.
 pub struct MoodPipeline {
     faces: FacePipeline,
@@ -72,11 +65,7 @@ pub struct MoodPipeline {
     consent: Option<Box<dyn sentio_hal::PushButton>>,
     screen: Option<MoodScreen>,
     last: Option<MoodUpdate>,
-    heard: Option<Heard>,
     times: VoiceTimes,
-    windows: Vec<SpeechWindow>,
-    /// Scores of the last window the model heard (tests compare them with `sentio run`).
-    last_speech: Option<(Vec<f32>, Vec<f32>)>,
     /// Per window: from its last sample's arrival (the frame's audio read) to its scores.
     window_latency: LatencyHistogram,
     debug_audio: Option<std::path::PathBuf>,
@@ -123,10 +112,7 @@ impl MoodPipeline {
             consent: setup.consent,
             screen: None,
             last: None,
-            heard: None,
             times: VoiceTimes::default(),
-            windows: Vec::new(),
-            last_speech: None,
             window_latency: LatencyHistogram::new(),
             debug_audio: setup.debug_audio,
         })
@@ -135,18 +121,6 @@ impl MoodPipeline {
     /// The current mood.
     pub fn mood(&self) -> Mood {
         self.engine.mood()
-    }
-
-    /// The last model window the speech model heard (at the model's rate) and its scores.
-    pub fn last_speech(&self) -> Option<(&[f32], &[f32])> {
-        self.last_speech
-            .as_ref()
-            .map(|(w, s)| (w.as_slice(), s.as_slice()))
-    }
-
-    /// The last speech label the model gave, and its score.
-    pub fn heard(&self) -> Option<(&str, f32)> {
-        self.heard.as_ref().map(|h| (h.label.as_str(), h.score))
     }
 
     /// The face pipeline inside.
@@ -245,12 +219,11 @@ impl MoodPipeline {
             match Listener::new(input.sample_rate, window_secs, self.listener_config.clone()) {
                 Ok(l) => self.listener = Some(l),
                 Err(e) => {
-                    emit(Event::ModelRefused {
-                        role: "speech".into(),
-                        origin: model.origin.clone(),
-                        reason: format!("the microphone cannot feed it: {e}"),
-                        keeps: None,
-                    });
+                    emit(Event::refused(
+                        "speech",
+                        &model.origin,
+                        format!("the microphone cannot feed it: {e}"),
+                    ));
                     self.speech = None;
                     return;
                 }
@@ -259,12 +232,12 @@ impl MoodPipeline {
         let Some(listener) = self.listener.as_mut() else {
             return;
         };
-        self.windows.clear();
-        listener.push(input.audio, &mut self.windows);
+        let mut due = Vec::new();
+        listener.push(input.audio, &mut due);
         let t1 = clock.now();
         self.times.listen += t1 - t0;
         let rate = u64::from(input.sample_rate.max(1));
-        for window in std::mem::take(&mut self.windows) {
+        for window in due {
             let samples = listener.model_window(&window, &model.input);
             let t2 = clock.now();
             let features = model.features(&samples).map(|_| ());
@@ -276,12 +249,7 @@ impl MoodPipeline {
             let scores = match scores {
                 Ok(s) => s,
                 Err(e) => {
-                    emit(Event::ModelRefused {
-                        role: "speech".into(),
-                        origin: model.origin.clone(),
-                        reason: e.to_string(),
-                        keeps: None,
-                    });
+                    emit(Event::refused("speech", &model.origin, e.to_string()));
                     self.speech = None;
                     return;
                 }
@@ -297,7 +265,7 @@ impl MoodPipeline {
                 end_ms,
                 last: window.last,
                 model: model.label.clone(),
-                label: top.clone(),
+                label: top,
                 score: round3f(score),
                 scores: model
                     .labels
@@ -307,12 +275,7 @@ impl MoodPipeline {
                     .collect(),
             });
             if let Err(e) = self.engine.observe_voice(input.media_ms, &scores) {
-                emit(Event::ModelRefused {
-                    role: "speech".into(),
-                    origin: model.origin.clone(),
-                    reason: e.to_string(),
-                    keeps: None,
-                });
+                emit(Event::refused("speech", &model.origin, e.to_string()));
             }
             // The window's last sample came with this frame's audio, read at `input.now`.
             self.window_latency
@@ -325,17 +288,14 @@ impl MoodPipeline {
                     end_ms
                 ));
                 if let Err(e) = sentio_audio::write_wav(&path, &samples, model.sample_rate()) {
-                    emit(Event::ModelRefused {
-                        role: "debug audio".into(),
-                        origin: path.display().to_string(),
-                        reason: e.to_string(),
-                        keeps: None,
-                    });
+                    emit(Event::refused(
+                        "debug audio",
+                        &path.display().to_string(),
+                        e.to_string(),
+                    ));
                     self.debug_audio = None;
                 }
             }
-            self.heard = Some(Heard { label: top, score });
-            self.last_speech = Some((samples, scores));
         }
     }
 
@@ -344,12 +304,11 @@ impl MoodPipeline {
         if let Some(scores) = self.faces.fresh_scores()
             && let Err(e) = self.engine.observe_face(input.media_ms, scores)
         {
-            emit(Event::ModelRefused {
-                role: "expression".into(),
-                origin: self.faces.expression_model().unwrap_or("").to_string(),
-                reason: e.to_string(),
-                keeps: None,
-            });
+            emit(Event::refused(
+                "expression",
+                self.faces.expression_model().unwrap_or(""),
+                e.to_string(),
+            ));
         }
         let update = self.engine.update(input.media_ms);
         if update.changed {
@@ -367,10 +326,6 @@ fn top(labels: &[String], scores: &[f32]) -> Option<(String, f32)> {
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .and_then(|(i, s)| labels.get(i).map(|l| (l.clone(), *s)))
-}
-
-fn round3f(x: f32) -> f32 {
-    (x * 1000.0).round() / 1000.0
 }
 
 fn mood_event(input: &StepInput<'_>, update: &MoodUpdate) -> Event {

@@ -503,7 +503,8 @@ fn round1(x: f32) -> f32 {
     (x * 10.0).round() / 10.0
 }
 
-fn round3f(x: f32) -> f32 {
+/// Rounds a score to 3 decimals, as every event reports them.
+pub(crate) fn round3f(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }
 

@@ -278,7 +278,7 @@ pub struct Listener {
     utterance: Option<Utterance>,
     /// Where the next interim window is due.
     next_interim: u64,
-    /// The samples of the last window, at the microphone's rate, and the model-rate copy.
+    /// Reused for the chunk being pushed and for the samples of a window.
     scratch: Vec<f32>,
 }
 
@@ -317,22 +317,18 @@ impl Listener {
 
     /// Feeds the microphone's samples; appends the windows now due to `windows`.
     pub fn push(&mut self, samples: &[i16], windows: &mut Vec<SpeechWindow>) {
-        for &s in samples {
+        // f32 in -1..1, as the clip path reads a WAV: the VAD hears the chunk, the ring keeps it.
+        self.scratch.clear();
+        self.scratch
+            .extend(samples.iter().map(|&s| f32::from(s) / 32768.0));
+        let mut closed = std::mem::take(&mut self.segments);
+        self.vad.push(&self.scratch, &mut closed);
+        for &x in &self.scratch {
             if self.ring.len() == self.capacity {
                 self.ring.pop_front();
                 self.ring_start += 1;
             }
-            self.ring.push_back(f32::from(s) / 32768.0);
-        }
-        // The VAD reads the ring's new tail (f32, as the clip path reads a WAV).
-        let new = self.ring.len().saturating_sub(samples.len());
-        let (a, b) = self.ring.as_slices();
-        let mut closed = std::mem::take(&mut self.segments);
-        if new < a.len() {
-            self.vad.push(&a[new..], &mut closed);
-            self.vad.push(b, &mut closed);
-        } else {
-            self.vad.push(&b[new - a.len()..], &mut closed);
+            self.ring.push_back(x);
         }
         let now = self.position();
         for segment in closed.drain(..) {
