@@ -261,7 +261,7 @@ fn mood_screens_show_the_mood_of_the_face_and_the_voice() {
             .collect();
         assert_eq!(
             roles,
-            [("expression", "fer@1.0.0"), ("speech", "ser@1.0.0")],
+            [("expression", "fer@1.0.0"), ("speech", "ser@1.1.0")],
             "{events:?}"
         );
         // The sentence (0.9-1.9 s of the clip) ends within the 4 s; its one window by the

@@ -271,7 +271,7 @@ fn a_speech_model_flashed_during_a_run_is_heard_from_the_next_window_and_a_bad_o
         .unwrap()
         .to_string();
     let shipped = device.wait_for(|e| e["event"] == "model_active" && e["role"] == "speech");
-    assert_eq!(shipped["model"], "ser@1.0.0");
+    assert_eq!(shipped["model"], "ser@1.1.0");
 
     let mut conn = connect(&path);
     conn.flash(
