@@ -82,61 +82,250 @@ impl Kernel {
 /// position `(n * step) / phases`, whose fractional part is one of `phases` values, so the
 /// weights for each fraction are computed once and every output sample is a plain dot product.
 fn resample_polyphase(input: &[f32], kernel: &Kernel, phases: usize, step: usize) -> Vec<f32> {
+    let taps = 2 * kernel.reach + 2;
+    let table = polyphase_table(kernel, phases);
+    // phases / step is to / from in lowest terms, so this is round(len * to / from).
+    let out_len = output_len(input.len(), step as u32, phases as u32);
+    (0..out_len)
+        .map(|n| polyphase_sample(input, 0, n as u64, &table, taps, kernel.reach, phases, step))
+        .collect()
+}
+
+/// Row p: weights of input samples whole - reach ..= whole + reach + 1 for fraction p/phases.
+fn polyphase_table(kernel: &Kernel, phases: usize) -> Vec<f32> {
     let reach = kernel.reach as isize;
     let taps = 2 * kernel.reach + 2;
-    // Row p: weights of input samples whole - reach ..= whole + reach + 1 for fraction p/phases.
-    let table: Vec<f32> = (0..phases)
+    (0..phases)
         .flat_map(|p| {
             let frac = p as f64 / phases as f64;
             (0..taps).map(move |j| kernel.weight(frac - (j as isize - reach) as f64) as f32)
         })
-        .collect();
-    // phases / step is to / from in lowest terms, so this is round(len * to / from).
-    let out_len = output_len(input.len(), step as u32, phases as u32);
-    let len = input.len() as isize;
-    (0..out_len)
-        .map(|n| {
-            let position = n as u128 * step as u128;
-            let whole = (position / phases as u128) as isize;
-            let phase = (position % phases as u128) as usize;
-            let weights = &table[phase * taps..(phase + 1) * taps];
-            let first = whole - reach;
-            // Clip the taps to the input (outside it the signal counts as zero).
-            let skip = (-first).max(0) as usize;
-            let end = (first + taps as isize).min(len);
-            if end <= first + skip as isize {
-                return 0.0;
-            }
-            let samples = &input[(first + skip as isize) as usize..end as usize];
-            samples
-                .iter()
-                .zip(&weights[skip..])
-                .map(|(x, w)| x * w)
-                .sum::<f32>()
-        })
         .collect()
+}
+
+/// Output sample `n` of the polyphase path. `input` holds the signal's samples `base ..
+/// base + input.len()`; samples past its end count as zero (the caller only asks for a sample
+/// before the end of the signal is known once every tap it needs is there), and so do samples
+/// before index 0. The same function serves the whole-buffer and the streaming resampler, so the
+/// two give identical samples.
+#[allow(clippy::too_many_arguments)]
+fn polyphase_sample(
+    input: &[f32],
+    base: u64,
+    n: u64,
+    table: &[f32],
+    taps: usize,
+    reach: usize,
+    phases: usize,
+    step: usize,
+) -> f32 {
+    let position = u128::from(n) * step as u128;
+    let whole = (position / phases as u128) as i64;
+    let phase = (position % phases as u128) as usize;
+    let weights = &table[phase * taps..(phase + 1) * taps];
+    let first = whole - reach as i64;
+    // Clip the taps to the input (outside it the signal counts as zero).
+    let skip = (base as i64 - first).max(0) as usize;
+    let end = (first + taps as i64).min(base as i64 + input.len() as i64);
+    if end <= first + skip as i64 {
+        return 0.0;
+    }
+    let start = (first + skip as i64 - base as i64) as usize;
+    let samples = &input[start..(end - base as i64) as usize];
+    samples
+        .iter()
+        .zip(&weights[skip..])
+        .map(|(x, w)| x * w)
+        .sum::<f32>()
 }
 
 /// Any ratio: the kernel is evaluated at each tap's exact distance from the interpolated table.
 fn resample_interpolated(input: &[f32], kernel: &Kernel, from_hz: u32, to_hz: u32) -> Vec<f32> {
     let out_len = output_len(input.len(), from_hz, to_hz);
-    let last = input.len() as i64 - 1;
-    let mut out = Vec::with_capacity(out_len);
-    for n in 0..out_len {
-        // Exact position: n * from / to computed in integers, then split.
-        let numerator = n as u128 * u128::from(from_hz);
-        let whole = (numerator / u128::from(to_hz)) as i64;
-        let frac = (numerator % u128::from(to_hz)) as f64 / f64::from(to_hz);
-        let t = whole as f64 + frac;
-        let first = ((t - kernel.half_width).ceil() as i64).max(0);
-        let end = ((t + kernel.half_width).floor() as i64).min(last);
-        let mut acc = 0.0f64;
-        for i in first..=end {
-            acc += f64::from(input[i as usize]) * kernel.weight(t - i as f64);
-        }
-        out.push(acc as f32);
+    (0..out_len)
+        .map(|n| interpolated_sample(input, 0, n as u64, kernel, from_hz, to_hz))
+        .collect()
+}
+
+/// Exact input position of output sample `n`: `n * from / to`, computed in integers, then split.
+fn interpolated_position(n: u64, from_hz: u32, to_hz: u32) -> f64 {
+    let numerator = u128::from(n) * u128::from(from_hz);
+    let whole = (numerator / u128::from(to_hz)) as i64;
+    let frac = (numerator % u128::from(to_hz)) as f64 / f64::from(to_hz);
+    whole as f64 + frac
+}
+
+/// Output sample `n` of the interpolated path; `input` and `base` as in [`polyphase_sample`].
+fn interpolated_sample(
+    input: &[f32],
+    base: u64,
+    n: u64,
+    kernel: &Kernel,
+    from_hz: u32,
+    to_hz: u32,
+) -> f32 {
+    let t = interpolated_position(n, from_hz, to_hz);
+    let last = base as i64 + input.len() as i64 - 1;
+    let first = ((t - kernel.half_width).ceil() as i64).max(0);
+    let end = ((t + kernel.half_width).floor() as i64).min(last);
+    let mut acc = 0.0f64;
+    for i in first..=end {
+        acc += f64::from(input[(i - base as i64) as usize]) * kernel.weight(t - i as f64);
     }
-    out
+    acc as f32
+}
+
+/// The streaming form of [`resample`]: feed the input in chunks of any size with
+/// [`Resampler::push`], then call [`Resampler::finish`] once at the end of the signal. The
+/// concatenated output is identical, sample for sample, to `resample` of the whole input (same
+/// kernel, same arithmetic), while only about `2 * 32 / cutoff` input samples are kept between
+/// calls. One `Resampler` handles one channel.
+pub struct Resampler {
+    from_hz: u32,
+    to_hz: u32,
+    path: Path,
+    /// Input samples `base ..` still needed by later output samples.
+    buffer: Vec<f32>,
+    base: u64,
+    /// Input samples received so far.
+    received: u64,
+    /// Index of the next output sample.
+    next: u64,
+}
+
+enum Path {
+    Identity,
+    Polyphase {
+        kernel: Kernel,
+        table: Vec<f32>,
+        phases: usize,
+        step: usize,
+    },
+    Interpolated {
+        kernel: Kernel,
+    },
+}
+
+impl Resampler {
+    /// A resampler from `from_hz` to `to_hz`. Equal rates (or a rate of 0) pass samples through.
+    pub fn new(from_hz: u32, to_hz: u32) -> Self {
+        let path = if from_hz == to_hz || from_hz == 0 || to_hz == 0 {
+            Path::Identity
+        } else {
+            let kernel = Kernel::new(from_hz, to_hz);
+            let divisor = gcd(from_hz, to_hz);
+            let phases = (to_hz / divisor) as usize;
+            let step = (from_hz / divisor) as usize;
+            let taps = 2 * kernel.reach + 2;
+            if phases.saturating_mul(taps) <= MAX_POLYPHASE_ENTRIES {
+                let table = polyphase_table(&kernel, phases);
+                Path::Polyphase {
+                    kernel,
+                    table,
+                    phases,
+                    step,
+                }
+            } else {
+                Path::Interpolated { kernel }
+            }
+        };
+        Resampler {
+            from_hz,
+            to_hz,
+            path,
+            buffer: Vec::new(),
+            base: 0,
+            received: 0,
+            next: 0,
+        }
+    }
+
+    /// Appends to `out` every output sample that `input` (after all earlier input) completes.
+    pub fn push(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        if let Path::Identity = self.path {
+            out.extend_from_slice(input);
+            self.received += input.len() as u64;
+            return;
+        }
+        self.buffer.extend_from_slice(input);
+        self.received += input.len() as u64;
+        self.emit(false, out);
+    }
+
+    /// Appends the last output samples (those whose taps reach past the end of the signal) and
+    /// starts over for a new signal.
+    pub fn finish(&mut self, out: &mut Vec<f32>) {
+        if !matches!(self.path, Path::Identity) {
+            self.emit(true, out);
+        }
+        self.buffer.clear();
+        self.base = 0;
+        self.received = 0;
+        self.next = 0;
+    }
+
+    fn emit(&mut self, at_end: bool, out: &mut Vec<f32>) {
+        let total = output_len(self.received as usize, self.from_hz, self.to_hz) as u64;
+        let received = self.received as i64;
+        match &self.path {
+            Path::Identity => {}
+            Path::Polyphase {
+                kernel,
+                table,
+                phases,
+                step,
+            } => {
+                let taps = 2 * kernel.reach + 2;
+                while self.next < total {
+                    let whole = (u128::from(self.next) * *step as u128 / *phases as u128) as i64;
+                    if !at_end && whole + kernel.reach as i64 + 2 > received {
+                        break;
+                    }
+                    out.push(polyphase_sample(
+                        &self.buffer,
+                        self.base,
+                        self.next,
+                        table,
+                        taps,
+                        kernel.reach,
+                        *phases,
+                        *step,
+                    ));
+                    self.next += 1;
+                }
+                let whole = (u128::from(self.next) * *step as u128 / *phases as u128) as i64;
+                self.trim(whole - kernel.reach as i64);
+            }
+            Path::Interpolated { kernel } => {
+                while self.next < total {
+                    let t = interpolated_position(self.next, self.from_hz, self.to_hz);
+                    if !at_end && (t + kernel.half_width).floor() as i64 > received - 1 {
+                        break;
+                    }
+                    out.push(interpolated_sample(
+                        &self.buffer,
+                        self.base,
+                        self.next,
+                        kernel,
+                        self.from_hz,
+                        self.to_hz,
+                    ));
+                    self.next += 1;
+                }
+                let t = interpolated_position(self.next, self.from_hz, self.to_hz);
+                self.trim((t - kernel.half_width).ceil() as i64);
+            }
+        }
+    }
+
+    /// Drops buffered input before `first_needed`.
+    fn trim(&mut self, first_needed: i64) {
+        let drop = (first_needed - self.base as i64).clamp(0, self.buffer.len() as i64) as usize;
+        if drop > 0 {
+            self.buffer.drain(..drop);
+            self.base += drop as u64;
+        }
+    }
 }
 
 fn gcd(mut a: u32, mut b: u32) -> u32 {
@@ -342,6 +531,53 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         assert!(max_diff < 1e-5, "max diff {max_diff}");
+    }
+
+    #[test]
+    fn streaming_in_chunks_equals_the_whole_buffer_sample_for_sample() {
+        let x: Vec<f32> = sine(440.0, 44101, 0.3, 0.6)
+            .iter()
+            .zip(sine(5100.0, 44101, 0.3, 0.3))
+            .map(|(a, b)| a + b)
+            .collect();
+        for (from, to) in [
+            (44100, 48000),
+            (22050, 48000),
+            (48000, 16000),
+            (44101, 16000),
+            (8000, 16000),
+            (16000, 16000),
+        ] {
+            let whole = resample(&x, from, to);
+            for chunks in [[1usize, 7, 300], [4096, 1, 13], [100_000, 1, 1]] {
+                let mut stream = Resampler::new(from, to);
+                let mut out = Vec::new();
+                let mut at = 0;
+                let mut k = 0;
+                while at < x.len() {
+                    let n = chunks[k % 3].min(x.len() - at);
+                    stream.push(&x[at..at + n], &mut out);
+                    at += n;
+                    k += 1;
+                }
+                stream.finish(&mut out);
+                assert_eq!(out, whole, "{from} -> {to} in chunks {chunks:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_finished_resampler_starts_over() {
+        let x = sine(1000.0, 22050, 0.05, 0.5);
+        let mut stream = Resampler::new(22050, 48000);
+        let mut first = Vec::new();
+        stream.push(&x, &mut first);
+        stream.finish(&mut first);
+        let mut second = Vec::new();
+        stream.push(&x, &mut second);
+        stream.finish(&mut second);
+        assert_eq!(first, second);
+        assert_eq!(first, resample(&x, 22050, 48000));
     }
 
     #[test]
