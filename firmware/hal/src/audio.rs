@@ -13,10 +13,16 @@ pub trait Microphone {
     fn read(&mut self, buf: &mut [i16]) -> Result<usize, HalError>;
 }
 
-/// A sink of mono i16 samples.
+/// A sink of i16 samples, mono unless [`Speaker::channels`] says otherwise.
 pub trait Speaker {
     /// Samples per second that [`Speaker::write`] expects.
     fn sample_rate(&self) -> u32;
+
+    /// Interleaved channels per frame that [`Speaker::write`] expects (1 unless the speaker
+    /// says otherwise).
+    fn channels(&self) -> u16 {
+        1
+    }
 
     /// Queues samples for playback. May block while the device's buffer is full.
     fn write(&mut self, samples: &[i16]) -> Result<(), HalError>;
@@ -37,6 +43,9 @@ impl<M: Microphone + ?Sized> Microphone for Box<M> {
 impl<S: Speaker + ?Sized> Speaker for Box<S> {
     fn sample_rate(&self) -> u32 {
         (**self).sample_rate()
+    }
+    fn channels(&self) -> u16 {
+        (**self).channels()
     }
     fn write(&mut self, samples: &[i16]) -> Result<(), HalError> {
         (**self).write(samples)
