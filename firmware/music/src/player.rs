@@ -316,10 +316,13 @@ impl Player {
         while done < frames {
             self.apply_controls();
             self.update_mood();
+            // Decode ahead first, so a track's end is known before deciding (the boundary
+            // crossfade then starts exactly `crossfade_ms` before the end).
+            let most = (frames - done).min(MAX_SEGMENT);
+            self.fill_decks(most);
             self.decide();
-            let n = (frames - done)
-                .min(MAX_SEGMENT)
-                .min(self.frames_to_next_decision());
+            let n = most.min(self.frames_to_next_decision());
+            // A track started by `decide` is decoded here; the others already hold enough.
             self.fill_decks(n);
             self.mix_segment(&mut out[done * ch..(done + n) * ch]);
             self.frame += n as u64;
@@ -584,7 +587,6 @@ impl Player {
 
     fn fill_decks(&mut self, n: usize) {
         let ch = self.channels;
-        let crossfade = self.frames_of_ms(self.config.crossfade_ms);
         for deck in &mut self.decks {
             let want = (n + if deck.leaving { 0 } else { deck.lookahead }) * ch;
             while !deck.ended && deck.fifo.len() < want {
@@ -601,14 +603,17 @@ impl Player {
                     }
                 }
             }
-            deck.lookahead = (deck.lookahead + n).min(crossfade);
         }
     }
 
     fn mix_segment(&mut self, out: &mut [f32]) {
         let ch = self.channels;
+        // One frame more than the crossfade is kept decoded, so the end of a track is known
+        // while more than a crossfade of it is left.
+        let lookahead = self.frames_of_ms(self.config.crossfade_ms) + 1;
         out.fill(0.0);
         for deck in &mut self.decks {
+            deck.lookahead = (deck.lookahead + out.len() / ch).min(lookahead);
             for frame in out.chunks_exact_mut(ch) {
                 let g = deck.gain * (deck.x * FRAC_PI_2).sin();
                 for y in frame.iter_mut() {
