@@ -58,18 +58,23 @@ pub fn measure_file(path: &Path, channels: usize) -> Result<Option<f64>, MusicEr
         .and_then(finite))
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     path: PathBuf,
     len: u64,
-    mtime_ns: u128,
+    mtime_ns: u64,
     channels: u16,
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Entry {
-    #[serde(flatten)]
-    key: Key,
+    path: PathBuf,
+    len: u64,
+    /// Modification time in ns since 1970.
+    mtime_ns: u64,
+    /// The channel layout it was measured in (the output's).
+    channels: u16,
     /// `None`: silent.
     lufs: Option<f64>,
 }
@@ -121,7 +126,19 @@ impl LoudnessCache {
                 reason: format!("version {} (this build reads version 1)", parsed.version),
             });
         }
-        cache.entries = parsed.tracks.into_iter().map(|e| (e.key, e.lufs)).collect();
+        cache.entries = parsed
+            .tracks
+            .into_iter()
+            .map(|e| {
+                let key = Key {
+                    path: e.path,
+                    len: e.len,
+                    mtime_ns: e.mtime_ns,
+                    channels: e.channels,
+                };
+                (key, e.lufs)
+            })
+            .collect();
         Ok(cache)
     }
 
@@ -150,7 +167,7 @@ impl LoudnessCache {
             .modified()
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         let key = Key {
             path: path.to_path_buf(),
             len: meta.len(),
@@ -181,7 +198,10 @@ impl LoudnessCache {
                 .entries
                 .iter()
                 .map(|(key, lufs)| Entry {
-                    key: key.clone(),
+                    path: key.path.clone(),
+                    len: key.len,
+                    mtime_ns: key.mtime_ns,
+                    channels: key.channels,
                     lufs: *lufs,
                 })
                 .collect(),

@@ -142,6 +142,19 @@ pub struct Player {
     events: Vec<TrackEvent>,
 }
 
+impl std::fmt::Debug for Player {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Player")
+            .field("rate", &self.rate)
+            .field("channels", &self.channels)
+            .field("now_ms", &self.now_ms())
+            .field("mood", &self.effective.0)
+            .field("playing", &self.playing())
+            .field("voices", &self.decks.len())
+            .finish_non_exhaustive()
+    }
+}
+
 fn db_to_gain(db: f32) -> f32 {
     10f32.powf(db / 20.0)
 }
