@@ -255,6 +255,7 @@ pub fn interleave(planes: &[Vec<f32>], out_channels: usize, out: &mut Vec<f32>) 
         return;
     };
     out.reserve(frames * out_channels);
+    #[allow(clippy::needless_range_loop)] // frame f of several planes
     for f in 0..frames {
         for c in 0..out_channels {
             out.push(planes[c % planes.len()][f]);
@@ -263,6 +264,7 @@ pub fn interleave(planes: &[Vec<f32>], out_channels: usize, out: &mut Vec<f32>) 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

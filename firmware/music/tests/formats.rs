@@ -1,5 +1,6 @@
 //! The encoded formats through the real decoders: OGG Vorbis, MP3 and FLAC fixtures (10 s of
 //! the simulated board's music, 44.1 kHz stereo; see tests/fixtures/make_fixtures.sh).
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

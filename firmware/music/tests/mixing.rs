@@ -1,5 +1,6 @@
 //! What comes out: ducking, clicks, loudness, volume, prompts, formats and the loudness cache,
 //! measured on the rendered samples.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Fixtures and measurements shared by the player tests: real WAV files written with hound,
 //! real rendered samples.
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use std::f64::consts::PI;
