@@ -239,6 +239,12 @@ impl Player {
         self.decks.len()
     }
 
+    /// Decoded frames held ahead of playback, all tracks together. Bounded by about one
+    /// crossfade plus one block per sounding track, whatever the tracks' lengths.
+    pub fn buffered_frames(&self) -> usize {
+        self.decks.iter().map(|d| d.frames(self.channels)).sum()
+    }
+
     /// Files whose loudness was measured (not found in the cache) so far.
     pub fn loudness_measurements(&self) -> usize {
         self.cache.measurements()

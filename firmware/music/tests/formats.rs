@@ -89,3 +89,29 @@ fn the_player_plays_encoded_tracks_in_turn() {
         }
     )));
 }
+
+#[test]
+fn tracks_are_decoded_a_little_ahead_never_whole() {
+    // A 60 s track (2.9 M samples at 48 kHz stereo): never more than a crossfade and a block
+    // or two of it is held decoded.
+    let dir = tempfile::tempdir().unwrap();
+    let happy = dir.path().join("happy");
+    std::fs::create_dir(&happy).unwrap();
+    sine_wav(&happy.join("long.wav"), 300.0, 60.0, 44_100, 2, 0.5);
+    std::fs::copy(fixture("song.ogg"), happy.join("song.ogg")).unwrap();
+    let mut config = config(&[("happy", &happy)]);
+    config.crossfade_ms = 3000;
+    let mut player = Player::new(config, RATE, 2).unwrap();
+    let mut block = vec![0.0f32; 2 * 1024];
+    let mut most = 0;
+    for _ in 0..(120 * RATE as usize / 1024) {
+        player.render(&mut block);
+        most = most.max(player.buffered_frames());
+    }
+    let bound = 2 * (frame_at(3000) + 2 * 1024 + 4096);
+    assert!(most <= bound, "{most} frames buffered, bound {bound}");
+    assert!(
+        most >= frame_at(3000),
+        "{most}: the look-ahead holds a crossfade"
+    );
+}
