@@ -7,7 +7,7 @@
 //! the FLAC decoded). The crossfade is 8 s on 10 s tracks, so two tracks sound most of the
 //! time; only blocks rendered with two tracks sounding are counted. Loudness is measured (and
 //! cached in memory) during an untimed first minute. Wall time per 1024-frame block, so a
-//! busy machine reads high.
+//! busy machine reads high. Then the cost of measuring each fixture's loudness once.
 
 use std::path::Path;
 use std::time::Instant;
@@ -81,6 +81,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             100.0 * all_share,
             1000.0 * worst,
             1000.0 * BLOCK as f64 / f64::from(RATE),
+        );
+    }
+    // The loudness measurement a track's first start costs (a whole decode plus EBU R128).
+    for name in ["song.ogg", "song.mp3", "song.flac"] {
+        let start = Instant::now();
+        let lufs = sentio_music::loudness::measure_file(&fixtures.join(name), 2)?;
+        let took = start.elapsed().as_secs_f64();
+        println!(
+            "{name:>10}: loudness measured in {:.1} ms for 10 s of audio ({:.2}% of its duration), {:.2} LUFS",
+            1000.0 * took,
+            100.0 * took / 10.0,
+            lufs.unwrap_or(f64::NEG_INFINITY)
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
