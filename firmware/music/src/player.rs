@@ -100,10 +100,12 @@ struct Deck {
     error: Option<String>,
     /// Loudness normalization, linear.
     gain: f32,
-    /// Fade position 0..=1; the fade gain is sin(x * pi / 2) (equal power).
-    x: f32,
-    /// Change of `x` per frame.
-    dx: f32,
+    /// The fade runs from position `fade_from` to `fade_to` (0..=1) over `fade_len` frames,
+    /// `fade_pos` of them done; the gain at position p is sin(p * pi / 2) (equal power).
+    fade_from: f32,
+    fade_to: f32,
+    fade_pos: usize,
+    fade_len: usize,
     leaving: bool,
     /// Frames decoded ahead of playback; grows up to the crossfade length.
     lookahead: usize,
@@ -112,6 +114,20 @@ struct Deck {
 impl Deck {
     fn frames(&self, channels: usize) -> usize {
         self.fifo.len() / channels
+    }
+
+    /// The fade position now (counted in whole frames, so a fade lasts exactly its length).
+    fn position(&self) -> f32 {
+        if self.fade_pos >= self.fade_len {
+            return self.fade_to;
+        }
+        let t = self.fade_pos as f32 / self.fade_len as f32;
+        self.fade_from + (self.fade_to - self.fade_from) * t
+    }
+
+    /// Frames until the fade is done.
+    fn fade_left(&self) -> usize {
+        self.fade_len.saturating_sub(self.fade_pos)
     }
 }
 
@@ -438,9 +454,11 @@ impl Player {
         }
         if let Some(i) = self.current() {
             let deck = &self.decks[i];
-            if deck.mood != self.effective.0 {
-                next = next
-                    .min(self.effective.1 + self.frames_of_ms(self.config.long_dwell_ms) as u64);
+            let dwell_end = self.effective.1 + self.frames_of_ms(self.config.long_dwell_ms) as u64;
+            // A deadline already passed (during a crossfade, which it waits for) is checked at
+            // every step anyway; it must not shrink the steps to one frame.
+            if deck.mood != self.effective.0 && dwell_end > now {
+                next = next.min(dwell_end);
             }
             let crossfade = self.frames_of_ms(self.config.crossfade_ms);
             let left = deck.frames(self.channels);
@@ -449,8 +467,8 @@ impl Player {
             }
         }
         for deck in &self.decks {
-            if deck.dx < 0.0 {
-                next = next.min(now + (deck.x / -deck.dx).ceil() as u64);
+            if deck.leaving {
+                next = next.min(now + deck.fade_left() as u64);
             }
         }
         next.saturating_sub(now).max(1).min(usize::MAX as u64) as usize
@@ -477,7 +495,10 @@ impl Player {
             });
         } else {
             deck.leaving = true;
-            deck.dx = -deck.x / len as f32;
+            deck.fade_from = deck.position();
+            deck.fade_to = 0.0;
+            deck.fade_pos = 0;
+            deck.fade_len = len;
         }
         let fade = len.max(self.frames_of_ms(START_FADE_MS));
         self.start_track(fade);
@@ -597,8 +618,10 @@ impl Player {
             ended: false,
             error: None,
             gain: db_to_gain(gain_db as f32),
-            x: 0.0,
-            dx: 1.0 / fade.max(1) as f32,
+            fade_from: 0.0,
+            fade_to: 1.0,
+            fade_pos: 0,
+            fade_len: fade.max(1),
             leaving: false,
             lookahead: 0,
         })
@@ -634,11 +657,11 @@ impl Player {
         for deck in &mut self.decks {
             deck.lookahead = (deck.lookahead + out.len() / ch).min(lookahead);
             for frame in out.chunks_exact_mut(ch) {
-                let g = deck.gain * (deck.x * FRAC_PI_2).sin();
+                let g = deck.gain * (deck.position() * FRAC_PI_2).sin();
                 for y in frame.iter_mut() {
                     *y += deck.fifo.pop_front().unwrap_or(0.0) * g;
                 }
-                deck.x = (deck.x + deck.dx).clamp(0.0, 1.0);
+                deck.fade_pos += 1;
             }
         }
         let depth = self.config.duck_depth_db;
@@ -694,7 +717,7 @@ impl Player {
         let mut i = 0;
         while i < self.decks.len() {
             let deck = &mut self.decks[i];
-            let faded_out = deck.leaving && deck.x <= 0.0;
+            let faded_out = deck.leaving && deck.fade_left() == 0;
             let ran_out = deck.ended && deck.frames(ch) == 0;
             if faded_out || ran_out {
                 if !deck.leaving {

@@ -311,3 +311,28 @@ fn a_manual_skip_crossfades_with_the_short_length() {
     assert_eq!(ended, Some(2300));
     assert_ne!(started(&events)[0].1, started(&events)[1].1);
 }
+
+#[test]
+fn a_long_dwell_reached_during_a_crossfade_switches_when_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let happy = mood_folder(dir.path(), "happy", &[220.0, 247.0], 12.0);
+    let sad = mood_folder(dir.path(), "sad", &[330.0], 10.0);
+    let mut config = config(&[("happy", &happy), ("sad", &sad)]);
+    config.crossfade_ms = 5000;
+    config.min_dwell_ms = 0;
+    config.long_dwell_ms = 1000;
+    let mut player = Player::new(config, RATE, 2).unwrap();
+    let (mut out, mut events) = (Vec::new(), Vec::new());
+    render_until(&mut player, 7500, 1024, &mut out, &mut events);
+    player.set_mood(7500, "sad"); // the boundary crossfade runs 7000..12000
+    render_until(&mut player, 14_000, 1024, &mut out, &mut events);
+    let skips = skipped(&events);
+    assert_eq!(skips[0].0, 7000);
+    assert_eq!(skips[0].2, SkipReason::EndOfTrack);
+    assert_eq!(
+        (skips[1].0, &skips[1].2),
+        (12_000, &SkipReason::Dwell),
+        "{skips:?}"
+    );
+    assert_eq!(started(&events)[2].3, "sad");
+}
