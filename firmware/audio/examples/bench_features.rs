@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use sentio_audio::features::Isa;
 use sentio_audio::{FeatureConfig, FeatureExtractor, FeatureMatrix, detect_speech, resample};
 
 /// Best-of-20 time of `f`, in us per frame.
@@ -16,70 +17,6 @@ fn best_us_per_frame(frames: usize, mut f: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
         * 1e6
         / frames.max(1) as f64
-}
-
-/// The extractor's stages alone, each over every frame of `audio`.
-fn stages(audio: &[f32], cfg: &FeatureConfig) {
-    use sentio_audio::chroma::ChromaFilterbank;
-    use sentio_audio::mel::{MelFilterbank, clip_to_top_db, power_to_db_in_place};
-    use sentio_audio::mfcc::Dct2;
-    use sentio_audio::stft::Stft;
-    use sentio_audio::zcr::zero_crossing_rate;
-
-    let mut stft = Stft::new(cfg.n_fft, cfg.win_length, cfg.hop_length);
-    let frames = stft.frames(audio.len());
-    let mut powers = vec![0.0f32; frames * stft.bins()];
-    let fft = best_us_per_frame(frames, || {
-        for (t, power) in powers.chunks_exact_mut(stft.bins()).enumerate() {
-            stft.power_frame(audio, t, power);
-        }
-    });
-    let fmax = cfg.mel_fmax().into();
-    let mel = MelFilterbank::new(
-        cfg.sample_rate,
-        cfg.n_fft,
-        cfg.n_mels,
-        cfg.fmin.into(),
-        fmax,
-    );
-    let mut mels = vec![0.0f32; frames * cfg.n_mels];
-    let mel_us = best_us_per_frame(frames, || {
-        for (power, out) in powers
-            .chunks_exact(mel.bins())
-            .zip(mels.chunks_exact_mut(cfg.n_mels))
-        {
-            mel.apply(power, out);
-        }
-    });
-    let chroma = ChromaFilterbank::new(cfg.sample_rate, cfg.n_fft);
-    let mut out = [0.0f32; 12];
-    let chroma_us = best_us_per_frame(frames, || {
-        for power in powers.chunks_exact(chroma.bins()) {
-            chroma.apply(power, &mut out);
-        }
-    });
-    let mut db = mels.clone();
-    let db_us = best_us_per_frame(frames, || {
-        db.copy_from_slice(&mels);
-        power_to_db_in_place(&mut db);
-        clip_to_top_db(&mut db, cfg.top_db);
-    });
-    let dct = Dct2::new(cfg.n_mels, cfg.n_mfcc);
-    let mut mfcc = vec![0.0f32; cfg.n_mfcc];
-    let dct_us = best_us_per_frame(frames, || {
-        for row in db.chunks_exact(cfg.n_mels) {
-            dct.apply(row, &mut mfcc);
-        }
-    });
-    let mut zcr = Vec::new();
-    let zcr_us = best_us_per_frame(frames, || {
-        zcr = zero_crossing_rate(audio, cfg.win_length, cfg.hop_length);
-    });
-    println!(
-        "stages, us per frame: stft {fft:.2}, mel {mel_us:.2}, chroma {chroma_us:.2}, dB + clip \
-         {db_us:.2}, dct {dct_us:.2}, zcr {zcr_us:.2} (checksum {:.3})",
-        out[0] + mfcc[0] + zcr.first().copied().unwrap_or(0.0)
-    );
 }
 
 fn main() {
@@ -114,8 +51,9 @@ fn main() {
     let (best, median) = (times[0], times[runs / 2]);
     let per_frame_us = |s: f64| s * 1e6 / out.frames.max(1) as f64;
     println!(
-        "features: {:.2} ms per {secs} s of 16 kHz audio ({} frames x {} dims): {:.2} us per \
-         frame (median {:.2}), real-time factor {:.5}",
+        "features ({}): {:.2} ms per {secs} s of 16 kHz audio ({} frames x {} dims): {:.3} us \
+         per frame (median {:.3}), real-time factor {:.5}",
+        extractor.isa().name(),
         best * 1e3,
         out.frames,
         out.dims,
@@ -124,19 +62,24 @@ fn main() {
         best / secs
     );
 
-    // The same without the run-time dispatch (the target's baseline instruction set, SSE2 on
-    // x86_64).
-    let portable = best_us_per_frame(out.frames, || {
-        extractor.extract_into_portable(&audio, &mut out);
+    // Every build of the lane-parallel path this CPU runs, and the frame-at-a-time path (kept
+    // for FFT sizes that are not a power of two).
+    for isa in Isa::available() {
+        let us = best_us_per_frame(out.frames, || {
+            extractor.extract_into_with(isa, &audio, &mut out);
+        });
+        println!("features, {} build: {us:.3} us per frame", isa.name());
+    }
+    let framewise = best_us_per_frame(out.frames, || {
+        extractor.extract_into_framewise(&audio, &mut out);
     });
-    println!("features, portable build: {portable:.2} us per frame");
+    println!("features, frame at a time: {framewise:.3} us per frame");
     // `extract` (a new matrix per call, as `sentio features --repeat` times it): the output's
     // allocation and first-touch page faults on top.
     let fresh = best_us_per_frame(out.frames, || {
         out = extractor.extract(&audio);
     });
-    println!("features, new matrix per call: {fresh:.2} us per frame");
-    stages(&audio, &FeatureConfig::default());
+    println!("features, new matrix per call: {fresh:.3} us per frame");
 
     let capture = signal(48000);
     let start = Instant::now();

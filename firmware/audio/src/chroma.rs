@@ -29,7 +29,7 @@ pub struct ChromaFilterbank {
 /// [`crate::stft::POWER_FLUSH`]) is subnormal (slow on x86); a power of two changes no rounding,
 /// and the normalization by the largest class cancels it. Weights below 1e-12 (the Gaussian tails,
 /// down to 1e-32) are dropped: they change no chroma value by more than ~1e-8 of the largest.
-const SCALE: f32 = (1u64 << 60) as f32;
+pub(crate) const SCALE: f32 = (1u64 << 60) as f32;
 
 const N_CHROMA: usize = 12;
 /// Centre octave and width (in octaves) of the Gaussian weighting over frequency.
@@ -37,6 +37,9 @@ const CENTRE_OCTAVE: f64 = 5.0;
 const OCTAVE_WIDTH: f64 = 2.0;
 
 impl ChromaFilterbank {
+    /// Weights below this are dropped (see [`SCALE`]).
+    pub(crate) const DROP_BELOW: f64 = 1e-12;
+
     /// Follows `librosa.filters.chroma` step by step (in f64).
     pub fn new(sample_rate: u32, n_fft: usize) -> Self {
         let sr = f64::from(sample_rate);
@@ -89,7 +92,13 @@ impl ChromaFilterbank {
             bins,
             weights_f32: kept
                 .iter()
-                .map(|&w| if w < 1e-12 { 0.0 } else { w as f32 * SCALE })
+                .map(|&w| {
+                    if w < Self::DROP_BELOW {
+                        0.0
+                    } else {
+                        w as f32 * SCALE
+                    }
+                })
                 .collect(),
             weights: kept,
         }

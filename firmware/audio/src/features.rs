@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AudioError;
 use crate::chroma::{ChromaFilterbank, PITCH_CLASSES};
+use crate::lanes::{LaneBuffers, LanePlan};
 use crate::mel::{MelFilterbank, clip_to_top_db, power_to_db_in_place};
 use crate::mfcc::Dct2;
 use crate::stft::Stft;
@@ -189,6 +190,56 @@ pub struct FeatureExtractor {
     power: Vec<f32>,
     /// The clip's mel powers, then dB values, [frames, n_mels] (needed whole for the top-dB clip).
     mel_db: Vec<f32>,
+    /// The lane-parallel path (every power-of-two FFT size) and its buffers.
+    lanes: Option<LanePlan>,
+    lane_buffers: LaneBuffers,
+    /// The instruction set [`FeatureExtractor::extract_into`] uses.
+    isa: Isa,
+}
+
+/// The builds of the lane-parallel path, by vector width. All give bit-identical features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// The target's baseline (SSE2 on x86_64, NEON on aarch64): 2 f64 lanes.
+    Portable,
+    /// x86_64 AVX2 + FMA: 4 f64 lanes.
+    Avx2,
+    /// x86_64 AVX-512F: 8 f64 lanes.
+    Avx512,
+}
+
+impl Isa {
+    /// The builds this CPU can run, widest first.
+    pub fn available() -> Vec<Isa> {
+        let mut isas = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                isas.push(Isa::Avx2);
+            }
+        }
+        isas.push(Isa::Portable);
+        isas
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => {
+                if cfg!(target_arch = "aarch64") {
+                    "neon"
+                } else {
+                    "portable"
+                }
+            }
+            Isa::Avx2 => "avx2+fma",
+            Isa::Avx512 => "avx512",
+        }
+    }
 }
 
 impl FeatureExtractor {
@@ -204,7 +255,11 @@ impl FeatureExtractor {
         );
         let chroma = ChromaFilterbank::new(config.sample_rate, config.n_fft);
         let dct = Dct2::new(config.n_mels, config.n_mfcc);
+        let lanes = crate::lanes::supports(&config).then(|| LanePlan::new(&config, &mel, &chroma));
         Ok(FeatureExtractor {
+            lanes,
+            lane_buffers: LaneBuffers::default(),
+            isa: Isa::available()[0],
             power: vec![0.0; stft.bins()],
             mel_db: Vec::new(),
             stft,
@@ -248,32 +303,49 @@ impl FeatureExtractor {
         out
     }
 
+    /// The instruction set `extract_into` runs on (see [`Isa`]).
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
     /// Features of `samples` written into `out`, reusing its buffer and the extractor's.
     ///
-    /// On x86_64 CPUs with AVX2 the same code runs compiled for 256-bit vectors (picked at run
-    /// time; the default x86_64 target only assumes SSE2). No FMA is enabled and Rust never
-    /// reassociates float operations, so both builds give bit-identical results (tested).
+    /// Frames are computed a block at a time with one frame per vector lane (see
+    /// [`crate::lanes`]), built for the widest vectors the CPU has ([`FeatureExtractor::isa`]);
+    /// every build gives bit-identical features (tested). FFT sizes that are not a power of two
+    /// take the frame-at-a-time path.
     pub fn extract_into(&mut self, samples: &[f32], out: &mut FeatureMatrix) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { self.extract_into_avx2(samples, out) };
-            return;
-        }
-        self.extract_into_portable(samples, out);
+        self.extract_into_with(self.isa, samples, out);
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn extract_into_avx2(&mut self, samples: &[f32], out: &mut FeatureMatrix) {
-        self.extract_into_portable(samples, out);
-    }
-
-    /// [`FeatureExtractor::extract_into`] for the compilation target's baseline instruction set
-    /// (public for the test that compares the two builds).
+    /// [`FeatureExtractor::extract_into`] on a given build (for tests and benchmarks); an `isa`
+    /// the CPU cannot run falls back to the portable build.
     #[doc(hidden)]
-    #[inline(always)]
-    pub fn extract_into_portable(&mut self, samples: &[f32], out: &mut FeatureMatrix) {
+    pub fn extract_into_with(&mut self, isa: Isa, samples: &[f32], out: &mut FeatureMatrix) {
+        let Some(plan) = &self.lanes else {
+            self.extract_into_framewise(samples, out);
+            return;
+        };
+        let buffers = &mut self.lane_buffers;
+        let runnable = Isa::available().contains(&isa);
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `runnable` says the CPU has the features the function is built for.
+            Isa::Avx512 if runnable => unsafe { extract_avx512(plan, buffers, samples, out) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 if runnable => unsafe { extract_avx2(plan, buffers, samples, out) },
+            _ => {
+                use crate::simd::Lanes;
+                crate::lanes::extract::<Lanes<f64, 2>, Lanes<f32, 4>>(plan, buffers, samples, out)
+            }
+        }
+    }
+
+    /// The frame-at-a-time path, for FFT sizes that are not a power of two (public for the test
+    /// that compares it with the lane-parallel one).
+    #[doc(hidden)]
+    pub fn extract_into_framewise(&mut self, samples: &[f32], out: &mut FeatureMatrix) {
         let cfg = &self.config;
         let (n_mfcc, n_mels, dims) = (cfg.n_mfcc, cfg.n_mels, cfg.dims());
         let frames = self.stft.frames(samples.len());
@@ -313,6 +385,30 @@ impl FeatureExtractor {
             row[mel_col..].copy_from_slice(mel_row);
         }
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn extract_avx512(
+    plan: &LanePlan,
+    buffers: &mut LaneBuffers,
+    samples: &[f32],
+    out: &mut FeatureMatrix,
+) {
+    use crate::simd::x86::{F32x16, F64x8};
+    crate::lanes::extract::<F64x8, F32x16>(plan, buffers, samples, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn extract_avx2(
+    plan: &LanePlan,
+    buffers: &mut LaneBuffers,
+    samples: &[f32],
+    out: &mut FeatureMatrix,
+) {
+    use crate::simd::x86::{F32x8, F64x4};
+    crate::lanes::extract::<F64x4, F32x8>(plan, buffers, samples, out);
 }
 
 /// Per-column mean then per-column standard deviation (population, ddof 0) over the frames:
@@ -357,30 +453,112 @@ pub fn utterance_summary_names(config: &FeatureConfig) -> Vec<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_runtime_dispatched_and_the_portable_build_agree_bit_for_bit() {
-        // A vowel-like tone with noise, silence at both ends: every code path (edge frames,
-        // subnormal flushing, the top-dB clip) in both builds.
+    /// A vowel-like tone with noise, silence at both ends: every code path (edge frames,
+    /// subnormal flushing, the top-dB clip, a last block with unused lanes).
+    fn test_signal(len: usize) -> Vec<f32> {
         let mut state = 7u32;
-        let samples: Vec<f32> = (0..16_000)
+        (0..len)
             .map(|i| {
                 state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 let noise = (state >> 8) as f32 / (1 << 24) as f32 - 0.5;
                 let t = i as f32 / 16_000.0;
                 let voiced = (2.0 * std::f32::consts::PI * 140.0 * t).sin() * 0.4
                     + (2.0 * std::f32::consts::PI * 1_120.0 * t).sin() * 0.1;
-                if (2_000..14_000).contains(&i) {
+                if (len / 8..len * 7 / 8).contains(&i) {
                     voiced + 0.01 * noise
                 } else {
                     0.0
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn every_build_of_the_lane_path_agrees_bit_for_bit() {
+        let samples = test_signal(16_000 + 37);
         let mut extractor = FeatureExtractor::new(FeatureConfig::default()).unwrap();
-        let (mut dispatched, mut portable) = (FeatureMatrix::default(), FeatureMatrix::default());
-        extractor.extract_into(&samples, &mut dispatched);
-        extractor.extract_into_portable(&samples, &mut portable);
-        assert_eq!(dispatched.frames, 101);
-        assert_eq!(dispatched, portable);
+        let mut reference = FeatureMatrix::default();
+        extractor.extract_into_with(Isa::Portable, &samples, &mut reference);
+        assert_eq!(reference.frames, 101);
+        let available = Isa::available();
+        println!("builds this CPU runs: {available:?}");
+        for isa in available {
+            let mut out = FeatureMatrix::default();
+            extractor.extract_into_with(isa, &samples, &mut out);
+            assert_eq!(out, reference, "{isa:?} differs from the portable build");
+        }
+        // A clip of one frame, and one shorter than a block.
+        for len in [1, 100, 1_700] {
+            let (mut a, mut b) = (FeatureMatrix::default(), FeatureMatrix::default());
+            extractor.extract_into(&samples[..len], &mut a);
+            extractor.extract_into_with(Isa::Portable, &samples[..len], &mut b);
+            assert_eq!(a, b, "{len} samples");
+            assert_eq!(a.frames, 1 + len / 160);
+        }
+    }
+
+    #[test]
+    fn the_lane_path_equals_the_frame_at_a_time_path() {
+        let samples = test_signal(9_000);
+        for config in [
+            FeatureConfig::default(),
+            FeatureConfig {
+                n_fft: 1024,
+                win_length: 1024,
+                hop_length: 256,
+                n_mels: 41,
+                n_mfcc: 41,
+                ..FeatureConfig::default()
+            },
+            FeatureConfig {
+                n_fft: 8,
+                win_length: 6,
+                hop_length: 3,
+                n_mels: 3,
+                n_mfcc: 2,
+                top_db: None,
+                ..FeatureConfig::default()
+            },
+        ] {
+            let mut extractor = FeatureExtractor::new(config.clone()).unwrap();
+            let (mut lanes, mut framewise) = (FeatureMatrix::default(), FeatureMatrix::default());
+            extractor.extract_into(&samples, &mut lanes);
+            extractor.extract_into_framewise(&samples, &mut framewise);
+            assert_eq!(
+                (lanes.frames, lanes.dims),
+                (framewise.frames, framewise.dims)
+            );
+            let names = config.column_names();
+            for (i, (a, b)) in lanes.data.iter().zip(&framewise.data).enumerate() {
+                let name = &names[i % lanes.dims];
+                // dB-valued columns in dB, chroma and zcr in their unit.
+                let tolerance = if name.starts_with("chroma") || name == "zcr" {
+                    1e-5
+                } else {
+                    2e-3
+                };
+                assert!(
+                    (a - b).abs() <= tolerance,
+                    "n_fft {}: frame {} {name}: {a} vs {b}",
+                    config.n_fft,
+                    i / lanes.dims
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_non_power_of_two_fft_takes_the_frame_at_a_time_path() {
+        let config = FeatureConfig {
+            n_fft: 480,
+            ..FeatureConfig::default()
+        };
+        let samples = test_signal(4_000);
+        let mut extractor = FeatureExtractor::new(config).unwrap();
+        let out = extractor.extract(&samples);
+        let mut framewise = FeatureMatrix::default();
+        extractor.extract_into_framewise(&samples, &mut framewise);
+        assert_eq!(out, framewise);
+        assert_eq!(out.frames, 26);
     }
 }

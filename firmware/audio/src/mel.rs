@@ -111,6 +111,11 @@ impl MelFilterbank {
         self.filters.iter().filter(|(_, w)| w.is_empty()).count()
     }
 
+    /// Each filter's first non-zero bin and its weights from there on.
+    pub(crate) fn filters(&self) -> impl Iterator<Item = (usize, &[f64])> {
+        self.filters.iter().map(|(first, w)| (*first, w.as_slice()))
+    }
+
     /// The filters as a dense row-major [n_mels, bins] matrix (for comparisons and plots).
     pub fn to_dense(&self) -> Vec<f64> {
         let mut dense = vec![0.0; self.filters.len() * self.bins];
