@@ -182,6 +182,8 @@ impl LanePlan {
 pub(crate) struct LaneBuffers {
     /// The signal in f64 with `n_fft / 2` zeros before it and enough after it for a whole block.
     padded: Vec<f64>,
+    /// `padded` transposed by hops (see `transpose_hops`).
+    columns: Vec<f64>,
     /// The ZCR's edge-padded sign bits and sign changes (see `zcr_flags`).
     signs: Vec<u8>,
     flags: Vec<u8>,
@@ -226,11 +228,13 @@ pub(crate) fn extract<V: F64s, W: F32s>(
     // The signal centred (n_fft / 2 zeros on the left, librosa's constant padding) and long enough
     // for the last block's unused lanes, which see only zeros.
     let half = plan.n_fft / 2;
-    let padded_len = (blocks * pl - 1) * plan.hop + plan.n_fft + fl;
+    // Whole hops, a multiple of `fl` of them, covering the last block's last frame.
+    let rows = ((blocks * pl - 1) * plan.hop + plan.n_fft)
+        .max(half + samples.len())
+        .div_ceil(plan.hop)
+        .next_multiple_of(fl);
     buffers.padded.clear();
-    buffers
-        .padded
-        .resize(padded_len.max(half + samples.len()), 0.0);
+    buffers.padded.resize(rows * plan.hop, 0.0);
     for (slot, &x) in buffers.padded[half..].iter_mut().zip(samples) {
         *slot = f64::from(x);
     }
@@ -240,9 +244,10 @@ pub(crate) fn extract<V: F64s, W: F32s>(
         &mut buffers.signs,
         &mut buffers.flags,
     );
+    transpose_hops::<V>(&buffers.padded, plan.hop, rows, &mut buffers.columns);
 
     let LaneBuffers {
-        padded,
+        columns,
         flags,
         re,
         im,
@@ -273,7 +278,7 @@ pub(crate) fn extract<V: F64s, W: F32s>(
         let valid = (frames - first_frame).min(pl);
         for half_block in 0..2 {
             let first = first_frame + half_block * fl;
-            load_frames::<V>(plan, &padded[first * plan.hop..], re, im);
+            load_frames::<V>(plan, columns, rows, first, re, im);
             fft::<V>(plan, re, im);
             split_power::<V>(plan, re, im, power, pl, half_block * fl);
         }
@@ -347,57 +352,75 @@ fn zcr_flags(samples: &[f32], frame_length: usize, signs: &mut Vec<u8>, flags: &
     flags.extend(signs.windows(2).map(|pair| pair[0] ^ pair[1]));
 }
 
-/// Windows the `V::LANES` frames starting at `padded[0]`, `padded[hop]`, ... into the packed FFT
-/// input: point `m` of lane `l` holds samples `2m` (re) and `2m + 1` (im) of frame `l`.
+/// `columns[c * rows + r]` = `padded[r * hop + c]`: the padded signal cut into rows of one hop
+/// and transposed, so that sample `n` of frames `t..t + fl` (which start one hop apart) is one
+/// contiguous run, `columns[(n % hop) * rows + t + n / hop..][..fl]`. Each sample is transposed
+/// once here instead of once per frame that holds it (2.5 times at hop 160 and 400-sample
+/// windows), `fl` rows by `fl` samples at a time in registers. `padded.len()` must be
+/// `rows * hop` with `rows` a multiple of `V::LANES`.
 #[inline(always)]
-fn load_frames<V: F64s>(plan: &LanePlan, padded: &[f64], re: &mut [f64], im: &mut [f64]) {
+fn transpose_hops<V: F64s>(padded: &[f64], hop: usize, rows: usize, columns: &mut Vec<f64>) {
     let fl = V::LANES;
+    assert!(padded.len() == rows * hop && rows.is_multiple_of(fl));
+    columns.clear();
+    columns.resize(hop * rows, 0.0);
+    let mut block = [V::splat(0.0); MAX_LANES / 2];
+    let block = &mut block[..fl];
+    let whole = hop / fl * fl;
+    for r0 in (0..rows).step_by(fl) {
+        for c0 in (0..whole).step_by(fl) {
+            V::load_columns(&padded[r0 * hop + c0..], hop, block);
+            for (j, column) in block.iter().enumerate() {
+                column.store(&mut columns[(c0 + j) * rows + r0..]);
+            }
+        }
+        for c in whole..hop {
+            for r in r0..r0 + fl {
+                columns[c * rows + r] = padded[r * hop + c];
+            }
+        }
+    }
+}
+
+/// Windows frames `first..first + V::LANES` into the packed FFT input: point `m` of lane `l`
+/// holds samples `2m` (re) and `2m + 1` (im) of frame `first + l` (see [`transpose_hops`]).
+#[inline(always)]
+fn load_frames<V: F64s>(
+    plan: &LanePlan,
+    columns: &[f64],
+    rows: usize,
+    first: usize,
+    re: &mut [f64],
+    im: &mut [f64],
+) {
+    let fl = V::LANES;
+    let hop = plan.hop;
     let (lo, hi) = plan.window_points;
     // The FFT works in place, so the points outside the window must be zeroed again each time.
     re[..lo * fl].fill(0.0);
     im[..lo * fl].fill(0.0);
     re[hi * fl..].fill(0.0);
     im[hi * fl..].fill(0.0);
-    // `fl` samples of `fl` frames at a time, transposed in registers (gathers are slow on
-    // x86 CPUs with the Downfall microcode, ~40 cycles each). The span is rounded up to whole
-    // groups and starts early enough to end inside the frame, where the window is zero.
-    let groups = (2 * (hi - lo)).div_ceil(fl);
-    let Some(start) = plan.n_fft.checked_sub(groups * fl).map(|s| s.min(2 * lo)) else {
-        for point in lo..hi {
-            let n = 2 * point;
-            let even = V::gather(&padded[n..], plan.hop).mul(V::splat(plan.window[n]));
-            let odd = V::gather(&padded[n + 1..], plan.hop).mul(V::splat(plan.window[n + 1]));
-            even.store(&mut re[point * fl..]);
-            odd.store(&mut im[point * fl..]);
-        }
-        return;
-    };
-    let mut columns = [V::splat(0.0); MAX_LANES / 2];
-    let columns = &mut columns[..fl];
-    // `start` and `fl` are even, so sample n0 + j is a real part for even j, an imaginary one
-    // for odd j, of point (n0 + j) / 2 < points.
-    assert!(start % 2 == 0 && fl % 2 == 0 && start + groups * fl <= plan.n_fft);
-    assert!(re.len() >= plan.points * fl && im.len() >= plan.points * fl);
-    let window = &plan.window[start..start + groups * fl];
+    assert!(first + (2 * hi - 1) / hop + fl <= rows && columns.len() >= hop * rows);
+    assert!(re.len() >= hi * fl && im.len() >= hi * fl && plan.window.len() >= 2 * hi);
+    let columns = columns.as_ptr();
     let (re, im) = (re.as_mut_ptr(), im.as_mut_ptr());
-    for (group, window) in window.chunks_exact(fl).enumerate() {
-        let n0 = start + group * fl;
-        V::load_columns(&padded[n0..], plan.hop, columns);
-        for (j, (pair, weights)) in columns
-            .chunks_exact(2)
-            .zip(window.chunks_exact(2))
-            .enumerate()
-        {
-            let point = n0 / 2 + j;
-            // SAFETY: point < points (asserted above), rows of fl values.
-            unsafe {
-                pair[0]
-                    .mul(V::splat(weights[0]))
-                    .store_ptr(re.add(point * fl));
-                pair[1]
-                    .mul(V::splat(weights[1]))
-                    .store_ptr(im.add(point * fl));
+    // Column by column: the 2-3 samples of a column (one hop apart) read overlapping runs of
+    // the same cache lines.
+    for c in 0..hop {
+        let mut n = c;
+        while n < 2 * hi {
+            if n >= 2 * lo {
+                // SAFETY: n < 2 hi, so the run ends by row first + (2 hi - 1) / hop + fl <= rows
+                // (asserted above); point n / 2 < hi rows of fl values in re and im.
+                unsafe {
+                    let value = V::load_ptr(columns.add(c * rows + first + n / hop))
+                        .mul(V::splat(*plan.window.get_unchecked(n)));
+                    let half = if n % 2 == 0 { re } else { im };
+                    value.store_ptr(half.add(n / 2 * fl));
+                }
             }
+            n += hop;
         }
     }
 }
@@ -694,6 +717,7 @@ mod stage_times {
         extract::<V, W>(plan, &mut buffers, samples, &mut out);
         let frames = out.frames;
         let blocks = frames.div_ceil(pl);
+        let rows = buffers.padded.len() / plan.hop;
         let runs = 60;
         for _ in 0..runs {
             let mut t = [0.0f64; 7];
@@ -714,7 +738,9 @@ mod stage_times {
                     let first = block * pl + half * fl;
                     load_frames::<V>(
                         plan,
-                        &buffers.padded[first * plan.hop..],
+                        &buffers.columns,
+                        rows,
+                        first,
                         &mut buffers.re,
                         &mut buffers.im,
                     );
@@ -768,7 +794,7 @@ mod stage_times {
         // SAFETY: AVX-512F checked above.
         let t = unsafe { stages(&plan, &samples) };
         println!(
-            "us per frame: zcr {:.3} load {:.3} fft {:.3} split {:.3} mel {:.3} chroma {:.3} \
+            "us per frame: zcr+transpose {:.3} load {:.3} fft {:.3} split {:.3} mel {:.3} chroma {:.3} \
              dct {:.3}",
             t[0], t[1], t[2], t[3], t[4], t[5], t[6]
         );

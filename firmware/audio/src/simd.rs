@@ -13,8 +13,6 @@ pub(crate) trait F64s: Copy {
     fn splat(x: f64) -> Self;
     fn load(from: &[f64]) -> Self;
     fn store(self, to: &mut [f64]);
-    /// Lane `l` = `from[l * stride]`.
-    fn gather(from: &[f64], stride: usize) -> Self;
     /// `LANES` vectors (into `out[..LANES]`), vector `j` lane `l` = `from[l * stride + j]`:
     /// `LANES` rows of `from` transposed into columns.
     fn load_columns(from: &[f64], stride: usize, out: &mut [Self]);
@@ -104,10 +102,6 @@ impl<const N: usize> F64s for Lanes<f64, N> {
     #[inline(always)]
     fn store(self, to: &mut [f64]) {
         to[..N].copy_from_slice(&self.0);
-    }
-    #[inline(always)]
-    fn gather(from: &[f64], stride: usize) -> Self {
-        lanewise!(N, |l| from[l * stride])
     }
     #[inline(always)]
     fn add(self, b: Self) -> Self {
@@ -287,15 +281,6 @@ pub(crate) mod x86 {
             unsafe { _mm512_storeu_pd(to.as_mut_ptr(), self.0) }
         }
         #[inline(always)]
-        fn gather(from: &[f64], stride: usize) -> Self {
-            assert!(from.len() > 7 * stride && 7 * stride < i32::MAX as usize);
-            let s = stride as i32;
-            unsafe {
-                let index = _mm256_setr_epi32(0, s, 2 * s, 3 * s, 4 * s, 5 * s, 6 * s, 7 * s);
-                Self(_mm512_i32gather_pd::<8>(index, from.as_ptr()))
-            }
-        }
-        #[inline(always)]
         fn add(self, b: Self) -> Self {
             unsafe { Self(_mm512_add_pd(self.0, b.0)) }
         }
@@ -419,15 +404,6 @@ pub(crate) mod x86 {
         fn store(self, to: &mut [f64]) {
             assert!(to.len() >= 4);
             unsafe { _mm256_storeu_pd(to.as_mut_ptr(), self.0) }
-        }
-        #[inline(always)]
-        fn gather(from: &[f64], stride: usize) -> Self {
-            assert!(from.len() > 3 * stride && 3 * stride < i32::MAX as usize);
-            let s = stride as i32;
-            unsafe {
-                let index = _mm_setr_epi32(0, s, 2 * s, 3 * s);
-                Self(_mm256_i32gather_pd::<8>(from.as_ptr(), index))
-            }
         }
         #[inline(always)]
         fn add(self, b: Self) -> Self {
