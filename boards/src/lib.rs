@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ErrorKind, ProfileError};
 pub use sentio_mood::MoodConfig;
+pub use sentio_music::MusicConfig;
 pub use types::*;
 
 use error::{Source, closest};
@@ -74,6 +75,11 @@ pub struct BoardProfile {
     pub faces: FacesConfig,
     /// `[mood]`: the mood fusion's settings (the defaults when the section is absent).
     pub mood: MoodConfig,
+    /// `[music]`: the mood music player's settings, `None` when the section is absent (the
+    /// device then plays no music). Checked with [`MusicConfig::validate`]; relative paths in
+    /// `folders` and `loudness_cache` are already resolved against `base_dir`. Folders are not
+    /// looked at here: one that does not exist is skipped by the player at run time.
+    pub music: Option<MusicConfig>,
     /// Where the profile came from.
     pub origin: ProfileOrigin,
     /// Folder that relative media paths are resolved against (see [`BoardProfile::resolve`]).
@@ -144,6 +150,7 @@ impl BoardProfile {
             models: c.models,
             faces: c.faces,
             mood: c.mood,
+            music: c.music.map(|m| m.with_base_dir(base_dir)),
             origin,
             base_dir: base_dir.to_path_buf(),
         })

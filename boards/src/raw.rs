@@ -24,6 +24,7 @@ pub(crate) struct RawProfile {
     pub models: S<RawModels>,
     pub faces: Option<S<RawFaces>>,
     pub mood: Option<S<RawMood>>,
+    pub music: Option<S<RawMusic>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +100,9 @@ pub(crate) struct RawGpio {
     pub chip: S<String>,
     pub button: Option<S<i64>>,
     pub consent: Option<S<bool>>,
+    pub next: Option<S<i64>>,
+    pub volume_up: Option<S<i64>>,
+    pub volume_down: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,3 +162,25 @@ pub(crate) struct RawMood {
 
 /// Label -> mood name, both with their spans.
 pub(crate) type RawOverrides = BTreeMap<S<String>, S<String>>;
+
+/// `[music]`: every key optional (the defaults are `sentio_music::MusicConfig::default()`);
+/// `[music.folders]` maps mood labels to paths, both with their spans.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMusic {
+    pub folders: Option<S<BTreeMap<S<String>, S<String>>>>,
+    pub fallback_mood: Option<S<String>>,
+    pub crossfade_ms: Option<S<i64>>,
+    pub skip_crossfade_ms: Option<S<i64>>,
+    pub min_dwell_ms: Option<S<i64>>,
+    pub long_dwell_ms: Option<S<i64>>,
+    pub no_repeat: Option<S<i64>>,
+    pub seed: Option<S<i64>>,
+    pub duck_depth_db: Option<S<f64>>,
+    pub duck_attack_ms: Option<S<i64>>,
+    pub duck_release_ms: Option<S<i64>>,
+    pub target_lufs: Option<S<f64>>,
+    pub max_gain_db: Option<S<f64>>,
+    pub volume: Option<S<f64>>,
+    pub loudness_cache: Option<S<String>>,
+}

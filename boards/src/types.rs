@@ -333,6 +333,13 @@ pub struct GpioConfig {
     /// The button is a consent button: the device starts with the camera and microphone
     /// paused, and each press starts or stops sensing.
     pub consent: bool,
+    /// "Next track" button line offset on `chip` (the music player skips to another track of
+    /// the mood), wired like `button`.
+    pub next: Option<u32>,
+    /// "Volume up" button line offset on `chip`, wired like `button`.
+    pub volume_up: Option<u32>,
+    /// "Volume down" button line offset on `chip`, wired like `button`.
+    pub volume_down: Option<u32>,
 }
 
 /// `[serial]`: the link to the host.

@@ -2,14 +2,16 @@
 //! first problem with its location, the allowed values and a help line.
 
 use std::ops::{Range, RangeInclusive};
+use std::path::PathBuf;
 
 use sentio_mood::{Modality, Mood, MoodConfig, MoodTable};
+use sentio_music::{MusicConfig, MusicError};
 use toml::Spanned;
 
-use crate::error::{ErrorKind, ProfileError, Source, closest};
+use crate::error::{ErrorKind, ProfileError, Source, closest, example_for};
 use crate::raw::{
-    RawAudio, RawCamera, RawCpu, RawDisplay, RawFaces, RawI2c, RawMood, RawOverrides, RawProfile,
-    RawSpi,
+    RawAudio, RawCamera, RawCpu, RawDisplay, RawFaces, RawI2c, RawMood, RawMusic, RawOverrides,
+    RawProfile, RawSpi,
 };
 use crate::types::*;
 use crate::{BAUD_RATES, SAMPLE_RATES};
@@ -33,6 +35,8 @@ pub(crate) struct Checked {
     pub models: ModelsConfig,
     pub faces: FacesConfig,
     pub mood: MoodConfig,
+    /// Paths as written (resolved against the profile's folder by the caller).
+    pub music: Option<MusicConfig>,
 }
 
 type Result<T> = std::result::Result<T, ProfileError>;
@@ -78,11 +82,10 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
                     "gpio.chip",
                     "the GPIO character device, e.g. \"/dev/gpiochip0\" (`gpiodetect` lists them)",
                 )?,
-                button: g
-                    .button
-                    .as_ref()
-                    .map(|b| c.gpio_line(b, "gpio.button"))
-                    .transpose()?,
+                button: c.optional_gpio_line(&g.button, "gpio.button")?,
+                next: c.optional_gpio_line(&g.next, "gpio.next")?,
+                volume_up: c.optional_gpio_line(&g.volume_up, "gpio.volume_up")?,
+                volume_down: c.optional_gpio_line(&g.volume_down, "gpio.volume_down")?,
             })
         }
     };
@@ -156,6 +159,7 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
         Some(m) => c.mood(m)?,
         None => MoodConfig::default(),
     };
+    let music = raw.music.as_ref().map(|m| c.music(m)).transpose()?;
 
     Ok(Checked {
         board,
@@ -169,6 +173,7 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
         models,
         faces,
         mood,
+        music,
     })
 }
 
@@ -286,6 +291,10 @@ impl Checker<'_> {
             MAX_GPIO_LINE,
             "a line offset on the GPIO chip (`gpioinfo` lists them), not a physical header pin number",
         )
+    }
+
+    fn optional_gpio_line(&self, value: &Option<Spanned<i64>>, key: &str) -> Result<Option<u32>> {
+        value.as_ref().map(|v| self.gpio_line(v, key)).transpose()
     }
 
     fn cpu(&self, cpu: &RawCpu) -> Result<CpuConfig> {
@@ -681,10 +690,18 @@ impl Checker<'_> {
                 claims.push((chip, line, "display.spi.backlight", raw_bl.span()));
             }
         }
-        if let (Some(g), Some(raw_gpio)) = (gpio, &raw.gpio)
-            && let (Some(line), Some(raw_button)) = (g.button, &raw_gpio.get_ref().button)
-        {
-            claims.push((g.chip.as_str(), line, "gpio.button", raw_button.span()));
+        if let (Some(g), Some(raw_gpio)) = (gpio, &raw.gpio) {
+            let r = raw_gpio.get_ref();
+            for (line, raw_line, key) in [
+                (g.button, &r.button, "gpio.button"),
+                (g.next, &r.next, "gpio.next"),
+                (g.volume_up, &r.volume_up, "gpio.volume_up"),
+                (g.volume_down, &r.volume_down, "gpio.volume_down"),
+            ] {
+                if let (Some(line), Some(raw_line)) = (line, raw_line) {
+                    claims.push((g.chip.as_str(), line, key, raw_line.span()));
+                }
+            }
         }
 
         let same_chip =
@@ -1009,6 +1026,222 @@ impl Checker<'_> {
         Ok(out)
     }
 
+    /// `[music]`: every key read into a [`MusicConfig`], which `MusicConfig::validate` checks
+    /// (the ranges live in sentio-music only); the key its error names is located in the file.
+    /// Folders are not looked at: one that does not exist is skipped by the player at run time.
+    fn music(&self, table: &Spanned<RawMusic>) -> Result<MusicConfig> {
+        let m = table.get_ref();
+        let mut music = MusicConfig::default();
+        if let Some(folders) = &m.folders {
+            for (mood, path) in folders.get_ref() {
+                let key = format!("music.folders.{}", mood.get_ref());
+                let path = self.non_empty(
+                    path,
+                    &key,
+                    "a folder of tracks or an .m3u playlist, e.g. \"/var/lib/sentio/music/happy\"",
+                )?;
+                music
+                    .folders
+                    .insert(mood.get_ref().clone(), PathBuf::from(path));
+            }
+        }
+        if let Some(v) = &m.fallback_mood {
+            music.fallback_mood = v.get_ref().clone();
+        }
+        // An integer that does not fit a u32 becomes u32::MAX, which no key's range allows, so
+        // `validate` refuses it and the error shows the value as written.
+        let mut beyond_u32: Option<(&Spanned<i64>, &str)> = None;
+        let ints = [
+            (&m.crossfade_ms, "crossfade_ms", &mut music.crossfade_ms),
+            (
+                &m.skip_crossfade_ms,
+                "skip_crossfade_ms",
+                &mut music.skip_crossfade_ms,
+            ),
+            (&m.min_dwell_ms, "min_dwell_ms", &mut music.min_dwell_ms),
+            (&m.long_dwell_ms, "long_dwell_ms", &mut music.long_dwell_ms),
+            (&m.no_repeat, "no_repeat", &mut music.no_repeat),
+            (
+                &m.duck_attack_ms,
+                "duck_attack_ms",
+                &mut music.duck_attack_ms,
+            ),
+            (
+                &m.duck_release_ms,
+                "duck_release_ms",
+                &mut music.duck_release_ms,
+            ),
+        ];
+        for (value, name, slot) in ints {
+            if let Some(v) = value {
+                *slot = u32::try_from(*v.get_ref()).unwrap_or_else(|_| {
+                    beyond_u32.get_or_insert((v, name));
+                    u32::MAX
+                });
+            }
+        }
+        let floats = [
+            (&m.duck_depth_db, &mut music.duck_depth_db),
+            (&m.target_lufs, &mut music.target_lufs),
+            (&m.max_gain_db, &mut music.max_gain_db),
+            (&m.volume, &mut music.volume),
+        ];
+        for (value, slot) in floats {
+            if let Some(v) = value {
+                // Too large for f32 becomes infinite, which `validate` refuses.
+                *slot = *v.get_ref() as f32;
+            }
+        }
+        if let Some(v) = &m.seed {
+            music.seed = u64::try_from(*v.get_ref()).map_err(|_| {
+                self.err(
+                    ErrorKind::BadValue,
+                    v.span(),
+                    "music.seed",
+                    format!("{} is out of range", v.get_ref()),
+                )
+                .allowed([format!("0 to {}", i64::MAX)])
+                .help(music_help("seed"))
+            })?;
+        }
+        if let Some(v) = &m.loudness_cache {
+            music.loudness_cache = Some(PathBuf::from(self.non_empty(
+                v,
+                "music.loudness_cache",
+                "a JSON file the player may write, e.g. \"/var/lib/sentio/loudness.json\"; leave the key out to measure on every start",
+            )?));
+        }
+
+        if let Err(e) = music.validate() {
+            return Err(self.music_error(table, &music, e));
+        }
+        if let Some((v, name)) = beyond_u32 {
+            // Not reached while every range stays below u32::MAX; kept so that it stays an error.
+            return Err(self
+                .err(
+                    ErrorKind::BadValue,
+                    v.span(),
+                    format!("music.{name}"),
+                    format!("{} is out of range", v.get_ref()),
+                )
+                .help(music_help(name)));
+        }
+        Ok(music)
+    }
+
+    /// Places an error of `MusicConfig::validate` at the key it names.
+    fn music_error(
+        &self,
+        table: &Spanned<RawMusic>,
+        music: &MusicConfig,
+        error: MusicError,
+    ) -> ProfileError {
+        let m = table.get_ref();
+        let MusicError::InvalidConfig {
+            key,
+            value,
+            allowed,
+        } = &error
+        else {
+            return self
+                .err(
+                    ErrorKind::BadValue,
+                    table.span(),
+                    "music",
+                    error.to_string(),
+                )
+                .help("see the [music] keys in docs/boards.md");
+        };
+        let moods = Mood::ALL.map(Mood::as_str);
+        let did_you_mean = |word: &str| match closest(word, moods) {
+            Some(close) => format!("did you mean `{close}`? "),
+            None => String::new(),
+        };
+        match *key {
+            "folders" => {
+                let span = m
+                    .folders
+                    .as_ref()
+                    .and_then(|f| f.get_ref().keys().find(|k| k.get_ref() == value))
+                    .map_or_else(|| table.span(), Spanned::span);
+                self.err(
+                    ErrorKind::UnknownKey,
+                    span,
+                    format!("music.folders.{value}"),
+                    format!("{value:?} is not a mood"),
+                )
+                .allowed(moods)
+                .help(format!(
+                    "{}the keys of [music.folders] are moods, each set to a folder of tracks or an .m3u playlist",
+                    did_you_mean(value)
+                ))
+            }
+            "fallback_mood" => {
+                let span = m
+                    .fallback_mood
+                    .as_ref()
+                    .map_or_else(|| table.span(), Spanned::span);
+                self.err(
+                    ErrorKind::BadValue,
+                    span,
+                    "music.fallback_mood",
+                    format!("{value:?} is not a mood"),
+                )
+                .allowed(moods)
+                .help(format!(
+                    "{}{}",
+                    did_you_mean(value),
+                    music_help("fallback_mood")
+                ))
+            }
+            _ => {
+                let allowed = allowed.replace("..=", " to ");
+                match (music_span(m, key), &m.crossfade_ms) {
+                    (Some(span), _) => {
+                        let written = self.src.slice(&span).unwrap_or(value).trim().to_owned();
+                        let kind = if *key == "skip_crossfade_ms" {
+                            ErrorKind::Conflict
+                        } else {
+                            ErrorKind::BadValue
+                        };
+                        self.err(
+                            kind,
+                            span,
+                            format!("music.{key}"),
+                            format!("{written} is out of range"),
+                        )
+                        .allowed([allowed])
+                        .help(music_help(key))
+                    }
+                    // The default skip crossfade (500 ms) is longer than the file's crossfade.
+                    (None, Some(crossfade)) if *key == "skip_crossfade_ms" => self
+                        .err(
+                            ErrorKind::Conflict,
+                            crossfade.span(),
+                            "music.crossfade_ms",
+                            format!(
+                                "crossfade_ms = {} is shorter than skip_crossfade_ms (default {})",
+                                music.crossfade_ms, music.skip_crossfade_ms
+                            ),
+                        )
+                        .help(format!(
+                            "set `skip_crossfade_ms = {}` or less in [music] too, or make crossfade_ms at least {}",
+                            music.crossfade_ms, music.skip_crossfade_ms
+                        )),
+                    (None, _) => self
+                        .err(
+                            ErrorKind::BadValue,
+                            table.span(),
+                            format!("music.{key}"),
+                            format!("{key} = {value} is out of range"),
+                        )
+                        .allowed([allowed])
+                        .help(music_help(key)),
+                }
+            }
+        }
+    }
+
     fn models(&self, load: &Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>> {
         let mut names: Vec<String> = Vec::new();
         for (i, item) in load.get_ref().iter().enumerate() {
@@ -1042,6 +1275,58 @@ impl Checker<'_> {
             names.push(name.clone());
         }
         Ok(names)
+    }
+}
+
+/// Where `[music] key` is written, if it is.
+fn music_span(m: &RawMusic, key: &str) -> Option<Range<usize>> {
+    let int = |v: &Option<Spanned<i64>>| v.as_ref().map(Spanned::span);
+    let float = |v: &Option<Spanned<f64>>| v.as_ref().map(Spanned::span);
+    match key {
+        "crossfade_ms" => int(&m.crossfade_ms),
+        "skip_crossfade_ms" => int(&m.skip_crossfade_ms),
+        "min_dwell_ms" => int(&m.min_dwell_ms),
+        "long_dwell_ms" => int(&m.long_dwell_ms),
+        "no_repeat" => int(&m.no_repeat),
+        "seed" => int(&m.seed),
+        "duck_attack_ms" => int(&m.duck_attack_ms),
+        "duck_release_ms" => int(&m.duck_release_ms),
+        "duck_depth_db" => float(&m.duck_depth_db),
+        "target_lufs" => float(&m.target_lufs),
+        "max_gain_db" => float(&m.max_gain_db),
+        "volume" => float(&m.volume),
+        "fallback_mood" => m.fallback_mood.as_ref().map(Spanned::span),
+        "loudness_cache" => m.loudness_cache.as_ref().map(Spanned::span),
+        "folders" => m.folders.as_ref().map(Spanned::span),
+        _ => None,
+    }
+}
+
+/// What a `[music]` key does, with an example line.
+fn music_help(key: &str) -> String {
+    let meaning = match key {
+        "fallback_mood" => "the mood played at start and when a mood has nothing to play",
+        "crossfade_ms" => "the crossfade at a track's end and after a long dwell, in ms",
+        "skip_crossfade_ms" => "the crossfade on a skip, in ms, not longer than crossfade_ms",
+        "min_dwell_ms" => "a mood held less than this is ignored, in ms",
+        "long_dwell_ms" => {
+            "a mood held this long changes the track without waiting for its end, in ms"
+        }
+        "no_repeat" => "none of a mood's last N tracks plays again",
+        "seed" => "the shuffle's seed",
+        "duck_depth_db" => "how far the music goes down while someone speaks, in dB",
+        "duck_attack_ms" => "time to go the whole depth down when speech starts, in ms",
+        "duck_release_ms" => "time to come back up when speech ends, in ms",
+        "target_lufs" => "the loudness (EBU R128) every track is brought to, in LUFS",
+        "max_gain_db" => "the most gain normalization gives a quiet track, in dB",
+        "volume" => "output volume, 0 (silent) to 1 (full scale)",
+        _ => "see the [music] keys in docs/boards.md",
+    };
+    match example_for(&format!("music.{key}")) {
+        Some(example) => {
+            format!("{meaning}; e.g. `{example}`, or leave the key out for its default")
+        }
+        None => meaning.to_owned(),
     }
 }
 
