@@ -1197,15 +1197,25 @@ impl Checker<'_> {
             _ => {
                 let allowed = allowed.replace("..=", " to ");
                 match (music_span(m, key), &m.crossfade_ms) {
+                    (Some(span), _) if *key == "skip_crossfade_ms" => self
+                        .err(
+                            ErrorKind::Conflict,
+                            span,
+                            "music.skip_crossfade_ms",
+                            format!(
+                                "{} is longer than crossfade_ms ({})",
+                                music.skip_crossfade_ms, music.crossfade_ms
+                            ),
+                        )
+                        .allowed([allowed])
+                        .help(format!(
+                            "a skip's crossfade may not be longer than the crossfade: lower it to at most {} or raise crossfade_ms",
+                            music.crossfade_ms
+                        )),
                     (Some(span), _) => {
                         let written = self.src.slice(&span).unwrap_or(value).trim().to_owned();
-                        let kind = if *key == "skip_crossfade_ms" {
-                            ErrorKind::Conflict
-                        } else {
-                            ErrorKind::BadValue
-                        };
                         self.err(
-                            kind,
+                            ErrorKind::BadValue,
                             span,
                             format!("music.{key}"),
                             format!("{written} is out of range"),
