@@ -229,10 +229,14 @@ where
     let mut stage_totals: Vec<(&'static str, Duration)> = Vec::new();
     let mut latency = LatencyHistogram::new();
 
+    let speaker_rate = speaker.sample_rate();
+    let speaker_channels = usize::from(speaker.channels().max(1));
     if options.beep {
-        speaker
-            .write(&beep(speaker.sample_rate()))
-            .map_err(AppError::Speaker)?;
+        // Through the pipeline's mixer when it plays music, so the two never fight.
+        let tone = beep(speaker_rate);
+        if !pipeline.play_prompt(&tone, speaker_rate) {
+            speaker.write(&tone).map_err(AppError::Speaker)?;
+        }
         emit(Event::Beep {
             freq_hz: BEEP_HZ,
             duration_ms: BEEP_MS,
@@ -243,6 +247,9 @@ where
     let fps = u64::from(format.fps.max(1));
     // The largest per-frame chunk: ceil(rate / fps).
     let mut audio = vec![0i16; rate.div_ceil(fps) as usize];
+    // What the speaker plays for each frame's interval, on the same timeline.
+    let speaker_rate = u64::from(speaker_rate);
+    let mut sound = vec![0i16; speaker_rate.div_ceil(fps) as usize * speaker_channels];
     let mut mic_ended = false;
     let mut audio_lag_max = Duration::ZERO;
     let mut last_level: Option<f32> = None;
@@ -291,19 +298,26 @@ where
         let media_time = Duration::from_micros(frames * 1_000_000 / fps);
         audio_lag_max = audio_lag_max.max((t2 - start).saturating_sub(media_time));
 
-        pipeline.step(
-            &StepInput {
-                frame: &frame,
-                audio: &audio[..got],
-                sample_rate: microphone.sample_rate(),
-                index: frames,
-                t_ms: round3((t2 - start).as_secs_f64() * 1000.0),
-                media_ms: media_time.as_millis() as u64,
-                now: t2,
-                clock: clock_dyn,
-            },
-            emit,
-        );
+        let input = StepInput {
+            frame: &frame,
+            audio: &audio[..got],
+            sample_rate: microphone.sample_rate(),
+            index: frames,
+            t_ms: round3((t2 - start).as_secs_f64() * 1000.0),
+            media_ms: media_time.as_millis() as u64,
+            now: t2,
+            clock: clock_dyn,
+        };
+        pipeline.step(&input, emit);
+        // The speaker's samples for the same interval as the microphone's (none for frame 0).
+        let sound_due = match frames {
+            0 => 0,
+            n => (n * speaker_rate / fps - (n - 1) * speaker_rate / fps) as usize,
+        } * speaker_channels;
+        let out = &mut sound[..sound_due];
+        if sound_due > 0 && pipeline.sound(&input, out, emit) {
+            speaker.write(out).map_err(AppError::Speaker)?;
+        }
         let t_pipeline = clock.now();
 
         stats.frame = frames;

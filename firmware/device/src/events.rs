@@ -96,6 +96,10 @@ pub enum Event {
         on: bool,
         by: String,
     },
+    /// The music player started, left or ended a track, or fell back to another mood's music.
+    Track(TrackInfo),
+    /// A volume button changed the music's volume (0..1).
+    Volume { frame: u64, t_ms: f64, volume: f32 },
     /// The fused mood changed.
     Mood {
         frame: u64,
@@ -256,4 +260,28 @@ mod tests {
             r#"{"event":"stop","frames":9,"reason":"signal","elapsed_ms":1.5,"frame_to_display_p50_ms":0.25,"frame_to_display_p99_ms":2.0,"audio_lag_max_ms":0.0,"speech_windows":3.0}"#
         );
     }
+}
+
+/// A `track` event: what the music player did. `t_ms` is on the speaker's clock (the media time
+/// of the run).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TrackInfo {
+    pub frame: u64,
+    pub t_ms: u64,
+    /// `started`, `skipped`, `ended`, `fallback`, `nothing_to_play` or `cache_reset`.
+    pub action: String,
+    /// The file's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mood: Option<String>,
+    /// Why a track was left: `end_of_track`, `dwell` (a new mood held long enough to switch
+    /// mid-track), `manual` (the next-track button) or `decode_error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Loudness normalization applied to a started track, dB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gain_db: Option<f32>,
 }

@@ -463,6 +463,35 @@ pub fn open_consent_button(
     }
 }
 
+/// Opens the music's buttons: `[gpio]` next / volume_up / volume_down, or a simulated next-track
+/// button pressed at `next_at` (seconds after the first frame).
+pub fn open_music_buttons(
+    profile: &BoardProfile,
+    next_at: &[f64],
+) -> Result<crate::music::MusicButtons, SetupError> {
+    let mut buttons = crate::music::MusicButtons::default();
+    if !next_at.is_empty() {
+        let presses = next_at
+            .iter()
+            .map(|s| std::time::Duration::from_secs_f64(s.max(0.0)))
+            .collect();
+        buttons.next = Some(Box::new(sentio_hal::sim::ScriptedButton::new(presses)));
+    }
+    let Some(gpio) = &profile.gpio else {
+        return Ok(buttons);
+    };
+    let open = |line: Option<u32>| {
+        line.map(|line| open_gpio_button(profile, &gpio.chip, line).map(|b| b.device))
+            .transpose()
+    };
+    if buttons.next.is_none() {
+        buttons.next = open(gpio.next)?;
+    }
+    buttons.volume_up = open(gpio.volume_up)?;
+    buttons.volume_down = open(gpio.volume_down)?;
+    Ok(buttons)
+}
+
 #[cfg(feature = "gpio")]
 fn open_gpio_button(
     _profile: &BoardProfile,
@@ -484,8 +513,9 @@ fn open_gpio_button(
 ) -> Result<Opened<Box<dyn sentio_hal::PushButton>>, SetupError> {
     Err(SetupError::FeatureMissing {
         board: profile.board.name.clone(),
-        what: "the GPIO consent button",
+        what: "GPIO buttons",
         feature: "gpio",
-        alternative: ", or set gpio.consent = false in the profile",
+        alternative: ", or remove the buttons (button/consent, next, volume_up, volume_down) from \
+                      the profile's [gpio]",
     })
 }

@@ -502,6 +502,12 @@ fn to_link(event: &Event) -> Option<Outgoing> {
                 )
                 .collect(),
         })),
+        Event::Track(track) => Some(Outgoing::Event(LinkEvent {
+            at_ms: track.t_ms,
+            topic: text("track")?,
+            label: text(&track.action)?,
+            values: heapless::Vec::new(),
+        })),
         Event::ModelRefused { role, .. } => Some(Outgoing::Event(LinkEvent {
             at_ms: monotonic_ms(),
             topic: text("refused")?,

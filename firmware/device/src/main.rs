@@ -9,12 +9,13 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use sentio_boards::{BoardProfile, CameraDriver, FaceDetectorKind};
 use sentio_hal::sim::Pacing;
-use sentio_hal::{Clock, SystemClock, VirtualClock};
+use sentio_hal::{Clock, Speaker as _, SystemClock, VirtualClock};
 use sentiod::app::AppOptions;
 use sentiod::events::Event;
 use sentiod::hardware::{self, Overrides};
 use sentiod::job::DeviceJob;
 use sentiod::link::{Link, LinkOptions};
+use sentiod::music::MusicSetup;
 use sentiod::pipeline::{DevicePipeline, PreviewPipeline};
 use sentiod::setup::{self, FaceOptions};
 
@@ -84,6 +85,13 @@ struct Args {
     /// No start-up beep.
     #[arg(long)]
     no_beep: bool,
+    /// No music, even when the profile has a `[music]` section.
+    #[arg(long)]
+    no_music: bool,
+    /// Simulated next-track button presses, seconds after the first frame (repeatable, or
+    /// comma-separated). Real boards use the profile's `[gpio]` `next` line.
+    #[arg(long, value_name = "SECS", value_delimiter = ',')]
+    next_at: Vec<f64>,
     /// Serve the host link on this serial device, or on a new pseudo-terminal with `pty` (its
     /// path is announced in a `link` event). Real boards serve on the profile's serial.device
     /// by default; simulated boards only when this is given.
@@ -257,6 +265,15 @@ fn real_main() -> anyhow::Result<()> {
             let registry = link.as_ref().map(|l| l.registry.clone());
             let consent =
                 hardware::open_consent_button(&profile, &args.press_at)?.map(|b| b.device);
+            let music = match (&profile.music, args.no_music) {
+                (Some(config), false) => Some(MusicSetup {
+                    config: config.clone(),
+                    sample_rate: speaker.device.sample_rate(),
+                    channels: speaker.device.channels(),
+                    buttons: hardware::open_music_buttons(&profile, &args.next_at)?,
+                }),
+                _ => None,
+            };
             let mut record = |e| setup_events.push(e);
             if args.mode == Mode::Faces {
                 DevicePipeline::Faces(Box::new(setup::face_pipeline(
@@ -271,6 +288,7 @@ fn real_main() -> anyhow::Result<()> {
                     &options,
                     registry,
                     consent,
+                    music,
                     &mut record,
                 )))
             }

@@ -17,6 +17,7 @@ use crate::app::LatencyHistogram;
 use crate::events::{Contribution, Event};
 use crate::link::ModelRegistry;
 use crate::models::ModelFile;
+use crate::music::{Music, MusicSetup};
 use crate::pipeline::{FacePipeline, Pipeline, StepInput, round3f};
 use crate::voice::{Listener, ListenerConfig, SpeechModel};
 
@@ -48,6 +49,8 @@ pub struct MoodSetup {
     /// Debugging only (`--debug-audio DIR`): write every window the speech model hears here as
     /// a WAV. Off by default: no audio leaves the ring otherwise.
     pub debug_audio: Option<std::path::PathBuf>,
+    /// Mood music, when the profile has `[music]`.
+    pub music: Option<MusicSetup>,
 }
 
 /// Faces and voice into one mood on the mood screen.
@@ -69,6 +72,10 @@ pub struct MoodPipeline {
     /// Per window: from its last sample's arrival (the frame's audio read) to its scores.
     window_latency: LatencyHistogram,
     debug_audio: Option<std::path::PathBuf>,
+    music: Option<Music>,
+    /// The music's setup until the first frame builds the player (so that a `[mood]` error
+    /// handing the setup back does not lose it).
+    music_setup: Option<MusicSetup>,
 }
 
 impl MoodPipeline {
@@ -115,6 +122,8 @@ impl MoodPipeline {
             times: VoiceTimes::default(),
             window_latency: LatencyHistogram::new(),
             debug_audio: setup.debug_audio,
+            music: None,
+            music_setup: setup.music,
         })
     }
 
@@ -299,6 +308,28 @@ impl MoodPipeline {
         }
     }
 
+    /// Builds the player from its setup once; one that cannot start is reported and the
+    /// device runs without music.
+    fn start_music(&mut self, emit: &mut dyn FnMut(Event)) {
+        let Some(setup) = self.music_setup.take() else {
+            return;
+        };
+        match Music::new(setup) {
+            Ok(music) => self.music = Some(music),
+            Err(e) => emit(Event::refused("music", "profile [music]", e.to_string())),
+        }
+    }
+
+    /// Tells the music the mood and whether someone is speaking.
+    fn cue_music(&mut self, input: &StepInput<'_>, emit: &mut dyn FnMut(Event)) {
+        self.start_music(emit);
+        let speaking = self.sensing && self.listener.as_ref().is_some_and(Listener::hears_speech);
+        let mood = self.engine.mood();
+        if let Some(music) = self.music.as_mut() {
+            music.cue(input, mood, speaking, emit);
+        }
+    }
+
     fn fuse(&mut self, input: &StepInput<'_>, emit: &mut dyn FnMut(Event)) {
         let t0 = input.clock.now();
         if let Some(scores) = self.faces.fresh_scores()
@@ -372,6 +403,35 @@ impl Pipeline for MoodPipeline {
             self.listen(input, emit);
         }
         self.fuse(input, emit);
+        self.cue_music(input, emit);
+    }
+
+    fn sound(
+        &mut self,
+        input: &StepInput<'_>,
+        out: &mut [i16],
+        emit: &mut dyn FnMut(Event),
+    ) -> bool {
+        self.start_music(emit);
+        match self.music.as_mut() {
+            Some(music) => {
+                music.render(input, out, emit);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn play_prompt(&mut self, samples: &[i16], sample_rate: u32) -> bool {
+        // The beep comes before the first frame: the player starts here if it can.
+        self.start_music(&mut |_| {});
+        match self.music.as_mut() {
+            Some(music) => {
+                music.prompt(samples, sample_rate);
+                true
+            }
+            None => false,
+        }
     }
 
     fn draw<D>(
@@ -400,7 +460,7 @@ impl Pipeline for MoodPipeline {
             confidence: update.map_or(0.0, |u| u.smoothed[u.mood.index()]),
             face: share(Modality::Face),
             voice: share(Modality::Voice),
-            track: None,
+            track: self.music.as_ref().and_then(Music::title),
             camera_on: self.sensing,
             mic_on: self.sensing && self.speech.is_some(),
             fps: status.fps,
@@ -430,6 +490,9 @@ impl Pipeline for MoodPipeline {
             ("ser_ms", t.ser),
             ("fuse_ms", t.fuse),
         ]);
+        if let Some(music) = self.music.as_mut() {
+            stages.push(("music_ms", music.take_time()));
+        }
         stages
     }
 }

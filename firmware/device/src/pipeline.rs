@@ -63,6 +63,24 @@ pub trait Pipeline {
     fn stop_figures(&self) -> Vec<(&'static str, f64)> {
         Vec::new()
     }
+
+    /// Fills `out` (interleaved, at the speaker's rate and channels) with what the speaker
+    /// plays for the frame just processed; `false` when the pipeline plays nothing, and the
+    /// speaker is then given nothing.
+    fn sound(
+        &mut self,
+        _input: &StepInput<'_>,
+        _out: &mut [i16],
+        _emit: &mut dyn FnMut(Event),
+    ) -> bool {
+        false
+    }
+
+    /// Mixes a prompt sound (the start-up beep) into what [`Pipeline::sound`] plays; `false`
+    /// when the pipeline has no mixer (the caller then writes it to the speaker itself).
+    fn play_prompt(&mut self, _samples: &[i16], _sample_rate: u32) -> bool {
+        false
+    }
 }
 
 /// The camera preview, fitted to the panel, with the level meter and timings.
@@ -554,6 +572,25 @@ impl Pipeline for DevicePipeline {
             Self::Preview(p) => p.stop_figures(),
             Self::Faces(p) => p.stop_figures(),
             Self::Mood(p) => p.stop_figures(),
+        }
+    }
+
+    fn sound(
+        &mut self,
+        input: &StepInput<'_>,
+        out: &mut [i16],
+        emit: &mut dyn FnMut(Event),
+    ) -> bool {
+        match self {
+            Self::Mood(p) => p.sound(input, out, emit),
+            Self::Preview(_) | Self::Faces(_) => false,
+        }
+    }
+
+    fn play_prompt(&mut self, samples: &[i16], sample_rate: u32) -> bool {
+        match self {
+            Self::Mood(p) => p.play_prompt(samples, sample_rate),
+            Self::Preview(_) | Self::Faces(_) => false,
         }
     }
 }

@@ -192,6 +192,7 @@ pub fn mood_pipeline(
     options: &FaceOptions,
     registry: Option<ModelRegistry>,
     consent: Option<Box<dyn sentio_hal::PushButton>>,
+    music: Option<crate::music::MusicSetup>,
     emit: &mut dyn FnMut(Event),
 ) -> MoodPipeline {
     let faces = face_pipeline(profile, options, registry.clone(), emit);
@@ -218,6 +219,7 @@ pub fn mood_pipeline(
         load_options: load_options.clone(),
         consent,
         debug_audio: options.debug_audio.clone(),
+        music,
     };
     loop {
         let origin = attempt.speech.as_ref().map(|m| m.origin.clone());

@@ -306,6 +306,11 @@ impl Listener {
         })
     }
 
+    /// Whether the voice-activity detector hears speech now (the music ducks under it).
+    pub fn hears_speech(&self) -> bool {
+        self.vad.in_speech()
+    }
+
     /// Samples pushed so far.
     pub fn position(&self) -> u64 {
         self.ring_start + self.ring.len() as u64

@@ -91,7 +91,17 @@ fn sim_demo_prints_events_and_writes_display_and_speaker() {
 
     let (spec, samples) = read_wav(&dir.path().join("speaker.wav"));
     assert_eq!((spec.channels, spec.sample_rate), (1, 16000));
-    assert_eq!(samples.len(), 2400, "the 150 ms start beep");
+    // The sim profile plays music: the speaker gets each frame's interval after the first
+    // (19 of 1/15 s), the start beep mixed over the music's first 150 ms.
+    assert_eq!(samples.len(), 19 * 16000 / 15);
+    let tracks: Vec<_> = ev.iter().filter(|e| e["event"] == "track").collect();
+    assert_eq!(tracks[0]["action"], "started", "{tracks:?}");
+    assert_eq!(
+        tracks[0]["mood"], "neutral",
+        "the fallback mood plays first"
+    );
+    let peak = samples[..2400].iter().map(|s| s.unsigned_abs()).max();
+    assert!(peak > Some(8000), "the beep is heard: {peak:?}");
 }
 
 #[test]
@@ -242,9 +252,11 @@ fn sigterm_stops_cleanly_with_speaker_drained() {
     let last: Value = serde_json::from_str(seen.last().unwrap()).unwrap();
     assert_eq!(last["event"], "stop");
     assert_eq!(last["reason"], "signal");
+    // Music: one frame interval of sound per frame after the first, all of it in the file.
+    let frames = last["frames"].as_u64().unwrap();
     assert_eq!(
-        read_wav(&wav).1.len(),
-        2400,
+        read_wav(&wav).1.len() as u64,
+        (frames - 1) * 16000 / 15,
         "speaker WAV complete and readable"
     );
     assert!(

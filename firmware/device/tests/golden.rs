@@ -16,6 +16,7 @@ use sentiod::app::AppOptions;
 use sentiod::events::Event;
 use sentiod::hardware::{self, Overrides};
 use sentiod::job::DeviceJob;
+use sentiod::music::MusicSetup;
 use sentiod::pipeline::{DevicePipeline, PreviewPipeline};
 use sentiod::setup::{self, FaceOptions};
 
@@ -76,6 +77,13 @@ fn run_mode(board: &str, mode: Mode, frames: u64, out: &Path) -> (RgbImage, Vec<
             &FaceOptions::default(),
             None,
             None,
+            // The profile's music, as the process plays it: the screen shows the track.
+            profile.music.clone().map(|config| MusicSetup {
+                config,
+                sample_rate: profile.audio.rate,
+                channels: 1,
+                buttons: Default::default(),
+            }),
             &mut |e| setup_events.push(e),
         ))),
     };
