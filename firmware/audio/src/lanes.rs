@@ -313,22 +313,22 @@ pub(crate) fn extract<V: F64s, W: F32s>(
         let (folds, mfcc) = scratch.split_at_mut(2 * plan.fold_len * pl);
         dct::<W>(plan, mel_block, folds, mfcc);
         let extras = &extras[block * extra_rows * pl..(block + 1) * extra_rows * pl];
-        // The rows in order, appended: [mfcc, zcr, chroma, log-mel] of each frame.
-        for lane in 0..valid {
-            out.data.extend(
-                lane_column(&mfcc[..n_mfcc * pl], pl, lane)
-                    .chain(lane_column(extras, pl, lane))
-                    .chain(lane_column(mel_block, pl, lane)),
-            );
+        // The block's rows, [mfcc, zcr, chroma, log-mel] per frame: feature by feature, each a
+        // run of `pl` lanes spread over the rows (which stay in L1).
+        let base = out.data.len();
+        out.data.resize(base + valid * dims, 0.0);
+        let rows = &mut out.data[base..];
+        let features = mfcc[..n_mfcc * pl]
+            .chunks_exact(pl)
+            .chain(extras.chunks_exact(pl))
+            .chain(mel_block.chunks_exact(pl));
+        for (d, lanes) in features.enumerate() {
+            for (lane, &value) in lanes[..valid].iter().enumerate() {
+                rows[lane * dims + d] = value;
+            }
         }
     }
     debug_assert_eq!(out.data.len(), frames * dims);
-}
-
-/// Lane `lane` of every row of `pl` values.
-#[inline(always)]
-fn lane_column(rows: &[f32], pl: usize, lane: usize) -> impl Iterator<Item = f32> + '_ {
-    rows.chunks_exact(pl).map(move |row| row[lane])
 }
 
 /// Widest f32 vector: 16 lanes (AVX-512).
@@ -773,6 +773,26 @@ mod stage_times {
                 *b = b.min(t);
             }
         }
+        // The whole extraction, for what the stages leave out (dB, the rows' assembly).
+        let mut whole = f64::INFINITY;
+        for _ in 0..runs {
+            let t0 = Instant::now();
+            extract::<V, W>(plan, &mut buffers, samples, &mut out);
+            whole = whole.min(t0.elapsed().as_secs_f64());
+        }
+        println!(
+            "whole extract: {:.3} us per frame",
+            whole * 1e6 / frames as f64
+        );
+        let mut db = f64::INFINITY;
+        for _ in 0..runs {
+            let mut mel = buffers.mel.clone();
+            let t0 = Instant::now();
+            crate::kernels::power_to_db_in_place(&mut mel, AMIN);
+            clip_to_top_db(&mut mel, plan.top_db);
+            db = db.min(t0.elapsed().as_secs_f64());
+        }
+        println!("dB + clip: {:.3} us per frame", db * 1e6 / frames as f64);
         // The fastest run of each stage: the machine may be shared.
         best.map(|s| s * 1e6 / frames as f64)
     }
