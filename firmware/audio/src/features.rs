@@ -211,20 +211,19 @@ pub enum Isa {
 impl Isa {
     /// The builds this CPU can run, widest first.
     pub fn available() -> Vec<Isa> {
-        let mut isas = Vec::new();
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                isas.push(Isa::Avx512);
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                isas.push(Isa::Avx2);
-            }
-        }
-        isas.push(Isa::Portable);
-        isas
+        let wide = [
+            (std::arch::is_x86_feature_detected!("avx512f")).then_some(Isa::Avx512),
+            (std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma"))
+            .then_some(Isa::Avx2),
+        ];
+        #[cfg(not(target_arch = "x86_64"))]
+        let wide: [Option<Isa>; 0] = [];
+        wide.into_iter()
+            .flatten()
+            .chain(std::iter::once(Isa::Portable))
+            .collect()
     }
 
     pub fn name(self) -> &'static str {
@@ -327,14 +326,19 @@ impl FeatureExtractor {
             return;
         };
         let buffers = &mut self.lane_buffers;
-        let runnable = Isa::available().contains(&isa);
+        // Only the builds this CPU runs (a wider one asked for falls back to the portable one).
+        let isa = if Isa::available().contains(&isa) {
+            isa
+        } else {
+            Isa::Portable
+        };
         match isa {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `runnable` says the CPU has the features the function is built for.
-            Isa::Avx512 if runnable => unsafe { extract_avx512(plan, buffers, samples, out) },
+            // SAFETY: `Isa::available` says the CPU has the features the function is built for.
+            Isa::Avx512 => unsafe { extract_avx512(plan, buffers, samples, out) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
-            Isa::Avx2 if runnable => unsafe { extract_avx2(plan, buffers, samples, out) },
+            Isa::Avx2 => unsafe { extract_avx2(plan, buffers, samples, out) },
             _ => {
                 use crate::simd::Lanes;
                 crate::lanes::extract::<Lanes<f64, 2>, Lanes<f32, 4>>(plan, buffers, samples, out)
