@@ -87,7 +87,7 @@ def main():
     configs = [
         ("preview (peer: no models)", ["--mode", "preview"]),
         ("faces, Haar (every 3rd frame at 320x240) + FER", ["--mode", "faces"]),
-        ("mood: Haar + FER + voice (VAD, SER) + fusion + mood screen", ["--mode", "mood"]),
+        ("mood: Haar + FER + voice (VAD, SER) + fusion + mood screen + music", ["--mode", "mood"]),
     ]
     if (ROOT / "models/zoo/blazeface/model.onnx").exists():
         configs.append(("mood: BlazeFace (every 3rd frame) + FER + voice",
@@ -115,7 +115,8 @@ def main():
         f"({datetime.date.today()}, {platform.machine()}, release build, 1 inference thread, "
         f"best of {args.rounds} interleaved rounds). `sentiod --board sim --pace fast`: 640x480 "
         "RGB frames from boards/sim/camera (a photo), 16 kHz voice clip, 240x240 RGB565 display "
-        "drawn every frame. Frame-to-display: frame captured to display flushed. Goal: >= 100 "
+        "drawn every frame; the mood rows also play the sim profile's music (decoded, resampled "
+        "and mixed into the speaker WAV each frame). Frame-to-display: frame captured to display flushed. Goal: >= 100 "
         "frames/s, p99 <= 50 ms, <= 64 MiB, no audio buffer dropped. Window-to-result: from the "
         "frame's audio read (the window's last sample) to the window's scores.",
         "",

@@ -25,18 +25,19 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn run(out: &Path, mic: Option<&str>, frames: u32) -> Vec<Value> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sentiod"));
-    cmd.args(["--board", "sim", "--pace", "fast", "--frames"])
+/// Runs `sentiod --board sim` for `frames` frames with `args`, its display and speaker in `out`;
+/// returns its events.
+fn run(out: &Path, frames: u32, args: &[&str]) -> Vec<Value> {
+    let output = Command::new(env!("CARGO_BIN_EXE_sentiod"))
+        .args(["--board", "sim", "--frames"])
         .arg(frames.to_string())
+        .args(args)
         .arg("--display-out")
         .arg(out.join("display"))
         .arg("--speaker-out")
-        .arg(out.join("speaker.wav"));
-    if let Some(mic) = mic {
-        cmd.args(["--mic", mic]);
-    }
-    let output = cmd.output().unwrap();
+        .arg(out.join("speaker.wav"))
+        .output()
+        .unwrap();
     assert!(
         output.status.success(),
         "stderr: {}",
@@ -96,8 +97,8 @@ fn music_follows_the_mood_ducks_under_speech_and_keeps_its_loudness() {
     let dir = tempfile::tempdir().unwrap();
     let (voice, quiet) = (dir.path().join("voice"), dir.path().join("quiet"));
     let frames = 120; // 8 s
-    let events = run(&voice, None, frames);
-    let _ = run(&quiet, Some("silence"), frames);
+    let events = run(&voice, frames, &["--pace", "fast"]);
+    let _ = run(&quiet, frames, &["--pace", "fast", "--mic", "silence"]);
     let with_speech = read_wav(&voice.join("speaker.wav"));
     let without = read_wav(&quiet.join("speaker.wav"));
     assert_eq!(with_speech.len(), without.len());
@@ -222,28 +223,12 @@ fn music_follows_the_mood_ducks_under_speech_and_keeps_its_loudness() {
 #[test]
 fn the_next_button_skips_with_the_short_crossfade_and_no_music_is_silent() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sentiod"))
-        .args([
-            "--board",
-            "sim",
-            "--pace",
-            "virtual",
-            "--frames",
-            "45",
-            "--next-at",
-            "1.0",
-        ])
-        .arg("--display-out")
-        .arg(dir.path().join("display"))
-        .arg("--speaker-out")
-        .arg(dir.path().join("speaker.wav"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    // Virtual pace: the button's press time is on the run's clock.
+    let events = run(
+        &dir.path().join("next"),
+        45,
+        &["--pace", "virtual", "--next-at", "1.0"],
+    );
     let tracks: Vec<&Value> = events.iter().filter(|e| e["event"] == "track").collect();
     let skip = tracks
         .iter()
@@ -259,27 +244,12 @@ fn the_next_button_skips_with_the_short_crossfade_and_no_music_is_silent() {
     assert_eq!(fade, 300, "{tracks:#?}");
 
     // --no-music: the speaker gets the beep only.
-    let quiet = Command::new(env!("CARGO_BIN_EXE_sentiod"))
-        .args([
-            "--board",
-            "sim",
-            "--pace",
-            "fast",
-            "--frames",
-            "10",
-            "--no-music",
-        ])
-        .arg("--display-out")
-        .arg(dir.path().join("display2"))
-        .arg("--speaker-out")
-        .arg(dir.path().join("quiet.wav"))
-        .output()
-        .unwrap();
-    assert!(quiet.status.success());
+    let quiet = dir.path().join("quiet");
+    let events = run(&quiet, 10, &["--pace", "fast", "--no-music"]);
     assert!(
-        !String::from_utf8_lossy(&quiet.stdout).contains("\"event\":\"track\""),
+        events.iter().all(|e| e["event"] != "track"),
         "no track events without music"
     );
-    let samples = read_wav(&dir.path().join("quiet.wav"));
+    let samples = read_wav(&quiet.join("speaker.wav"));
     assert_eq!(samples.len(), 2400, "the 150 ms beep alone");
 }
