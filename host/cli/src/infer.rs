@@ -267,7 +267,9 @@ fn npy_tensor(path: &Path, shape: &[usize]) -> Result<Vec<f32>> {
     let len: usize = shape.iter().product();
     if array.len() != len {
         bail!(
-            "{}: the array has shape {:?} ({} values) but the model's input is {shape:?} ({len} values)",
+            "{}: the array has shape {:?} ({} values) but the model's input is {shape:?} ({len} values)\n  \
+             help: save an array of the input's shape, e.g. np.save(path, a.reshape({shape:?}).astype('<f4')); \
+             --shape sets the input shape of a model whose shape is symbolic",
             path.display(),
             array.shape,
             array.len()
