@@ -98,6 +98,16 @@ pub enum Event {
     },
     /// The music player started, left or ended a track, or fell back to another mood's music.
     Track(TrackInfo),
+    /// Input injection (hardware-in-the-loop) started or ended: while active, what the host
+    /// streams over the link replaces the camera and the microphone.
+    Injection { active: bool, reason: String },
+    /// A whole injected image or audio clip arrived.
+    Injected {
+        stream: String,
+        pieces: u32,
+        bytes: u64,
+        detail: String,
+    },
     /// A volume button changed the music's volume (0..1).
     Volume { frame: u64, t_ms: f64, volume: f32 },
     /// The fused mood changed.

@@ -12,6 +12,7 @@ pub mod app;
 pub mod beep;
 pub mod events;
 pub mod hardware;
+pub mod inject;
 pub mod job;
 pub mod link;
 pub mod models;

@@ -21,6 +21,7 @@ use sentio_store::{DirFs, Store, StoreConfig};
 use serialport::{SerialPort, TTYPort};
 
 use crate::events::Event;
+use crate::inject::Injection;
 
 /// How long a read on the serial device waits before the loop goes round (retransmissions and
 /// app events are handled at least this often).
@@ -121,6 +122,8 @@ pub struct Link {
     /// Where the host connects (the pseudo-terminal's path for `pty`).
     pub path: String,
     pub registry: ModelRegistry,
+    /// What the host streams while its session holds the device (hardware-in-the-loop).
+    pub injection: Injection,
 }
 
 trait Transport: Read + Write + Send {}
@@ -182,8 +185,10 @@ impl Link {
 
         let (outgoing, incoming) = channel();
         let stop = Arc::new(AtomicBool::new(false));
+        let injection = Injection::default();
         let thread = {
             let (stop, registry) = (Arc::clone(&stop), registry.clone());
+            let injection = injection.clone();
             let board = options.board.clone();
             let baud = options.baud;
             std::thread::Builder::new()
@@ -191,7 +196,8 @@ impl Link {
                 .spawn(move || {
                     let _keep_open = keep_open;
                     run(
-                        transport, store, &board, baud, incoming, &stop, &registry, &report,
+                        transport, store, &board, baud, incoming, &stop, &registry, &injection,
+                        &report,
                     );
                 })
                 .map_err(|e| LinkError::Pty(serialport::Error::from(e)))?
@@ -202,6 +208,7 @@ impl Link {
             thread: Some(thread),
             path,
             registry,
+            injection,
         })
     }
 
@@ -276,8 +283,12 @@ fn run(
     incoming: Receiver<Outgoing>,
     stop: &AtomicBool,
     registry: &ModelRegistry,
+    injection: &Injection,
     report: &impl Fn(Event),
 ) {
+    let report_dyn = |e: Event| report(e);
+    // The session whose input is injected now.
+    let mut injecting: Option<u64> = None;
     let config = |seq: u64| {
         ServerConfig::new(board, env!("CARGO_PKG_VERSION"), &serial_number())
             .for_line(baud)
@@ -303,12 +314,30 @@ fn run(
             for name in changed {
                 load(server.store(), registry, &name, report);
             }
+            let session = server.stats().sessions;
+            if injecting.is_some_and(|s| s != session || !server.is_connected()) {
+                injection.release(
+                    "the host's session ended: the real camera and microphone are back",
+                    &report_dyn,
+                );
+                injecting = None;
+            }
+            for input in server.take_inputs() {
+                injection.accept(&input, session, &report_dyn);
+                injecting = Some(session);
+            }
             if stop.load(Ordering::SeqCst) {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
             }
         });
+        if injecting.take().is_some() {
+            injection.release(
+                "the link went down: the real camera and microphone are back",
+                &report_dyn,
+            );
+        }
         match exit {
             Ok(ServeExit::Stopped) => return,
             Ok(ServeExit::Reboot) => {

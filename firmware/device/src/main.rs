@@ -13,11 +13,14 @@ use sentio_hal::{Clock, Speaker as _, SystemClock, VirtualClock};
 use sentiod::app::AppOptions;
 use sentiod::events::Event;
 use sentiod::hardware::{self, Overrides};
+use sentiod::inject::{InjectedCamera, InjectedMicrophone};
 use sentiod::job::DeviceJob;
 use sentiod::link::{Link, LinkOptions};
 use sentiod::music::MusicSetup;
 use sentiod::pipeline::{DevicePipeline, PreviewPipeline};
 use sentiod::setup::{self, FaceOptions};
+
+mod sd_notify;
 
 /// Frames a simulated board shows when no --frames is given: a few seconds of demo.
 const SIM_DEFAULT_FRAMES: u64 = 90;
@@ -203,8 +206,8 @@ fn real_main() -> anyhow::Result<()> {
         Pace::Realtime | Pace::Fast => Box::new(SystemClock::new()),
     };
     let clock = &*clock;
-    let camera = hardware::open_camera(&profile, &overrides, clock)?;
-    let microphone = hardware::open_microphone(&profile, &overrides, clock)?;
+    let mut camera = hardware::open_camera(&profile, &overrides, clock)?;
+    let mut microphone = hardware::open_microphone(&profile, &overrides, clock)?;
     let speaker = hardware::open_speaker(&profile, &overrides)?;
     // The link comes up once the devices did, so a missing driver is reported first.
     let link_serial = match (&args.serial, args.no_link) {
@@ -238,6 +241,15 @@ fn real_main() -> anyhow::Result<()> {
         }
         None => None,
     };
+    // With a link, a host may stream camera images and audio in their place (hardware-in-the-
+    // loop tests); the real devices keep pacing the loop underneath.
+    if let Some(link) = &link {
+        camera.device = Box::new(InjectedCamera::new(camera.device, link.injection.clone()));
+        microphone.device = Box::new(InjectedMicrophone::new(
+            microphone.device,
+            link.injection.clone(),
+        ));
+    }
 
     let mut emit = |event: Event| {
         if let Some(link) = &link {
@@ -325,4 +337,6 @@ fn print_event(event: Event) {
     // stdout closed (the reader went away) is no reason to stop the device.
     let _ = writeln!(out, "{}", event.to_json());
     let _ = out.flush();
+    // start, stats and stop tell systemd: ready, alive (the watchdog), stopping.
+    sd_notify::notify_event(&event);
 }

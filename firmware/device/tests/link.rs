@@ -22,6 +22,10 @@ struct Device {
 
 impl Device {
     fn start(store: &Path, out: &Path) -> Device {
+        Self::start_with(store, out, &[])
+    }
+
+    fn start_with(store: &Path, out: &Path, args: &[&str]) -> Device {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sentiod"))
             .args([
                 "--board",
@@ -31,6 +35,7 @@ impl Device {
                 "--serial",
                 "pty",
             ])
+            .args(args)
             .arg("--store")
             .arg(store)
             .arg("--display-out")
@@ -307,6 +312,136 @@ fn a_speech_model_flashed_during_a_run_is_heard_from_the_next_window_and_a_bad_o
     assert!(reason.contains("117") && reason.contains("97"), "{reason}");
     let after = device.wait_for(is("speech"));
     assert_eq!(after["model"], "ser@9.0.0");
+    drop(conn);
+    device.stop();
+}
+
+/// Sends `bytes` as `stream` pieces of at most MAX_CHUNK bytes, numbered from 0.
+fn inject(
+    conn: &mut Connection<sentio_flash::serial::SerialTransport>,
+    stream: sentio_link::InputStream,
+    bytes: &[u8],
+) {
+    let pieces: Vec<&[u8]> = bytes.chunks(sentio_link::MAX_CHUNK).collect();
+    for (seq, piece) in pieces.iter().enumerate() {
+        conn.inject_input(sentio_link::InjectInput {
+            stream,
+            seq: seq as u32,
+            last: seq + 1 == pieces.len(),
+            data: heapless::Vec::from_slice(piece).unwrap(),
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_host_streams_a_face_and_a_voice_in_place_of_the_camera_and_microphone_until_its_session_ends()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The real devices see nothing: a test pattern and silence.
+    let mut device = Device::start_with(
+        &dir.path().join("store"),
+        dir.path(),
+        &["--camera", "pattern", "--mic", "silence", "--no-music"],
+    );
+    let path = device.wait_for(is("link"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    device.wait_for(is("level"));
+    let mut conn = connect(&path);
+
+    // The sim board's face photo as a JPEG, and its voice clip as 16 kHz PCM.
+    let photo = std::fs::read(root.join("boards/sim/camera/frame_00.jpg")).unwrap();
+    inject(&mut conn, sentio_link::InputStream::Camera, &photo);
+    let voice = sentio_audio::read_wav(root.join("boards/sim/voice.wav")).unwrap();
+    assert_eq!(voice.sample_rate, 16_000);
+    let pcm: Vec<u8> = voice
+        .samples
+        .iter()
+        .flat_map(|&x| ((x * 32768.0).clamp(-32768.0, 32767.0) as i16).to_le_bytes())
+        .collect();
+    inject(&mut conn, sentio_link::InputStream::Audio, &pcm);
+
+    let started = device.wait_for(is("injection"));
+    assert_eq!(started["active"], true);
+    let image = device.wait_for(|e| e["event"] == "injected" && e["stream"] == "camera");
+    assert!(
+        image["detail"].as_str().unwrap().contains("640x480"),
+        "{image}"
+    );
+    // The pipeline sees the face and hears the voice.
+    let expression = device.wait_for(is("expression"));
+    assert_eq!(expression["label"], "happy", "{expression}");
+    let speech = device.wait_for(|e| e["event"] == "speech" && e["last"] == true);
+    assert_eq!(speech["label"], "happy", "{speech}");
+
+    // A new session (the next test, say) ends this one's injection: the pattern is back, the
+    // face is lost.
+    drop(conn);
+    let conn = connect(&path);
+    let released = device.wait_for(is("injection"));
+    assert_eq!(released["active"], false, "{released}");
+    let lost = device.wait_for(|e| e["event"] == "face" && e["state"] == "lost");
+    assert!(lost["frame"].as_u64().is_some());
+    drop(conn);
+    let events = device.stop();
+    assert!(
+        !events.iter().any(|e| e["event"] == "model_refused"
+            && e["role"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("injected"))),
+        "no injected piece refused"
+    );
+}
+
+#[test]
+fn an_injected_image_that_is_not_one_is_refused_and_the_device_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut device = Device::start_with(
+        &dir.path().join("store"),
+        dir.path(),
+        &["--camera", "pattern", "--mic", "silence", "--no-music"],
+    );
+    let path = device.wait_for(is("link"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    device.wait_for(is("level"));
+    let mut conn = connect(&path);
+    inject(
+        &mut conn,
+        sentio_link::InputStream::Camera,
+        b"these bytes are no image at all",
+    );
+    let refused = device.wait_for(is("model_refused"));
+    assert_eq!(refused["role"], "injected camera");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a PNG or JPEG"),
+        "{refused}"
+    );
+    // Out of order: piece 1 first.
+    conn.inject_input(sentio_link::InjectInput {
+        stream: sentio_link::InputStream::Camera,
+        seq: 1,
+        last: true,
+        data: heapless::Vec::from_slice(b"x").unwrap(),
+    })
+    .unwrap();
+    let refused = device.wait_for(is("model_refused"));
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains("send it again from piece 0"),
+        "{refused}"
+    );
+    // The loop goes on (stats come once a second).
+    device.wait_for(is("stats"));
     drop(conn);
     device.stop();
 }
