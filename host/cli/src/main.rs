@@ -8,6 +8,7 @@ mod device;
 mod eval;
 mod faces;
 mod features;
+mod hil;
 mod infer;
 mod manifest;
 mod progress;
@@ -74,6 +75,9 @@ enum Command {
     /// Print the feature matrix (MFCC, ZCR, chroma, log-mel per frame) the device computes for
     /// WAV clips, or with --manifest the window a speech model sees.
     Features(features::FeaturesArgs),
+    /// Hardware-in-the-loop: run case files (inputs streamed in, events expected) on boards.
+    #[command(subcommand)]
+    Hil(hil::HilCommand),
 }
 
 fn main() -> ExitCode {
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
         Command::Baseline(a) => baseline::run(&a),
         Command::Faces(a) => faces::run(&a),
         Command::Features(a) => features::run(&a),
+        Command::Hil(c) => hil::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
