@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use std::io::{Read, Write};
 
 use sentio_flash::{Connection, FlashOptions, FlashOutcome, Push};
-use sentio_link::{InjectInput, InputStream, MAX_CHUNK};
+pub use sentio_link::InputStream;
+use sentio_link::{InjectInput, MAX_CHUNK};
 use serde::Deserialize;
 
 /// The rate the device's microphone input is sent at (the SER models' and the boards' rate).
@@ -207,6 +208,19 @@ pub trait Progress {
 
 impl Progress for () {}
 
+/// Streams `bytes` (an image file, or 16-bit PCM at [`AUDIO_RATE`]) into the device as
+/// `stream`, in pieces numbered from 0.
+pub fn inject<T: Read + Write>(
+    connection: &mut Connection<T>,
+    stream: InputStream,
+    bytes: &[u8],
+) -> Result<(), HilError> {
+    for input in pieces(stream, bytes) {
+        connection.inject_input(input)?;
+    }
+    Ok(())
+}
+
 /// `bytes` as pieces of `stream`, numbered from 0.
 fn pieces(stream: InputStream, bytes: &[u8]) -> Vec<InjectInput> {
     let count = bytes.len().div_ceil(MAX_CHUNK).max(1);
@@ -275,19 +289,15 @@ pub fn run_cases<T: Read + Write>(
         connection = Connection::open(transport, options)?;
         connection.subscribe(true, false)?;
         let start = Instant::now();
-        let mut inputs = Vec::new();
         if let Some(image) = &case.image {
             let bytes = std::fs::read(image).map_err(|source| HilError::Read {
                 path: image.clone(),
                 source,
             })?;
-            inputs.extend(pieces(InputStream::Camera, &bytes));
+            inject(&mut connection, InputStream::Camera, &bytes)?;
         }
         if let Some(audio) = &case.audio {
-            inputs.extend(pieces(InputStream::Audio, &audio_pcm(audio)?));
-        }
-        for input in inputs {
-            connection.inject_input(input)?;
+            inject(&mut connection, InputStream::Audio, &audio_pcm(audio)?)?;
         }
         let result = watch(&mut connection, case, start, &mut state)?;
         progress.case_done(&result);
