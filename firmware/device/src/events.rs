@@ -98,6 +98,19 @@ pub enum Event {
     },
     /// The music player started, left or ended a track, or fell back to another mood's music.
     Track(TrackInfo),
+    /// The self-check of an activated model (at activation, and for every model at start): it
+    /// passed, or it failed and the previous version is active again, or it failed with
+    /// nothing to go back to.
+    ModelSelfCheck {
+        name: String,
+        version: String,
+        /// `passed`, `rolled_back` or `failed_no_previous`.
+        outcome: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        restored: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// Input injection (hardware-in-the-loop) started or ended: while active, what the host
     /// streams over the link replaces the camera and the microphone.
     Injection { active: bool, reason: String },

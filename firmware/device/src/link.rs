@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use sentio_link::{Event as LinkEvent, Slot, Stat, Stats as LinkStats};
 use sentio_server::{LinkServer, ServeExit, ServerConfig, monotonic_ms, serve};
-use sentio_store::{DirFs, Store, StoreConfig};
+use sentio_store::{CheckOutcome, DirFs, Store, StoreConfig};
 use serialport::{SerialPort, TTYPort};
 
 use crate::events::Event;
@@ -41,6 +41,8 @@ pub struct LinkOptions {
     pub public_key: Option<sentio_models::VerifyingKey>,
     /// Board name reported to the host.
     pub board: String,
+    /// Inference threads for the self-check of activated models (the profile's).
+    pub threads: u32,
 }
 
 /// Why the link could not start.
@@ -173,10 +175,18 @@ impl Link {
             };
 
         let registry = ModelRegistry::default();
-        for model in store.list() {
-            if model.slot == Slot::Active {
-                load(&store, &registry, &model.name, &report);
-            }
+        let load_options = crate::models::device_load_options(options.threads);
+        let mut store = store;
+        let active: Vec<String> = store
+            .list()
+            .into_iter()
+            .filter(|m| m.slot == Slot::Active)
+            .map(|m| m.name)
+            .collect();
+        for name in active {
+            // A power cut between an activation and its rollback is finished here.
+            self_check(&mut store, &name, &load_options, &report);
+            load(&store, &registry, &name, &report);
         }
         report(Event::Link {
             path: path.clone(),
@@ -191,12 +201,21 @@ impl Link {
             let injection = injection.clone();
             let board = options.board.clone();
             let baud = options.baud;
+            let load_options = load_options.clone();
             std::thread::Builder::new()
                 .name("sentio-link".into())
                 .spawn(move || {
                     let _keep_open = keep_open;
                     run(
-                        transport, store, &board, baud, incoming, &stop, &registry, &injection,
+                        transport,
+                        store,
+                        &board,
+                        baud,
+                        incoming,
+                        &stop,
+                        &registry,
+                        &injection,
+                        &load_options,
                         &report,
                     );
                 })
@@ -233,6 +252,49 @@ impl Drop for Link {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
     }
+}
+
+/// Runs the device's self-check on the active version of `name` and rolls it back when it
+/// fails (see `sentio_store::Store::check_active`); reports what happened.
+fn self_check(
+    store: &mut Store<DirFs>,
+    name: &str,
+    options: &sentio_infer::LoadOptions,
+    report: &impl Fn(Event),
+) {
+    let origin = format!("store:{name}");
+    let outcome = store.check_active(name, |bundle| {
+        crate::models::self_check(bundle, &origin, options)
+    });
+    let event = match outcome {
+        Ok(CheckOutcome::Passed { version }) => Event::ModelSelfCheck {
+            name: name.into(),
+            version,
+            outcome: "passed".into(),
+            restored: None,
+            reason: None,
+        },
+        Ok(CheckOutcome::RolledBack {
+            failed,
+            restored,
+            reason,
+        }) => Event::ModelSelfCheck {
+            name: name.into(),
+            version: failed,
+            outcome: "rolled_back".into(),
+            restored: Some(restored),
+            reason: Some(reason),
+        },
+        Ok(CheckOutcome::FailedNoPrevious { version, reason }) => Event::ModelSelfCheck {
+            name: name.into(),
+            version,
+            outcome: "failed_no_previous".into(),
+            restored: None,
+            reason: Some(reason),
+        },
+        Err(e) => Event::refused("self-check", &origin, e.to_string()),
+    };
+    report(event);
 }
 
 /// Reads the verified active version of `name` into the registry (or removes it when there is
@@ -284,6 +346,7 @@ fn run(
     stop: &AtomicBool,
     registry: &ModelRegistry,
     injection: &Injection,
+    load_options: &sentio_infer::LoadOptions,
     report: &impl Fn(Event),
 ) {
     let report_dyn = |e: Event| report(e);
@@ -308,11 +371,14 @@ fn run(
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
-            let mut changed: Vec<String> =
-                server.take_activations().map(|n| n.to_string()).collect();
-            changed.extend(server.take_deletions().map(|n| n.to_string()));
-            for name in changed {
-                load(server.store(), registry, &name, report);
+            let activated: Vec<String> = server.take_activations().map(|n| n.to_string()).collect();
+            let deleted: Vec<String> = server.take_deletions().map(|n| n.to_string()).collect();
+            for name in &activated {
+                // The update's commit point: a model that fails is rolled back before it runs.
+                self_check(server.store_mut(), name, load_options, report);
+            }
+            for name in activated.iter().chain(&deleted) {
+                load(server.store(), registry, name, report);
             }
             let session = server.stats().sessions;
             if injecting.is_some_and(|s| s != session || !server.is_connected()) {

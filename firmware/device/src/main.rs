@@ -236,6 +236,7 @@ fn real_main() -> anyhow::Result<()> {
                 quota_bytes: args.store_quota_mib.saturating_mul(1 << 20),
                 public_key,
                 board: profile.board.name.clone(),
+                threads: profile.runtime.threads,
             };
             Some(Link::start(&options, print_event)?)
         }

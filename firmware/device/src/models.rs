@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use sentio_infer::LoadOptions;
-use sentio_models::{BundleView, Manifest};
+use sentio_models::{BundleView, Manifest, Task};
 use sentio_vision::expression::ExpressionModel;
 
 /// A model file as read, before it is checked and loaded.
@@ -134,6 +134,40 @@ impl ModelFile {
             options,
         )?)
     }
+}
+
+/// The device's self-check of a bundle the host activated (the commit point of an update, see
+/// `sentio_store::Store::check_active`): it loads for its task, and one run on a neutral input
+/// (mid-gray face crop, a window of silence) gives one finite score per label. Tasks the device
+/// does not run yet are stored without a check.
+pub fn self_check(bundle: &[u8], origin: &str, options: &LoadOptions) -> Result<(), String> {
+    let file = ModelFile::from_bundle(bundle, origin.to_string()).map_err(|e| e.to_string())?;
+    let labels = file.manifest.labels.labels.len();
+    let scores = match file.manifest.task {
+        Task::Fer => {
+            let mut model = file.expression(options).map_err(|e| e.to_string())?;
+            let crop = image::RgbImage::from_pixel(64, 64, image::Rgb([128, 128, 128]));
+            model.scores(&crop).map_err(|e| e.to_string())?
+        }
+        Task::Ser => {
+            let mut model = file.speech(options).map_err(|e| e.to_string())?;
+            let silence = vec![0.0; model.input.window()];
+            model.scores(&silence).map_err(|e| e.to_string())?
+        }
+        _ => return Ok(()),
+    };
+    if scores.len() != labels || !scores.iter().all(|s| s.is_finite()) {
+        return Err(format!(
+            "a run gave {} scores ({}) for {labels} labels",
+            scores.len(),
+            if scores.iter().all(|s| s.is_finite()) {
+                "finite"
+            } else {
+                "some not finite"
+            }
+        ));
+    }
+    Ok(())
 }
 
 /// Options every model on this device loads with: the profile's threads, and on a CPU without

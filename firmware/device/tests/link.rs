@@ -126,8 +126,9 @@ fn host_flashes_a_running_device_which_loads_the_model_without_restarting() {
     let path = link["path"].as_str().unwrap().to_string();
     device.wait_for(is("level")); // the app runs
 
-    let v1 = fer_bundle(&vec![7u8; 200_000], "1.0.0");
-    let v2 = fer_bundle(&vec![9u8; 150_000], "2.0.0");
+    // Real models: the device's self-check loads and runs each one it activates.
+    let v1 = zoo_fer_bundle("1.0.0", |_| {});
+    let v2 = zoo_fer_bundle("2.0.0", |_| {});
     let mut conn = connect(&path);
     assert_eq!(conn.device_info().board.as_str(), "sim");
     let report = conn
@@ -249,14 +250,23 @@ fn a_model_flashed_during_a_run_changes_the_expression_model_the_events_report()
         "the new model reads the face from the next frame"
     );
 
-    // A bundle whose labels are not fer7 is refused; the running model stays.
+    // A bundle whose labels are not fer7 fails the device's self-check: rolled back, the host
+    // told so, the running model stays.
     let bad = zoo_fer_bundle("9.1.0", |m| m.labels.labels[0] = "Anger".into());
-    conn.flash("fer", bad.as_slice(), &FlashOptions::default(), ())
-        .unwrap();
-    let refused = device.wait_for(is("model_refused"));
-    assert_eq!(refused["origin"], "store:fer@9.1.0");
-    assert_eq!(refused["keeps"], "fer@9.0.0");
-    assert!(refused["reason"].as_str().unwrap().contains("Anger"));
+    let err = conn
+        .flash("fer", bad.as_slice(), &FlashOptions::default(), ())
+        .unwrap_err();
+    assert_eq!(err.kind(), sentio_flash::ErrorKind::RolledBack, "{err}");
+    let check = device.wait_for(is("model_self_check"));
+    assert_eq!(check["outcome"], "rolled_back", "{check}");
+    assert_eq!(
+        (check["version"].as_str(), check["restored"].as_str()),
+        (Some("9.1.0"), Some("9.0.0"))
+    );
+    assert!(
+        check["reason"].as_str().unwrap().contains("Anger"),
+        "{check}"
+    );
     drop(conn);
     let events = device.stop();
     let last_expression = events
@@ -303,12 +313,16 @@ fn a_speech_model_flashed_during_a_run_is_heard_from_the_next_window_and_a_bad_o
                 "top_db": 80.0}),
         );
     });
-    conn.flash("ser", bad.as_slice(), &FlashOptions::default(), ())
-        .unwrap();
-    let refused = device.wait_for(|e| e["event"] == "model_refused" && e["role"] == "speech");
-    assert_eq!(refused["origin"], "store:ser@9.1.0");
-    assert_eq!(refused["keeps"], "ser@9.0.0");
-    let reason = refused["reason"].as_str().unwrap();
+    let err = conn
+        .flash("ser", bad.as_slice(), &FlashOptions::default(), ())
+        .unwrap_err();
+    assert_eq!(err.kind(), sentio_flash::ErrorKind::RolledBack, "{err}");
+    let check = device.wait_for(|e| {
+        e["event"] == "model_self_check" && e["name"] == "ser" && e["outcome"] != "passed"
+    });
+    assert_eq!(check["outcome"], "rolled_back", "{check}");
+    assert_eq!(check["restored"], "9.0.0");
+    let reason = check["reason"].as_str().unwrap();
     assert!(reason.contains("117") && reason.contains("97"), "{reason}");
     let after = device.wait_for(is("speech"));
     assert_eq!(after["model"], "ser@9.0.0");
@@ -443,5 +457,57 @@ fn an_injected_image_that_is_not_one_is_refused_and_the_device_goes_on() {
     // The loop goes on (stats come once a second).
     device.wait_for(is("stats"));
     drop(conn);
+    device.stop();
+}
+
+#[test]
+fn a_flashed_model_that_fails_its_self_check_is_rolled_back_and_the_device_keeps_the_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut device = Device::start(&store, dir.path());
+    let path = device.wait_for(is("link"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    device.wait_for(is("level"));
+    let mut conn = connect(&path);
+    let good = zoo_fer_bundle("1.0.0", |_| {});
+    conn.flash("fer", good.as_slice(), &FlashOptions::default(), ())
+        .unwrap();
+    let check = device.wait_for(is("model_self_check"));
+    assert_eq!(
+        (check["version"].as_str(), check["outcome"].as_str()),
+        (Some("1.0.0"), Some("passed"))
+    );
+    // A bundle that verifies (hashes match) but whose model is not an ONNX graph: the store
+    // takes and activates it, the self-check fails, the device rolls back and the host hears.
+    let broken = fer_bundle(&vec![7u8; 50_000], "2.0.0");
+    let err = conn
+        .flash("fer", broken.as_slice(), &FlashOptions::default(), ())
+        .unwrap_err();
+    assert_eq!(err.kind(), sentio_flash::ErrorKind::RolledBack, "{err}");
+    assert!(err.help().contains("model_self_check"), "{}", err.help());
+    let check = device.wait_for(is("model_self_check"));
+    assert_eq!(check["outcome"], "rolled_back", "{check}");
+    assert_eq!(check["version"], "2.0.0");
+    assert_eq!(check["restored"], "1.0.0");
+    assert!(
+        check["reason"].as_str().unwrap().contains("store:fer"),
+        "{check}"
+    );
+    let loaded = device.wait_for(is("model_loaded"));
+    assert_eq!(loaded["version"], "1.0.0", "the good model is what runs");
+    let active = conn.inspect("fer", Slot::Active).unwrap();
+    assert_eq!(active.size, good.len() as u64);
+    drop(conn);
+    device.stop();
+
+    // A restart checks the active model again.
+    let mut device = Device::start(&store, dir.path());
+    let check = device.wait_for(is("model_self_check"));
+    assert_eq!(
+        (check["version"].as_str(), check["outcome"].as_str()),
+        (Some("1.0.0"), Some("passed"))
+    );
     device.stop();
 }

@@ -103,6 +103,6 @@ pub use fs::{DirFs, FsReader, StoreFs};
 pub use memfs::MemFs;
 pub use record::{FileKind, STAGING, STAGING_META, blob_file, record_file};
 pub use store::{
-    Begin, Recovery, RecoveryEvent, StagingSink, Store, StoreConfig, StoredModel, TransferStatus,
-    Usage, validate_name,
+    Begin, CheckOutcome, Recovery, RecoveryEvent, StagingSink, Store, StoreConfig, StoredModel,
+    TransferStatus, Usage, validate_name,
 };

@@ -121,6 +121,22 @@ impl Slots {
     }
 }
 
+/// What [`Store::check_active`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckOutcome {
+    /// The active version passed: it stays.
+    Passed { version: String },
+    /// It failed, and the previous version is active again.
+    RolledBack {
+        failed: String,
+        restored: String,
+        reason: String,
+    },
+    /// It failed and there is no verified previous version to go back to: it stays active
+    /// (the device keeps whatever it runs instead, e.g. its built-in model).
+    FailedNoPrevious { version: String, reason: String },
+}
+
 /// A stored version of a model, as [`Store::list`] and [`Store::inspect`] report it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredModel {
@@ -845,6 +861,39 @@ impl<F: StoreFs> Store<F> {
         self.save_slots(name, &slots)?;
         self.models.insert(name.to_owned(), slots);
         self.inspect(name, Slot::Active)
+    }
+
+    /// The update's commit point, as A/B updaters have it: runs `check` (the device's self-check:
+    /// load the model, run it once) on the active version of `name`; when it fails, makes the
+    /// previous version active again. Called after every activation and for every model when
+    /// the device starts, so a power cut anywhere between an activation and its rollback ends
+    /// with the rollback done at the next start.
+    pub fn check_active(
+        &mut self,
+        name: &str,
+        check: impl FnOnce(&[u8]) -> Result<(), String>,
+    ) -> Result<CheckOutcome, StoreError> {
+        let active = self.inspect(name, Slot::Active)?;
+        let bytes = self.read_active(name)?;
+        let Err(reason) = check(&bytes) else {
+            return Ok(CheckOutcome::Passed {
+                version: active.version,
+            });
+        };
+        let slots = self.slots(name)?;
+        let can_roll_back = !slots.pending && slots.previous.as_ref().is_some_and(|e| e.verified);
+        if !can_roll_back {
+            return Ok(CheckOutcome::FailedNoPrevious {
+                version: active.version,
+                reason,
+            });
+        }
+        let restored = self.rollback(name)?;
+        Ok(CheckOutcome::RolledBack {
+            failed: active.version,
+            restored: restored.version,
+            reason,
+        })
     }
 
     /// Removes both slots of `name` (and a partial transfer of it).

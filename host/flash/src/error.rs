@@ -120,6 +120,17 @@ pub enum Error {
         /// SHA-256 the device reports (hex), or what else is wrong.
         actual: String,
     },
+    /// The new version was activated, then the device went back to another one: its
+    /// self-check of the new model failed (the model does not load or run there).
+    #[error(
+        "`{name}` was activated, then the device rolled it back to {running}: the new version failed the device's self-check"
+    )]
+    RolledBack {
+        /// Model name.
+        name: String,
+        /// SHA-256 and size of what runs now.
+        running: String,
+    },
     /// The device refused a request for another reason.
     #[error("the device refused {request}: {code}")]
     Device {
@@ -168,6 +179,7 @@ pub enum ErrorKind {
     BadName,
     HashMismatch,
     VerifyFailed,
+    RolledBack,
     Device,
     Protocol,
     Timeout,
@@ -218,6 +230,7 @@ impl Error {
             Self::BadName { .. } => ErrorKind::BadName,
             Self::HashMismatch => ErrorKind::HashMismatch,
             Self::VerifyFailed { .. } => ErrorKind::VerifyFailed,
+            Self::RolledBack { .. } => ErrorKind::RolledBack,
             Self::Device { .. } => ErrorKind::Device,
             Self::Protocol { .. } => ErrorKind::Protocol,
             Self::Timeout { .. } => ErrorKind::Timeout,
@@ -284,6 +297,9 @@ impl Error {
             }
             Self::VerifyFailed { .. } => {
                 "the device's store may be failing; flash again with --force and check its storage".into()
+            }
+            Self::RolledBack { .. } => {
+                "the model does not load or run on the device: its `model_self_check` event says why (`sentio monitor`, or the device's log); check it with `sentio run` and flash a fixed version".into()
             }
             Self::Device { code, .. } => code.help().into(),
             Self::Protocol { .. } => {

@@ -326,6 +326,16 @@ impl<T: Read + Write, C: Clock> Connection<T, C> {
     /// Reads the `slot` version of `name` back and compares it with what was sent.
     fn verify_slot(&mut self, name: &str, slot: Slot, size: u64, sha256: &Sha256) -> Result<()> {
         let info = self.inspect(name, slot)?;
+        if slot == Slot::Active && info.verified && info.sha256 != *sha256 {
+            // Another verified version runs: the previous one, put back by the device.
+            let previous = self.inspect(name, Slot::Previous).ok();
+            if previous.is_some_and(|p| p.sha256 == *sha256 && p.size == size) {
+                return Err(Error::RolledBack {
+                    name: name.into(),
+                    running: format!("{} ({} bytes)", hex::encode(info.sha256), info.size),
+                });
+            }
+        }
         if info.sha256 != *sha256 || info.size != size || !info.verified {
             return Err(Error::VerifyFailed {
                 name: name.into(),
