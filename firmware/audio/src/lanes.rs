@@ -1,21 +1,24 @@
 //! The feature extractor's main path: frames computed a block at a time, one frame per vector
 //! lane.
 //!
-//! A block of `FL` frames is transposed so that sample `n` of all of them sits in one `[f64; FL]`
-//! array. Every step after that (window, FFT, power, filter banks, decibels, DCT) is the same
-//! scalar sequence of operations applied to every lane, written as loops over such arrays, which
-//! LLVM turns into one vector instruction each on any target: 2 f64 lanes on SSE2 and NEON, 4 on
-//! AVX2, 8 on AVX-512. Nothing needs shuffling (a one-frame FFT spends its late stages on
-//! shuffles, and a one-frame filter bank on horizontal sums), and the lane width changes no
-//! result: a frame's numbers do not depend on its lane, its block or the CPU, so the dispatched
-//! and the portable builds agree bit for bit (tested).
+//! The signal is transposed once by hops (see `transpose_hops`) so that sample `n` of `FL`
+//! consecutive frames is one contiguous run of `FL` values: one vector. Every step after that
+//! (window, FFT, power, filter banks, decibels, DCT) is the same scalar sequence of operations
+//! applied to every lane, written once over the vector traits of [`crate::simd`] (AVX-512 and
+//! AVX2 intrinsics on x86_64, plain arrays elsewhere, which LLVM vectorizes for SSE2 and NEON):
+//! `FL` = 8 f64 lanes with AVX-512, 4 with AVX2, 2 elsewhere. Nothing needs shuffling (a
+//! one-frame FFT spends its late stages on shuffles, and a one-frame filter bank on horizontal
+//! sums), and the lane width changes no result: a frame's numbers do not depend on its lane, its
+//! block or the CPU, so the dispatched and the portable builds agree bit for bit (tested, also
+//! for aarch64 under qemu in CI).
 //!
 //! The FFT is in f64 like librosa's (see [`crate::stft`] for why: an f32 one puts up to 7e-4 dB
 //! of error on quiet mel bands); after the power spectrum everything is f32 in blocks of
 //! `PL = 2 * FL` frames, as many f32 lanes as one vector register holds. Multiply-adds are fused
 //! (`mul_add`, one rounding): the same bits on every CPU with FMA (every aarch64, x86_64 since
 //! 2013, which the dispatch uses); an x86_64 build without FMA gets the same bits from libm's
-//! software fma, slowly (only the portable-build test runs it there).
+//! software fma, slowly (only the portable-build test runs it there). Where the time goes:
+//! docs/benchmarks.md ("Audio features vs librosa").
 
 use crate::chroma::{ChromaFilterbank, SCALE as CHROMA_SCALE};
 use crate::features::{CHROMA_BINS, FeatureConfig, FeatureMatrix};
