@@ -41,7 +41,11 @@ fn the_shipped_manifests_free_form_figures_round_trip_exactly() {
         let source: serde_json::Value = serde_json::from_str(&text).unwrap();
         let written: serde_json::Value = serde_json::from_str(&written).unwrap();
         for pointer in ["/training", "/eval"] {
-            assert_eq!(source.pointer(pointer), written.pointer(pointer), "{path} {pointer}");
+            assert_eq!(
+                source.pointer(pointer),
+                written.pointer(pointer),
+                "{path} {pointer}"
+            );
         }
     }
 }
