@@ -20,6 +20,8 @@ pub enum ErrorKind {
     NonFiniteWeights,
     /// The graph has no input (other than initializers).
     NoInput,
+    /// A graph output names a value that no node, input or initializer produces.
+    UndefinedOutput,
     /// The graph has more than one input.
     TooManyInputs,
     /// The input is not f32.
@@ -77,6 +79,16 @@ pub enum Error {
     NoGraph {
         /// The model.
         model: String,
+    },
+    /// See [`ErrorKind::UndefinedOutput`].
+    #[error(
+        "model `{model}`: graph output `{output}` is written by no node and is no input or initializer"
+    )]
+    UndefinedOutput {
+        /// The model.
+        model: String,
+        /// The output's name.
+        output: String,
     },
     /// See [`ErrorKind::UnsupportedOperator`].
     #[error(
@@ -233,6 +245,7 @@ impl Error {
             Self::Empty { .. } => ErrorKind::Empty,
             Self::Corrupt { .. } => ErrorKind::Corrupt,
             Self::NoGraph { .. } => ErrorKind::NoGraph,
+            Self::UndefinedOutput { .. } => ErrorKind::UndefinedOutput,
             Self::UnsupportedOperator { .. } => ErrorKind::UnsupportedOperator,
             Self::NonFiniteWeights { .. } => ErrorKind::NonFiniteWeights,
             Self::NoInput { .. } => ErrorKind::NoInput,
@@ -256,6 +269,7 @@ impl Error {
             | Self::Empty { model }
             | Self::Corrupt { model, .. }
             | Self::NoGraph { model }
+            | Self::UndefinedOutput { model, .. }
             | Self::UnsupportedOperator { model, .. }
             | Self::NonFiniteWeights { model, .. }
             | Self::NoInput { model }
@@ -283,6 +297,11 @@ impl Error {
                  or compare its sha256 with the manifest's"
                 .into(),
             Self::NoGraph { .. } => "re-export the model: an ONNX file needs a graph".into(),
+            Self::UndefinedOutput { .. } => {
+                "the graph is damaged or was edited by hand; re-export the model (onnx.checker \
+                 finds such graphs)"
+                    .into()
+            }
             Self::UnsupportedOperator { op, domain, .. } => {
                 if domain.is_empty() || domain == "ai.onnx" {
                     format!(

@@ -314,6 +314,7 @@ impl Model {
             return Err(Error::NoGraph { model });
         };
         let input = check::single_input(&model, graph)?;
+        check::outputs_defined(&model, graph)?;
         check::operators(&model, graph, &onnx().op_register)?;
         check::finite_weights(&model, graph)?;
         let (input_name, declared) = check::input_type(&model, input)?;
@@ -924,6 +925,34 @@ mod check {
             many => Err(Error::TooManyInputs {
                 model: model.to_owned(),
                 inputs: many.iter().map(|i| i.name.clone()).collect(),
+            }),
+        }
+    }
+
+    /// Every graph output is something the graph defines: tract-onnx indexes its name table
+    /// with each output's name and panics on one it does not hold.
+    pub(super) fn outputs_defined(model: &str, graph: &pb::GraphProto) -> Result<()> {
+        let defined: std::collections::HashSet<&str> = graph
+            .input
+            .iter()
+            .map(|i| i.name.as_str())
+            .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+            .chain(
+                graph
+                    .node
+                    .iter()
+                    .flat_map(|n| n.output.iter().map(String::as_str)),
+            )
+            .collect();
+        match graph
+            .output
+            .iter()
+            .find(|o| !defined.contains(o.name.as_str()))
+        {
+            None => Ok(()),
+            Some(o) => Err(Error::UndefinedOutput {
+                model: model.to_owned(),
+                output: o.name.clone(),
             }),
         }
     }

@@ -352,3 +352,35 @@ fn a_wrong_input_length_is_refused_and_the_model_keeps_working() {
     );
     assert!(model.run(&c.input).is_ok());
 }
+
+/// Found by the `onnx_model` fuzz target (fuzz/fuzz_targets/onnx_model.rs): a Relu graph whose
+/// output is `y` while the node writes `d` (one byte of the seed changed). tract-onnx looked `y`
+/// up with an index and panicked ("no entry found for key") instead of returning an error.
+#[test]
+fn a_graph_output_nothing_produces_is_refused_not_a_panic() {
+    const BYTES: [u8; 72] = [
+        0x08, 0x08, 0x3a, 0x3e, 0x0a, 0x0c, 0x0a, 0x01, 0x78, 0x12, 0x01, 0x64, 0x22, 0x04, 0x52,
+        0x65, 0x6c, 0x75, 0x12, 0x04, 0x72, 0x65, 0x6c, 0x75, 0x5a, 0x13, 0x0a, 0x01, 0x78, 0x12,
+        0x0e, 0x0a, 0x0c, 0x08, 0x01, 0x12, 0x08, 0x0a, 0x02, 0x08, 0x01, 0x0a, 0x02, 0x08, 0x04,
+        0x62, 0x13, 0x0a, 0x01, 0x79, 0x12, 0x0e, 0x0a, 0x0c, 0x08, 0x01, 0x12, 0x08, 0x0a, 0x02,
+        0x08, 0x01, 0x0a, 0x02, 0x08, 0x04, 0x42, 0x04, 0x0a, 0x00, 0x10, 0x0d,
+    ];
+    let err = expect(
+        &BYTES,
+        LoadOptions::new(),
+        ErrorKind::UndefinedOutput,
+        &["output `y`", "no node"],
+    );
+    assert!(err.help().contains("re-export"), "{}", err.help());
+    // The same through the builder: the output names a value no node writes.
+    let mut g = GraphBuilder::new("dangling");
+    g.input("x", &[1, 4])
+        .node("Relu", &["x"], &["d"], &[])
+        .output("y", &[1, 4]);
+    expect(
+        &g.to_bytes(),
+        LoadOptions::new(),
+        ErrorKind::UndefinedOutput,
+        &["`y`"],
+    );
+}
