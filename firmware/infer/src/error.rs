@@ -16,6 +16,9 @@ pub enum ErrorKind {
     NoGraph,
     /// A node's operator is not implemented by tract.
     UnsupportedOperator,
+    /// A tensor stored in the file has an element type tract cannot load from raw bytes
+    /// (string, complex, bfloat16, ...).
+    UnsupportedTensorType,
     /// A weight holds NaN or infinity.
     NonFiniteWeights,
     /// The graph has no input (other than initializers).
@@ -79,6 +82,18 @@ pub enum Error {
     NoGraph {
         /// The model.
         model: String,
+    },
+    /// See [`ErrorKind::UnsupportedTensorType`].
+    #[error(
+        "model `{model}`: tensor `{tensor}` is stored as raw bytes of type {dtype}, which cannot be loaded"
+    )]
+    UnsupportedTensorType {
+        /// The model.
+        model: String,
+        /// The tensor (an initializer, or the node holding it).
+        tensor: String,
+        /// The ONNX element type.
+        dtype: String,
     },
     /// See [`ErrorKind::UndefinedOutput`].
     #[error(
@@ -246,6 +261,7 @@ impl Error {
             Self::Corrupt { .. } => ErrorKind::Corrupt,
             Self::NoGraph { .. } => ErrorKind::NoGraph,
             Self::UndefinedOutput { .. } => ErrorKind::UndefinedOutput,
+            Self::UnsupportedTensorType { .. } => ErrorKind::UnsupportedTensorType,
             Self::UnsupportedOperator { .. } => ErrorKind::UnsupportedOperator,
             Self::NonFiniteWeights { .. } => ErrorKind::NonFiniteWeights,
             Self::NoInput { .. } => ErrorKind::NoInput,
@@ -270,6 +286,7 @@ impl Error {
             | Self::Corrupt { model, .. }
             | Self::NoGraph { model }
             | Self::UndefinedOutput { model, .. }
+            | Self::UnsupportedTensorType { model, .. }
             | Self::UnsupportedOperator { model, .. }
             | Self::NonFiniteWeights { model, .. }
             | Self::NoInput { model }
@@ -297,6 +314,11 @@ impl Error {
                  or compare its sha256 with the manifest's"
                 .into(),
             Self::NoGraph { .. } => "re-export the model: an ONNX file needs a graph".into(),
+            Self::UnsupportedTensorType { .. } => {
+                "weights must be numbers or booleans (f32, f16, f64, integers, bool); \
+                 re-export the model, or compare its sha256 with the manifest's"
+                    .into()
+            }
             Self::UndefinedOutput { .. } => {
                 "the graph is damaged or was edited by hand; re-export the model (onnx.checker \
                  finds such graphs)"

@@ -317,6 +317,7 @@ impl Model {
         check::outputs_defined(&model, graph)?;
         check::operators(&model, graph, &onnx().op_register)?;
         check::finite_weights(&model, graph)?;
+        check::raw_tensor_types(&model, graph)?;
         let (input_name, declared) = check::input_type(&model, input)?;
         if !matches!(options.manifest_dtype, None | Some(DType::F32)) {
             return Err(Error::UnsupportedInputType {
@@ -999,6 +1000,55 @@ mod check {
                 }
                 for g in attr.g.iter().chain(attr.graphs.iter()) {
                     finite_weights(model, g)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tensors stored as raw bytes have an element type tract can load that way: tract-onnx
+    /// hits `unimplemented!` (a panic) on any other (string, complex, bfloat16, ...).
+    pub(super) fn raw_tensor_types(model: &str, graph: &pb::GraphProto) -> Result<()> {
+        let check = |name: &str, t: &pb::TensorProto| -> Result<()> {
+            if t.raw_data.is_empty() {
+                return Ok(());
+            }
+            let loadable = matches!(
+                DataType::try_from(t.data_type),
+                Ok(DataType::Float
+                    | DataType::Uint8
+                    | DataType::Int8
+                    | DataType::Uint16
+                    | DataType::Int16
+                    | DataType::Int32
+                    | DataType::Int64
+                    | DataType::Bool
+                    | DataType::Float16
+                    | DataType::Double
+                    | DataType::Uint32
+                    | DataType::Uint64)
+            );
+            if loadable {
+                return Ok(());
+            }
+            Err(Error::UnsupportedTensorType {
+                model: model.to_owned(),
+                tensor: name.to_owned(),
+                dtype: DataType::try_from(t.data_type)
+                    .map(|d| d.as_str_name().to_owned())
+                    .unwrap_or_else(|_| format!("{} (unknown)", t.data_type)),
+            })
+        };
+        for t in &graph.initializer {
+            check(&t.name, t)?;
+        }
+        for node in &graph.node {
+            for attr in &node.attribute {
+                for t in attr.t.iter().chain(attr.tensors.iter()) {
+                    check(&node_name(node), t)?;
+                }
+                for g in attr.g.iter().chain(attr.graphs.iter()) {
+                    raw_tensor_types(model, g)?;
                 }
             }
         }
