@@ -25,6 +25,22 @@ impl Device {
         Self::start_with(store, out, &[])
     }
 
+    /// A device whose own camera and microphone see nothing (a test pattern and silence),
+    /// running; with its link's path.
+    fn start_blind(dir: &Path) -> (Device, String) {
+        let mut device = Self::start_with(
+            &dir.join("store"),
+            dir,
+            &["--camera", "pattern", "--mic", "silence", "--no-music"],
+        );
+        let path = device.wait_for(is("link"))["path"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        device.wait_for(is("level"));
+        (device, path)
+    }
+
     fn start_with(store: &Path, out: &Path, args: &[&str]) -> Device {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sentiod"))
             .args([
@@ -353,17 +369,7 @@ fn a_host_streams_a_face_and_a_voice_in_place_of_the_camera_and_microphone_until
 {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // The real devices see nothing: a test pattern and silence.
-    let mut device = Device::start_with(
-        &dir.path().join("store"),
-        dir.path(),
-        &["--camera", "pattern", "--mic", "silence", "--no-music"],
-    );
-    let path = device.wait_for(is("link"))["path"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    device.wait_for(is("level"));
+    let (mut device, path) = Device::start_blind(dir.path());
     let mut conn = connect(&path);
 
     // The sim board's face photo as a JPEG, and its voice clip as 16 kHz PCM.
@@ -413,16 +419,7 @@ fn a_host_streams_a_face_and_a_voice_in_place_of_the_camera_and_microphone_until
 #[test]
 fn an_injected_image_that_is_not_one_is_refused_and_the_device_goes_on() {
     let dir = tempfile::tempdir().unwrap();
-    let mut device = Device::start_with(
-        &dir.path().join("store"),
-        dir.path(),
-        &["--camera", "pattern", "--mic", "silence", "--no-music"],
-    );
-    let path = device.wait_for(is("link"))["path"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    device.wait_for(is("level"));
+    let (mut device, path) = Device::start_blind(dir.path());
     let mut conn = connect(&path);
     inject(
         &mut conn,
