@@ -346,22 +346,13 @@ fn a_speech_model_flashed_during_a_run_is_heard_from_the_next_window_and_a_bad_o
     device.stop();
 }
 
-/// Sends `bytes` as `stream` pieces of at most MAX_CHUNK bytes, numbered from 0.
+/// Streams `bytes` into the device as `stream`: the HIL runner's own function.
 fn inject(
     conn: &mut Connection<sentio_flash::serial::SerialTransport>,
     stream: sentio_link::InputStream,
     bytes: &[u8],
 ) {
-    let pieces: Vec<&[u8]> = bytes.chunks(sentio_link::MAX_CHUNK).collect();
-    for (seq, piece) in pieces.iter().enumerate() {
-        conn.inject_input(sentio_link::InjectInput {
-            stream,
-            seq: seq as u32,
-            last: seq + 1 == pieces.len(),
-            data: heapless::Vec::from_slice(piece).unwrap(),
-        })
-        .unwrap();
-    }
+    sentio_hil::inject(conn, stream, bytes).unwrap();
 }
 
 #[test]
@@ -375,13 +366,7 @@ fn a_host_streams_a_face_and_a_voice_in_place_of_the_camera_and_microphone_until
     // The sim board's face photo as a JPEG, and its voice clip as 16 kHz PCM.
     let photo = std::fs::read(root.join("boards/sim/camera/frame_00.jpg")).unwrap();
     inject(&mut conn, sentio_link::InputStream::Camera, &photo);
-    let voice = sentio_audio::read_wav(root.join("boards/sim/voice.wav")).unwrap();
-    assert_eq!(voice.sample_rate, 16_000);
-    let pcm: Vec<u8> = voice
-        .samples
-        .iter()
-        .flat_map(|&x| ((x * 32768.0).clamp(-32768.0, 32767.0) as i16).to_le_bytes())
-        .collect();
+    let pcm = sentio_hil::audio_pcm(&root.join("boards/sim/voice.wav")).unwrap();
     inject(&mut conn, sentio_link::InputStream::Audio, &pcm);
 
     let started = device.wait_for(is("injection"));
