@@ -35,6 +35,17 @@ pub enum AudioError {
     )]
     CorruptData { path: PathBuf, reason: String },
 
+    /// A float WAV holds NaN or an infinity: the file is whole, but what wrote it was wrong.
+    #[error(
+        "{}: sample {index} is {value}, and a float WAV must hold finite samples; the program that wrote it computed NaN or infinity: fix it there, or export the audio again as 16-bit PCM",
+        path.display()
+    )]
+    NonFiniteSample {
+        path: PathBuf,
+        index: usize,
+        value: f32,
+    },
+
     /// A sample rate of 0 Hz was passed where a real rate is needed.
     #[error(
         "sample rate of 0 Hz for {what}; pass the rate the samples were recorded at (e.g. 16000)"

@@ -72,9 +72,10 @@ pub fn decode_wav(reader: impl std::io::Read, source: &Path) -> Result<Audio, Au
     let interleaved = decode_samples(path, reader, spec)?;
     // Float files can hold NaN or infinity, which would poison every feature computed from them.
     if let Some(index) = interleaved.iter().position(|x| !x.is_finite()) {
-        return Err(AudioError::CorruptData {
+        return Err(AudioError::NonFiniteSample {
             path: path.to_path_buf(),
-            reason: format!("sample {index} is {}", interleaved[index]),
+            index,
+            value: interleaved[index],
         });
     }
     Ok(Audio {
@@ -412,8 +413,13 @@ mod tests {
             &[0.1f32, f32::NAN, 0.2],
         );
         let err = read_wav(&path).unwrap_err();
-        assert!(matches!(err, AudioError::CorruptData { .. }), "{err:?}");
+        assert!(
+            matches!(err, AudioError::NonFiniteSample { index: 1, .. }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("sample 1 is NaN"), "{err}");
+        // The file is whole: the message must not send the user after a truncation.
+        assert!(!err.to_string().contains("truncated"), "{err}");
     }
 
     /// Deterministic damage to valid files (byte flips, truncations, garbage): decoding must

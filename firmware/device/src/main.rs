@@ -52,7 +52,7 @@ struct Args {
     #[arg(long)]
     speaker_out: Option<PathBuf>,
     /// Stop after N frames (simulated boards default to 90).
-    #[arg(long, conflicts_with = "forever")]
+    #[arg(long, conflicts_with = "forever", value_parser = clap::value_parser!(u64).range(1..))]
     frames: Option<u64>,
     /// Run until Ctrl-C or SIGTERM, also on simulated boards.
     #[arg(long)]
@@ -178,6 +178,14 @@ fn real_main() -> anyhow::Result<()> {
         (None, false) => None,
     };
 
+    // Read even when no link is served: a bad key file is an error before anything opens, not
+    // at the first flash after someone drops --no-link.
+    let public_key = args
+        .pubkey
+        .as_deref()
+        .map(sentio_models::keys::load_public)
+        .transpose()?;
+
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -218,11 +226,6 @@ fn real_main() -> anyhow::Result<()> {
     };
     let link = match link_serial {
         Some(serial) => {
-            let public_key = args
-                .pubkey
-                .as_deref()
-                .map(sentio_models::keys::load_public)
-                .transpose()?;
             let options = LinkOptions {
                 serial,
                 baud: profile.serial.baud,

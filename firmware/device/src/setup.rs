@@ -249,12 +249,27 @@ pub fn mood_pipeline(
 }
 
 /// Parses `NAME=PATH` (`--model`).
+/// The names `--model NAME=PATH` takes: the expression and speech models and the BlazeFace
+/// face detector.
+pub const STARTUP_MODEL_NAMES: [&str; 3] = [
+    crate::pipeline::EXPRESSION_MODEL,
+    crate::mood::SPEECH_MODEL,
+    "blazeface",
+];
+
 pub fn parse_model_arg(text: &str) -> Result<(String, PathBuf), String> {
     let (name, path) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?} is not NAME=PATH (e.g. fer=models/zoo/fer/model.onnx)"))?;
     if name.is_empty() || path.is_empty() {
         return Err(format!("{text:?}: both NAME and PATH are needed"));
+    }
+    // A misspelt name would otherwise be ignored and the shipped model used without a word.
+    if !STARTUP_MODEL_NAMES.contains(&name) {
+        return Err(format!(
+            "{name:?} is not a model sentiod runs; NAME is one of {}",
+            STARTUP_MODEL_NAMES.join(", ")
+        ));
     }
     Ok((name.to_string(), Path::new(path).to_path_buf()))
 }

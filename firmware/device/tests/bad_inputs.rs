@@ -181,3 +181,75 @@ fn a_manifest_whose_labels_are_not_fer7_is_refused() {
     assert!(origin.ends_with("fer-edited/model.onnx"), "{origin}");
     assert_eq!(expression_model(&events), Some("fer@1.0.0"));
 }
+
+/// Runs `sentiod` with `args` on the sim board and returns (exit code, stderr): for arguments it
+/// must refuse before running anything.
+fn refuse(args: &[&str], dir: &Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sentiod"))
+        .args(["--board", "sim", "--pace", "fast", "--no-beep"])
+        .arg("--display-out")
+        .arg(dir.join("display"))
+        .arg("--speaker-out")
+        .arg(dir.join("speaker.wav"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.stdout.is_empty(),
+        "refused arguments run nothing, yet stdout has: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn zero_frames_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = refuse(&["--frames", "0"], dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--frames"), "{stderr}");
+    assert!(stderr.contains("0 is not in 1.."), "{stderr}");
+}
+
+#[test]
+fn a_model_name_sentiod_does_not_run_is_refused_with_the_names_it_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let fer = repo().join("models/zoo/fer/model.onnx");
+    let arg = format!("fre={}", fer.display());
+    let (code, stderr) = refuse(&["--model", &arg], dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("\"fre\" is not a model sentiod runs; NAME is one of fer, ser, blazeface"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_public_key_file_that_is_not_one_is_refused_without_a_link_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("device.pub");
+    std::fs::write(&key, "not a key\n").unwrap();
+    let (code, stderr) = refuse(
+        &[
+            "--no-link",
+            "--frames",
+            "3",
+            "--pubkey",
+            key.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("device.pub"), "{stderr}");
+    assert!(
+        !dir.path().join("display").exists(),
+        "nothing ran: {stderr}"
+    );
+    assert!(
+        !dir.path().join("speaker.wav").exists(),
+        "nothing ran: {stderr}"
+    );
+}
