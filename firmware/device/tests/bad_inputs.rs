@@ -28,22 +28,22 @@ fn cascade() -> Option<PathBuf> {
     None
 }
 
-/// Runs 12 frames of the sim board with `args`; returns its events (and checks it ran them all).
-fn run(args: &[&str], dir: &Path) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_sentiod"))
-        .args([
-            "--board",
-            "sim",
-            "--pace",
-            "fast",
-            "--frames",
-            "12",
-            "--no-beep",
-        ])
+/// `sentiod` on the sim board, paced fast and quiet, writing its screen and sound into `dir`.
+fn sentiod(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sentiod"));
+    command
+        .args(["--board", "sim", "--pace", "fast", "--no-beep"])
         .arg("--display-out")
         .arg(dir.join("display"))
         .arg("--speaker-out")
-        .arg(dir.join("speaker.wav"))
+        .arg(dir.join("speaker.wav"));
+    command
+}
+
+/// Runs 12 frames of the sim board with `args`; returns its events (and checks it ran them all).
+fn run(args: &[&str], dir: &Path) -> Vec<Value> {
+    let out = sentiod(dir)
+        .args(["--frames", "12"])
         .args(args)
         .output()
         .unwrap();
@@ -185,15 +185,7 @@ fn a_manifest_whose_labels_are_not_fer7_is_refused() {
 /// Runs `sentiod` with `args` on the sim board and returns (exit code, stderr): for arguments it
 /// must refuse before running anything.
 fn refuse(args: &[&str], dir: &Path) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sentiod"))
-        .args(["--board", "sim", "--pace", "fast", "--no-beep"])
-        .arg("--display-out")
-        .arg(dir.join("display"))
-        .arg("--speaker-out")
-        .arg(dir.join("speaker.wav"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = sentiod(dir).args(args).output().unwrap();
     assert!(
         out.stdout.is_empty(),
         "refused arguments run nothing, yet stdout has: {}",
