@@ -53,7 +53,7 @@ pub fn open_detector(
             Ok(Box::new(HaarDetector::new(cascade, params)))
         }
         FaceDetectorKind::Blazeface => {
-            let path = startup_path(&options.models, "blazeface")
+            let path = startup_path(&options.models, DETECTOR_MODEL)
                 .unwrap_or_else(|| profile.resolve(&faces.model));
             let load = device_load_options(profile.runtime.threads);
             BlazeFace::load(&path, BlazeFaceParams::default(), &load)
@@ -249,12 +249,15 @@ pub fn mood_pipeline(
 }
 
 /// Parses `NAME=PATH` (`--model`).
+/// The face detector's name for `--model NAME=PATH` (BlazeFace).
+pub const DETECTOR_MODEL: &str = "blazeface";
+
 /// The names `--model NAME=PATH` takes: the expression and speech models and the BlazeFace
 /// face detector.
 pub const STARTUP_MODEL_NAMES: [&str; 3] = [
     crate::pipeline::EXPRESSION_MODEL,
     crate::mood::SPEECH_MODEL,
-    "blazeface",
+    DETECTOR_MODEL,
 ];
 
 pub fn parse_model_arg(text: &str) -> Result<(String, PathBuf), String> {
