@@ -86,12 +86,16 @@ pub const MOOD: LabelSet = LabelSet {
     ],
 };
 
-/// Every label set this crate defines.
+/// Every single-label set this crate defines (each maps into `mood`). The multi-label ANP
+/// vocabulary ([`crate::anp::ANP32`]) is not one of them, but [`by_name`] finds it.
 pub const ALL: &[&LabelSet] = &[&EMOJI8, &FER7, &SER8, &MOOD];
 
 /// The label set called `name`.
 pub fn by_name(name: &str) -> Option<&'static LabelSet> {
-    ALL.iter().copied().find(|set| set.name == name)
+    ALL.iter()
+        .copied()
+        .chain([&crate::anp::ANP32])
+        .find(|set| set.name == name)
 }
 
 #[cfg(test)]
@@ -152,6 +156,7 @@ mod tests {
             assert_eq!(by_name(set.name), Some(*set));
         }
         assert_eq!(by_name("mood"), Some(&MOOD));
+        assert_eq!(by_name("anp32"), Some(&crate::anp::ANP32));
         assert_eq!(by_name("moods"), None);
         assert_eq!(by_name("EMOJI8"), None);
         assert_eq!(by_name(""), None);

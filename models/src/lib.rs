@@ -47,11 +47,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod anp;
 mod bundle;
 pub mod keys;
 pub mod labels;
 pub mod manifest;
 
+pub use anp::{ANP32, ANPS, Anp, AnpCategory};
 pub use bundle::{
     Bundle, BundleError, BundleView, ENTRY_LEN, FLAG_SIGNED, FORMAT_VERSION, HEADER_LEN,
     HashedPart, MAGIC, MAX_MANIFEST_LEN, MAX_SECTIONS, Section, SectionKind, Sha256Digest,
