@@ -11,10 +11,12 @@
 //!   camera and microphone privacy indicators and the fps, from a plain [`MoodView`].
 //!   [`draw_mood_face`] draws just the face, at any size.
 
+mod caption;
 mod mood;
 mod palette;
 mod preview;
 
+pub use caption::CaptionTicker;
 pub use mood::{MoodLayout, MoodScreen, MoodView, draw_mood_face};
 pub use palette::Palette;
 pub use preview::{FaceOverlay, PreviewLayout, PreviewScreen, PreviewStats, draw_frame_scaled};
