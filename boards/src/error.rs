@@ -534,6 +534,10 @@ pub(crate) fn example_for(key: &str) -> Option<&'static str> {
         "music.max_gain_db" => "max_gain_db = 12.0",
         "music.volume" => "volume = 0.8",
         "music.loudness_cache" => "loudness_cache = \"/var/lib/sentio/loudness.json\"",
+        "pointer.driver" => "driver = \"evdev\"",
+        "pointer.strokes" => "strokes = \"sim/strokes.json\"",
+        "pointer.device" => "device = \"/dev/input/event0\"",
+        "pointer.idle_ms" => "idle_ms = 1500",
         _ => return None,
     })
 }

@@ -2,7 +2,8 @@
 //! profiles (embedded in the binary).
 //!
 //! A profile says what a board has: CPU, camera, audio, display and its wiring, the serial link,
-//! runtime settings and which models to load. [`BoardProfile::load`] accepts a built-in name or a
+//! runtime settings, which models to load, and optionally face detection, mood fusion, music and
+//! the touch panel of sketch mode. [`BoardProfile::load`] accepts a built-in name or a
 //! path; every problem comes back as a [`ProfileError`] naming file, line, column and key, with
 //! the allowed values and a help line.
 //!
@@ -80,6 +81,9 @@ pub struct BoardProfile {
     /// `folders` and `loudness_cache` are already resolved against `base_dir`. Folders are not
     /// looked at here: one that does not exist is skipped by the player at run time.
     pub music: Option<MusicConfig>,
+    /// `[pointer]`: sketch mode's touch panel (driver `none` when the section is absent). A sim
+    /// driver's `strokes` path is already resolved against `base_dir`.
+    pub pointer: PointerConfig,
     /// Where the profile came from.
     pub origin: ProfileOrigin,
     /// Folder that relative media paths are resolved against (see [`BoardProfile::resolve`]).
@@ -151,6 +155,10 @@ impl BoardProfile {
             faces: c.faces,
             mood: c.mood,
             music: c.music.map(|m| m.with_base_dir(base_dir)),
+            pointer: PointerConfig {
+                strokes: c.pointer.strokes.map(|p| join_relative(base_dir, p)),
+                ..c.pointer
+            },
             origin,
             base_dir: base_dir.to_path_buf(),
         })
@@ -160,12 +168,16 @@ impl BoardProfile {
     /// joined to `base_dir`. Call it only for values that are paths (not `"pattern"` or
     /// `"silence"`, and not device nodes or ALSA names).
     pub fn resolve(&self, path: &str) -> PathBuf {
-        let p = Path::new(path);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.base_dir.join(p)
-        }
+        join_relative(&self.base_dir, PathBuf::from(path))
+    }
+}
+
+/// `path` if it is absolute, else `base_dir/path`.
+fn join_relative(base_dir: &Path, path: PathBuf) -> PathBuf {
+    if path.is_absolute() {
+        path
+    } else {
+        base_dir.join(path)
     }
 }
 

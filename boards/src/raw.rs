@@ -25,6 +25,7 @@ pub(crate) struct RawProfile {
     pub faces: Option<S<RawFaces>>,
     pub mood: Option<S<RawMood>>,
     pub music: Option<S<RawMusic>>,
+    pub pointer: Option<S<RawPointer>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,4 +184,15 @@ pub(crate) struct RawMusic {
     pub max_gain_db: Option<S<f64>>,
     pub volume: Option<S<f64>>,
     pub loudness_cache: Option<S<String>>,
+}
+
+/// `[pointer]`: `driver` is required once the section is there; which of `strokes` and `device`
+/// is required (or refused) depends on it (checked in `validate`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPointer {
+    pub driver: S<String>,
+    pub strokes: Option<S<String>>,
+    pub device: Option<S<String>>,
+    pub idle_ms: Option<S<i64>>,
 }

@@ -1,7 +1,9 @@
 //! The validated board profile: plain data, no spans, every value already checked.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Defines a closed set of lower-case names (the string choices of the schema) as a plain enum
 /// with `ALL`, `as_str`, `from_name` and `Display`.
@@ -168,6 +170,18 @@ choice_enum! {
         Haar = "haar",
         /// MediaPipe's BlazeFace short-range model, through the inference runtime.
         Blazeface = "blazeface",
+    }
+}
+
+choice_enum! {
+    /// Where sketch mode's pen input comes from (`pointer.driver`).
+    pub enum PointerDriver {
+        /// No touch panel: no sketch mode.
+        None = "none",
+        /// A stroke file replayed from the first frame on (recorded or made-up drawings).
+        Sim = "sim",
+        /// A touch panel or pen on the Linux input event interface (`/dev/input/eventN`).
+        Evdev = "evdev",
     }
 }
 
@@ -399,6 +413,45 @@ impl Default for FacesConfig {
             min_size: 24,
             detect_every: 3,
             downscale: 2,
+        }
+    }
+}
+
+/// `[pointer]`: the touch panel or pen of sketch mode. Without the section the driver is
+/// `none` and the other keys are at their defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointerConfig {
+    pub driver: PointerDriver,
+    /// sim: the stroke file to replay, already resolved against the profile's folder (present
+    /// exactly when `driver` is `sim`).
+    pub strokes: Option<PathBuf>,
+    /// evdev: the event device node, e.g. `/dev/input/event0` (present exactly when `driver` is
+    /// `evdev`).
+    pub device: Option<String>,
+    /// A drawing is finished once the pen has been up this long, in ms (see
+    /// [`PointerConfig::IDLE_MS_RANGE`]).
+    pub idle_ms: u32,
+}
+
+impl PointerConfig {
+    /// `idle_ms` when the key is left out.
+    pub const DEFAULT_IDLE_MS: u32 = 1500;
+    /// The `idle_ms` a profile may give.
+    pub const IDLE_MS_RANGE: RangeInclusive<u32> = 100..=10_000;
+
+    /// `idle_ms` as a duration.
+    pub fn idle(&self) -> Duration {
+        Duration::from_millis(u64::from(self.idle_ms))
+    }
+}
+
+impl Default for PointerConfig {
+    fn default() -> Self {
+        Self {
+            driver: PointerDriver::None,
+            strokes: None,
+            device: None,
+            idle_ms: Self::DEFAULT_IDLE_MS,
         }
     }
 }

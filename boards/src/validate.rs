@@ -11,7 +11,7 @@ use toml::Spanned;
 use crate::error::{ErrorKind, ProfileError, Source, closest, example_for};
 use crate::raw::{
     RawAudio, RawCamera, RawCpu, RawDisplay, RawFaces, RawI2c, RawMood, RawMusic, RawOverrides,
-    RawProfile, RawSpi,
+    RawPointer, RawProfile, RawSpi,
 };
 use crate::types::*;
 use crate::{BAUD_RATES, SAMPLE_RATES};
@@ -37,6 +37,8 @@ pub(crate) struct Checked {
     pub mood: MoodConfig,
     /// Paths as written (resolved against the profile's folder by the caller).
     pub music: Option<MusicConfig>,
+    /// `strokes` as written (resolved against the profile's folder by the caller).
+    pub pointer: PointerConfig,
 }
 
 type Result<T> = std::result::Result<T, ProfileError>;
@@ -160,6 +162,10 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
         None => MoodConfig::default(),
     };
     let music = raw.music.as_ref().map(|m| c.music(m)).transpose()?;
+    let pointer = match &raw.pointer {
+        Some(p) => c.pointer(p)?,
+        None => PointerConfig::default(),
+    };
 
     Ok(Checked {
         board,
@@ -174,6 +180,7 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
         faces,
         mood,
         music,
+        pointer,
     })
 }
 
@@ -789,6 +796,92 @@ impl Checker<'_> {
             )?;
         }
         Ok(faces)
+    }
+
+    /// `[pointer]`: the driver, the one of `strokes` and `device` it needs (the other refused),
+    /// and the idle time.
+    fn pointer(&self, table: &Spanned<RawPointer>) -> Result<PointerConfig> {
+        let p = table.get_ref();
+        let driver: PointerDriver = self.choice(
+            &p.driver,
+            "pointer.driver",
+            "pointer driver",
+            "evdev for a touch panel or pen (/dev/input/eventN), sim to replay a stroke file, none for no sketch mode",
+        )?;
+        let strokes =
+            match self.pointer_key(table, driver, &p.strokes, "strokes", PointerDriver::Sim)? {
+                Some(v) => Some(PathBuf::from(self.non_empty(
+                    v,
+                    "pointer.strokes",
+                    "a stroke file (JSON, see docs/boards.md), relative to the profile's folder",
+                )?)),
+                None => None,
+            };
+        let device = match self.pointer_key(table, driver, &p.device, "device", PointerDriver::Evdev)? {
+            Some(v) => Some(self.device_path(
+                v,
+                "pointer.device",
+                "the touch panel's event device, e.g. \"/dev/input/event0\" (`cat /proc/bus/input/devices` lists them)",
+            )?),
+            None => None,
+        };
+        let idle_ms = match &p.idle_ms {
+            Some(v) => {
+                let range = PointerConfig::IDLE_MS_RANGE;
+                self.range(
+                    v,
+                    "pointer.idle_ms",
+                    i64::from(*range.start()),
+                    i64::from(*range.end()),
+                    "a drawing is finished once the pen has been up this long, in ms; 1500 gives a visitor time to add a stroke",
+                )?
+            }
+            None => PointerConfig::DEFAULT_IDLE_MS,
+        };
+        Ok(PointerConfig {
+            driver,
+            strokes,
+            device,
+            idle_ms,
+        })
+    }
+
+    /// A `[pointer]` key that driver `uses` needs and every other driver refuses.
+    fn pointer_key<'v>(
+        &self,
+        table: &Spanned<RawPointer>,
+        driver: PointerDriver,
+        value: &'v Option<Spanned<String>>,
+        name: &str,
+        uses: PointerDriver,
+    ) -> Result<Option<&'v Spanned<String>>> {
+        let key = format!("pointer.{name}");
+        match (value, driver == uses) {
+            (Some(v), true) => Ok(Some(v)),
+            (None, false) => Ok(None),
+            (None, true) => {
+                let example = example_for(&key).unwrap_or("");
+                Err(self
+                    .err(
+                        ErrorKind::MissingKey,
+                        table.span(),
+                        key,
+                        format!("pointer driver {:?} needs `{name}`", driver.as_str()),
+                    )
+                    .help(format!("add `{example}` to [pointer]")))
+            }
+            (Some(v), false) => Err(self
+                .err(
+                    ErrorKind::Conflict,
+                    v.span(),
+                    key,
+                    format!("pointer driver {:?} does not use `{name}`", driver.as_str()),
+                )
+                .help(format!(
+                    "`{name}` belongs to driver = \"{}\": remove it, or switch the driver",
+                    uses.as_str()
+                ))),
+        }
     }
 
     /// A float key checked against `range` (of `sentio_mood::MoodConfig`).

@@ -1,5 +1,6 @@
 //! Real Linux drivers for Sentio's hardware traits ([`sentio_hal::Camera`],
-//! [`sentio_hal::Microphone`], [`sentio_hal::Speaker`], [`sentio_hal::Display`]) and for buttons.
+//! [`sentio_hal::Microphone`], [`sentio_hal::Speaker`], [`sentio_hal::Display`],
+//! [`sentio_hal::Pointer`]) and for buttons.
 //!
 //! Each driver sits behind its own cargo feature, and every feature is off by default, so the
 //! default workspace build needs no system library. What the crate must not do: depend on
@@ -13,19 +14,23 @@
 //! | `spi-display` | `SpiPanel`: ST7789 / ILI9341 over spidev + GPIO (mipidsi) | none |
 //! | `i2c-display` | `OledPanel`: SSD1306 128x64 / 128x32 over i2c-dev | none |
 //! | `gpio` | `Button` (debounced), `Backlight` over the GPIO character device | none |
+//! | `evdev` | `EvdevPointer`: touch panel or pen on `/dev/input/event*` | none |
 //! | `full` | all of the above | all of the above |
 //!
 //! At run time the drivers need the kernel interfaces: `/dev/video*` (uvcvideo), an ALSA card,
 //! `/dev/spidev*` (`dtparam=spi=on` on a Pi), `/dev/i2c-*` (`dtparam=i2c_arm=on`) and
-//! `/dev/gpiochip*`, and a user in the `video`, `audio`, `spi`, `i2c` and `gpio` groups.
+//! `/dev/gpiochip*`, `/dev/input/event*`, and a user in the `video`, `audio`, `spi`, `i2c`,
+//! `gpio` and `input` groups.
 //!
 //! Without any feature the crate still holds the pure parts, so they are tested everywhere: the
-//! pixel conversions in [`convert`] (YUYV and MJPEG to RGB888) and the button [`Debouncer`].
+//! pixel conversions in [`convert`] (YUYV and MJPEG to RGB888), the button [`Debouncer`] and the
+//! touch [`TouchDecoder`] (raw input events to pointer events).
 //! Every error is a [`sentio_hal::HalError`] naming the device, what went wrong, and a `help:`
 //! line saying what to do.
 
 pub mod button;
 pub mod convert;
+pub mod pointer;
 
 #[cfg(feature = "alsa")]
 pub mod audio;
@@ -36,7 +41,12 @@ pub mod oled;
 #[cfg(feature = "spi-display")]
 pub mod spi_panel;
 
-#[cfg(any(feature = "spi-display", feature = "i2c-display", feature = "gpio"))]
+#[cfg(any(
+    feature = "spi-display",
+    feature = "i2c-display",
+    feature = "gpio",
+    feature = "evdev"
+))]
 mod linux_errors;
 
 #[cfg(feature = "alsa")]
@@ -48,6 +58,9 @@ pub use button::{ButtonEvent, Debouncer};
 pub use camera::{SizePolicy, SourceFormat, V4lCamera};
 #[cfg(feature = "i2c-display")]
 pub use oled::{OledPanel, OledSize, open_i2cdev};
+#[cfg(feature = "evdev")]
+pub use pointer::EvdevPointer;
+pub use pointer::{Axes, AxisRange, Contact, Snapshot, TouchDecoder, TouchLayout};
 #[cfg(feature = "spi-display")]
 pub use spi_panel::{
     LinuxSpiPanel, NoPin, PanelConfig, PanelModel, SpiPanel, open_spidev, open_spidev_with,

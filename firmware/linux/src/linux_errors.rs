@@ -1,5 +1,5 @@
-//! Turning the errors of linux-embedded-hal (spidev, i2c-dev, GPIO character device) into
-//! [`HalError`]s that say what to do.
+//! Turning the errors of linux-embedded-hal (spidev, i2c-dev, GPIO character device) and of
+//! input event devices into [`HalError`]s that say what to do.
 
 use sentio_hal::HalError;
 
@@ -116,9 +116,9 @@ mod gpio {
     }
 }
 
-/// An error opening or using a Linux device node (spidev, i2c-dev), with help for the common
-/// causes.
-#[cfg(any(feature = "spi-display", feature = "i2c-display"))]
+/// An error opening or using a Linux device node (spidev, i2c-dev, input event devices), with
+/// help for the common causes.
+#[cfg(any(feature = "spi-display", feature = "i2c-display", feature = "evdev"))]
 pub(crate) fn node_error(
     device: &str,
     context: &str,

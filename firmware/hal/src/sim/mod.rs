@@ -6,6 +6,7 @@
 //!   declared rate, optionally looping) or silence.
 //! - [`WavSpeaker`]: samples into a WAV file.
 //! - [`ScriptedButton`]: a push button pressed at given times.
+//! - [`ReplayPointer`]: a touch panel replaying a [`crate::StrokeFile`] (recorded pen input).
 //! - [`SimDisplay`]: an in-memory framebuffer (RGB565 for colour panels, 1-bit for mono ones)
 //!   that can save a PNG on every flush or every N flushes.
 //!
@@ -17,12 +18,14 @@ mod button;
 mod camera;
 mod display;
 mod microphone;
+mod pointer;
 mod speaker;
 
 pub use button::ScriptedButton;
 pub use camera::{SimCamera, SimCameraSource};
 pub use display::{FrameSaver, SimDisplay};
 pub use microphone::{SilenceMicrophone, WavMicrophone};
+pub use pointer::ReplayPointer;
 pub use speaker::WavSpeaker;
 
 /// Whether a simulated source waits for real (or virtual) time to pass.
