@@ -154,6 +154,38 @@ pub enum Event {
     },
     /// A microphone that plays a file reached its end; the meter shows silence from here on.
     MicEnded { frame: u64 },
+    /// Sketch mode: what the device reads in the drawing shown to it changed (`state`: `emoji`
+    /// with its label, score and the mood it maps to; `no_card`, `two_cards` or `blank`).
+    Emoji {
+        frame: u64,
+        t_ms: f64,
+        /// `camera` (a card held up) or `touch` (drawn on the panel).
+        source: String,
+        state: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        score: Option<f32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mood: Option<String>,
+        /// `name@version` of the emoji model.
+        model: String,
+    },
+    /// Sketch mode: the scene's caption changed. `anps` are the adjective-noun pairs the tagger
+    /// scored highest (label, score), `forced` the ones the caption says.
+    Caption {
+        frame: u64,
+        t_ms: f64,
+        text: String,
+        faces: usize,
+        anps: Vec<(String, f32)>,
+        forced: Vec<String>,
+        /// `name@version` of the ANP tagger.
+        model: String,
+    },
+    /// A device or model failed while running; the device runs on without it until it works
+    /// again (said once per failure).
+    DeviceError { device: String, message: String },
     /// The device loop ended.
     Stop {
         frames: u64,

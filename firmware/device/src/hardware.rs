@@ -519,3 +519,55 @@ fn open_gpio_button(
                       the profile's [gpio]",
     })
 }
+
+/// Opens sketch mode's pen input: `--strokes FILE` (replayed), else the profile's `[pointer]`
+/// (a replayed stroke file, or a touch panel on evdev); `None` when there is none.
+pub fn open_pointer(
+    profile: &BoardProfile,
+    strokes: Option<&std::path::Path>,
+) -> Result<Option<Opened<Box<dyn sentio_hal::Pointer>>>, SetupError> {
+    use sentio_boards::PointerDriver;
+    let replay = |path: &std::path::Path| -> Result<_, SetupError> {
+        let pointer = sentio_hal::sim::ReplayPointer::open(path)?;
+        Ok(Some(Opened {
+            device: Box::new(pointer) as Box<dyn sentio_hal::Pointer>,
+            description: format!("strokes {}", path.display()),
+        }))
+    };
+    if let Some(path) = strokes {
+        return replay(path);
+    }
+    let pointer = &profile.pointer;
+    match (pointer.driver, &pointer.strokes, &pointer.device) {
+        (PointerDriver::Sim, Some(path), _) => replay(path),
+        (PointerDriver::Evdev, _, Some(device)) => open_evdev_pointer(profile, device),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(feature = "evdev")]
+fn open_evdev_pointer(
+    profile: &BoardProfile,
+    device: &str,
+) -> Result<Option<Opened<Box<dyn sentio_hal::Pointer>>>, SetupError> {
+    // Touch coordinates are scaled to the panel, so strokes are in display pixels.
+    let extent = (profile.display.width, profile.display.height);
+    let pointer = sentio_linux::EvdevPointer::open(device, extent)?;
+    Ok(Some(Opened {
+        device: Box::new(pointer),
+        description: format!("evdev {device}"),
+    }))
+}
+
+#[cfg(not(feature = "evdev"))]
+fn open_evdev_pointer(
+    profile: &BoardProfile,
+    _device: &str,
+) -> Result<Option<Opened<Box<dyn sentio_hal::Pointer>>>, SetupError> {
+    Err(SetupError::FeatureMissing {
+        board: profile.board.name.clone(),
+        what: "a touch panel (evdev)",
+        feature: "evdev",
+        alternative: ", or set the profile's pointer.driver to \"none\"",
+    })
+}

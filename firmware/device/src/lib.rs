@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod beep;
+pub mod caption;
 pub mod events;
 pub mod hardware;
 pub mod inject;
@@ -20,4 +21,5 @@ pub mod mood;
 pub mod music;
 pub mod pipeline;
 pub mod setup;
+pub mod sketch;
 pub mod voice;

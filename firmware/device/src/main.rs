@@ -63,9 +63,14 @@ struct Args {
     pace: Pace,
     /// What the device does: `mood` reads the face and the voice and shows the mood they make;
     /// `faces` shows the camera with the followed face and its expression; `preview` only
-    /// shows the camera and the microphone level.
+    /// shows the camera and the microphone level; `sketch` reads a hand-drawn emoji (a card
+    /// held up, or the touch panel).
     #[arg(long, value_enum, default_value_t = Mode::Mood)]
     mode: Mode,
+    /// Sketch mode: replay this stroke file as the touch panel (instead of the profile's
+    /// [pointer]).
+    #[arg(long, value_name = "FILE")]
+    strokes: Option<PathBuf>,
     /// Face detector (default: the profile's faces.detector).
     #[arg(long, value_enum)]
     detector: Option<Detector>,
@@ -134,6 +139,9 @@ enum Mode {
     Faces,
     /// Camera preview, microphone level meter and timings.
     Preview,
+    /// A hand-drawn emoji (a card held up to the camera, or drawn on the touch panel) read by
+    /// the emoji model; captions of the scene when an ANP tagger is there.
+    Sketch,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -264,6 +272,27 @@ fn real_main() -> anyhow::Result<()> {
     let mut setup_events = Vec::new();
     let pipeline = match args.mode {
         Mode::Preview => DevicePipeline::Preview(PreviewPipeline::default()),
+        Mode::Sketch => {
+            let options = FaceOptions {
+                detector: args.detector.map(|d| match d {
+                    Detector::Haar => FaceDetectorKind::Haar,
+                    Detector::Blazeface => FaceDetectorKind::Blazeface,
+                }),
+                cascade: args.cascade.clone(),
+                models: args.models.clone(),
+                debug_audio: None,
+            };
+            let pointer = hardware::open_pointer(&profile, args.strokes.as_deref())?;
+            let registry = link.as_ref().map(|l| l.registry.clone());
+            let mut record = |e| setup_events.push(e);
+            DevicePipeline::Sketch(Box::new(setup::sketch_pipeline(
+                &profile,
+                &options,
+                registry,
+                pointer.map(|p| p.device),
+                &mut record,
+            )))
+        }
         Mode::Mood | Mode::Faces => {
             let options = FaceOptions {
                 detector: args.detector.map(|d| match d {

@@ -45,6 +45,10 @@ pub enum ModelError {
     Expression(#[from] sentio_vision::expression::ExpressionError),
     #[error(transparent)]
     Speech(#[from] crate::voice::SpeechModelError),
+    #[error(transparent)]
+    Sketch(#[from] sentio_vision::sketch::SketchModelError),
+    #[error(transparent)]
+    Anp(#[from] sentio_vision::anp::AnpError),
 }
 
 impl ModelFile {
@@ -125,6 +129,31 @@ impl ModelFile {
 }
 
 impl ModelFile {
+    /// The emoji model of sketch mode, at the profile's precision.
+    pub fn sketch(
+        &self,
+        options: &LoadOptions,
+        precision: sentio_infer::Precision,
+    ) -> Result<sentio_vision::sketch::SketchModel, ModelError> {
+        Ok(sentio_vision::sketch::SketchModel::load(
+            &self.manifest,
+            &self.onnx,
+            &self.origin,
+            options,
+            precision,
+        )?)
+    }
+
+    /// The ANP tagger of sketch mode's captions.
+    pub fn anp(&self, options: &LoadOptions) -> Result<sentio_vision::anp::AnpTagger, ModelError> {
+        Ok(sentio_vision::anp::AnpTagger::load(
+            &self.manifest,
+            &self.onnx,
+            &self.origin,
+            options,
+        )?)
+    }
+
     /// Loads it as the speech model.
     pub fn speech(&self, options: &LoadOptions) -> Result<crate::voice::SpeechModel, ModelError> {
         Ok(crate::voice::SpeechModel::load(
@@ -153,6 +182,18 @@ pub fn self_check(bundle: &[u8], origin: &str, options: &LoadOptions) -> Result<
             let mut model = file.speech(options).map_err(|e| e.to_string())?;
             let silence = vec![0.0; model.input.window()];
             model.scores(&silence).map_err(|e| e.to_string())?
+        }
+        Task::Emoji => {
+            let mut model = file
+                .sketch(options, sentio_infer::Precision::F32)
+                .map_err(|e| e.to_string())?;
+            let paper = image::GrayImage::from_pixel(64, 64, image::Luma([255]));
+            model.scores(&paper).map_err(|e| e.to_string())?
+        }
+        Task::Anp => {
+            let mut model = file.anp(options).map_err(|e| e.to_string())?;
+            let grey = image::RgbImage::from_pixel(64, 64, image::Rgb([128, 128, 128]));
+            model.scores(&grey).map_err(|e| e.to_string())?
         }
         _ => return Ok(()),
     };

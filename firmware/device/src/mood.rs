@@ -359,7 +359,7 @@ fn top(labels: &[String], scores: &[f32]) -> Option<(String, f32)> {
         .and_then(|(i, s)| labels.get(i).map(|l| (l.clone(), *s)))
 }
 
-fn mood_event(input: &StepInput<'_>, update: &MoodUpdate) -> Event {
+pub(crate) fn mood_event(input: &StepInput<'_>, update: &MoodUpdate) -> Event {
     let per_mood = |scores: &[f32; Mood::COUNT]| {
         Mood::ALL
             .iter()

@@ -531,6 +531,7 @@ pub enum DevicePipeline {
     Preview(PreviewPipeline),
     Faces(Box<FacePipeline>),
     Mood(Box<crate::mood::MoodPipeline>),
+    Sketch(Box<crate::sketch::SketchPipeline>),
 }
 
 impl Pipeline for DevicePipeline {
@@ -539,6 +540,7 @@ impl Pipeline for DevicePipeline {
             Self::Preview(p) => p.step(input, emit),
             Self::Faces(p) => p.step(input, emit),
             Self::Mood(p) => p.step(input, emit),
+            Self::Sketch(p) => p.step(input, emit),
         }
     }
 
@@ -556,6 +558,7 @@ impl Pipeline for DevicePipeline {
             Self::Preview(p) => p.draw(display, frame, status),
             Self::Faces(p) => p.draw(display, frame, status),
             Self::Mood(p) => p.draw(display, frame, status),
+            Self::Sketch(p) => p.draw(display, frame, status),
         }
     }
 
@@ -564,6 +567,7 @@ impl Pipeline for DevicePipeline {
             Self::Preview(p) => p.take_stage_times(),
             Self::Faces(p) => p.take_stage_times(),
             Self::Mood(p) => p.take_stage_times(),
+            Self::Sketch(p) => p.take_stage_times(),
         }
     }
 
@@ -572,6 +576,7 @@ impl Pipeline for DevicePipeline {
             Self::Preview(p) => p.stop_figures(),
             Self::Faces(p) => p.stop_figures(),
             Self::Mood(p) => p.stop_figures(),
+            Self::Sketch(p) => p.stop_figures(),
         }
     }
 
@@ -583,14 +588,14 @@ impl Pipeline for DevicePipeline {
     ) -> bool {
         match self {
             Self::Mood(p) => p.sound(input, out, emit),
-            Self::Preview(_) | Self::Faces(_) => false,
+            Self::Preview(_) | Self::Faces(_) | Self::Sketch(_) => false,
         }
     }
 
     fn play_prompt(&mut self, samples: &[i16], sample_rate: u32) -> bool {
         match self {
             Self::Mood(p) => p.play_prompt(samples, sample_rate),
-            Self::Preview(_) | Self::Faces(_) => false,
+            Self::Preview(_) | Self::Faces(_) | Self::Sketch(_) => false,
         }
     }
 }

@@ -248,16 +248,90 @@ pub fn mood_pipeline(
     }
 }
 
+/// Frames between two captions of the scene in sketch mode.
+const CAPTION_EVERY: u64 = 30;
+
+/// The sketch pipeline for `profile`: the emoji model (`--model emoji=PATH`, the store's
+/// `emoji`, or the shipped one) at the profile's precision, the pen input, the mood with the
+/// profile's `[mood]`, and captions when an ANP tagger loads. What cannot be used is reported
+/// and left out; without an emoji model the screen says so and nothing is read.
+pub fn sketch_pipeline(
+    profile: &BoardProfile,
+    options: &FaceOptions,
+    registry: Option<ModelRegistry>,
+    pointer: Option<Box<dyn sentio_hal::Pointer>>,
+    emit: &mut dyn FnMut(Event),
+) -> crate::sketch::SketchPipeline {
+    let load_options = device_load_options(profile.runtime.threads);
+    let precision = match profile.runtime.precision {
+        sentio_boards::Precision::F32 => sentio_infer::Precision::F32,
+        sentio_boards::Precision::Int8 => sentio_infer::Precision::Int8,
+        sentio_boards::Precision::Auto => sentio_infer::Precision::Auto,
+    };
+    let model = model_at_start(
+        profile,
+        options,
+        registry.as_ref(),
+        crate::sketch::SKETCH_MODEL,
+        "emoji",
+        |file| file.sketch(&load_options, precision),
+        |model: &sentio_vision::sketch::SketchModel| (model.label.clone(), model.origin.clone()),
+        emit,
+    );
+    let tagger = model_at_start(
+        profile,
+        options,
+        registry.as_ref(),
+        crate::caption::ANP_MODEL,
+        "anp",
+        |file| file.anp(&load_options),
+        |model: &sentio_vision::anp::AnpTagger| (model.label.clone(), model.origin.clone()),
+        emit,
+    );
+    // Captions count faces with the profile's detector when it opens; without one they speak
+    // of one person.
+    let captions = tagger.map(|tagger| {
+        let detector = open_detector(profile, options).ok();
+        crate::caption::SceneCaptions::new(tagger, detector, CAPTION_EVERY)
+    });
+    let mood = match sentio_mood::MoodEngine::new(
+        &profile.mood,
+        sentio_models::FER7.labels,
+        sentio_models::SER8.labels,
+        sentio_models::EMOJI8.labels,
+    ) {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            emit(Event::ModelRefused {
+                role: "mood".into(),
+                origin: "profile [mood]".into(),
+                reason: e.to_string(),
+                keeps: None,
+            });
+            None
+        }
+    };
+    crate::sketch::SketchPipeline::new(crate::sketch::SketchSetup {
+        model,
+        pointer,
+        idle: profile.pointer.idle(),
+        mood,
+        captions,
+    })
+}
+
 /// Parses `NAME=PATH` (`--model`).
 /// The face detector's name for `--model NAME=PATH` (BlazeFace).
 pub const DETECTOR_MODEL: &str = "blazeface";
 
-/// The names `--model NAME=PATH` takes: the expression and speech models and the BlazeFace
-/// face detector.
-pub const STARTUP_MODEL_NAMES: [&str; 3] = [
+/// The names `--model NAME=PATH` takes: the expression and speech models, the BlazeFace face
+/// detector, and sketch mode's emoji model and ANP tagger.
+pub const STARTUP_MODEL_NAMES: [&str; 5] = [
     crate::pipeline::EXPRESSION_MODEL,
     crate::mood::SPEECH_MODEL,
     DETECTOR_MODEL,
+    crate::sketch::SKETCH_MODEL,
+    crate::caption::ANP_MODEL,
 ];
 
 pub fn parse_model_arg(text: &str) -> Result<(String, PathBuf), String> {

@@ -678,28 +678,33 @@ where
 
 /// Positions on a face of radius `r` around `c`, in units of the radius.
 #[derive(Clone, Copy)]
-struct Geo {
-    c: Point,
-    r: f32,
+pub(crate) struct Geo {
+    pub(crate) c: Point,
+    pub(crate) r: f32,
 }
 
 impl Geo {
-    fn p(&self, x: f32, y: f32) -> Point {
+    pub(crate) fn p(&self, x: f32, y: f32) -> Point {
         self.c + Point::new((x * self.r).round() as i32, (y * self.r).round() as i32)
     }
 
     /// A length of `k` radii, at least one pixel.
-    fn d(&self, k: f32) -> u32 {
+    pub(crate) fn d(&self, k: f32) -> u32 {
         ((k * self.r).round() as u32).max(1)
     }
 
     /// The stroke width of the features.
-    fn stroke(&self) -> u32 {
+    pub(crate) fn stroke(&self) -> u32 {
         self.d(0.08)
     }
 }
 
-fn disc<D>(t: &mut D, center: Point, diameter: u32, color: D::Color) -> Result<(), D::Error>
+pub(crate) fn disc<D>(
+    t: &mut D,
+    center: Point,
+    diameter: u32,
+    color: D::Color,
+) -> Result<(), D::Error>
 where
     D: DrawTarget,
 {
@@ -709,7 +714,13 @@ where
 }
 
 /// A line of width `w` with round ends.
-fn stroke_line<D>(t: &mut D, a: Point, b: Point, w: u32, color: D::Color) -> Result<(), D::Error>
+pub(crate) fn stroke_line<D>(
+    t: &mut D,
+    a: Point,
+    b: Point,
+    w: u32,
+    color: D::Color,
+) -> Result<(), D::Error>
 where
     D: DrawTarget,
 {
@@ -724,7 +735,7 @@ where
 }
 
 /// An arc of width `w` with round ends; angles in degrees, clockwise from 3 o'clock.
-fn stroke_arc<D>(
+pub(crate) fn stroke_arc<D>(
     t: &mut D,
     center: Point,
     diameter: u32,

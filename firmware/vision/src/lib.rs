@@ -6,13 +6,19 @@
 //! Faces: [`face`] (boxes, the [`face::FaceDetector`] trait, the expression crop), two detectors
 //! ([`haar`]: OpenCV's Haar cascades evaluated in Rust; [`blazeface`]: MediaPipe's BlazeFace
 //! through sentio-infer) and [`track`] (follow the largest face between detections).
+//!
+//! Sketches: [`sketch`] reads the emoji of a card in a camera frame or of a touch drawing
+//! (the card search and the normalization are `sentio-sketch`'s); [`anp::AnpTagger`] scores
+//! the adjective-noun pairs of a scene for the captions.
 
 #![forbid(unsafe_code)]
 
+pub mod anp;
 pub mod blazeface;
 pub mod expression;
 pub mod face;
 pub mod haar;
+pub mod sketch;
 pub mod track;
 
 use std::path::{Path, PathBuf};

@@ -18,8 +18,10 @@ pub enum DataCommand {
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum SynthKind {
-    /// Hand-drawn emoji, 8 classes (emoji8), 64x64 gray.
+    /// Hand-drawn emoji, 8 classes (emoji8), 64x64 gray, normalized as the device does.
     Emoji,
+    /// Camera frames of drawn emoji cards (emoji8), RGB: the sketch mode's test set.
+    Cards,
     /// Faces with 7 expressions (fer7), 48x48 gray.
     Faces,
     /// Speech with 8 emotions (ser8) from espeak-ng, 16 kHz WAV, RAVDESS-style names.
@@ -42,6 +44,36 @@ pub struct SynthArgs {
     /// Seed: the same seed gives byte-identical images.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Drawing styles of emoji and cards, comma-separated: classic, doodle, filled, marker
+    /// [default: classic,doodle,filled; marker is the held-out style].
+    #[arg(long, value_delimiter = ',', value_parser = parse_style)]
+    pub styles: Vec<synth::EmojiStyle>,
+    /// Size of card frames, WIDTHxHEIGHT.
+    #[arg(long, default_value = "320x240", value_parser = parse_size)]
+    pub frame: (u32, u32),
+}
+
+fn parse_style(text: &str) -> Result<synth::EmojiStyle, String> {
+    synth::EmojiStyle::by_name(text).ok_or_else(|| {
+        let names: Vec<&str> = synth::EmojiStyle::ALL.iter().map(|s| s.name()).collect();
+        format!(
+            "no drawing style called {text:?}; the styles are {}",
+            names.join(", ")
+        )
+    })
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{text:?} is not WIDTHxHEIGHT (e.g. 320x240, each at least 64x48)");
+    let (w, h) = text.split_once('x').ok_or_else(bad)?;
+    let (w, h) = (
+        w.parse::<u32>().map_err(|_| bad())?,
+        h.parse::<u32>().map_err(|_| bad())?,
+    );
+    if w < 64 || h < 48 || w > 4096 || h > 4096 {
+        return Err(bad());
+    }
+    Ok((w, h))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -112,10 +144,26 @@ fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
         SynthKind::Speech => synth::speech::DEFAULT_PER_CLASS,
         _ => synth::DEFAULT_PER_CLASS,
     });
+    let styles = if args.styles.is_empty() {
+        synth::EmojiStyle::TRAINING.to_vec()
+    } else {
+        args.styles.clone()
+    };
     let result = match args.kind {
         SynthKind::Emoji => {
             bar.set_prefix("emoji");
-            synth::emoji(&args.out, per_class, args.seed, &mut progress)
+            synth::emoji_styles(&args.out, per_class, args.seed, &styles, &mut progress)
+        }
+        SynthKind::Cards => {
+            bar.set_prefix("cards");
+            synth::cards(
+                &args.out,
+                per_class,
+                args.seed,
+                &styles,
+                args.frame,
+                &mut progress,
+            )
         }
         SynthKind::Faces => {
             bar.set_prefix("faces");
@@ -137,6 +185,9 @@ fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
             bar.finish_and_clear();
             let info = &summary.info;
             let (items, format) = match (info.image_size, info.sample_rate) {
+                (Some([w, h]), _) if matches!(args.kind, SynthKind::Cards) => {
+                    ("frames", format!("{w}x{h} RGB"))
+                }
                 (Some([w, h]), _) => ("images", format!("{w}x{h} gray")),
                 (None, Some(rate)) => ("utterances", format!("{rate} Hz mono WAV")),
                 _ => ("files", "mixed sizes".to_owned()),

@@ -12,6 +12,7 @@ mod hil;
 mod infer;
 mod manifest;
 mod progress;
+mod sketch;
 mod train;
 
 use std::process::ExitCode;
@@ -72,6 +73,9 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     /// Find faces in images with the device's detectors; print boxes (and expressions with --fer)
     Faces(faces::FacesArgs),
+    /// Read hand-drawn emoji as the device's sketch mode does: cards in camera frames, touch
+    /// stroke files; with --data the accuracy on labelled frames
+    Sketch(sketch::SketchArgs),
     /// Print the feature matrix (MFCC, ZCR, chroma, log-mel per frame) the device computes for
     /// WAV clips, or with --manifest the window a speech model sees.
     Features(features::FeaturesArgs),
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval::run(&a),
         Command::Baseline(a) => baseline::run(&a),
         Command::Faces(a) => faces::run(&a),
+        Command::Sketch(a) => sketch::run(&a),
         Command::Features(a) => features::run(&a),
         Command::Hil(c) => hil::run(c),
     };

@@ -386,7 +386,13 @@ impl Staging {
 }
 
 /// Save an 8-bit gray image as PNG.
-pub(crate) fn save_png(image: &GrayImage, path: &Path) -> Result<(), DataError> {
+pub(crate) fn save_png<P: image::PixelWithColorType>(
+    image: &image::ImageBuffer<P, Vec<P::Subpixel>>,
+    path: &Path,
+) -> Result<(), DataError>
+where
+    [P::Subpixel]: image::EncodableLayout,
+{
     image
         .save_with_format(path, image::ImageFormat::Png)
         .map_err(DataError::image(path))

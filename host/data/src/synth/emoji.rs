@@ -6,6 +6,15 @@
 //! varies along the stroke and sometimes tapers. What makes a class is only its features
 //! (eyes, brows, mouth, tears, tongue); everything else varies independently of the class, so a
 //! classifier has to look at the features.
+//!
+//! Drawings come in style families ([`EmojiStyle`]): how wide and steady the pen is, whether
+//! strokes are traced twice, whether the face is coloured in, how big the eyes are. Training
+//! sets use [`EmojiStyle::TRAINING`]; [`EmojiStyle::HELD_OUT`] (a felt marker's bold, steady
+//! drawings) is never trained on and measures how well the model meets a pen it has not seen.
+//!
+//! Every image ends with `sentio_sketch::normalize_drawing`, the normalization the device runs
+//! on cards and touch drawings; [`draw_raw`] gives the drawing before it (any size, with the
+//! strokes the hand drew, for camera cards and touch replays).
 
 use std::f32::consts::{FRAC_PI_2, PI, TAU};
 
@@ -29,11 +38,72 @@ const WINKING: usize = 5;
 const TONGUE_OUT: usize = 6;
 const FROWNING: usize = 7;
 
+/// A family of drawing styles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EmojiStyle {
+    /// Ballpoint or pencil, a shaky hand, outlines: the generator's first style.
+    Classic,
+    /// Quick sketches: thin lines traced twice, overshooting, oval faces, big eyes.
+    Doodle,
+    /// The face coloured in with a light crayon before the features are drawn.
+    Filled,
+    /// A felt marker: bold, steady, untapered strokes, large dot eyes.
+    Marker,
+}
+
+impl EmojiStyle {
+    pub const ALL: [EmojiStyle; 4] = [
+        EmojiStyle::Classic,
+        EmojiStyle::Doodle,
+        EmojiStyle::Filled,
+        EmojiStyle::Marker,
+    ];
+    /// The families training sets are drawn from.
+    pub const TRAINING: [EmojiStyle; 3] =
+        [EmojiStyle::Classic, EmojiStyle::Doodle, EmojiStyle::Filled];
+    /// The family kept out of training, to measure generalization.
+    pub const HELD_OUT: [EmojiStyle; 1] = [EmojiStyle::Marker];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            EmojiStyle::Classic => "classic",
+            EmojiStyle::Doodle => "doodle",
+            EmojiStyle::Filled => "filled",
+            EmojiStyle::Marker => "marker",
+        }
+    }
+
+    /// The style called `name`.
+    pub fn by_name(name: &str) -> Option<EmojiStyle> {
+        EmojiStyle::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// A drawing before normalization, and the strokes that made it.
+#[derive(Clone, Debug)]
+pub struct EmojiDrawing {
+    /// `size x size`, dark ink on paper, lighting and texture as drawn.
+    pub image: GrayImage,
+    /// Every pen stroke in page pixels, in drawing order (fills are their outlines).
+    pub strokes: Vec<Vec<[f32; 2]>>,
+    pub style: EmojiStyle,
+}
+
 /// The pen: where the drawing sits on the page and how this person draws.
 struct Hand<'a> {
     canvas: &'a mut Canvas,
     rng: &'a mut Rng,
     place: Affine,
+    /// Keystone (perspective) of the page: x and y shrink along the other axis by this share
+    /// per page side, around `centre`.
+    keystone: (f32, f32),
+    centre: Pt,
+    /// Pixels per pixel of a 64x64 drawing.
+    k: f32,
+    /// Chance that a stroke is traced a second time, a little off.
+    retrace: f32,
+    taper: f32,
+    strokes: Vec<Vec<[f32; 2]>>,
     /// Gray of the ink (0 = black; pencil is lighter).
     ink: f32,
     opacity: f32,
@@ -52,25 +122,51 @@ impl Hand<'_> {
     /// A stroke with the wobble scaled by `steadiness`: for the mouth line, where a slow bow
     /// of the hand would read as a smile or a frown and change the class.
     fn stroke_steadied(&mut self, points: &[Pt], weight: f32, steadiness: f32) {
-        let on_page = transform(points, &self.place);
-        let dense = resample(&on_page, 0.7);
+        let on_page = self.to_page(points);
+        let dense = resample(&on_page, 0.7 * self.k);
         if dense.is_empty() {
             return;
         }
         let length = dense.len() as f32 * 0.7;
-        let amount = (0.12 + length * 0.008).min(0.9) * self.shake * steadiness;
-        let shaken = wobble(&dense, amount, 0.07 * self.shake, self.rng);
-        let base = self.pen * weight * self.rng.range(0.85, 1.15);
-        let taper = self.rng.chance(0.5);
-        let widths = pen_widths(shaken.len(), base, 0.25, taper, self.rng);
-        let opacity = self.opacity * self.rng.range(0.85, 1.0);
-        self.canvas.stroke(&shaken, &widths, self.ink, opacity);
+        let amount = (0.12 + length * 0.008).min(0.9) * self.shake * steadiness * self.k;
+        let passes = if self.rng.chance(self.retrace) { 2 } else { 1 };
+        for _ in 0..passes {
+            let shaken = wobble(&dense, amount, 0.07 * self.shake * self.k, self.rng);
+            let base = self.pen * weight * self.rng.range(0.85, 1.15);
+            let taper = self.rng.chance(self.taper);
+            let widths = pen_widths(shaken.len(), base, 0.25, taper, self.rng);
+            let opacity = self.opacity * self.rng.range(0.85, 1.0);
+            self.canvas.stroke(&shaken, &widths, self.ink, opacity);
+            self.strokes
+                .push(shaken.iter().map(|p| [p.x, p.y]).collect());
+        }
+    }
+
+    /// Face units to page pixels: the placement, then the page's perspective.
+    fn to_page(&self, points: &[Pt]) -> Vec<Pt> {
+        let (kx, ky) = self.keystone;
+        let side = self.canvas.width() as f32;
+        transform(points, &self.place)
+            .into_iter()
+            .map(|p| {
+                let (dx, dy) = (p.x - self.centre.x, p.y - self.centre.y);
+                pt(
+                    self.centre.x + dx * (1.0 + kx * dy / side),
+                    self.centre.y + dy * (1.0 + ky * dx / side),
+                )
+            })
+            .collect()
     }
 
     /// A filled blob (a dot eye, a filled heart): the outline filled, then traced.
     fn fill(&mut self, outline: &[Pt]) {
-        let on_page = transform(outline, &self.place);
-        let shaken = wobble(&on_page, 0.15 * self.shake, 0.05, self.rng);
+        let on_page = self.to_page(outline);
+        let shaken = wobble(
+            &on_page,
+            0.15 * self.shake * self.k,
+            0.05 * self.k,
+            self.rng,
+        );
         let opacity = self.opacity * self.rng.range(0.85, 1.0);
         self.canvas.fill(&shaken, self.ink, opacity);
         let mut closed = outline.to_vec();
@@ -155,43 +251,112 @@ impl Layout {
     }
 }
 
-/// Draw one emoji of class `class` (an `emoji8` index; others wrap around) from `seed`.
+/// Draw one emoji of class `class` (an `emoji8` index; others wrap around) from `seed`, in one
+/// of the training styles, normalized as the device normalizes (64x64).
 pub fn draw(class: usize, seed: u64) -> GrayImage {
+    draw_styled(class, seed, &EmojiStyle::TRAINING)
+}
+
+/// [`draw`] with the style picked (by the seed) from `styles` (all of them when empty).
+pub fn draw_styled(class: usize, seed: u64, styles: &[EmojiStyle]) -> GrayImage {
+    let styles = if styles.is_empty() {
+        &EmojiStyle::ALL[..]
+    } else {
+        styles
+    };
+    let style = styles[Rng::new(seed ^ 0x5717_1e5e_ed00_0000).index(styles.len())];
+    let raw = draw_raw(class, seed, style, SIZE);
+    match sentio_sketch::normalize_drawing(&raw.image) {
+        Ok(sentio_sketch::Normalized::Drawing(image)) => image,
+        // Every class draws a face outline at least, so this does not happen (a test draws
+        // thousands); a white page keeps the dataset's shape if it ever did.
+        _ => GrayImage::from_pixel(SIZE, SIZE, image::Luma([255])),
+    }
+}
+
+/// One drawing of class `class` in `style` on a `size x size` page, before normalization,
+/// with its strokes: the card a visitor holds up, or what they draw on a touch panel.
+pub fn draw_raw(class: usize, seed: u64, style: EmojiStyle, size: u32) -> EmojiDrawing {
     let mut rng = Rng::new(seed);
     let class = class % 8;
-    let mut canvas = paper(&mut rng);
-    let radius = rng.range(21.0, 28.0);
-    let aspect = rng.range(0.92, 1.08);
+    let size = size.max(16);
+    let k = size as f32 / SIZE as f32;
+    let mut canvas = paper(&mut rng, size);
+    let radius = rng.range(21.0, 28.0) * k;
+    let aspect = match style {
+        EmojiStyle::Doodle => rng.range(0.8, 1.2),
+        _ => rng.range(0.9, 1.1),
+    };
     let centre = pt(
-        SIZE as f32 / 2.0 + rng.sym(3.5),
-        SIZE as f32 / 2.0 + rng.sym(3.5),
+        size as f32 / 2.0 + rng.sym(3.5) * k,
+        size as f32 / 2.0 + rng.sym(3.5) * k,
     );
-    let angle = rng.sym(15f32.to_radians());
-    let pencil = rng.chance(0.3);
+    let angle = rng.sym(22f32.to_radians());
+    let keystone = (rng.sym(0.25), rng.sym(0.25));
+    let pencil = style == EmojiStyle::Classic && rng.chance(0.3);
     let ink = if pencil {
         rng.range(0.15, 0.4)
     } else {
         rng.range(0.0, 0.2)
     };
     let opacity = rng.range(0.8, 1.0);
-    let pen = if pencil {
-        rng.range(1.2, 2.2)
-    } else {
-        rng.range(1.4, 3.2)
+    let pen = k * match style {
+        EmojiStyle::Marker => rng.range(3.2, 5.0),
+        EmojiStyle::Doodle => rng.range(1.0, 2.0),
+        _ if pencil => rng.range(1.2, 2.2),
+        _ => rng.range(1.4, 3.2),
     };
-    let shake = rng.range(0.5, 1.6);
+    let shake = match style {
+        EmojiStyle::Marker => rng.range(0.3, 0.7),
+        EmojiStyle::Doodle => rng.range(1.0, 2.0),
+        _ => rng.range(0.5, 1.6),
+    };
+    let retrace = match style {
+        EmojiStyle::Doodle => 0.6,
+        _ => 0.0,
+    };
+    let taper = if style == EmojiStyle::Marker {
+        0.0
+    } else {
+        0.5
+    };
+    let place = Affine::place(centre, radius, radius * aspect, angle);
+    if style == EmojiStyle::Filled {
+        // Crayon: a light tone over the face, a little off the outline.
+        let tone = rng.range(0.55, 0.8);
+        let spread = rng.range(0.9, 1.0);
+        let disk = transform(
+            &ellipse(pt(rng.sym(0.05), rng.sym(0.05)), spread, spread, 48),
+            &place,
+        );
+        canvas.fill(&disk, tone, rng.range(0.6, 0.95));
+    }
     let mut child = Rng::new(rng.next_u64());
     let mut hand = Hand {
         canvas: &mut canvas,
         rng: &mut child,
-        place: Affine::place(centre, radius, radius * aspect, angle),
+        place,
+        keystone,
+        centre,
+        k,
+        retrace,
+        taper,
+        strokes: Vec::new(),
         ink,
         opacity,
         pen,
         shake,
     };
     face_outline(&mut hand);
-    let layout = Layout::new(hand.rng);
+    let mut layout = Layout::new(hand.rng);
+    match style {
+        EmojiStyle::Doodle => layout.eye_size *= hand.rng.range(1.1, 1.5),
+        EmojiStyle::Marker => {
+            layout.eye_style = 0;
+            layout.eye_size *= hand.rng.range(1.0, 1.4);
+        }
+        _ => {}
+    }
     match class {
         SLIGHTLY_SMILING => {
             plain_eyes(&mut hand, &layout);
@@ -319,23 +484,30 @@ pub fn draw(class: usize, seed: u64) -> GrayImage {
     let soften = hand.rng.chance(0.4);
     let amount = hand.rng.range(0.2, 0.7);
     let grain = hand.rng.range(0.005, 0.03);
+    let strokes = std::mem::take(&mut hand.strokes);
     if soften {
         canvas.soften(amount);
     }
     canvas.add(|_, _| rng.normal() * grain);
-    canvas.to_image()
+    EmojiDrawing {
+        image: canvas.to_image(),
+        strokes,
+        style,
+    }
 }
 
 /// Light paper: a brightness, a lighting gradient, a coarse texture, fine grain, and sometimes
 /// faint ruled lines of a notebook page.
-fn paper(rng: &mut Rng) -> Canvas {
-    let mut canvas = Canvas::new(SIZE, SIZE, rng.range(0.8, 0.97));
-    let (gx, gy) = (rng.sym(0.12), rng.sym(0.12));
+fn paper(rng: &mut Rng, size: u32) -> Canvas {
+    let mut canvas = Canvas::new(size, size, rng.range(0.8, 0.97));
+    let side = size as f32;
+    let k = side / SIZE as f32;
+    let (gx, gy) = (rng.sym(0.2), rng.sym(0.2));
     // Coarse texture: bilinear value noise on a 9x9 grid.
     let grid: Vec<f32> = (0..81).map(|_| rng.sym(1.0)).collect();
     let texture = rng.range(0.0, 0.05);
     canvas.shade(|x, y, v| {
-        let (fx, fy) = (x / SIZE as f32 * 8.0, y / SIZE as f32 * 8.0);
+        let (fx, fy) = (x / side * 8.0, y / side * 8.0);
         let (ix, iy) = ((fx as usize).min(7), (fy as usize).min(7));
         let (tx, ty) = (fx - ix as f32, fy - iy as f32);
         let g = |i: usize, j: usize| grid[j * 9 + i];
@@ -343,17 +515,17 @@ fn paper(rng: &mut Rng) -> Canvas {
             + g(ix + 1, iy) * tx * (1.0 - ty)
             + g(ix, iy + 1) * (1.0 - tx) * ty
             + g(ix + 1, iy + 1) * tx * ty;
-        v + gx * (x / SIZE as f32 - 0.5) + gy * (y / SIZE as f32 - 0.5) + texture * n
+        v + gx * (x / side - 0.5) + gy * (y / side - 0.5) + texture * n
     });
     if rng.chance(0.25) {
-        let spacing = rng.range(9.0, 14.0);
+        let spacing = rng.range(9.0, 14.0) * k;
         let offset = rng.range(0.0, spacing);
         let slope = rng.sym(0.04);
         let tone = rng.range(0.5, 0.75);
         let mut y = offset;
-        while y < SIZE as f32 + 4.0 {
-            let line = [pt(0.0, y), pt(SIZE as f32, y + slope * SIZE as f32)];
-            canvas.stroke_even(&line, 0.8, tone, 0.35);
+        while y < side + 4.0 * k {
+            let line = [pt(0.0, y), pt(side, y + slope * side)];
+            canvas.stroke_even(&line, 0.8 * k, tone, 0.35);
             y += spacing;
         }
     }
@@ -818,5 +990,28 @@ mod tests {
             assert!(mean > 150.0, "class {class}: mean {mean}");
             assert!(dark > 60, "class {class}: {dark} dark pixels");
         }
+    }
+
+    #[test]
+    fn every_style_draws_a_face_that_normalizes_and_records_its_strokes() {
+        for style in EmojiStyle::ALL {
+            assert_eq!(EmojiStyle::by_name(style.name()), Some(style));
+            for class in 0..8 {
+                for seed in 0..6 {
+                    let raw = draw_raw(class, seed, style, 96);
+                    assert_eq!(raw.image.dimensions(), (96, 96));
+                    assert!(
+                        raw.strokes.len() >= 4,
+                        "{style:?} {class}: {}",
+                        raw.strokes.len()
+                    );
+                    let normalized = sentio_sketch::normalize_drawing(&raw.image).unwrap();
+                    let image = normalized.image().expect("a drawing, not blank");
+                    let ink = image.as_raw().iter().filter(|&&p| p < 128).count();
+                    assert!(ink > 150, "{style:?} {class} {seed}: {ink} ink pixels");
+                }
+            }
+        }
+        assert!(!EmojiStyle::TRAINING.contains(&EmojiStyle::HELD_OUT[0]));
     }
 }

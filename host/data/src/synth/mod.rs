@@ -7,6 +7,7 @@
 //! pure function of `(per_class, seed)`: the same arguments give byte-identical PNGs, and a
 //! bigger dataset with the same seed contains the smaller one.
 
+mod cards;
 mod emoji;
 mod faces;
 pub mod speech;
@@ -21,6 +22,10 @@ use crate::folder::{DatasetInfo, INFO_VERSION, Staging, save_png};
 use crate::rng::derive_seed;
 use crate::{DataError, DatasetSummary};
 
+pub use cards::{CardFrame, draw_card_frame};
+pub use emoji::{
+    EmojiDrawing, EmojiStyle, draw_raw as draw_emoji_raw, draw_styled as draw_emoji_styled,
+};
 pub use tones::tones;
 
 /// Side of the emoji images.
@@ -46,17 +51,102 @@ pub fn image_seed(seed: u64, class: usize, index: usize) -> u64 {
 }
 
 /// Write `per_class` hand-drawn emoji of each `emoji8` class to `out`
-/// (`out/<label>/<label>-<i>.png` and `out/dataset.json`). `progress(done, total)` is called
-/// after each image. `out` must not exist or be empty; it appears only when complete.
+/// (`out/<label>/<label>-<i>.png` and `out/dataset.json`), in the training styles.
+/// `progress(done, total)` is called after each image. `out` must not exist or be empty; it
+/// appears only when complete.
 pub fn emoji(
     out: &Path,
     per_class: usize,
     seed: u64,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<DatasetSummary, DataError> {
+    emoji_styles(out, per_class, seed, &EmojiStyle::TRAINING, progress)
+}
+
+/// [`emoji`] in the style families `styles` (e.g. [`EmojiStyle::HELD_OUT`] for the
+/// generalization test set); the families are recorded in `dataset.json`'s generator line.
+pub fn emoji_styles(
+    out: &Path,
+    per_class: usize,
+    seed: u64,
+    styles: &[EmojiStyle],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DatasetSummary, DataError> {
+    if styles.is_empty() {
+        return Err(DataError::BadArgument(
+            "no drawing style given: name at least one of classic, doodle, filled, marker".into(),
+        ));
+    }
+    let names: Vec<&str> = styles.iter().map(|s| s.name()).collect();
     generate(
-        out, "emoji", &EMOJI8, EMOJI_SIZE, per_class, seed, draw_emoji, progress,
+        out,
+        &format!("emoji --styles {}", names.join(",")),
+        &EMOJI8,
+        EMOJI_SIZE,
+        per_class,
+        seed,
+        &|class, seed| emoji::draw_styled(class, seed, styles),
+        progress,
     )
+}
+
+/// Width and height of the card frames [`cards`] writes by default (a kiosk camera's frame,
+/// shrunk as the device shrinks it for the card search).
+pub const CARD_FRAME: (u32, u32) = (320, 240);
+
+/// Write `per_class` camera frames of drawn cards of each `emoji8` class to `out`, RGB
+/// `width x height` PNGs in the image-folder layout, emoji drawn in `styles`: the sketch mode's
+/// test set (`sentio sketch --data`).
+pub fn cards(
+    out: &Path,
+    per_class: usize,
+    seed: u64,
+    styles: &[EmojiStyle],
+    (width, height): (u32, u32),
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DatasetSummary, DataError> {
+    if per_class == 0 || styles.is_empty() || width < 64 || height < 48 {
+        return Err(DataError::BadArgument(
+            "cards need --per-class >= 1, at least one style and frames of at least 64x48".into(),
+        ));
+    }
+    let staging = Staging::begin(out)?;
+    let labels: Vec<String> = EMOJI8.labels.iter().map(|l| l.to_string()).collect();
+    staging.make_label_dirs(&labels)?;
+    let total = per_class * labels.len();
+    for (class, label) in labels.iter().enumerate() {
+        for i in 0..per_class {
+            let card = draw_card_frame(class, image_seed(seed, class, i), styles, width, height);
+            let path = staging
+                .path()
+                .join(label)
+                .join(format!("{label}-{i:05}.png"));
+            save_png(&card.frame, &path)?;
+            progress(class * per_class + i + 1, total);
+        }
+    }
+    let names: Vec<&str> = styles.iter().map(|s| s.name()).collect();
+    let info = DatasetInfo {
+        version: INFO_VERSION,
+        generator: format!(
+            "sentio-data {} synth cards --styles {}",
+            env!("CARGO_PKG_VERSION"),
+            names.join(",")
+        ),
+        label_set: EMOJI8.name.to_string(),
+        labels: labels.clone(),
+        image_size: Some([width, height]),
+        per_class: vec![per_class; labels.len()],
+        seed: Some(seed),
+        source: None,
+        usage: Vec::new(),
+        skipped: 0,
+        sample_rate: None,
+        file_names: None,
+        speakers: Vec::new(),
+    };
+    let root = staging.finish(&info)?;
+    Ok(DatasetSummary { root, info })
 }
 
 /// Write `per_class` faces of each `fer7` expression to `out`, as [`emoji`] does.
@@ -67,7 +157,7 @@ pub fn faces(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<DatasetSummary, DataError> {
     generate(
-        out, "faces", &FER7, FACE_SIZE, per_class, seed, draw_face, progress,
+        out, "faces", &FER7, FACE_SIZE, per_class, seed, &draw_face, progress,
     )
 }
 
@@ -79,7 +169,7 @@ fn generate(
     size: u32,
     per_class: usize,
     seed: u64,
-    draw: fn(usize, u64) -> GrayImage,
+    draw: &dyn Fn(usize, u64) -> GrayImage,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<DatasetSummary, DataError> {
     if per_class == 0 {

@@ -1,0 +1,233 @@
+//! `sentio sketch`: the device's sketch mode on files. Camera frames (a card held up), or touch
+//! drawings (`--strokes`), read by the emoji model exactly as `sentiod --mode sketch` reads
+//! them; with `--data DIR` (an image folder of frames, e.g. from `sentio data synth cards`) the
+//! accuracy and a per-class table.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use sentio_hal::StrokeFile;
+use sentio_infer::{LoadOptions, Precision};
+use sentio_models::{EMOJI8, Manifest};
+use sentio_vision::sketch::{SketchModel, SketchReading};
+
+/// `sentio sketch`.
+#[derive(Args, Debug)]
+pub struct SketchArgs {
+    /// Camera frames (PNG or JPEG) with a drawn card in view.
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// An image folder of labelled frames (DIR/<emoji8 label>/*.png): print the accuracy.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Stroke files (touch drawings; docs/boards.md describes the format): each drawing in
+    /// them is read.
+    #[arg(long, value_name = "FILE")]
+    pub strokes: Vec<PathBuf>,
+    /// The emoji model (its manifest beside it).
+    #[arg(long, default_value = "models/zoo/emoji/model.onnx")]
+    pub model: PathBuf,
+    /// f32, int8 or auto, as a board profile's runtime.precision.
+    #[arg(long, default_value = "f32", value_parser = parse_precision)]
+    pub precision: Precision,
+    /// Write what the model saw (each normalized drawing, 64x64 PNG) into DIR; with --data,
+    /// only the frames read wrong, named `<true>-as-<read>-<frame>.png`.
+    #[arg(long, value_name = "DIR")]
+    pub dump: Option<PathBuf>,
+    /// Gap between two drawings of a stroke file, in milliseconds (the device's idle time).
+    #[arg(long, default_value_t = 1500)]
+    pub idle_ms: u64,
+}
+
+fn parse_precision(text: &str) -> Result<Precision, String> {
+    match text {
+        "f32" => Ok(Precision::F32),
+        "int8" => Ok(Precision::Int8),
+        "auto" => Ok(Precision::Auto),
+        _ => Err(format!("{text:?} is not a precision: f32, int8 or auto")),
+    }
+}
+
+pub fn run(args: &SketchArgs) -> Result<()> {
+    if args.images.is_empty() && args.data.is_none() && args.strokes.is_empty() {
+        bail!(
+            "nothing to read\n  help: give camera frames, --data DIR (e.g. from `sentio data \
+             synth cards`) or --strokes FILE"
+        );
+    }
+    let mut model = load(&args.model, args.precision)?;
+    eprintln!(
+        "model {} ({}), {}",
+        model.label, model.origin, model.precision.reason
+    );
+    if let Some(dir) = &args.dump {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create --dump {}", dir.display()))?;
+    }
+    for path in &args.images {
+        let reading = read_frame(&mut model, path)?;
+        println!("{}: {}", path.display(), describe(&reading));
+        if let (Some(dir), Some(stem)) = (&args.dump, path.file_stem()) {
+            dump(&model, &dir.join(stem).with_extension("png"))?;
+        }
+    }
+    for path in &args.strokes {
+        let file = StrokeFile::read(path)?;
+        let drawings = file.drawings(std::time::Duration::from_millis(args.idle_ms));
+        for (i, drawing) in drawings.iter().enumerate() {
+            let reading = model.read_strokes(drawing)?;
+            println!(
+                "{} drawing {}: {}",
+                path.display(),
+                i + 1,
+                describe(&reading)
+            );
+        }
+    }
+    if let Some(dir) = &args.data {
+        accuracy(&mut model, dir, args.dump.as_deref())?;
+    }
+    Ok(())
+}
+
+/// Writes the drawing the model saw last, if it saw one.
+fn dump(model: &SketchModel, path: &Path) -> Result<()> {
+    if let Some(drawing) = model.last_drawing() {
+        drawing
+            .save(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn load(path: &Path, precision: Precision) -> Result<SketchModel> {
+    let onnx = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let manifest_path = path.with_file_name("manifest.json");
+    let json = std::fs::read(&manifest_path).with_context(|| {
+        format!(
+            "no manifest beside the model ({})\n  help: write one with `sentio manifest init {}`",
+            manifest_path.display(),
+            path.display()
+        )
+    })?;
+    let manifest = Manifest::from_slice(&json)
+        .with_context(|| format!("{} is not a manifest", manifest_path.display()))?;
+    let options = LoadOptions::new().threads(1);
+    Ok(SketchModel::load(
+        &manifest,
+        &onnx,
+        &path.display().to_string(),
+        &options,
+        precision,
+    )?)
+}
+
+fn read_frame(model: &mut SketchModel, path: &Path) -> Result<SketchReading> {
+    let frame = sentio_vision::decode_image(path)?.to_rgb8();
+    Ok(model.read_frame(&frame)?)
+}
+
+fn describe(reading: &SketchReading) -> String {
+    match reading {
+        SketchReading::Emoji {
+            label,
+            score,
+            corners,
+            ..
+        } => match corners {
+            Some(c) => format!(
+                "{label} ({score:.3}), card corners {}",
+                c.iter()
+                    .map(|[x, y]| format!("({x:.0},{y:.0})"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            None => format!("{label} ({score:.3})"),
+        },
+        SketchReading::NoCard => "no card in view".into(),
+        SketchReading::TwoCards => "two cards in view: hold up one".into(),
+        SketchReading::Blank => "a blank card".into(),
+    }
+}
+
+/// Accuracy over a labelled folder of frames: a frame without a reading counts as wrong.
+fn accuracy(model: &mut SketchModel, dir: &Path, dump_dir: Option<&Path>) -> Result<()> {
+    let folder = sentio_data::ImageFolder::open(dir).map_err(|e| {
+        let help = e.help();
+        anyhow::anyhow!("{e}\n  help: {help}")
+    })?;
+    if folder
+        .labels
+        .iter()
+        .map(String::as_str)
+        .ne(EMOJI8.labels.iter().copied())
+    {
+        bail!(
+            "{}: its labels are {:?}, not emoji8's\n  help: make frames with `sentio data synth \
+             cards`",
+            dir.display(),
+            folder.labels
+        );
+    }
+    let n = EMOJI8.len();
+    let mut confusion = vec![vec![0usize; n]; n];
+    let mut unread = vec![0usize; n];
+    let bar = ProgressBar::new(folder.samples.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos:>6}/{len:<6} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("sketch");
+    for sample in &folder.samples {
+        let reading = read_frame(model, &sample.path)?;
+        match reading {
+            SketchReading::Emoji { index, .. } => confusion[sample.label][index] += 1,
+            _ => unread[sample.label] += 1,
+        }
+        let read_as = match &reading {
+            SketchReading::Emoji { index, .. } if *index == sample.label => None,
+            SketchReading::Emoji { label, .. } => Some(*label),
+            other => Some(other.kind()),
+        };
+        if let (Some(dir), Some(read_as), Some(stem)) = (dump_dir, read_as, sample.path.file_stem())
+        {
+            let name = format!(
+                "{}-as-{read_as}-{}.png",
+                EMOJI8.labels[sample.label],
+                stem.to_string_lossy()
+            );
+            dump(model, &dir.join(name))?;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let total = folder.samples.len();
+    let right: usize = (0..n).map(|i| confusion[i][i]).sum();
+    println!(
+        "{}: {right}/{total} frames read right = {:.2}% ({} with no card read)",
+        dir.display(),
+        100.0 * right as f64 / total.max(1) as f64,
+        unread.iter().sum::<usize>()
+    );
+    println!("\n| class | frames | right | recall | no card read | most taken for |");
+    println!("| --- | ---: | ---: | ---: | ---: | --- |");
+    for (i, label) in EMOJI8.labels.iter().enumerate() {
+        let row = &confusion[i];
+        let frames = row.iter().sum::<usize>() + unread[i];
+        let wrong = (0..n)
+            .filter(|&j| j != i && row[j] > 0)
+            .max_by_key(|&j| row[j])
+            .map(|j| format!("{} ({})", EMOJI8.labels[j], row[j]))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "| {label} | {frames} | {} | {:.3} | {} | {wrong} |",
+            row[i],
+            row[i] as f64 / frames.max(1) as f64,
+            unread[i]
+        );
+    }
+    Ok(())
+}
