@@ -22,6 +22,8 @@ pub enum SynthKind {
     Emoji,
     /// Camera frames of drawn emoji cards (emoji8), RGB: the sketch mode's test set.
     Cards,
+    /// Touch drawings of emoji (emoji8) as stroke files, for replay as a touch panel.
+    Strokes,
     /// Faces with 7 expressions (fer7), 48x48 gray.
     Faces,
     /// Speech with 8 emotions (ser8) from espeak-ng, 16 kHz WAV, RAVDESS-style names.
@@ -154,6 +156,10 @@ fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
             bar.set_prefix("emoji");
             synth::emoji_styles(&args.out, per_class, args.seed, &styles, &mut progress)
         }
+        SynthKind::Strokes => {
+            bar.set_prefix("strokes");
+            synth::strokes(&args.out, per_class, args.seed, &styles, &mut progress)
+        }
         SynthKind::Cards => {
             bar.set_prefix("cards");
             synth::cards(
@@ -187,6 +193,9 @@ fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
             let (items, format) = match (info.image_size, info.sample_rate) {
                 (Some([w, h]), _) if matches!(args.kind, SynthKind::Cards) => {
                     ("frames", format!("{w}x{h} RGB"))
+                }
+                (Some([w, h]), _) if matches!(args.kind, SynthKind::Strokes) => {
+                    ("stroke files", format!("{w}x{h} panel"))
                 }
                 (Some([w, h]), _) => ("images", format!("{w}x{h} gray")),
                 (None, Some(rate)) => ("utterances", format!("{rate} Hz mono WAV")),

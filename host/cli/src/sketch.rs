@@ -4,6 +4,7 @@
 //! accuracy and a per-class table.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -19,7 +20,8 @@ pub struct SketchArgs {
     /// Camera frames (PNG or JPEG) with a drawn card in view.
     #[arg(value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
-    /// An image folder of labelled frames (DIR/<emoji8 label>/*.png): print the accuracy.
+    /// A folder of labelled frames (DIR/<emoji8 label>/*.png) or stroke files
+    /// (DIR/<label>/*.json, from `sentio data synth strokes`): print the accuracy.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Stroke files (touch drawings; docs/boards.md describes the format): each drawing in
@@ -75,7 +77,7 @@ pub fn run(args: &SketchArgs) -> Result<()> {
     }
     for path in &args.strokes {
         let file = StrokeFile::read(path)?;
-        let drawings = file.drawings(std::time::Duration::from_millis(args.idle_ms));
+        let drawings = file.drawings(Duration::from_millis(args.idle_ms));
         for (i, drawing) in drawings.iter().enumerate() {
             let reading = model.read_strokes(drawing)?;
             println!(
@@ -87,7 +89,12 @@ pub fn run(args: &SketchArgs) -> Result<()> {
         }
     }
     if let Some(dir) = &args.data {
-        accuracy(&mut model, dir, args.dump.as_deref())?;
+        accuracy(
+            &mut model,
+            dir,
+            args.dump.as_deref(),
+            Duration::from_millis(args.idle_ms),
+        )?;
     }
     Ok(())
 }
@@ -152,8 +159,28 @@ fn describe(reading: &SketchReading) -> String {
     }
 }
 
-/// Accuracy over a labelled folder of frames: a frame without a reading counts as wrong.
-fn accuracy(model: &mut SketchModel, dir: &Path, dump_dir: Option<&Path>) -> Result<()> {
+/// The labelled samples of `dir`: stroke files (`DIR/<emoji8 label>/*.json`) when there are
+/// any, else the image folder's images.
+fn labelled_samples(dir: &Path) -> Result<Vec<sentio_data::Sample>> {
+    let mut samples = Vec::new();
+    for (label, name) in EMOJI8.labels.iter().enumerate() {
+        let Ok(entries) = std::fs::read_dir(dir.join(name)) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        samples.extend(
+            paths
+                .into_iter()
+                .map(|path| sentio_data::Sample { path, label }),
+        );
+    }
+    if !samples.is_empty() {
+        return Ok(samples);
+    }
     let folder = sentio_data::ImageFolder::open(dir).map_err(|e| {
         let help = e.help();
         anyhow::anyhow!("{e}\n  help: {help}")
@@ -166,23 +193,51 @@ fn accuracy(model: &mut SketchModel, dir: &Path, dump_dir: Option<&Path>) -> Res
     {
         bail!(
             "{}: its labels are {:?}, not emoji8's\n  help: make frames with `sentio data synth \
-             cards`",
+             cards` or touch drawings with `sentio data synth strokes`",
             dir.display(),
             folder.labels
+        );
+    }
+    Ok(folder.samples)
+}
+
+/// Reads one sample: a camera frame, or the first drawing of a stroke file.
+fn read_sample(model: &mut SketchModel, path: &Path, idle: Duration) -> Result<SketchReading> {
+    if path.extension().is_some_and(|x| x == "json") {
+        let file = StrokeFile::read(path)?;
+        let drawing = file.drawings(idle).into_iter().next().unwrap_or_default();
+        return Ok(model.read_strokes(&drawing)?);
+    }
+    read_frame(model, path)
+}
+
+/// Accuracy over a labelled folder of frames or stroke files: a sample without a reading
+/// counts as wrong.
+fn accuracy(
+    model: &mut SketchModel,
+    dir: &Path,
+    dump_dir: Option<&Path>,
+    idle: Duration,
+) -> Result<()> {
+    let samples = labelled_samples(dir)?;
+    if samples.is_empty() {
+        bail!(
+            "{}: no images or stroke files in the label folders",
+            dir.display()
         );
     }
     let n = EMOJI8.len();
     let mut confusion = vec![vec![0usize; n]; n];
     let mut unread = vec![0usize; n];
-    let bar = ProgressBar::new(folder.samples.len() as u64);
+    let bar = ProgressBar::new(samples.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos:>6}/{len:<6} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
     bar.set_prefix("sketch");
-    for sample in &folder.samples {
-        let reading = read_frame(model, &sample.path)?;
+    for sample in &samples {
+        let reading = read_sample(model, &sample.path, idle)?;
         match reading {
             SketchReading::Emoji { index, .. } => confusion[sample.label][index] += 1,
             _ => unread[sample.label] += 1,
@@ -204,15 +259,15 @@ fn accuracy(model: &mut SketchModel, dir: &Path, dump_dir: Option<&Path>) -> Res
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let total = folder.samples.len();
+    let total = samples.len();
     let right: usize = (0..n).map(|i| confusion[i][i]).sum();
     println!(
-        "{}: {right}/{total} frames read right = {:.2}% ({} with no card read)",
+        "{}: {right}/{total} read right = {:.2}% ({} with nothing read)",
         dir.display(),
         100.0 * right as f64 / total.max(1) as f64,
         unread.iter().sum::<usize>()
     );
-    println!("\n| class | frames | right | recall | no card read | most taken for |");
+    println!("\n| class | samples | right | recall | nothing read | most taken for |");
     println!("| --- | ---: | ---: | ---: | ---: | --- |");
     for (i, label) in EMOJI8.labels.iter().enumerate() {
         let row = &confusion[i];

@@ -274,6 +274,16 @@ pub fn draw_styled(class: usize, seed: u64, styles: &[EmojiStyle]) -> GrayImage 
     }
 }
 
+/// The style the drawing of `seed` is in, out of `styles` (all of them when empty).
+pub fn pick_style(seed: u64, styles: &[EmojiStyle]) -> EmojiStyle {
+    let styles = if styles.is_empty() {
+        &EmojiStyle::ALL[..]
+    } else {
+        styles
+    };
+    styles[Rng::new(seed ^ 0x5717_1e5e_ed00_0000).index(styles.len())]
+}
+
 /// One drawing of class `class` in `style` on a `size x size` page, before normalization,
 /// with its strokes: the card a visitor holds up, or what they draw on a touch panel.
 pub fn draw_raw(class: usize, seed: u64, style: EmojiStyle, size: u32) -> EmojiDrawing {

@@ -149,6 +149,90 @@ pub fn cards(
     Ok(DatasetSummary { root, info })
 }
 
+/// Side of the touch panel the stroke files of [`strokes`] are drawn for (a 240x240 display).
+pub const STROKE_PANEL: u32 = 240;
+
+/// Write `per_class` touch drawings of each `emoji8` class to `out`: one stroke file each
+/// (`out/<label>/<label>-<i>.json`, sentio-hal's format, on a 240x240 panel), the strokes the
+/// generator's hand drew for the same drawing as [`draw_emoji_raw`], with made-up times. What
+/// `sentio sketch --data` replays as the touch panel.
+pub fn strokes(
+    out: &Path,
+    per_class: usize,
+    seed: u64,
+    styles: &[EmojiStyle],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DatasetSummary, DataError> {
+    if per_class == 0 || styles.is_empty() {
+        return Err(DataError::BadArgument(
+            "strokes need --per-class >= 1 and at least one style".into(),
+        ));
+    }
+    let staging = Staging::begin(out)?;
+    let labels: Vec<String> = EMOJI8.labels.iter().map(|l| l.to_string()).collect();
+    staging.make_label_dirs(&labels)?;
+    let total = per_class * labels.len();
+    let edge = STROKE_PANEL as f32 - 0.01;
+    for (class, label) in labels.iter().enumerate() {
+        for i in 0..per_class {
+            let image_seed = image_seed(seed, class, i);
+            let style = emoji::pick_style(image_seed, styles);
+            let drawing = emoji::draw_raw(class, image_seed, style, STROKE_PANEL);
+            // A stray mark or a hair may leave the page; a panel cannot report it.
+            let strokes: Vec<Vec<[f32; 2]>> = drawing
+                .strokes
+                .iter()
+                .map(|s| {
+                    s.iter()
+                        .map(|&[x, y]| [x.clamp(0.0, edge), y.clamp(0.0, edge)])
+                        .collect()
+                })
+                .collect();
+            let path = staging
+                .path()
+                .join(label)
+                .join(format!("{label}-{i:05}.json"));
+            let io = |e: sentio_hal::HalError| DataError::Io {
+                action: "cannot write",
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            };
+            sentio_hal::StrokeFile::from_drawings(
+                STROKE_PANEL,
+                STROKE_PANEL,
+                &[strokes],
+                300,
+                2000,
+            )
+            .and_then(|file| file.write(&path))
+            .map_err(io)?;
+            progress(class * per_class + i + 1, total);
+        }
+    }
+    let names: Vec<&str> = styles.iter().map(|s| s.name()).collect();
+    let info = DatasetInfo {
+        version: INFO_VERSION,
+        generator: format!(
+            "sentio-data {} synth strokes --styles {}",
+            env!("CARGO_PKG_VERSION"),
+            names.join(",")
+        ),
+        label_set: EMOJI8.name.to_string(),
+        labels: labels.clone(),
+        image_size: Some([STROKE_PANEL, STROKE_PANEL]),
+        per_class: vec![per_class; labels.len()],
+        seed: Some(seed),
+        source: None,
+        usage: Vec::new(),
+        skipped: 0,
+        sample_rate: None,
+        file_names: None,
+        speakers: Vec::new(),
+    };
+    let root = staging.finish(&info)?;
+    Ok(DatasetSummary { root, info })
+}
+
 /// Write `per_class` faces of each `fer7` expression to `out`, as [`emoji`] does.
 pub fn faces(
     out: &Path,
