@@ -597,6 +597,33 @@ fn to_link(event: &Event) -> Option<Outgoing> {
                 )
                 .collect(),
         })),
+        // The label is the emoji read (or `no_card`, `two_cards`, `blank`); the value is its
+        // score.
+        Event::Emoji {
+            t_ms,
+            state,
+            label,
+            score,
+            ..
+        } => Some(Outgoing::Event(LinkEvent {
+            at_ms: at(*t_ms),
+            topic: text("emoji")?,
+            label: text(label.as_deref().unwrap_or(state))?,
+            values: score.iter().copied().collect(),
+        })),
+        // A caption is longer than a label: the link carries its forced pairs' first one as the
+        // label and the count; the whole sentence is on stdout.
+        Event::Caption {
+            t_ms,
+            forced,
+            faces,
+            ..
+        } => Some(Outgoing::Event(LinkEvent {
+            at_ms: at(*t_ms),
+            topic: text("caption")?,
+            label: text(forced.first().map_or("none", String::as_str))?,
+            values: heapless::Vec::from_slice(&[forced.len() as f32, *faces as f32]).ok()?,
+        })),
         Event::Track(track) => Some(Outgoing::Event(LinkEvent {
             at_ms: track.t_ms,
             topic: text("track")?,
