@@ -53,7 +53,7 @@ impl SceneCaptions {
     }
 
     pub fn step(&mut self, input: &StepInput<'_>, mood: Option<Mood>, emit: &mut dyn FnMut(Event)) {
-        if input.index % self.every != 0 {
+        if !input.index.is_multiple_of(self.every) {
             return;
         }
         let frame = input.frame;
