@@ -143,3 +143,67 @@ for suite in xml:
         other => panic!("junitparser failed ({python}): {other:?}"),
     }
 }
+
+/// Sketch mode under a HIL case: the card frame streamed in is read as the emoji the case
+/// expects.
+#[test]
+fn a_sketch_case_expects_an_emoji() {
+    if std::env::var("SENTIO_HIL_PORT").is_ok() {
+        // A real board runs the mode its profile starts; this case needs sketch mode.
+        println!("skipped: SENTIO_HIL_PORT runs the mood cases only");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    sentio_data::synth::draw_card_frame(5, 7, &sentio_data::synth::EmojiStyle::TRAINING, 640, 480)
+        .frame
+        .save(dir.path().join("card.png"))
+        .unwrap();
+    let cases = dir.path().join("cases.toml");
+    std::fs::write(
+        &cases,
+        "[[case]]\nname = \"a winking card\"\nimage = \"card.png\"\ntimeout_s = 10\nexpect = { emoji = \"winking\" }\n",
+    )
+    .unwrap();
+    let file = CaseFile::load(&cases).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sentiod"))
+        .args([
+            "--board",
+            "sim",
+            "--mode",
+            "sketch",
+            "--forever",
+            "--no-beep",
+        ])
+        .args(["--camera", "pattern", "--mic", "silence", "--serial", "pty"])
+        .arg("--store")
+        .arg(dir.path().join("store"))
+        .arg("--display-out")
+        .arg(dir.path().join("display"))
+        .arg("--speaker-out")
+        .arg(dir.path().join("speaker.wav"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = lines
+        .by_ref()
+        .find_map(|l| {
+            let event: serde_json::Value = serde_json::from_str(&l.unwrap()).ok()?;
+            (event["event"] == "link").then(|| event["path"].as_str().unwrap().to_string())
+        })
+        .expect("the device announces its pty");
+    std::thread::spawn(move || lines.for_each(drop));
+    let connection = Connection::open(
+        open_port(&port, 921_600).unwrap(),
+        ConnectOptions::new(&port, 921_600),
+    )
+    .unwrap();
+    let results = run_cases(connection, &file, &mut ()).unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(results[0].outcome, Outcome::Passed, "{results:#?}");
+}
