@@ -1007,7 +1007,7 @@ mod tests {
         for style in EmojiStyle::ALL {
             assert_eq!(EmojiStyle::by_name(style.name()), Some(style));
             for class in 0..8 {
-                for seed in 0..6 {
+                for seed in 0..2 {
                     let raw = draw_raw(class, seed, style, 96);
                     assert_eq!(raw.image.dimensions(), (96, 96));
                     assert!(
