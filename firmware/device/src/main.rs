@@ -175,8 +175,23 @@ fn error_report(e: &anyhow::Error) -> String {
     report
 }
 
+/// What the command line says about faces and models (`debug_audio` is for the modes that
+/// hear voices to add).
+fn face_options(args: &Args) -> FaceOptions {
+    FaceOptions {
+        detector: args.detector.map(|d| match d {
+            Detector::Haar => FaceDetectorKind::Haar,
+            Detector::Blazeface => FaceDetectorKind::Blazeface,
+        }),
+        cascade: args.cascade.clone(),
+        models: args.models.clone(),
+        debug_audio: None,
+    }
+}
+
 fn real_main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let face_options_of_args = face_options(&args);
     let profile = BoardProfile::load(&args.board)?;
     let simulated = profile.camera.driver == CameraDriver::Sim;
     let max_frames = match (args.frames, args.forever) {
@@ -273,15 +288,7 @@ fn real_main() -> anyhow::Result<()> {
     let pipeline = match args.mode {
         Mode::Preview => DevicePipeline::Preview(PreviewPipeline::default()),
         Mode::Sketch => {
-            let options = FaceOptions {
-                detector: args.detector.map(|d| match d {
-                    Detector::Haar => FaceDetectorKind::Haar,
-                    Detector::Blazeface => FaceDetectorKind::Blazeface,
-                }),
-                cascade: args.cascade.clone(),
-                models: args.models.clone(),
-                debug_audio: None,
-            };
+            let options = face_options_of_args;
             let pointer = hardware::open_pointer(&profile, args.strokes.as_deref())?;
             let registry = link.as_ref().map(|l| l.registry.clone());
             let mut record = |e| setup_events.push(e);
@@ -295,13 +302,8 @@ fn real_main() -> anyhow::Result<()> {
         }
         Mode::Mood | Mode::Faces => {
             let options = FaceOptions {
-                detector: args.detector.map(|d| match d {
-                    Detector::Haar => FaceDetectorKind::Haar,
-                    Detector::Blazeface => FaceDetectorKind::Blazeface,
-                }),
-                cascade: args.cascade.clone(),
-                models: args.models.clone(),
                 debug_audio: args.debug_audio.clone(),
+                ..face_options_of_args
             };
             if let Some(dir) = &options.debug_audio {
                 std::fs::create_dir_all(dir)

@@ -150,11 +150,7 @@ impl SpeechModel {
                 dims,
             });
         }
-        let outputs: usize = model
-            .output_shapes()
-            .first()
-            .map(|s| s.iter().product())
-            .unwrap_or(0);
+        let outputs = model.first_output_len();
         if outputs != labels.len() {
             return Err(SpeechModelError::OutputSize {
                 origin: origin_s(),
@@ -197,19 +193,12 @@ impl SpeechModel {
 
     /// Runs the model on the features last computed by [`SpeechModel::features`].
     pub fn run_features(&mut self) -> Result<Vec<f32>, SpeechModelError> {
-        let out =
-            self.model
-                .run(&self.features.data)
-                .map_err(|source| SpeechModelError::Infer {
-                    origin: self.origin.clone(),
-                    source: Box::new(source),
-                })?;
-        Ok(out
-            .tensors
-            .into_iter()
-            .next()
-            .map(|t| t.data)
-            .unwrap_or_default())
+        self.model
+            .run_first(&self.features.data)
+            .map_err(|source| SpeechModelError::Infer {
+                origin: self.origin.clone(),
+                source: Box::new(source),
+            })
     }
 
     /// Scores (in `labels` order) of a model window.

@@ -14,6 +14,36 @@ use sentio_flash::serial::open_port;
 use sentio_flash::{ConnectOptions, Connection};
 use sentio_hil::{CaseFile, Outcome, junit_xml, run_cases, summary};
 
+/// Starts sentiod on the sim board serving the link on a pseudo-terminal, its camera a test
+/// pattern and its microphone silent, with `args`; returns the pty's path and the process.
+fn start_device(dir: &Path, args: &[&str]) -> (String, std::process::Child) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sentiod"))
+        .args(["--board", "sim", "--forever", "--no-beep"])
+        .args(["--camera", "pattern", "--mic", "silence", "--serial", "pty"])
+        .args(args)
+        .arg("--store")
+        .arg(dir.join("store"))
+        .arg("--display-out")
+        .arg(dir.join("display"))
+        .arg("--speaker-out")
+        .arg(dir.join("speaker.wav"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = lines
+        .by_ref()
+        .find_map(|l| {
+            let event: serde_json::Value = serde_json::from_str(&l.unwrap()).ok()?;
+            (event["event"] == "link").then(|| event["path"].as_str().unwrap().to_string())
+        })
+        .expect("the device announces its pty");
+    // Keep reading the device's events so its stdout never fills.
+    std::thread::spawn(move || lines.for_each(drop));
+    (port, child)
+}
+
 const CASES: &str = r#"
 [[case]]
 name = "a smiling face and a happy voice"
@@ -50,30 +80,7 @@ fn cases_stream_inputs_check_events_and_report_in_junit() {
     let (port, child) = match std::env::var("SENTIO_HIL_PORT") {
         Ok(port) => (port, None),
         Err(_) => {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_sentiod"))
-                .args(["--board", "sim", "--forever", "--no-beep", "--no-music"])
-                .args(["--camera", "pattern", "--mic", "silence", "--serial", "pty"])
-                .arg("--store")
-                .arg(dir.path().join("store"))
-                .arg("--display-out")
-                .arg(dir.path().join("display"))
-                .arg("--speaker-out")
-                .arg(dir.path().join("speaker.wav"))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .unwrap();
-            let stdout = BufReader::new(child.stdout.take().unwrap());
-            let mut lines = stdout.lines();
-            let port = lines
-                .by_ref()
-                .find_map(|l| {
-                    let event: serde_json::Value = serde_json::from_str(&l.unwrap()).ok()?;
-                    (event["event"] == "link").then(|| event["path"].as_str().unwrap().to_string())
-                })
-                .expect("the device announces its pty");
-            // Keep reading the device's events so its stdout never fills.
-            std::thread::spawn(move || lines.for_each(drop));
+            let (port, child) = start_device(dir.path(), &["--no-music"]);
             (port, Some(child))
         }
     };
@@ -165,35 +172,7 @@ fn a_sketch_case_expects_an_emoji() {
     )
     .unwrap();
     let file = CaseFile::load(&cases).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sentiod"))
-        .args([
-            "--board",
-            "sim",
-            "--mode",
-            "sketch",
-            "--forever",
-            "--no-beep",
-        ])
-        .args(["--camera", "pattern", "--mic", "silence", "--serial", "pty"])
-        .arg("--store")
-        .arg(dir.path().join("store"))
-        .arg("--display-out")
-        .arg(dir.path().join("display"))
-        .arg("--speaker-out")
-        .arg(dir.path().join("speaker.wav"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = lines
-        .by_ref()
-        .find_map(|l| {
-            let event: serde_json::Value = serde_json::from_str(&l.unwrap()).ok()?;
-            (event["event"] == "link").then(|| event["path"].as_str().unwrap().to_string())
-        })
-        .expect("the device announces its pty");
-    std::thread::spawn(move || lines.for_each(drop));
+    let (port, mut child) = start_device(dir.path(), &["--mode", "sketch"]);
     let connection = Connection::open(
         open_port(&port, 921_600).unwrap(),
         ConnectOptions::new(&port, 921_600),

@@ -591,6 +591,25 @@ impl Model {
         &self.output_shapes
     }
 
+    /// Values in the first output (a classifier's number of classes); 0 without outputs.
+    pub fn first_output_len(&self) -> usize {
+        self.output_shapes
+            .first()
+            .map(|s| s.iter().product())
+            .unwrap_or(0)
+    }
+
+    /// Runs the model and keeps only its first output's values (a classifier's scores).
+    pub fn run_first(&mut self, input: &[f32]) -> Result<Vec<f32>> {
+        Ok(self
+            .run(input)?
+            .tensors
+            .into_iter()
+            .next()
+            .map(|t| t.data)
+            .unwrap_or_default())
+    }
+
     /// The labels of the first output's classes, if known.
     pub fn labels(&self) -> Option<&[String]> {
         self.labels.as_deref()

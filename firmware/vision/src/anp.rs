@@ -95,11 +95,7 @@ impl AnpTagger {
                 origin: origin_s(),
                 source: Box::new(source),
             })?;
-        let outputs: usize = model
-            .output_shapes()
-            .first()
-            .map(|s| s.iter().product())
-            .unwrap_or(0);
+        let outputs = model.first_output_len();
         if outputs != ANP32.len() {
             return Err(AnpError::OutputSize {
                 origin: origin_s(),
@@ -126,19 +122,12 @@ impl AnpTagger {
                 shape: self.shape.clone(),
             }
         })?;
-        let out = self
-            .model
-            .run(&self.input)
+        self.model
+            .run_first(&self.input)
             .map_err(|source| AnpError::Infer {
                 origin: self.origin.clone(),
                 source: Box::new(source),
-            })?;
-        Ok(out
-            .tensors
-            .into_iter()
-            .next()
-            .map(|t| t.data)
-            .unwrap_or_default())
+            })
     }
 }
 

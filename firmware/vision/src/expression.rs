@@ -114,11 +114,7 @@ impl ExpressionModel {
         };
         let model = Model::load(onnx, &options.clone().manifest(manifest).smoke_run(true))
             .map_err(infer)?;
-        let outputs: usize = model
-            .output_shapes()
-            .first()
-            .map(|s| s.iter().product())
-            .unwrap_or(0);
+        let outputs = model.first_output_len();
         if outputs != FER7.len() {
             return Err(ExpressionError::OutputSize {
                 origin: origin.to_string(),
@@ -148,19 +144,12 @@ impl ExpressionModel {
                 shape: self.shape.clone(),
             }
         })?;
-        let out = self
-            .model
-            .run(&self.input)
+        self.model
+            .run_first(&self.input)
             .map_err(|source| ExpressionError::Infer {
                 origin: self.origin.clone(),
                 source: Box::new(source),
-            })?;
-        Ok(out
-            .tensors
-            .into_iter()
-            .next()
-            .map(|t| t.data)
-            .unwrap_or_default())
+            })
     }
 }
 

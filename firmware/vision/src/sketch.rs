@@ -179,11 +179,7 @@ impl SketchModel {
             &AutoPolicy::default(),
         )
         .map_err(infer)?;
-        let outputs: usize = model
-            .output_shapes()
-            .first()
-            .map(|s| s.iter().product())
-            .unwrap_or(0);
+        let outputs = model.first_output_len();
         if outputs != EMOJI8.len() {
             return Err(SketchModelError::OutputSize {
                 origin: origin.to_string(),
@@ -220,19 +216,12 @@ impl SketchModel {
         for (slot, p) in self.input.iter_mut().zip(drawing.as_raw()) {
             *slot = self.prep.apply(*p, 0);
         }
-        let out = self
-            .model
-            .run(&self.input)
+        self.model
+            .run_first(&self.input)
             .map_err(|source| SketchModelError::Infer {
                 origin: self.origin.clone(),
                 source: Box::new(source),
-            })?;
-        Ok(out
-            .tensors
-            .into_iter()
-            .next()
-            .map(|t| t.data)
-            .unwrap_or_default())
+            })
     }
 
     /// The normalized drawing the last reading gave the CNN (none after a blank or no card).

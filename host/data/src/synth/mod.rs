@@ -126,25 +126,18 @@ pub fn cards(
         }
     }
     let names: Vec<&str> = styles.iter().map(|s| s.name()).collect();
-    let info = DatasetInfo {
-        version: INFO_VERSION,
-        generator: format!(
+    let info = synth_info(
+        format!(
             "sentio-data {} synth cards --styles {}",
             env!("CARGO_PKG_VERSION"),
             names.join(",")
         ),
-        label_set: EMOJI8.name.to_string(),
-        labels: labels.clone(),
-        image_size: Some([width, height]),
-        per_class: vec![per_class; labels.len()],
-        seed: Some(seed),
-        source: None,
-        usage: Vec::new(),
-        skipped: 0,
-        sample_rate: None,
-        file_names: None,
-        speakers: Vec::new(),
-    };
+        EMOJI8.name,
+        &labels,
+        [width, height],
+        per_class,
+        seed,
+    );
     let root = staging.finish(&info)?;
     Ok(DatasetSummary { root, info })
 }
@@ -210,25 +203,18 @@ pub fn strokes(
         }
     }
     let names: Vec<&str> = styles.iter().map(|s| s.name()).collect();
-    let info = DatasetInfo {
-        version: INFO_VERSION,
-        generator: format!(
+    let info = synth_info(
+        format!(
             "sentio-data {} synth strokes --styles {}",
             env!("CARGO_PKG_VERSION"),
             names.join(",")
         ),
-        label_set: EMOJI8.name.to_string(),
-        labels: labels.clone(),
-        image_size: Some([STROKE_PANEL, STROKE_PANEL]),
-        per_class: vec![per_class; labels.len()],
-        seed: Some(seed),
-        source: None,
-        usage: Vec::new(),
-        skipped: 0,
-        sample_rate: None,
-        file_names: None,
-        speakers: Vec::new(),
-    };
+        EMOJI8.name,
+        &labels,
+        [STROKE_PANEL, STROKE_PANEL],
+        per_class,
+        seed,
+    );
     let root = staging.finish(&info)?;
     Ok(DatasetSummary { root, info })
 }
@@ -243,6 +229,32 @@ pub fn faces(
     generate(
         out, "faces", &FER7, FACE_SIZE, per_class, seed, &draw_face, progress,
     )
+}
+
+/// The `dataset.json` of a generated image set.
+fn synth_info(
+    generator: String,
+    label_set: &str,
+    labels: &[String],
+    image_size: [u32; 2],
+    per_class: usize,
+    seed: u64,
+) -> DatasetInfo {
+    DatasetInfo {
+        version: INFO_VERSION,
+        generator,
+        label_set: label_set.to_string(),
+        labels: labels.to_vec(),
+        image_size: Some(image_size),
+        per_class: vec![per_class; labels.len()],
+        seed: Some(seed),
+        source: None,
+        usage: Vec::new(),
+        skipped: 0,
+        sample_rate: None,
+        file_names: None,
+        speakers: Vec::new(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -278,24 +290,17 @@ fn generate(
             progress(done, total);
         }
     }
-    let info = DatasetInfo {
-        version: INFO_VERSION,
-        generator: format!(
+    let info = synth_info(
+        format!(
             "sentio-data {} synth {generator}",
             env!("CARGO_PKG_VERSION")
         ),
-        label_set: set.name.to_string(),
-        labels: labels.clone(),
-        image_size: Some([size, size]),
-        per_class: vec![per_class; labels.len()],
-        seed: Some(seed),
-        source: None,
-        usage: Vec::new(),
-        skipped: 0,
-        sample_rate: None,
-        file_names: None,
-        speakers: Vec::new(),
-    };
+        set.name,
+        &labels,
+        [size, size],
+        per_class,
+        seed,
+    );
     let root = staging.finish(&info)?;
     Ok(DatasetSummary { root, info })
 }
