@@ -154,7 +154,8 @@ impl SketchPipeline {
     }
 
     fn read_camera(&mut self, input: &StepInput<'_>, emit: &mut dyn FnMut(Event)) {
-        if self.touch_until.is_some_and(|until| input.now < until) || !input.index.is_multiple_of(READ_EVERY)
+        if self.touch_until.is_some_and(|until| input.now < until)
+            || !input.index.is_multiple_of(READ_EVERY)
         {
             return;
         }
