@@ -128,7 +128,9 @@ after the first run of the table (2026-12-06): `sentiod --frames 0` ran no frame
 (now a usage error, exit 2), `--model` with a name other than `fer`, `ser`, `blazeface` was
 silently ignored (now refused, naming the three), `--pubkey` was not read with `--no-link`
 (now read before anything opens), and the NaN WAV's message guessed truncation (sentio-audio
-now says the samples are not finite and what to do).
+now says the samples are not finite and what to do); the rows above were made after those
+fixes. Sketch mode's cases came with it; `sentio sketch` without its model file had no help
+line until this table found it.
 """
 
 
@@ -278,6 +280,28 @@ def cases():
     case("faces: a cascade that is not XML",
          s + ["faces", "--cascade", "{tmp}/c.xml", "{root}/boards/sim/drawn/frame_00.png"],
          lambda t: (t / "c.xml").write_text("GIF89a garbage"))
+    # --- sketch mode
+    case("sketch --strokes: a PNG renamed .json", d + ["--mode", "sketch", "--strokes", "{tmp}/s.json"] + DEVICE,
+         lambda t: shutil.copy(ROOT / "firmware/ui/tests/golden/sketch_240x240_winking.png", t / "s.json"))
+    case("sketch --strokes: a point outside the panel",
+         d + ["--mode", "sketch", "--strokes", "{tmp}/s.json"] + DEVICE,
+         lambda t: (t / "s.json").write_text(json.dumps(
+             {"format": "sentio-strokes", "version": 1, "width": 240, "height": 240,
+              "strokes": [[[10, 10, 0], [300, 20, 50]]]})))
+    case("sketch: a camera frame with no card (accepted: `no_card`)",
+         d + ["--mode", "sketch", "--camera", "pattern"] + DEVICE[:2] + ["--frames", "12"] + DEVICE[4:],
+         garbage=False, show=r"\"event\":\"(emoji|stop)\"")
+    case("sketch --model emoji=: the expression model (wrong labels)",
+         d + ["--mode", "sketch", "--model", "emoji={root}/models/zoo/fer/model.onnx"] + DEVICE,
+         show=r"model_refused|error")
+    case("sentio sketch: a text file as a frame",
+         s + ["sketch", "--model", "{root}/models/zoo/emoji/model.onnx", "{tmp}/frame.png"], lambda t: (t / "frame.png").write_text("not a png\n"))
+    case("sentio sketch: the emoji model missing (run outside the source tree)",
+         s + ["sketch", "{tmp}/frame.png"], lambda t: (t / "frame.png").write_text("x"))
+    case("sentio sketch --data: a folder of speech files",
+         s + ["sketch", "--model", "{root}/models/zoo/emoji/model.onnx", "--data", "{tmp}/speech"],
+         lambda t: ((t / "speech/angry").mkdir(parents=True),
+                    (t / "speech/angry/a.wav").write_bytes(wav_bytes(tone(16000), 16000))))
     return c
 
 

@@ -110,7 +110,13 @@ fn dump(model: &SketchModel, path: &Path) -> Result<()> {
 }
 
 fn load(path: &Path, precision: Precision) -> Result<SketchModel> {
-    let onnx = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let onnx = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read the emoji model {}\n  help: give it with --model (the shipped one is \
+             models/zoo/emoji/model.onnx in the source tree; `sentio train emoji` makes one)",
+            path.display()
+        )
+    })?;
     let manifest_path = path.with_file_name("manifest.json");
     let json = std::fs::read(&manifest_path).with_context(|| {
         format!(
