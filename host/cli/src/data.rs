@@ -28,6 +28,10 @@ pub enum SynthKind {
     Faces,
     /// Speech with 8 emotions (ser8) from espeak-ng, 16 kHz WAV, RAVDESS-style names.
     Speech,
+    /// Kiosk scenes, 64x64 RGB, each labelled with the adjective-noun pairs it shows (anp32,
+    /// several per image): DIR/images/*.png + DIR/labels.jsonl. --per-class N writes 8N scenes
+    /// (each pair shows in 0.7N to 1.8N of them).
+    Scenes,
 }
 
 #[derive(Args, Debug)]
@@ -146,6 +150,9 @@ fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
         SynthKind::Speech => synth::speech::DEFAULT_PER_CLASS,
         _ => synth::DEFAULT_PER_CLASS,
     });
+    if let SynthKind::Scenes = args.kind {
+        return scenes_cmd(args, &bar, &mut progress);
+    }
     let styles = if args.styles.is_empty() {
         synth::EmojiStyle::TRAINING.to_vec()
     } else {
@@ -175,6 +182,8 @@ fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
             bar.set_prefix("faces");
             synth::faces(&args.out, per_class, args.seed, &mut progress)
         }
+        // Handled above: a multi-label set has its own summary.
+        SynthKind::Scenes => return Ok(()),
         SynthKind::Speech => {
             bar.set_prefix("speech");
             let options = synth::speech::SpeechOptions {
@@ -205,6 +214,39 @@ fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
                 "wrote {} {items} ({} classes x {per_class}, {format}, label set {}, seed {}) to {}",
                 info.total(),
                 info.labels.len(),
+                info.label_set,
+                args.seed,
+                summary.root.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            bar.abandon();
+            Err(with_help(e))
+        }
+    }
+}
+
+/// `sentio data synth scenes`: the scene generator, with the bar of [`synth_cmd`].
+fn scenes_cmd(
+    args: &SynthArgs,
+    bar: &ProgressBar,
+    progress: &mut dyn FnMut(usize, usize),
+) -> anyhow::Result<()> {
+    bar.set_prefix("scenes");
+    let per_class = args.per_class.unwrap_or(synth::scenes::DEFAULT_PER_CLASS);
+    match synth::scenes::generate(&args.out, per_class, args.seed, progress) {
+        Ok(summary) => {
+            bar.finish_and_clear();
+            let info = &summary.info;
+            let (fewest, most) = info
+                .per_class
+                .iter()
+                .fold((usize::MAX, 0), |(lo, hi), &n| (lo.min(n), hi.max(n)));
+            let [w, h] = info.image_size.unwrap_or([0, 0]);
+            println!(
+                "wrote {} scenes ({w}x{h} RGB, label set {}: every pair in {fewest} to {most} scenes, seed {}) to {}",
+                summary.scenes,
                 info.label_set,
                 args.seed,
                 summary.root.display()

@@ -116,6 +116,17 @@ pub enum DataError {
     /// An argument is out of its range (zero samples per class, zero image size, ...).
     #[error("{0}")]
     BadArgument(String),
+    /// A scene set's `labels.jsonl` is missing, or a line of it is malformed, names a label
+    /// outside the set or an image that is not there.
+    #[error("{}{}: {reason}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    BadLabels {
+        /// The `labels.jsonl` file.
+        path: PathBuf,
+        /// 1-based line number, when a line is at fault.
+        line: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl DataError {
@@ -176,6 +187,15 @@ impl DataError {
                  speakers; run the command by hand to see the problem"
                 .into(),
             Self::BadArgument(_) => "see `sentio data --help` for the allowed values".into(),
+            Self::BadLabels { line: None, .. } => "a scene set is DIR/labels.jsonl (one JSON \
+                 line per image) + DIR/images/*.png + DIR/dataset.json; make one with \
+                 `sentio data synth scenes --out DIR`, or point --data at such a folder"
+                .into(),
+            Self::BadLabels { line: Some(_), .. } => "each line of labels.jsonl is \
+                 {\"image\": \"images/NAME.png\", \"labels\": [\"blue_sky\", ...]}, naming an \
+                 existing image inside the folder and labels of the set (docs/datasets.md); fix \
+                 or delete the line, or regenerate the set with `sentio data synth scenes`"
+                .into(),
         }
     }
 

@@ -12,6 +12,8 @@
 //! - [`AudioFolder`]: the same for speech (`DIR/<label>/<stem>.wav`, 16 kHz mono 16-bit), with
 //!   each clip's speaker, and loading clips as 16 kHz `f32` samples. WAV decoding, writing and
 //!   resampling are `sentio-audio`'s.
+//! - [`SceneSet`]: multi-label image sets (`DIR/labels.jsonl` + `DIR/images/*.png`; the kiosk
+//!   scenes of [`synth::scenes`], `anp32`), loading images as planar RGB `f32`.
 //! - [`split`]: deterministic stratified splits, and splits by speaker/voice.
 //!
 //! What it must not do: print or draw progress (callers get a callback), touch the network,
@@ -45,6 +47,7 @@ mod folder;
 pub mod import;
 pub mod raster;
 pub mod rng;
+mod sceneset;
 pub mod split;
 pub mod synth;
 
@@ -57,6 +60,7 @@ pub use folder::{
     gray_to_f32,
 };
 pub use import::{BadRows, ImportReport, SkippedRow};
+pub use sceneset::{LABELS_FILE, SCENE_IMAGES_DIR, SceneSample, SceneSet, rgb_to_planar};
 
 /// What a generator wrote.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,7 +1,8 @@
 //! Procedural datasets: hand-drawn emoji ([`emoji`], `emoji8`, 64x64) and faces ([`faces`],
 //! `fer7`, 48x48), written in the [`ImageFolder`](crate::ImageFolder) layout; and speech
 //! ([`speech`], `ser8`, 16 kHz WAV by espeak-ng) in the [`AudioFolder`](crate::AudioFolder)
-//! layout.
+//! layout. Kiosk scenes ([`scenes`], `anp32`, 64x64 RGB, several labels per image) in the
+//! [`SceneSet`](crate::SceneSet) layout.
 //!
 //! Image `i` of class `c` is drawn from the seed `derive_seed(seed, [c, i])`, so a dataset is a
 //! pure function of `(per_class, seed)`: the same arguments give byte-identical PNGs, and a
@@ -10,6 +11,7 @@
 mod cards;
 mod emoji;
 mod faces;
+pub mod scenes;
 pub mod speech;
 mod tones;
 
