@@ -12,6 +12,8 @@
 //!   ONNX export (burn cannot export an LSTM) and the `ser` job ([`train_ser`]: a speech
 //!   folder split by speaker).
 //! - [`export`]: ONNX export through `sentio-infer`'s graph builder and the check in tract.
+//! - [`anp`]: the multi-label ANP tagger (RGB kiosk scenes, 32 sigmoid outputs, binary
+//!   cross-entropy) and the `anp` job ([`train_anp`]: a scene set to the files in `--out`).
 //! - [`job`] / [`emoji`]: a whole run of any [`ImageNetwork`], from an image folder to the
 //!   files in `--out`.
 //!
@@ -19,6 +21,7 @@
 //! on a dataset, checkpoint or option from outside, or use burn's global RNG (two trainings in one
 //! process would disturb each other's reproducibility; see [`rng`]).
 
+pub mod anp;
 pub mod cnn;
 pub mod data;
 pub mod draw;
@@ -33,6 +36,7 @@ pub mod rng;
 pub mod ser;
 pub mod trainer;
 
+pub use anp::{AnpConfig, AnpNet, AnpOptions, AnpReport, SceneImages, train_anp};
 pub use cnn::{Cnn, CnnConfig};
 pub use data::ImageSet;
 pub use emoji::{EmojiOptions, train_emoji};

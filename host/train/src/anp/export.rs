@@ -1,0 +1,139 @@
+//! ONNX export of an [`AnpNet`] through `sentio-infer`'s graph builder, and its check against
+//! burn in tract.
+//!
+//! ```text
+//! input [1, 3, side, side] f32 RGB in 0..1
+//! stem:  Conv 3x3 stride 2 pad 1 (batch norm folded) -> Relu -> MaxPool 2x2
+//! block: Conv depthwise 3x3 pad 1 -> Conv 1x1 (batch norm folded) -> Relu
+//!        [-> MaxPool 2x2 after the first `pooled` blocks]
+//! head:  Concat(GlobalMaxPool, GlobalAveragePool) -> Flatten -> Gemm -> Sigmoid
+//! probabilities [1, classes], each in 0..1 on its own (multi-label)
+//! ```
+
+use burn::tensor::{Device, Tensor, TensorData};
+use sentio_infer::onnx::{Attr, GraphBuilder};
+use sentio_infer::{LoadOptions, Model};
+
+use super::AnpNet;
+use crate::error::{Error, Result};
+use crate::export::{INPUT, OUTPUT, conv_node, floats, pool_node};
+use crate::fer::export::fold;
+
+/// The model (in inference mode: call `valid()` first) as ONNX bytes, input
+/// `[1, 3, side, side]` f32, output `[1, classes]` independent probabilities. Each batch norm
+/// is folded into the conv before it, so the device runs plain convs.
+pub fn to_onnx(net: &AnpNet, side: usize, graph_name: &str) -> Result<Vec<u8>> {
+    let mut g = GraphBuilder::new(graph_name);
+    let dim = |v: usize| v as i64;
+    g.input(INPUT, &[1, 3, dim(side), dim(side)]);
+    let (weights, bias) = fold(&net.stem.conv, &net.stem.norm)?;
+    conv_node(&mut g, &net.stem.conv, INPUT, "stem", &weights, &bias)?;
+    g.node("Relu", &["stem"], &["stem.relu"], &[]);
+    pool_node(&mut g, &net.pool, "stem.relu", "stem.pool")?;
+    let mut x = "stem.pool".to_owned();
+    for (i, block) in net.blocks.iter().enumerate() {
+        let name = |part: &str| format!("block{i}.{part}");
+        let depthwise = floats(block.depthwise.weight.val().into_data())?;
+        let zeros = vec![0.0; block.depthwise.weight.dims()[0]];
+        conv_node(
+            &mut g,
+            &block.depthwise,
+            &x,
+            &name("depthwise"),
+            &depthwise,
+            &zeros,
+        )?;
+        let pointwise = &block.pointwise;
+        let (weights, bias) = fold(&pointwise.conv, &pointwise.norm)?;
+        conv_node(
+            &mut g,
+            &pointwise.conv,
+            &name("depthwise"),
+            &name("pointwise"),
+            &weights,
+            &bias,
+        )?;
+        g.node("Relu", &[&name("pointwise")], &[&name("relu")], &[]);
+        x = name("relu");
+        if i < net.pooled {
+            pool_node(&mut g, &net.pool, &x, &name("pool"))?;
+            x = name("pool");
+        }
+    }
+    g.node("GlobalMaxPool", &[&x], &["max"], &[]);
+    g.node("GlobalAveragePool", &[&x], &["mean"], &[]);
+    g.node(
+        "Concat",
+        &["max", "mean"],
+        &["pooled"],
+        &[("axis", Attr::Int(1))],
+    );
+    g.node(
+        "Flatten",
+        &["pooled"],
+        &["features"],
+        &[("axis", Attr::Int(1))],
+    );
+    let weight = net.dense.weight.val();
+    let [features, classes]: [usize; 2] = weight.dims();
+    g.initializer(
+        "dense.weight",
+        &[dim(features), dim(classes)],
+        &floats(weight.into_data())?,
+    );
+    let bias = match &net.dense.bias {
+        Some(bias) => floats(bias.val().into_data())?,
+        None => vec![0.0; classes],
+    };
+    g.initializer("dense.bias", &[dim(classes)], &bias);
+    g.node(
+        "Gemm",
+        &["features", "dense.weight", "dense.bias"],
+        &["logits"],
+        &[],
+    );
+    g.node("Sigmoid", &["logits"], &[OUTPUT], &[]);
+    g.output(OUTPUT, &[1, dim(classes)]);
+    Ok(g.to_bytes())
+}
+
+/// Runs `onnx` in tract (through `sentio-infer`) and burn's `net` on each of `inputs` (each
+/// `3 * side * side` planar values) and returns the largest absolute difference of the
+/// probabilities.
+pub fn max_difference(net: &AnpNet, onnx: &[u8], side: usize, inputs: &[&[f32]]) -> Result<f32> {
+    let options = LoadOptions::new()
+        .name("export-check")
+        .shape(&[1, 3, side, side]);
+    let mut tract = Model::load(onnx, &options)
+        .map_err(|e| Error::Export(format!("tract cannot load the model: {e}")))?;
+    let device = Device::flex();
+    let mut worst = 0.0f32;
+    for input in inputs {
+        let outputs = tract
+            .run(input)
+            .map_err(|e| Error::Export(format!("tract cannot run the model: {e}")))?;
+        let Some(theirs) = outputs.tensors.first() else {
+            return Err(Error::Export("the model has no output".into()));
+        };
+        let tensor =
+            Tensor::<4>::from_data(TensorData::new(input.to_vec(), [1, 3, side, side]), &device);
+        let ours = floats(net.probabilities(tensor).into_data())?;
+        if ours.len() != theirs.data.len() {
+            return Err(Error::Export(format!(
+                "tract gives {} outputs, burn {}",
+                theirs.data.len(),
+                ours.len()
+            )));
+        }
+        for (a, b) in ours.iter().zip(&theirs.data) {
+            let d = (a - b).abs();
+            if !d.is_finite() {
+                return Err(Error::Export(format!(
+                    "non-finite output: burn {a}, tract {b}"
+                )));
+            }
+            worst = worst.max(d);
+        }
+    }
+    Ok(worst)
+}
