@@ -205,3 +205,53 @@ fn a_stroke_file_that_is_not_one_is_refused_with_what_to_do() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn the_scene_is_captioned_with_the_pairs_the_tagger_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let camera = dir.path().join("camera");
+    std::fs::create_dir_all(&camera).unwrap();
+    // A generated kiosk scene built around a golden sunset, as the camera sees it.
+    let scene = sentio_data::synth::scenes::draw(4242, Some(18));
+    image::imageops::resize(
+        &scene.image,
+        FRAME.0,
+        FRAME.1,
+        image::imageops::FilterType::Triangle,
+    )
+    .save(camera.join("scene.png"))
+    .unwrap();
+    let out = sentiod(
+        dir.path(),
+        &["--camera", camera.to_str().unwrap(), "--frames", "31"],
+    );
+    let events = events(&out);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "model_active" && e["role"] == "anp"),
+        "{events:#?}"
+    );
+    let captions: Vec<&Value> = events.iter().filter(|e| e["event"] == "caption").collect();
+    // Frames 0 and 30: the same picture gives the same sentence, said once.
+    assert_eq!(captions.len(), 1, "{captions:#?}");
+    let caption = captions[0];
+    let text = caption["text"].as_str().unwrap();
+    assert!(text.ends_with('.'), "{text}");
+    let truth: Vec<&str> = scene
+        .labels
+        .iter()
+        .map(|&i| sentio_models::ANP32.labels[i])
+        .collect();
+    let top = caption["anps"][0][0].as_str().unwrap();
+    assert!(truth.contains(&top), "top pair {top} is not in the scene {truth:?}");
+    let forced = caption["forced"].as_array().unwrap();
+    assert!(!forced.is_empty(), "{caption}");
+    for pair in forced {
+        let pair = sentio_models::anp::by_label(pair.as_str().unwrap()).unwrap();
+        assert!(
+            text.contains(&format!("{} {}", pair.adjective, pair.noun)),
+            "{text} lacks {pair:?}"
+        );
+    }
+}
