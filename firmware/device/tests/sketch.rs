@@ -244,7 +244,10 @@ fn the_scene_is_captioned_with_the_pairs_the_tagger_sees() {
         .map(|&i| sentio_models::ANP32.labels[i])
         .collect();
     let top = caption["anps"][0][0].as_str().unwrap();
-    assert!(truth.contains(&top), "top pair {top} is not in the scene {truth:?}");
+    assert!(
+        truth.contains(&top),
+        "top pair {top} is not in the scene {truth:?}"
+    );
     let forced = caption["forced"].as_array().unwrap();
     assert!(!forced.is_empty(), "{caption}");
     for pair in forced {
