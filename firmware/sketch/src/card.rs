@@ -64,21 +64,11 @@ pub fn find_card(picture: &RgbImage) -> Result<CardSearch, SketchError> {
             help: "check the camera's size in the board profile",
         });
     }
-    // Luma for the drawing; for the search, "whiteness" (the smallest of R, G, B): paper is
-    // bright in every channel, a coloured poster or a lit skin tone is not.
-    let frame = GrayImage::from_fn(w, h, |x, y| {
-        let [r, g, b] = picture.get_pixel(x, y).0;
-        image::Luma([luma(r, g, b)])
-    });
-    let whiteness = GrayImage::from_fn(w, h, |x, y| {
-        let [r, g, b] = picture.get_pixel(x, y).0;
-        image::Luma([r.min(g).min(b)])
-    });
-    let frame = &frame;
+    // The search looks at "whiteness" (the smallest of R, G, B): paper is bright in every
+    // channel, a coloured poster or a lit skin tone is not. Ink strokes are closed away (a max
+    // then a min over 5x5): the drawing must not cut the card into pieces at the brighter levels.
     let factor = w.div_ceil(WORK_WIDTH).max(1);
-    // Ink strokes are closed away (a max then a min over 5x5): the drawing must not cut the
-    // card into pieces at the brighter levels.
-    let small = close(&shrink(&whiteness, factor), 2);
+    let small = close(&shrink_whiteness(picture, factor), 2);
     let (sw, sh) = (small.width() as usize, small.height() as usize);
     // Paper is the brightest thing in view, but a light wall or poster next to the card merges
     // with it at Otsu's level: the search climbs from there to the brightest pixels and keeps
@@ -126,7 +116,29 @@ pub fn find_card(picture: &RgbImage) -> Result<CardSearch, SketchError> {
         (across * scale).round().max(16.0) as u32,
         (down * scale).round().max(16.0) as u32,
     );
-    let Some(flat) = warp_quad(frame, quad, cw, ch, CARD_INSET) else {
+    // Luma for the drawing, of the card's bounding box only (with a margin for the filter).
+    let x0 = quad
+        .iter()
+        .map(|p| p[0])
+        .fold(f32::MAX, f32::min)
+        .floor()
+        .max(0.0) as u32;
+    let y0 = quad
+        .iter()
+        .map(|p| p[1])
+        .fold(f32::MAX, f32::min)
+        .floor()
+        .max(0.0) as u32;
+    let x1 = (quad.iter().map(|p| p[0]).fold(0.0, f32::max).ceil() as u32 + 2).min(w);
+    let y1 = (quad.iter().map(|p| p[1]).fold(0.0, f32::max).ceil() as u32 + 2).min(h);
+    let x0 = x0.saturating_sub(2).min(x1.saturating_sub(1));
+    let y0 = y0.saturating_sub(2).min(y1.saturating_sub(1));
+    let region = GrayImage::from_fn(x1 - x0, y1 - y0, |x, y| {
+        let [r, g, b] = picture.get_pixel(x0 + x, y0 + y).0;
+        image::Luma([luma(r, g, b)])
+    });
+    let in_region = quad.map(|[x, y]| [x - x0 as f32, y - y0 as f32]);
+    let Some(flat) = warp_quad(&region, in_region, cw, ch, CARD_INSET) else {
         return Ok(CardSearch::NoCard);
     };
     Ok(CardSearch::Card(FoundCard {
@@ -142,29 +154,24 @@ fn luma(r: u8, g: u8, b: u8) -> u8 {
 
 /// Grey closing: the maximum over a `(2r+1)^2` window, then the minimum.
 fn close(image: &GrayImage, r: u32) -> GrayImage {
-    let extreme = |src: &GrayImage, pick: fn(u8, u8) -> u8| {
-        let (w, h) = src.dimensions();
-        GrayImage::from_fn(w, h, |x, y| {
-            let mut v = src.get_pixel(x, y).0[0];
-            for yy in y.saturating_sub(r)..(y + r + 1).min(h) {
-                for xx in x.saturating_sub(r)..(x + r + 1).min(w) {
-                    v = pick(v, src.get_pixel(xx, yy).0[0]);
-                }
-            }
-            image::Luma([v])
-        })
-    };
-    extreme(&extreme(image, u8::max), u8::min)
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let values: Vec<f32> = image.as_raw().iter().map(|&v| f32::from(v)).collect();
+    let max = crate::normalize::extreme_filter(&values, w, h, r as usize, f32::max);
+    let closed = crate::normalize::extreme_filter(&max, w, h, r as usize, f32::min);
+    // Maxima and minima of whole numbers are whole numbers: the cast is exact.
+    let bytes = closed.iter().map(|&v| v as u8).collect();
+    GrayImage::from_raw(image.width(), image.height(), bytes).unwrap_or_else(|| image.clone())
 }
 
-/// Area-average `frame` by `factor` in both directions.
-fn shrink(frame: &GrayImage, factor: u32) -> GrayImage {
-    let (w, h) = (frame.width() / factor, frame.height() / factor);
+/// The whiteness (smallest of R, G, B) of `picture`, area-averaged by `factor` both ways.
+fn shrink_whiteness(picture: &RgbImage, factor: u32) -> GrayImage {
+    let (w, h) = (picture.width() / factor, picture.height() / factor);
     GrayImage::from_fn(w, h, |x, y| {
         let mut sum = 0u32;
         for dy in 0..factor {
             for dx in 0..factor {
-                sum += u32::from(frame.get_pixel(x * factor + dx, y * factor + dy).0[0]);
+                let [r, g, b] = picture.get_pixel(x * factor + dx, y * factor + dy).0;
+                sum += u32::from(r.min(g).min(b));
             }
         }
         image::Luma([(sum / (factor * factor)) as u8])

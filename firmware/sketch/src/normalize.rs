@@ -180,30 +180,97 @@ fn bilinear(values: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
         + get(xi + 1, yi + 1) * tx * ty
 }
 
-/// Separable running extreme (`f32::max` or `f32::min`) over a window of radius `r`.
-fn extreme_filter(
+/// Separable running extreme (`f32::max` or `f32::min`) over a window of radius `r`, the
+/// window cut at the borders; van Herk / Gil-Werman, a constant number of comparisons per
+/// pixel whatever the radius (the result is exactly the naive scan's).
+pub(crate) fn extreme_filter(
     values: &[f32],
     w: usize,
     h: usize,
     r: usize,
     pick: fn(f32, f32) -> f32,
 ) -> Vec<f32> {
+    // The value that never wins: a window cut at a border is a window padded with it.
+    let identity = if pick(0.0, 1.0) > 0.5 {
+        f32::NEG_INFINITY
+    } else {
+        f32::INFINITY
+    };
+    let mut scratch = LineScratch::default();
     let mut rows = vec![0.0; w * h];
     for y in 0..h {
-        let line = &values[y * w..(y + 1) * w];
-        for x in 0..w {
-            let (a, b) = (x.saturating_sub(r), (x + r + 1).min(w));
-            rows[y * w + x] = line[a..b].iter().copied().reduce(pick).unwrap_or(0.0);
-        }
+        line_extreme(
+            &values[y * w..(y + 1) * w],
+            r,
+            pick,
+            identity,
+            &mut scratch,
+            &mut rows[y * w..(y + 1) * w],
+        );
     }
     let mut out = vec![0.0; w * h];
+    let (mut column, mut result) = (vec![0.0; h], vec![0.0; h]);
     for x in 0..w {
-        for y in 0..h {
-            let (a, b) = (y.saturating_sub(r), (y + r + 1).min(h));
-            out[y * w + x] = (a..b).map(|k| rows[k * w + x]).reduce(pick).unwrap_or(0.0);
+        for (y, v) in column.iter_mut().enumerate() {
+            *v = rows[y * w + x];
+        }
+        line_extreme(&column, r, pick, identity, &mut scratch, &mut result);
+        for (y, v) in result.iter().enumerate() {
+            out[y * w + x] = *v;
         }
     }
     out
+}
+
+#[derive(Default)]
+struct LineScratch {
+    padded: Vec<f32>,
+    forward: Vec<f32>,
+    backward: Vec<f32>,
+}
+
+/// One line of [`extreme_filter`]: blocks of the window's length, the running extreme forward
+/// within each block and backward within each block; a window spans at most two blocks.
+fn line_extreme(
+    src: &[f32],
+    r: usize,
+    pick: fn(f32, f32) -> f32,
+    identity: f32,
+    scratch: &mut LineScratch,
+    out: &mut [f32],
+) {
+    let (n, k) = (src.len(), 2 * r + 1);
+    let m = n + 2 * r;
+    let LineScratch {
+        padded,
+        forward,
+        backward,
+    } = scratch;
+    padded.clear();
+    padded.resize(r, identity);
+    padded.extend_from_slice(src);
+    padded.resize(m, identity);
+    forward.clear();
+    forward.resize(m, identity);
+    backward.clear();
+    backward.resize(m, identity);
+    for i in 0..m {
+        forward[i] = if i % k == 0 {
+            padded[i]
+        } else {
+            pick(forward[i - 1], padded[i])
+        };
+    }
+    for i in (0..m).rev() {
+        backward[i] = if i + 1 == m || (i + 1) % k == 0 {
+            padded[i]
+        } else {
+            pick(backward[i + 1], padded[i])
+        };
+    }
+    for (i, o) in out.iter_mut().enumerate().take(n) {
+        *o = pick(backward[i], forward[i + 2 * r]);
+    }
 }
 
 /// Separable box blur of radius `r` (the window is cut at the borders).
@@ -312,6 +379,32 @@ mod tests {
             ba.0.abs_diff(bb.0) <= 2 && ba.2.abs_diff(bb.2) <= 2,
             "{ba:?} {bb:?}"
         );
+    }
+
+    #[test]
+    fn the_fast_extreme_filter_is_the_naive_scan() {
+        let (w, h) = (37, 23);
+        let values: Vec<f32> = (0..w * h)
+            .map(|i| ((i * 7919) % 101) as f32 / 100.0)
+            .collect();
+        for r in [1, 2, 5, 12, 40] {
+            for pick in [f32::max as fn(f32, f32) -> f32, f32::min] {
+                let naive = |line: &[f32], i: usize| {
+                    let (a, b) = (i.saturating_sub(r), (i + r + 1).min(line.len()));
+                    line[a..b].iter().copied().reduce(pick).unwrap()
+                };
+                let rows: Vec<f32> = (0..w * h)
+                    .map(|i| naive(&values[(i / w) * w..(i / w + 1) * w], i % w))
+                    .collect();
+                let want: Vec<f32> = (0..w * h)
+                    .map(|i| {
+                        let column: Vec<f32> = (0..h).map(|y| rows[y * w + i % w]).collect();
+                        naive(&column, i / w)
+                    })
+                    .collect();
+                assert_eq!(extreme_filter(&values, w, h, r, pick), want, "r {r}");
+            }
+        }
     }
 
     #[test]
