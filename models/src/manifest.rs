@@ -163,6 +163,15 @@ impl LabelSpec {
             extra: Figures::new(),
         }
     }
+
+    /// Whether the labels are exactly `set`'s, in its order (the set's name is not compared:
+    /// a third-party manifest may call them anything).
+    pub fn are(&self, set: &crate::LabelSet) -> bool {
+        self.labels
+            .iter()
+            .map(String::as_str)
+            .eq(set.labels.iter().copied())
+    }
 }
 
 /// How raw input (a camera frame, audio) becomes the model's input tensor. An open struct: `kind`

@@ -71,13 +71,7 @@ impl AnpTagger {
                 task: manifest.task.to_string(),
             });
         }
-        if manifest
-            .labels
-            .labels
-            .iter()
-            .map(String::as_str)
-            .ne(ANP32.labels.iter().copied())
-        {
+        if !manifest.labels.are(&ANP32) {
             return Err(AnpError::WrongLabels { origin: origin_s() });
         }
         let shape = manifest.input.shape.clone();

@@ -61,11 +61,7 @@ pub fn check_manifest(manifest: &Manifest, origin: &str) -> Result<(), Expressio
         });
     }
     let labels = &manifest.labels.labels;
-    if labels
-        .iter()
-        .map(String::as_str)
-        .ne(FER7.labels.iter().copied())
-    {
+    if !manifest.labels.are(&FER7) {
         return Err(ExpressionError::WrongLabels {
             origin: origin(),
             set: manifest.labels.set.clone(),

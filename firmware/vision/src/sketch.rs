@@ -117,11 +117,7 @@ pub fn check_manifest(manifest: &Manifest, origin: &str) -> Result<(), SketchMod
         });
     }
     let labels = &manifest.labels.labels;
-    if labels
-        .iter()
-        .map(String::as_str)
-        .ne(EMOJI8.labels.iter().copied())
-    {
+    if !manifest.labels.are(&EMOJI8) {
         return Err(SketchModelError::WrongLabels {
             origin: origin(),
             labels: labels.clone(),

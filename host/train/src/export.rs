@@ -174,9 +174,21 @@ pub fn max_difference<M: ImageClassifier>(
     side: usize,
     inputs: &[&[f32]],
 ) -> Result<f32> {
-    let options = LoadOptions::new()
-        .name("export-check")
-        .shape(&[1, 1, side, side]);
+    max_difference_of(onnx, 1, side, inputs, |t| model.probabilities(t))
+}
+
+/// Runs `onnx` in tract and `probabilities` (the burn network) on each of `inputs` (each
+/// `channels * side * side` planar values) and returns the largest absolute difference: the
+/// export check of every image network.
+pub(crate) fn max_difference_of(
+    onnx: &[u8],
+    channels: usize,
+    side: usize,
+    inputs: &[&[f32]],
+    probabilities: impl Fn(Tensor<4>) -> Tensor<2>,
+) -> Result<f32> {
+    let shape = [1, channels, side, side];
+    let options = LoadOptions::new().name("export-check").shape(&shape);
     let mut tract = Model::load(onnx, &options)
         .map_err(|e| Error::Export(format!("tract cannot load the model: {e}")))?;
     let device = Device::flex();
@@ -188,9 +200,8 @@ pub fn max_difference<M: ImageClassifier>(
         let Some(theirs) = outputs.tensors.first() else {
             return Err(Error::Export("the model has no output".into()));
         };
-        let tensor =
-            Tensor::<4>::from_data(TensorData::new(input.to_vec(), [1, 1, side, side]), &device);
-        let ours = floats(model.probabilities(tensor).into_data())?;
+        let tensor = Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &device);
+        let ours = floats(probabilities(tensor).into_data())?;
         if ours.len() != theirs.data.len() {
             return Err(Error::Export(format!(
                 "tract gives {} outputs, burn {}",

@@ -10,13 +10,11 @@
 //! probabilities [1, classes], each in 0..1 on its own (multi-label)
 //! ```
 
-use burn::tensor::{Device, Tensor, TensorData};
 use sentio_infer::onnx::{Attr, GraphBuilder};
-use sentio_infer::{LoadOptions, Model};
 
 use super::AnpNet;
-use crate::error::{Error, Result};
-use crate::export::{INPUT, OUTPUT, conv_node, floats, pool_node};
+use crate::error::Result;
+use crate::export::{INPUT, OUTPUT, conv_node, floats, max_difference_of, pool_node};
 use crate::fer::export::fold;
 
 /// The model (in inference mode: call `valid()` first) as ONNX bytes, input
@@ -101,39 +99,5 @@ pub fn to_onnx(net: &AnpNet, side: usize, graph_name: &str) -> Result<Vec<u8>> {
 /// `3 * side * side` planar values) and returns the largest absolute difference of the
 /// probabilities.
 pub fn max_difference(net: &AnpNet, onnx: &[u8], side: usize, inputs: &[&[f32]]) -> Result<f32> {
-    let options = LoadOptions::new()
-        .name("export-check")
-        .shape(&[1, 3, side, side]);
-    let mut tract = Model::load(onnx, &options)
-        .map_err(|e| Error::Export(format!("tract cannot load the model: {e}")))?;
-    let device = Device::flex();
-    let mut worst = 0.0f32;
-    for input in inputs {
-        let outputs = tract
-            .run(input)
-            .map_err(|e| Error::Export(format!("tract cannot run the model: {e}")))?;
-        let Some(theirs) = outputs.tensors.first() else {
-            return Err(Error::Export("the model has no output".into()));
-        };
-        let tensor =
-            Tensor::<4>::from_data(TensorData::new(input.to_vec(), [1, 3, side, side]), &device);
-        let ours = floats(net.probabilities(tensor).into_data())?;
-        if ours.len() != theirs.data.len() {
-            return Err(Error::Export(format!(
-                "tract gives {} outputs, burn {}",
-                theirs.data.len(),
-                ours.len()
-            )));
-        }
-        for (a, b) in ours.iter().zip(&theirs.data) {
-            let d = (a - b).abs();
-            if !d.is_finite() {
-                return Err(Error::Export(format!(
-                    "non-finite output: burn {a}, tract {b}"
-                )));
-            }
-            worst = worst.max(d);
-        }
-    }
-    Ok(worst)
+    max_difference_of(onnx, 3, side, inputs, |t| net.probabilities(t))
 }
