@@ -296,7 +296,7 @@ const TIMED_ROUNDS: usize = 15;
 pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowering)> {
     // Stride-1 convolutions with 8k output channels first (even a first layer with 4 taps runs
     // faster with its 8 channels at a time), then the strided and depthwise ones.
-    let flat_convs = flat_conv::replace_convs(&mut decluttered)?;
+    let flat_convs = flat_conv::replace_convs(&mut decluttered, sentio_kernels::Isa::detected())?;
     let row_convs = row_conv::replace_convs(&mut decluttered)?;
     let lstms = lstm::replace_lstms(&mut decluttered)?;
     let mut model = decluttered.into_optimized()?;

@@ -9,6 +9,7 @@
 //! these kernels, packs and folds their weights, and times the result against tract's own plan.
 //! The figures are in docs/benchmarks.md, with the commands that make them.
 
+pub mod flat_conv;
 pub mod isa;
 pub mod reference;
 

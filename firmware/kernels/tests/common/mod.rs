@@ -1,0 +1,50 @@
+//! What the kernels' tests share: the implementations this CPU runs, and reproducible values.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
+use sentio_kernels::Isa;
+
+/// Every implementation this CPU runs, best first. Each one it cannot run is named on stdout
+/// (once per kernel and test binary: `cargo test -- --nocapture` shows it), so a test never
+/// passes silently for an implementation it did not run.
+pub fn runnable_isas(kernel: &str) -> Vec<Isa> {
+    static REPORTED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let reported = REPORTED.get_or_init(|| Mutex::new(HashSet::new()));
+    let mut reported = reported.lock().unwrap_or_else(|e| e.into_inner());
+    if reported.insert(kernel.to_string()) {
+        for isa in Isa::ALL {
+            if isa.is_available() {
+                println!("{kernel}: testing the {isa} implementation");
+            } else {
+                println!(
+                    "{kernel}: {isa} NOT RUN: this CPU ({}) lacks it",
+                    std::env::consts::ARCH
+                );
+            }
+        }
+    }
+    Isa::available()
+}
+
+/// Reproducible values in [-1, 1) from a seed (xorshift64*).
+pub struct Values(u64);
+
+impl Values {
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    pub fn next(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40;
+        bits as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    pub fn take(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.next()).collect()
+    }
+}
