@@ -62,19 +62,6 @@ impl Lowering {
     }
 }
 
-/// The outputs `o` of one axis of a window op (`len` inputs, `out` outputs) whose tap `k` lands
-/// inside the input: `0 <= o * stride + k - pad < len`.
-fn span(len: usize, out: usize, k: usize, stride: usize, pad: usize) -> std::ops::Range<usize> {
-    // First o with o * stride + k >= pad.
-    let first = pad.saturating_sub(k).div_ceil(stride);
-    // Last o with o * stride + k - pad <= len - 1, i.e. o * stride <= len - 1 + pad - k.
-    let end = match (len + pad).checked_sub(k + 1) {
-        Some(top) => (top / stride + 1).min(out),
-        None => 0,
-    };
-    first.min(end)..end
-}
-
 /// The batch, channels and spatial dims of a channels-first `shape` as tract plans it in
 /// `format`: NCHW, or CHW when tract dropped a batch of one (batch 1). `None` for another
 /// layout.
@@ -297,10 +284,10 @@ pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowerin
     // Stride-1 convolutions with 8k output channels first (even a first layer with 4 taps runs
     // faster with its 8 channels at a time), then the strided and depthwise ones.
     let flat_convs = flat_conv::replace_convs(&mut decluttered, sentio_kernels::Isa::detected())?;
-    let row_convs = row_conv::replace_convs(&mut decluttered)?;
-    let lstms = lstm::replace_lstms(&mut decluttered)?;
+    let row_convs = row_conv::replace_convs(&mut decluttered, sentio_kernels::Isa::detected())?;
+    let lstms = lstm::replace_lstms(&mut decluttered, sentio_kernels::Isa::detected())?;
     let mut model = decluttered.into_optimized()?;
-    let max_pools = max_pool::replace_max_pools(&mut model)?.len();
+    let max_pools = max_pool::replace_max_pools(&mut model, sentio_kernels::Isa::detected())?.len();
     // (drops the nodes the replacements left unused)
     model.compact()?;
     Ok((
@@ -371,58 +358,4 @@ pub fn optimize_measured(
             ..lowering
         },
     ))
-}
-
-/// Sentio's kernels' definitions, for their tests.
-#[cfg(test)]
-pub(crate) mod reference {
-    /// The 2-D convolution by definition, one output at a time: `input` [N, C_in, H, W],
-    /// `weights` [C_out, C_in / group, kh, kw], `bias` [C_out], zero padding before
-    /// `pad_before` (and after as far as the output reaches).
-    #[allow(clippy::too_many_arguments)]
-    pub fn conv(
-        input: &[f32],
-        [n, c_in, h, w]: [usize; 4],
-        weights: &[f32],
-        bias: &[f32],
-        [c_out, oh, ow]: [usize; 3],
-        [kh, kw]: [usize; 2],
-        strides: [usize; 2],
-        pad_before: [usize; 2],
-        group: usize,
-    ) -> Vec<f32> {
-        let (in_per_group, out_per_group) = (c_in / group, c_out / group);
-        let mut out = Vec::new();
-        for img in 0..n {
-            for co in 0..c_out {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut acc = bias[co];
-                        for cg in 0..in_per_group {
-                            let ci = co / out_per_group * in_per_group + cg;
-                            for ky in 0..kh {
-                                for kx in 0..kw {
-                                    let iy =
-                                        (oy * strides[0] + ky) as isize - pad_before[0] as isize;
-                                    let ix =
-                                        (ox * strides[1] + kx) as isize - pad_before[1] as isize;
-                                    if (0..h as isize).contains(&iy)
-                                        && (0..w as isize).contains(&ix)
-                                    {
-                                        let v = input[((img * c_in + ci) * h + iy as usize) * w
-                                            + ix as usize];
-                                        acc += weights
-                                            [((co * in_per_group + cg) * kh + ky) * kw + kx]
-                                            * v;
-                                    }
-                                }
-                            }
-                        }
-                        out.push(acc);
-                    }
-                }
-            }
-        }
-        out
-    }
 }

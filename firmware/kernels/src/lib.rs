@@ -9,8 +9,15 @@
 //! these kernels, packs and folds their weights, and times the result against tract's own plan.
 //! The figures are in docs/benchmarks.md, with the commands that make them.
 
+pub mod error;
 pub mod flat_conv;
 pub mod isa;
+pub mod lstm;
+pub mod max_pool;
 pub mod reference;
+pub mod row_conv;
+mod util;
+mod window;
 
+pub use error::KernelError;
 pub use isa::Isa;

@@ -3,18 +3,20 @@
 //! tract 0.23.9 imports an ONNX LSTM as a `Scan` whose body is one step: the recurrent matmul
 //! `Ht-1·Rᵀ`, the adds of the input projection (which tract hoists out of the loop as one big
 //! matmul) and the bias, and its fused `LstmEpilogue`. The Scan runs that body as a nested plan
-//! once per time step: ~6 µs of dispatch per step for the SER CNN-LSTM (64 steps of hidden 64,
-//! 0.3-0.4 ms), where the arithmetic of a step is a 64x256 matrix-vector product (16 k
-//! multiply-adds). onnxruntime runs its LSTM as one op. [`SeqLstm`] does the same: it is
-//! matched on the body's structure (not on names), holds `R` transposed so a step is `H`
-//! multiply-adds of a 4H-wide row kept in registers, and applies the cell in the same pass
-//! over the hidden units with its own branch-free sigmoid and tanh (within 3e-7 of the exact
-//! ones; tract's are rational approximations of the same accuracy). It has no state between runs (each
-//! run starts from the op's initial h and c inputs, as the ONNX LSTM does), so a plan with it
-//! is not stateful.
+//! once per time step, where the arithmetic of a step for the SER CNN-LSTM is a 64x256
+//! matrix-vector product (16 k multiply-adds); the dispatch per step is measured in
+//! docs/benchmarks.md (the inference section, tests/bench/bench_inference.py). onnxruntime runs
+//! its LSTM as one op. [`SeqLstm`] does the same: it is matched on the body's structure (not on
+//! names) and runs each step with [`sentio_kernels::lstm::LstmCell`], which holds `R`
+//! transposed and packed and applies the cell with its own sigmoid and tanh (within 3e-7 of the
+//! exact ones; tract's are rational approximations of the same accuracy). It has no state
+//! between runs (each run starts from the op's initial h and c inputs, as the ONNX LSTM does),
+//! so a plan with it is not stateful.
 
 use std::sync::Arc;
 
+use sentio_kernels::lstm::LstmCell;
+use sentio_kernels::{Isa, KernelError};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -94,8 +96,8 @@ pub struct SeqLstm {
     x: TimeLayout,
     /// Shapes of the initial h and c inputs, B·H values each.
     state_shapes: [TVec<usize>; 2],
-    /// `Rᵀ` ([H, 4H], gate order i, o, f, c) packed by [`pack_columns`].
-    r_t: Arc<Tensor>,
+    /// The step: `Rᵀ` ([H, 4H], gate order i, o, f, c) packed, and the instruction set.
+    cell: LstmCell,
     /// Sum of the biases: [B, 4H] f32.
     bias: Arc<Tensor>,
     outputs: Vec<LstmOutput>,
@@ -168,12 +170,14 @@ impl SeqLstm {
     /// The replacement for `scan` (a node of a decluttered model with inputs of `facts` and
     /// outputs of `output_facts`) when its body is one step of an f32 LSTM with a constant
     /// recurrent weight and constant biases and no peepholes: `Ht-1·Rᵀ` plus a scanned input plus
-    /// constants into tract's `LstmEpilogue`. Returns the op and the indices of the scan's inputs
-    /// it reads: the scanned input projection, the initial h and the initial c.
+    /// constants into tract's `LstmEpilogue`; its steps run with `isa`. Returns the op and the
+    /// indices of the scan's inputs it reads: the scanned input projection, the initial h and
+    /// the initial c.
     pub fn for_scan(
         scan: &Scan,
         facts: &[&TypedFact],
         output_facts: &[&TypedFact],
+        isa: Isa,
     ) -> Option<(Self, [usize; 3])> {
         let body = &scan.body;
         if scan.skip != 0 || scan.external_state || facts.len() != scan.input_mapping.len() {
@@ -355,9 +359,7 @@ impl SeqLstm {
             batch,
             x,
             state_shapes,
-            r_t: Arc::new(
-                Tensor::from_shape(&[hidden * four_h], &pack_columns(&r_t, four_h)).ok()?,
-            ),
+            cell: LstmCell::new(hidden, &r_t, isa).ok()?,
             bias: Arc::new(Tensor::from_shape(&[batch, four_h], &bias).ok()?),
             outputs,
         };
@@ -393,8 +395,6 @@ impl SeqLstm {
         mut emit: impl FnMut(usize, &[f32], &[f32]),
     ) -> TractResult<()> {
         let (hidden, four_h) = (self.hidden, 4 * self.hidden);
-        let r_t = self.r_t.try_as_plain_ram()?;
-        let r_t = r_t.as_slice::<f32>()?;
         let bias = self.bias.try_as_plain_ram()?;
         let bias = bias.as_slice::<f32>()?;
         let mut preact = vec![0.0f32; self.batch * four_h];
@@ -407,142 +407,12 @@ impl SeqLstm {
                 .zip(h.chunks_exact_mut(hidden))
                 .zip(c.chunks_exact_mut(hidden))
             {
-                lstm_step(gates, bias, r_t, h, c);
+                self.cell.step(gates, bias, h, c)?;
             }
             emit(t, h, c);
         }
         Ok(())
     }
-}
-
-/// One step of one sequence: `gates` holds `Xt·Wᵀ` on entry; adds `bias` and `Ht-1·Rᵀ`
-/// (`r_t` packed by [`pack_columns`]), then updates `c` and `h` (gate order i, o, f, c):
-/// `Ct = σ(f)·Ct-1 + σ(i)·tanh(g)`, `Ht = σ(o)·tanh(Ct)`. With the AVX2 + FMA copy of the loops
-/// when the CPU has them.
-fn lstm_step(gates: &mut [f32], bias: &[f32], r_t: &[f32], h: &mut [f32], c: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features the function is compiled for (checked above).
-        unsafe { lstm_step_avx2_fma(gates, bias, r_t, h, c) };
-        return;
-    }
-    lstm_step_portable(gates, bias, r_t, h, c);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn lstm_step_avx2_fma(gates: &mut [f32], bias: &[f32], r_t: &[f32], h: &mut [f32], c: &mut [f32]) {
-    lstm_step_portable(gates, bias, r_t, h, c);
-}
-
-#[inline(always)]
-fn lstm_step_portable(gates: &mut [f32], bias: &[f32], r_t: &[f32], h: &mut [f32], c: &mut [f32]) {
-    gates.iter_mut().zip(bias).for_each(|(g, b)| *g += b);
-    add_vec_mat_portable(h, r_t, gates);
-    let hidden = h.len();
-    let (i, rest) = gates.split_at(hidden);
-    let (o, rest) = rest.split_at(hidden);
-    let (f, g) = rest.split_at(hidden);
-    let cells = h.iter_mut().zip(c.iter_mut());
-    for ((((h, c), i), o), (f, g)) in cells.zip(i).zip(o).zip(f.iter().zip(g)) {
-        let c_new = sigmoid(*f) * *c + sigmoid(*i) * tanh(*g);
-        *c = c_new;
-        *h = sigmoid(*o) * tanh(c_new);
-    }
-}
-
-/// `e^x` for `x <= 0` (Cephes' expf: `x = k·ln 2 + r`, a degree-7 polynomial for `e^r`, `2^k`
-/// from the exponent bits): within 2e-7 relative; below -87 it gives ~1e-38 instead of
-/// underflowing. Branch-free, so loops of it vectorize.
-#[inline(always)]
-fn exp_non_positive(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let x = x.max(-87.0);
-    let k = (x * std::f32::consts::LOG2_E).round_ties_even();
-    let r = k.mul_add(-LN2_LO, k.mul_add(-LN2_HI, x));
-    let p = 1.987_569_2e-4f32
-        .mul_add(r, 1.398_2e-3)
-        .mul_add(r, 8.333_452e-3)
-        .mul_add(r, 4.166_579_6e-2)
-        .mul_add(r, 0.166_666_65)
-        .mul_add(r, 0.5);
-    let e_r = (p * r).mul_add(r, r) + 1.0;
-    // k is in -126..=0: a normal power of two.
-    e_r * f32::from_bits(((k as i32 + 127) as u32) << 23)
-}
-
-/// The logistic function, `1 / (1 + e^-x)`, from `e^-|x|` (no overflow either side).
-#[inline(always)]
-fn sigmoid(x: f32) -> f32 {
-    let e = exp_non_positive(-x.abs());
-    let positive = 1.0 / (1.0 + e);
-    if x >= 0.0 { positive } else { e * positive }
-}
-
-/// `tanh x = (1 - e^-2|x|) / (1 + e^-2|x|)` with the sign of x: within 3e-7 absolute.
-#[inline(always)]
-fn tanh(x: f32) -> f32 {
-    let e = exp_non_positive(-2.0 * x.abs());
-    ((1.0 - e) / (1.0 + e)).copysign(x)
-}
-
-/// Columns of the product kept in registers while the rows stream by (8 AVX registers).
-const BLOCK: usize = 64;
-
-/// The column blocks `(start, len)` of a `width`-wide product: blocks of [`BLOCK`], then of 8,
-/// then single columns.
-fn column_blocks(width: usize) -> impl Iterator<Item = (usize, usize)> {
-    let wide = width / BLOCK * BLOCK;
-    let narrow = wide + (width - wide) / 8 * 8;
-    let wide_blocks = (0..wide).step_by(BLOCK).map(|s| (s, BLOCK));
-    let narrow_blocks = (wide..narrow).step_by(8).map(|s| (s, 8));
-    wide_blocks
-        .chain(narrow_blocks)
-        .chain((narrow..width).map(|s| (s, 1)))
-}
-
-/// `m` (row-major, rows of `width`) reordered block by block as [`add_vec_mat_portable`] reads it: each
-/// column block's rows one after the other, so the kernel streams through memory in order (R
-/// is 64 KB for hidden 64: more than the L1 cache, read once per step).
-fn pack_columns(m: &[f32], width: usize) -> Vec<f32> {
-    let rows = m.len() / width.max(1);
-    let mut packed = Vec::with_capacity(m.len());
-    for (start, len) in column_blocks(width) {
-        for k in 0..rows {
-            packed.extend_from_slice(&m[k * width + start..][..len]);
-        }
-    }
-    packed
-}
-
-/// `acc += v · m` for `m` of `v.len()` rows of `acc.len()` values packed by [`pack_columns`].
-#[inline(always)]
-fn add_vec_mat_portable(v: &[f32], packed: &[f32], acc: &mut [f32]) {
-    let rows = v.len();
-    for (start, len) in column_blocks(acc.len()) {
-        let block = &packed[start * rows..][..len * rows];
-        let acc = &mut acc[start..start + len];
-        match len {
-            BLOCK => add_block::<BLOCK>(v, block, acc),
-            8 => add_block::<8>(v, block, acc),
-            _ => add_block::<1>(v, block, acc),
-        }
-    }
-}
-
-/// `acc += v · block` for a block of `v.len()` rows of N columns, the N sums held in a local
-/// array the compiler keeps in registers.
-#[inline(always)]
-fn add_block<const N: usize>(v: &[f32], block: &[f32], acc: &mut [f32]) {
-    let mut sums = [0.0f32; N];
-    sums.copy_from_slice(acc);
-    for (vk, row) in v.iter().zip(block.chunks_exact(N)) {
-        for (s, r) in sums.iter_mut().zip(row) {
-            *s = vk.mul_add(*r, *s);
-        }
-    }
-    acc.copy_from_slice(&sums);
 }
 
 impl Op for SeqLstm {
@@ -552,11 +422,12 @@ impl Op for SeqLstm {
 
     fn info(&self) -> TractResult<Vec<String>> {
         Ok(vec![format!(
-            "hidden {} batch {} steps {}{}",
+            "hidden {} batch {} steps {}{} ({})",
             self.hidden,
             self.batch,
             self.x.steps(),
-            if self.x.reverse { " backward" } else { "" }
+            if self.x.reverse { " backward" } else { "" },
+            self.cell.implementation()
         )])
     }
 
@@ -625,9 +496,16 @@ impl TypedOp for SeqLstm {
     as_op!();
 }
 
-/// Replaces every `Scan` of the decluttered `model` that [`SeqLstm::for_scan`] takes; returns
-/// their names.
-pub fn replace_lstms(model: &mut TypedModel) -> TractResult<Vec<String>> {
+/// Replaces every `Scan` of the decluttered `model` that [`SeqLstm::for_scan`] takes with one
+/// whose steps run with `isa`; returns their names. An error when this CPU cannot run `isa`.
+pub fn replace_lstms(model: &mut TypedModel, isa: Isa) -> TractResult<Vec<String>> {
+    if !isa.is_available() {
+        return Err(KernelError::IsaUnavailable {
+            kernel: "lstm",
+            isa,
+        }
+        .into());
+    }
     let mut replaced = Vec::new();
     for id in model.eval_order()? {
         let node = model.node(id);
@@ -635,7 +513,7 @@ pub fn replace_lstms(model: &mut TypedModel) -> TractResult<Vec<String>> {
             continue;
         };
         let (inputs, outputs) = model.node_facts(id)?;
-        let Some((op, [x, h, c])) = SeqLstm::for_scan(scan, &inputs, &outputs) else {
+        let Some((op, [x, h, c])) = SeqLstm::for_scan(scan, &inputs, &outputs, isa) else {
             continue;
         };
         let name = node.name.clone();
@@ -652,40 +530,6 @@ pub fn replace_lstms(model: &mut TypedModel) -> TractResult<Vec<String>> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn vector_matrix_product_equals_the_definition_for_any_width() {
-        for (rows, width) in [(64, 256), (16, 64), (12, 48), (5, 72), (3, 13), (1, 1)] {
-            let v: Vec<f32> = (0..rows).map(|i| (i as f32 * 0.37).sin()).collect();
-            let m: Vec<f32> = (0..rows * width)
-                .map(|i| ((i * 7919) % 1009) as f32 / 500.0 - 1.0)
-                .collect();
-            let start: Vec<f32> = (0..width).map(|j| j as f32 * 0.01).collect();
-            let mut acc = start.clone();
-            add_vec_mat_portable(&v, &pack_columns(&m, width), &mut acc);
-            for (j, got) in acc.iter().enumerate() {
-                let expected = start[j] + (0..rows).map(|k| v[k] * m[k * width + j]).sum::<f32>();
-                assert!((got - expected).abs() < 1e-4, "{rows}x{width} column {j}");
-            }
-        }
-    }
-
-    #[test]
-    fn sigmoid_and_tanh_are_within_3e_7_of_the_exact_functions() {
-        let mut worst = (0.0f64, 0.0f64);
-        for i in -400_000..=400_000 {
-            let x = i as f32 * 5e-5;
-            for x in [x, x * 2000.0] {
-                let exact_sigmoid = 1.0 / (1.0 + (-(x as f64)).exp());
-                let exact_tanh = (x as f64).tanh();
-                worst.0 = worst.0.max((sigmoid(x) as f64 - exact_sigmoid).abs());
-                worst.1 = worst.1.max((tanh(x) as f64 - exact_tanh).abs());
-            }
-        }
-        assert!(worst.0 < 3e-7 && worst.1 < 3e-7, "{worst:?}");
-        assert!(sigmoid(-200.0) < 1e-37 && sigmoid(200.0) == 1.0);
-        assert_eq!((tanh(-50.0), tanh(50.0), tanh(0.0)), (-1.0, 1.0, 0.0));
-    }
 
     #[test]
     fn time_layouts_read_and_write_the_step_they_name() {
