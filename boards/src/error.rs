@@ -502,6 +502,7 @@ pub(crate) fn example_for(key: &str) -> Option<&'static str> {
         "serial.baud" => "baud = 921600",
         "runtime.threads" => "threads = 4",
         "runtime.precision" => "precision = \"f32\"",
+        "runtime.kernels" => "kernels = \"auto\"",
         "models.load" => "load = [\"fer\", \"ser\"]",
         "faces.scale_factor" => "scale_factor = 1.1",
         "faces.min_neighbors" => "min_neighbors = 3",

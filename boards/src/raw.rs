@@ -118,6 +118,7 @@ pub(crate) struct RawSerial {
 pub(crate) struct RawRuntime {
     pub threads: S<i64>,
     pub precision: S<String>,
+    pub kernels: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

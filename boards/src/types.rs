@@ -164,6 +164,18 @@ choice_enum! {
 }
 
 choice_enum! {
+    /// Whose plan runs a model (`runtime.kernels`).
+    pub enum Kernels {
+        /// Both are timed at load (the choice is cached with the plan) and the faster runs.
+        Auto = "auto",
+        /// Sentio's kernels for the ops they take, tract's for the rest.
+        Sentio = "sentio",
+        /// tract's own plan.
+        Tract = "tract",
+    }
+}
+
+choice_enum! {
     /// Which face detector the device runs (`faces.detector`).
     pub enum FaceDetectorKind {
         /// OpenCV's Haar cascades, evaluated in Rust.
@@ -370,6 +382,8 @@ pub struct RuntimeConfig {
     /// Inference threads, 1..=cpu.cores.
     pub threads: u32,
     pub precision: Precision,
+    /// Whose kernels run the f32 models (`runtime.kernels`, default `auto`).
+    pub kernels: Kernels,
 }
 
 /// `[models]`.

@@ -139,6 +139,15 @@ pub(crate) fn check(raw: RawProfile, src: &Source<'_>) -> Result<Checked> {
                 "precision",
                 "auto picks int8 where the model has int8 weights and the CPU fast int8 kernels",
             )?,
+            kernels: match &r.kernels {
+                Some(kernels) => c.choice(
+                    kernels,
+                    "runtime.kernels",
+                    "kernel choice",
+                    "auto times Sentio's kernels against tract's own plan at load and keeps the faster",
+                )?,
+                None => Kernels::Auto,
+            },
         }
     };
 

@@ -41,8 +41,8 @@ pub struct LinkOptions {
     pub public_key: Option<sentio_models::VerifyingKey>,
     /// Board name reported to the host.
     pub board: String,
-    /// Inference threads for the self-check of activated models (the profile's).
-    pub threads: u32,
+    /// The profile's `[runtime]`: threads and kernels for the self-check of activated models.
+    pub runtime: sentio_boards::RuntimeConfig,
 }
 
 /// Why the link could not start.
@@ -175,7 +175,7 @@ impl Link {
             };
 
         let registry = ModelRegistry::default();
-        let load_options = crate::models::device_load_options(options.threads);
+        let load_options = crate::models::device_load_options(&options.runtime);
         let mut store = store;
         let active: Vec<String> = store
             .list()

@@ -118,6 +118,11 @@ struct Args {
     /// Most MiB the model store may hold.
     #[arg(long, default_value_t = 256)]
     store_quota_mib: u64,
+    /// Keep each model's plan and which plan was faster here (runtime.kernels = "auto") in
+    /// this folder, so a restart neither re-analyses nor re-times the models (default: none on
+    /// simulated boards, /var/cache/sentio/plans on real ones).
+    #[arg(long, value_name = "DIR")]
+    plan_cache: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -194,6 +199,11 @@ fn real_main() -> anyhow::Result<()> {
     let face_options_of_args = face_options(&args);
     let profile = BoardProfile::load(&args.board)?;
     let simulated = profile.camera.driver == CameraDriver::Sim;
+    match (&args.plan_cache, simulated) {
+        (Some(dir), _) => sentiod::models::set_plan_cache(dir.clone()),
+        (None, false) => sentiod::models::set_plan_cache(PathBuf::from("/var/cache/sentio/plans")),
+        (None, true) => {}
+    }
     let max_frames = match (args.frames, args.forever) {
         (_, true) => None,
         (Some(n), false) => Some(n),
@@ -262,7 +272,7 @@ fn real_main() -> anyhow::Result<()> {
                 quota_bytes: args.store_quota_mib.saturating_mul(1 << 20),
                 public_key,
                 board: profile.board.name.clone(),
-                threads: profile.runtime.threads,
+                runtime: profile.runtime.clone(),
             };
             Some(Link::start(&options, print_event)?)
         }

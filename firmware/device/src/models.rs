@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sentio_infer::LoadOptions;
+use sentio_boards::{Kernels, RuntimeConfig};
+use sentio_infer::{KernelsMode, LoadOptions, PlanCache};
 use sentio_models::{BundleView, Manifest, Task};
 use sentio_vision::expression::ExpressionModel;
 
@@ -211,24 +212,31 @@ pub fn self_check(bundle: &[u8], origin: &str, options: &LoadOptions) -> Result<
     Ok(())
 }
 
-/// Options every model on this device loads with: the profile's threads, and on a CPU without
-/// AVX-512 tract's own plan (Sentio's portable loops were never timed against tract's NEON
-/// kernels on a board; the runtime issue makes that choice by measurement).
-pub fn device_load_options(threads: u32) -> LoadOptions {
-    LoadOptions::new()
-        .threads(threads.max(1) as usize)
-        .tract_only(!has_avx512())
+/// Options every model on this device loads with: the profile's threads and kernels
+/// (`runtime.kernels`: by default the faster of Sentio's plan and tract's, timed at load), and
+/// the plan cache when sentiod was given one (`--plan-cache`), where that choice is kept so a
+/// restart does not time again.
+pub fn device_load_options(runtime: &RuntimeConfig) -> LoadOptions {
+    let options = LoadOptions::new()
+        .threads(runtime.threads.max(1) as usize)
+        .kernels(match runtime.kernels {
+            Kernels::Auto => KernelsMode::Auto,
+            Kernels::Sentio => KernelsMode::Sentio,
+            Kernels::Tract => KernelsMode::Tract,
+        });
+    match PLAN_CACHE.get() {
+        Some(dir) => options.cache(PlanCache::new(dir)),
+        None => options,
+    }
 }
 
-fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+/// The plan cache's folder, set once at start (`sentiod --plan-cache`).
+static PLAN_CACHE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Keeps every model's decluttered plan and measured plan choice in `dir` from now on (set
+/// once, at start; a second call changes nothing).
+pub fn set_plan_cache(dir: PathBuf) {
+    let _ = PLAN_CACHE.set(dir);
 }
 
 /// Where a named model comes from at start-up, in order: `--model NAME=PATH`, the store's

@@ -55,7 +55,7 @@ pub fn open_detector(
         FaceDetectorKind::Blazeface => {
             let path = startup_path(&options.models, DETECTOR_MODEL)
                 .unwrap_or_else(|| profile.resolve(&faces.model));
-            let load = device_load_options(profile.runtime.threads);
+            let load = device_load_options(&profile.runtime);
             BlazeFace::load(&path, BlazeFaceParams::default(), &load)
                 .map(|d| Box::new(d) as Box<dyn FaceDetector>)
                 .map_err(|e| (path.display().to_string(), e.to_string()))
@@ -84,7 +84,7 @@ pub fn face_pipeline(
             None
         }
     };
-    let load_options = device_load_options(profile.runtime.threads);
+    let load_options = device_load_options(&profile.runtime);
     let expression = expression_at_start(profile, options, registry.as_ref(), &load_options, emit);
     let faces = &profile.faces;
     FacePipeline::new(FaceSetup {
@@ -196,7 +196,7 @@ pub fn mood_pipeline(
     emit: &mut dyn FnMut(Event),
 ) -> MoodPipeline {
     let faces = face_pipeline(profile, options, registry.clone(), emit);
-    let load_options = device_load_options(profile.runtime.threads);
+    let load_options = device_load_options(&profile.runtime);
     let speech = model_at_start(
         profile,
         options,
@@ -262,7 +262,7 @@ pub fn sketch_pipeline(
     pointer: Option<Box<dyn sentio_hal::Pointer>>,
     emit: &mut dyn FnMut(Event),
 ) -> crate::sketch::SketchPipeline {
-    let load_options = device_load_options(profile.runtime.threads);
+    let load_options = device_load_options(&profile.runtime);
     let precision = match profile.runtime.precision {
         sentio_boards::Precision::F32 => sentio_infer::Precision::F32,
         sentio_boards::Precision::Int8 => sentio_infer::Precision::Int8,

@@ -9,10 +9,15 @@
 //! overwritten), never an error that stops a model from loading.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sentio_kernels::Isa;
 
 use tract_nnef::framework::Nnef;
 use tract_onnx::WithOnnx;
 use tract_onnx::prelude::*;
+
+use crate::lowering::{PlanChoice, PlanKind};
 
 /// The tract release this crate is built against (tract exposes no version constant). A test
 /// checks it against the workspace's Cargo.lock, so a tract upgrade that forgets it fails.
@@ -90,25 +95,106 @@ impl PlanCache {
         input_shape: &[usize],
         model: &TypedModel,
     ) -> Result<(), String> {
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
         let path = self.entry(sha256, input_shape);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let write = || -> Result<(), String> {
-            let file = std::fs::File::create(&tmp)
-                .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-            let file = nnef()
-                .write_to_tar_with_config(model, file, false, true)
-                .map_err(|e| format!("tract cannot write this plan as NNEF: {e:#}"))?;
-            file.sync_all()
-                .map_err(|e| format!("cannot sync {}: {e}", tmp.display()))?;
-            std::fs::rename(&tmp, &path)
-                .map_err(|e| format!("cannot rename to {}: {e}", path.display()))
-        };
-        let result = write();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        write_atomically(&path, |file| {
+            nnef()
+                .write_to_tar_with_config(model, &mut *file, false, true)
+                .map(|_| ())
+                .map_err(|e| format!("tract cannot write this plan as NNEF: {e:#}"))
+        })
     }
+
+    /// The file the measured plan choice for this model, input shape and machine is kept in:
+    /// keyed by the model's sha256, the shape, the runtime version and `machine` (the CPU's
+    /// features, the kernels' instruction set, tract's and the thread count: [`machine_key`]).
+    pub fn choice_entry(&self, sha256: &[u8; 32], input_shape: &[usize], machine: &str) -> PathBuf {
+        let shape: Vec<String> = input_shape.iter().map(usize::to_string).collect();
+        let machine = hex::encode(&sentio_models::sha256(machine.as_bytes())[..8]);
+        self.dir.join(format!(
+            "{}-{}-{RUNTIME_VERSION}-{machine}.plan-choice",
+            hex::encode(sha256),
+            shape.join("x")
+        ))
+    }
+
+    /// The cached plan choice (the plan, and what each candidate measured), if there is a
+    /// readable one.
+    pub(crate) fn load_choice(
+        &self,
+        sha256: &[u8; 32],
+        input_shape: &[usize],
+        machine: &str,
+    ) -> Option<(PlanKind, Vec<(PlanKind, Duration)>)> {
+        let text = std::fs::read_to_string(self.choice_entry(sha256, input_shape, machine)).ok()?;
+        let mut lines = text.lines();
+        let chosen = PlanKind::parse(lines.next()?.strip_prefix("chosen ")?)?;
+        let mut times = Vec::new();
+        for line in lines {
+            let (kind, ns) = line.split_once(' ')?;
+            times.push((
+                PlanKind::parse(kind)?,
+                Duration::from_nanos(ns.parse().ok()?),
+            ));
+        }
+        times
+            .iter()
+            .any(|(k, _)| *k == chosen)
+            .then_some((chosen, times))
+    }
+
+    /// Stores a measured plan choice atomically (best effort, like the plans).
+    pub(crate) fn store_choice(
+        &self,
+        sha256: &[u8; 32],
+        input_shape: &[usize],
+        machine: &str,
+        choice: &PlanChoice,
+    ) -> Result<(), String> {
+        let mut text = format!("chosen {}\n", choice.chosen.name());
+        for (kind, time) in &choice.times {
+            text.push_str(&format!("{} {}\n", kind.name(), time.as_nanos()));
+        }
+        write_atomically(&self.choice_entry(sha256, input_shape, machine), |file| {
+            use std::io::Write;
+            file.write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write the plan choice: {e}"))
+        })
+    }
+}
+
+/// What a measured plan choice depends on besides the model and the runtime: this CPU's
+/// features, the instruction set Sentio's kernels run with, the one tract is told to use
+/// (`TRACT_CPU_ISA`) and the thread count.
+pub fn machine_key(isa: Isa, threads: usize) -> String {
+    format!(
+        "{}|sentio={isa}|tract={}|threads={threads}",
+        sentio_kernels::isa::cpu_features(),
+        std::env::var("TRACT_CPU_ISA").unwrap_or_default()
+    )
+}
+
+/// Writes `path` through a temporary file renamed into place (synced first), so a power cut
+/// leaves the old file or the new one, never half of one; the temporary file is removed when
+/// writing fails.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
+) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)
+            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+        write(&mut file)?;
+        file.sync_all()
+            .map_err(|e| format!("cannot sync {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename to {}: {e}", path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

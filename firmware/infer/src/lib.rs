@@ -22,6 +22,7 @@
 //! once.
 
 mod cache;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
 pub mod lowering;
@@ -33,7 +34,9 @@ pub mod quantize;
 
 pub use cache::{CacheStatus, PlanCache, RUNTIME_VERSION, TRACT_VERSION};
 pub use error::{Error, ErrorKind, Result};
+pub use lowering::{ChoiceReason, KernelsMode, PlanChoice, PlanKind};
 pub use model::{
     LoadOptions, Model, ModelSlot, NodeTime, OutputTensor, Outputs, PlanNode, Prediction, Profile,
 };
 pub use precision::{AutoPolicy, Precision, PrecisionChoice, load_with_precision, median_latency};
+pub use sentio_kernels::Isa;

@@ -1,23 +1,26 @@
-//! How Sentio lowers a model onto tract: ops of its own where tract 0.23.9 is slow, and a
-//! measured choice between two of tract's own lowerings. Each is measured in
-//! docs/benchmarks.md (`sentio bench --profile` shows the time per node) and checked against
-//! onnxruntime by the conformance suite.
+//! How Sentio lowers a model onto tract: its own kernels (the crate `sentio-kernels`, no
+//! tract in it) for the ops where tract 0.23.9 is slow, and a measured choice of whose plan
+//! runs. This module is the tract side: which of tract's ops each kernel takes, their weights
+//! packed and what follows them folded in, and the tract `Op`s that call the kernels. Each is
+//! checked against tract and onnxruntime by the conformance suite; the figures are in
+//! docs/benchmarks.md (`sentio bench --profile` shows the time per node).
 //!
 //! - [`flat_conv`]: stride-1 convolutions (8k output channels, or depthwise) and the pointwise
 //!   convolutions tract writes as einsums run as direct convolutions over the flat index of the
-//!   (padded) input, 8 channels x 48 outputs in AVX-512 registers, instead of tract's im2col
-//!   copy and matmul; the batch norms and the ReLU that follow are folded into their weights
-//!   and stores, the `Downsample`s before a strided pointwise convolution into its reads.
+//!   (padded) input instead of tract's im2col copy and matmul; the batch norms and the ReLU that
+//!   follow are folded into their weights and stores, the `Downsample`s before a strided
+//!   pointwise convolution into its reads.
 //! - [`row_conv`]: the other convolutions with at most 9 taps per output (a strided first layer
-//!   of a grayscale model) run as direct row convolutions instead of tract's im2col + 40x2
-//!   matmul kernel.
+//!   of a grayscale model) run as direct row convolutions instead of tract's im2col + matmul.
 //! - [`max_pool`]: max pools run row by row instead of tract's per-output walk.
 //! - [`lstm`]: an LSTM runs as one op over the whole sequence instead of tract's `Scan`, which
 //!   dispatches a nested plan per time step.
-//! - [`optimize_measured`]: for a convolution left to tract whose output rows are at least 128
-//!   wide, tract picks its direct spatial kernel, which here (x86_64, AVX-512) ran at half the
-//!   speed of its im2col + matmul path; on an ARM board it may win. So both plans are built and
-//!   timed at load, and the faster is kept.
+//! - [`plan`]: whose plan runs. Sentio's kernels were written and timed on x86_64 with AVX-512;
+//!   on another CPU tract's own kernels (hand-written NEON on the boards) may be faster, so with
+//!   [`KernelsMode::Auto`] (the device's default) both plans are built and timed at load and
+//!   the faster is kept, the choice cached with the plan. Within Sentio's plan, a convolution
+//!   left to tract whose output rows are at least 128 wide gets tract's direct spatial kernel,
+//!   which is timed against tract's im2col + matmul path the same way.
 //!
 //! Only f32 ops are touched; quantized models keep tract's ops.
 
@@ -28,6 +31,7 @@ pub mod row_conv;
 
 use std::time::{Duration, Instant};
 
+use sentio_kernels::Isa;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::ensure;
 use tract_onnx::tract_core::knobs::KnobScope;
@@ -49,6 +53,8 @@ pub struct Lowering {
     pub lstms: Vec<String>,
     /// The measured choice between tract's convolution lowerings, when the plan had one.
     pub conv_choice: Option<ConvChoice>,
+    /// Whose plan runs, and why.
+    pub plan: PlanChoice,
 }
 
 impl Lowering {
@@ -60,6 +66,134 @@ impl Lowering {
             && self.lstms.is_empty()
             && self.conv_choice.is_none()
     }
+}
+
+/// Whose kernels run a model (a profile's `runtime.kernels`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum KernelsMode {
+    /// Sentio's plan and tract's own are both built and timed at load; the faster runs (the
+    /// choice is cached with the plan when a [`crate::PlanCache`] is given).
+    #[default]
+    Auto,
+    /// Sentio's kernels for the ops they take (tract's for the rest).
+    Sentio,
+    /// tract's own plan.
+    Tract,
+}
+
+impl KernelsMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelsMode::Auto => "auto",
+            KernelsMode::Sentio => "sentio",
+            KernelsMode::Tract => "tract",
+        }
+    }
+}
+
+/// A plan a model can run with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PlanKind {
+    /// Sentio's kernels, the convolutions left to tract lowered as tract picks.
+    Sentio,
+    /// Sentio's kernels, the convolutions left to tract as im2col + matmul (built only when
+    /// tract picked its direct spatial kernel for some).
+    SentioIm2col,
+    /// tract's own plan.
+    Tract,
+}
+
+impl PlanKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PlanKind::Sentio => "sentio",
+            PlanKind::SentioIm2col => "sentio+im2col",
+            PlanKind::Tract => "tract",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        [PlanKind::Sentio, PlanKind::SentioIm2col, PlanKind::Tract]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
+    /// Whether the plan has Sentio's kernels.
+    pub fn is_sentio(self) -> bool {
+        self != PlanKind::Tract
+    }
+}
+
+/// Why a plan runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ChoiceReason {
+    /// The mode asked for it (`runtime.kernels = "sentio"` or `"tract"`), or there was nothing
+    /// to choose between.
+    #[default]
+    Asked,
+    /// Timed at this load: the fastest of the candidates.
+    Measured,
+    /// Timed at an earlier load on this CPU with this runtime (the cached choice).
+    Cached,
+}
+
+/// Whose plan runs, why, and what each candidate measured (median of the timed runs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanChoice {
+    pub chosen: PlanKind,
+    pub reason: ChoiceReason,
+    pub mode: KernelsMode,
+    /// Sentio's kernels' instruction set (whether or not its plan was chosen).
+    pub isa: Isa,
+    pub times: Vec<(PlanKind, Duration)>,
+}
+
+impl Default for PlanChoice {
+    fn default() -> Self {
+        Self {
+            chosen: PlanKind::Sentio,
+            reason: ChoiceReason::Asked,
+            mode: KernelsMode::Sentio,
+            isa: Isa::detected(),
+            times: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for PlanChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} plan", self.chosen.name())?;
+        if self.chosen.is_sentio() {
+            write!(f, " (Sentio's kernels: {})", self.isa)?;
+        }
+        let why = match self.reason {
+            ChoiceReason::Asked => format!("runtime.kernels = \"{}\"", self.mode.name()),
+            ChoiceReason::Measured => "the fastest, timed at this load".to_string(),
+            ChoiceReason::Cached => "the fastest, timed at an earlier load (cached)".to_string(),
+        };
+        write!(f, ": {why}")?;
+        if !self.times.is_empty() {
+            let times: Vec<String> = self
+                .times
+                .iter()
+                .map(|(k, t)| format!("{} {:.3} ms", k.name(), t.as_secs_f64() * 1e3))
+                .collect();
+            write!(f, " [{}]", times.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// The fastest of `times` (per candidate, its median); of equals, the one listed first (so
+/// Sentio's plan, listed first, wins a tie). `None` when there is no candidate.
+pub fn fastest(times: &[(PlanKind, Duration)]) -> Option<PlanKind> {
+    let mut best: Option<(PlanKind, Duration)> = None;
+    for (kind, time) in times {
+        if best.is_none_or(|(_, t)| *time < t) {
+            best = Some((*kind, *time));
+        }
+    }
+    best.map(|(kind, _)| kind)
 }
 
 /// The batch, channels and spatial dims of a channels-first `shape` as tract plans it in
@@ -84,7 +218,7 @@ fn planned_shape(batch_axis: bool, n: usize, c: usize, spatial: &[usize]) -> TVe
 /// Evaluates one of Sentio's single-input f32 ops: checks `input` has the shape the op was
 /// planned for, and runs `kernel` from its values into an output of `output_shape`, which
 /// `kernel` must write in full: it is not zeroed first (for the emoji CNN's first conv,
-/// zeroing its 254 KB output took a tenth of the op). Debug builds, the tests', fill it with
+/// zeroing its output was a measurable share of the op). Debug builds, the tests', fill it with
 /// NaN instead, so an output a kernel leaves unwritten fails the comparisons with tract and
 /// onnxruntime.
 fn eval_f32(
@@ -277,17 +411,17 @@ const NO_DIRECT_SPATIAL: (&str, &str) = ("TRACT_DISABLE_DIRECT_SPATIAL", "true")
 const WARMUP_RUNS: usize = 3;
 const TIMED_ROUNDS: usize = 15;
 
-/// Convolutions and LSTMs replaced (see [`flat_conv`], [`row_conv`], [`lstm`]), tract's
-/// optimization, then the max pools replaced (see [`max_pool`]); returns the plan and what was
-/// replaced.
-pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowering)> {
+/// Convolutions and LSTMs replaced (see [`flat_conv`], [`row_conv`], [`lstm`]) by Sentio's
+/// kernels running with `isa`, tract's optimization, then the max pools replaced (see
+/// [`max_pool`]); returns the plan and what was replaced.
+pub fn optimize(mut decluttered: TypedModel, isa: Isa) -> TractResult<(TypedModel, Lowering)> {
     // Stride-1 convolutions with 8k output channels first (even a first layer with 4 taps runs
     // faster with its 8 channels at a time), then the strided and depthwise ones.
-    let flat_convs = flat_conv::replace_convs(&mut decluttered, sentio_kernels::Isa::detected())?;
-    let row_convs = row_conv::replace_convs(&mut decluttered, sentio_kernels::Isa::detected())?;
-    let lstms = lstm::replace_lstms(&mut decluttered, sentio_kernels::Isa::detected())?;
+    let flat_convs = flat_conv::replace_convs(&mut decluttered, isa)?;
+    let row_convs = row_conv::replace_convs(&mut decluttered, isa)?;
+    let lstms = lstm::replace_lstms(&mut decluttered, isa)?;
     let mut model = decluttered.into_optimized()?;
-    let max_pools = max_pool::replace_max_pools(&mut model, sentio_kernels::Isa::detected())?.len();
+    let max_pools = max_pool::replace_max_pools(&mut model, isa)?.len();
     // (drops the nodes the replacements left unused)
     model.compact()?;
     Ok((
@@ -298,36 +432,142 @@ pub fn optimize(mut decluttered: TypedModel) -> TractResult<(TypedModel, Lowerin
             max_pools,
             lstms,
             conv_choice: None,
+            plan: PlanChoice {
+                isa,
+                ..PlanChoice::default()
+            },
         },
     ))
 }
 
-/// [`optimize`]; when tract lowered some convolution to its direct spatial kernel, also
-/// optimizes with that kernel off, times both plans on a zero input of `input_shape` and keeps
-/// the faster. Returns the plan and what was replaced and chosen.
-pub fn optimize_measured(
+/// What [`plan`] is asked for.
+#[derive(Clone, Debug)]
+pub struct PlanRequest<'a> {
+    /// The input shape the candidates are timed with (on zeros).
+    pub input_shape: &'a [usize],
+    pub run_options: &'a RunOptions,
+    pub mode: KernelsMode,
+    /// The instruction set Sentio's kernels run with.
+    pub isa: Isa,
+    /// The plan an earlier load on this CPU measured fastest ([`KernelsMode::Auto`] only).
+    pub cached: Option<(PlanKind, Vec<(PlanKind, Duration)>)>,
+}
+
+/// The plan `request.mode` asks for. With [`KernelsMode::Auto`], Sentio's plan and tract's own
+/// are built and timed on a zero input, and the faster is kept (unless `request.cached` says
+/// which won before); with Sentio's kernels, when tract lowered some convolution it kept to
+/// its direct spatial kernel (which on x86_64 ran at half the speed of its im2col + matmul
+/// path; on an ARM board it may win), a plan with that kernel off is a candidate too.
+pub fn plan(
     decluttered: TypedModel,
-    input_shape: &[usize],
-    run_options: &RunOptions,
+    request: &PlanRequest<'_>,
 ) -> TractResult<(TypedModel, Lowering)> {
-    let (direct, lowering) = optimize(decluttered.clone())?;
-    if !direct
+    let isa = request.isa;
+    let choice = |chosen, reason, times| PlanChoice {
+        chosen,
+        reason,
+        mode: request.mode,
+        isa,
+        times,
+    };
+    let build = |kind: PlanKind, model: TypedModel| -> TractResult<(TypedModel, Lowering)> {
+        match kind {
+            PlanKind::Sentio => optimize(model, isa),
+            PlanKind::SentioIm2col => {
+                KnobScope::new([NO_DIRECT_SPATIAL])?.enter(|| optimize(model, isa))
+            }
+            PlanKind::Tract => Ok((model.into_optimized()?, Lowering::default())),
+        }
+    };
+    if request.mode == KernelsMode::Tract {
+        let (model, lowering) = build(PlanKind::Tract, decluttered)?;
+        return Ok((
+            model,
+            Lowering {
+                plan: choice(PlanKind::Tract, ChoiceReason::Asked, Vec::new()),
+                ..lowering
+            },
+        ));
+    }
+    if let (KernelsMode::Auto, Some((kind, times))) = (request.mode, &request.cached) {
+        let (model, lowering) = build(*kind, decluttered)?;
+        return Ok((
+            model,
+            Lowering {
+                plan: choice(*kind, ChoiceReason::Cached, times.clone()),
+                ..lowering
+            },
+        ));
+    }
+    let mut candidates = vec![(
+        PlanKind::Sentio,
+        build(PlanKind::Sentio, decluttered.clone())?,
+    )];
+    if candidates[0]
+        .1
+        .0
         .nodes()
         .iter()
         .any(|n| n.op.name() == "DirectSpatialConv")
     {
-        return Ok((direct, lowering));
+        let im2col = build(PlanKind::SentioIm2col, decluttered.clone())?;
+        candidates.push((PlanKind::SentioIm2col, im2col));
     }
-    let scope = KnobScope::new([NO_DIRECT_SPATIAL])?;
-    let (im2col, im2col_lowering) = scope.enter(|| optimize(decluttered))?;
+    if request.mode == KernelsMode::Auto {
+        candidates.push((PlanKind::Tract, build(PlanKind::Tract, decluttered)?));
+    }
+    if candidates.len() == 1 {
+        let (kind, (model, lowering)) = candidates.remove(0);
+        return Ok((
+            model,
+            Lowering {
+                plan: choice(kind, ChoiceReason::Asked, Vec::new()),
+                ..lowering
+            },
+        ));
+    }
+    let plans: Vec<(PlanKind, &TypedModel)> =
+        candidates.iter().map(|(kind, (m, _))| (*kind, m)).collect();
+    let times = time_plans(&plans, request.input_shape, request.run_options)?;
+    let chosen = fastest(&times).unwrap_or(PlanKind::Sentio);
+    let time_of = |kind| times.iter().find(|(k, _)| *k == kind).map(|(_, t)| *t);
+    let conv_choice = match (time_of(PlanKind::Sentio), time_of(PlanKind::SentioIm2col)) {
+        (Some(direct), Some(im2col)) => Some(ConvChoice {
+            direct_spatial: direct <= im2col,
+            direct_spatial_time: direct,
+            im2col_time: im2col,
+        }),
+        _ => None,
+    };
+    let Some((_, (model, lowering))) = candidates.into_iter().find(|(k, _)| *k == chosen) else {
+        tract_onnx::tract_core::internal::bail!("the chosen plan {} was not built", chosen.name())
+    };
+    Ok((
+        model,
+        Lowering {
+            conv_choice,
+            plan: choice(chosen, ChoiceReason::Measured, times),
+            ..lowering
+        },
+    ))
+}
+
+/// The median run time of each plan on a zero input of `input_shape`: untimed runs, then
+/// timed rounds with one run of each plan per round, so a burst of load on the machine hits
+/// all alike.
+fn time_plans(
+    plans: &[(PlanKind, &TypedModel)],
+    input_shape: &[usize],
+    run_options: &RunOptions,
+) -> TractResult<Vec<(PlanKind, Duration)>> {
     let input = TValue::from_const(Arc::new(Tensor::zero::<f32>(input_shape)?));
-    let plans = [
-        direct.clone().into_runnable_with_options(run_options)?,
-        im2col.clone().into_runnable_with_options(run_options)?,
-    ];
-    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let runnable = plans
+        .iter()
+        .map(|(_, m)| (*m).clone().into_runnable_with_options(run_options))
+        .collect::<TractResult<Vec<_>>>()?;
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); plans.len()];
     for round in 0..WARMUP_RUNS + TIMED_ROUNDS {
-        for (plan, times) in plans.iter().zip(times.iter_mut()) {
+        for (plan, times) in runnable.iter().zip(times.iter_mut()) {
             // A fresh state per run: a recurrent op must not carry its state into the next.
             let mut state = plan.spawn()?;
             let start = Instant::now();
@@ -337,25 +577,58 @@ pub fn optimize_measured(
             }
         }
     }
-    let [direct_time, im2col_time] = times.map(|mut t| {
-        t.sort();
-        t[t.len() / 2]
-    });
-    let choice = ConvChoice {
-        direct_spatial: direct_time <= im2col_time,
-        direct_spatial_time: direct_time,
-        im2col_time,
-    };
-    let (plan, lowering) = if choice.direct_spatial {
-        (direct, lowering)
-    } else {
-        (im2col, im2col_lowering)
-    };
-    Ok((
-        plan,
-        Lowering {
-            conv_choice: Some(choice),
-            ..lowering
-        },
-    ))
+    Ok(plans
+        .iter()
+        .zip(times)
+        .map(|((kind, _), mut t)| {
+            t.sort();
+            (*kind, t[t.len() / 2])
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod choice_tests {
+    use super::*;
+
+    fn ms(v: f64) -> Duration {
+        Duration::from_secs_f64(v / 1e3)
+    }
+
+    #[test]
+    fn auto_keeps_the_faster_of_sentio_and_tract() {
+        use PlanKind::*;
+        // (Sentio's median, tract's median, the plan kept): Sentio faster, tract faster (as a
+        // board whose portable loops lose to tract's NEON kernels), a tie (Sentio's, listed
+        // first, stays).
+        for (sentio, tract, kept) in [
+            (0.112, 1.036, Sentio),
+            (0.500, 2.133, Sentio),
+            (1.300, 0.900, Tract),
+            (0.240, 0.239, Tract),
+            (0.800, 0.800, Sentio),
+        ] {
+            let times = [(Sentio, ms(sentio)), (Tract, ms(tract))];
+            assert_eq!(fastest(&times), Some(kept), "{times:?}");
+        }
+        // Three candidates (Sentio's plan with tract's direct spatial convs off as well).
+        let times = [(Sentio, ms(1.0)), (SentioIm2col, ms(0.7)), (Tract, ms(0.9))];
+        assert_eq!(fastest(&times), Some(SentioIm2col));
+        assert_eq!(fastest(&[]), None);
+    }
+
+    #[test]
+    fn a_choice_reads_as_what_ran_and_why() {
+        let choice = PlanChoice {
+            chosen: PlanKind::Tract,
+            reason: ChoiceReason::Measured,
+            mode: KernelsMode::Auto,
+            isa: Isa::Portable,
+            times: vec![(PlanKind::Sentio, ms(1.3)), (PlanKind::Tract, ms(0.9))],
+        };
+        assert_eq!(
+            choice.to_string(),
+            "tract plan: the fastest, timed at this load [sentio 1.300 ms, tract 0.900 ms]"
+        );
+    }
 }

@@ -13,9 +13,11 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::runtime::RunOptions;
 use tract_onnx::tract_core::tract_linalg::multithread::Executor;
 
+use crate::cache::machine_key;
 use crate::cache::{CacheStatus, PlanCache};
 use crate::error::{Error, Result};
-use crate::lowering::{self, Lowering};
+use crate::lowering::{self, ChoiceReason, KernelsMode, Lowering};
+use sentio_kernels::Isa;
 
 type Plan = TypedSimplePlan;
 type State = TypedSimpleState;
@@ -37,8 +39,10 @@ pub struct LoadOptions {
     cache: Option<PlanCache>,
     /// Off only for calibration, which needs every intermediate value tract's optimizer fuses.
     unoptimized: bool,
-    /// Sentio's kernels and measured choices, or tract's plan as tract makes it.
-    tract_only: bool,
+    /// Whose plan runs: Sentio's kernels, tract's own, or the faster of the two.
+    kernels: KernelsMode,
+    /// The instruction set Sentio's kernels may use at most (default: the best this CPU has).
+    isa: Option<Isa>,
 }
 
 impl LoadOptions {
@@ -93,11 +97,34 @@ impl LoadOptions {
     }
 
     /// Runs tract's plan exactly as tract optimizes it, without Sentio's kernels and measured
-    /// choices (see [`lowering`]; default: with them). For comparisons (`sentio bench
-    /// --lowering tract`) and as a way around a problem in Sentio's kernels.
+    /// choices (`kernels(KernelsMode::Tract)`; off: `KernelsMode::Sentio`). For comparisons.
     pub fn tract_only(mut self, on: bool) -> Self {
-        self.tract_only = on;
+        self.kernels = if on {
+            KernelsMode::Tract
+        } else {
+            KernelsMode::Sentio
+        };
         self
+    }
+
+    /// Whose plan runs (a profile's `runtime.kernels`; default [`KernelsMode::Auto`]: Sentio's
+    /// plan and tract's are timed at load and the faster is kept, the choice cached with the
+    /// plan when there is a [`cache`](Self::cache)).
+    pub fn kernels(mut self, mode: KernelsMode) -> Self {
+        self.kernels = mode;
+        self
+    }
+
+    /// Sentio's kernels use at most `isa` (the best this CPU has up to it, [`Isa::capped`]):
+    /// to time on one machine what a CPU without AVX-512 runs (`sentio bench --isa`).
+    pub fn isa(mut self, isa: Isa) -> Self {
+        self.isa = Some(isa);
+        self
+    }
+
+    /// The instruction set Sentio's kernels will run with.
+    pub fn kernel_isa(&self) -> Isa {
+        self.isa.map_or_else(Isa::detected, Isa::capped)
     }
 
     /// Keeps the decluttered plan in `cache` so the next load of the same model skips parsing
@@ -379,16 +406,33 @@ impl Model {
         };
         // Calibration observes every tensor of the graph by name: it gets tract's typed graph
         // unchanged.
+        let isa = options.kernel_isa();
+        let machine = machine_key(isa, options.thread_count());
         let (typed, lowering) = if options.unoptimized {
             (decluttered, Lowering::default())
-        } else if options.tract_only {
-            let typed = decluttered
-                .into_optimized()
-                .map_err(optimize_err("optimize"))?;
-            (typed, Lowering::default())
         } else {
-            lowering::optimize_measured(decluttered, &input_shape, &run_options)
-                .map_err(optimize_err("optimize"))?
+            let cached = match (&options.cache, options.kernels) {
+                (Some(cache), KernelsMode::Auto) => {
+                    cache.load_choice(&sha256, &input_shape, &machine)
+                }
+                _ => None,
+            };
+            let request = lowering::PlanRequest {
+                input_shape: &input_shape,
+                run_options: &run_options,
+                mode: options.kernels,
+                isa,
+                cached,
+            };
+            let (typed, lowering) =
+                lowering::plan(decluttered, &request).map_err(optimize_err("optimize"))?;
+            if let (Some(cache), ChoiceReason::Measured) = (&options.cache, &lowering.plan.reason)
+                && options.kernels == KernelsMode::Auto
+            {
+                // Best effort, as the plan: a choice not stored is timed again next time.
+                let _ = cache.store_choice(&sha256, &input_shape, &machine, &lowering.plan);
+            }
+            (typed, lowering)
         };
         let mut output_names = Vec::new();
         let mut output_shapes = Vec::new();

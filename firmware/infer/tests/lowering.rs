@@ -5,7 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sentio_infer::{CacheStatus, LoadOptions, Model, PlanCache, conformance};
+use std::time::Duration;
+
+use sentio_infer::lowering::fastest;
+use sentio_infer::{
+    CacheStatus, ChoiceReason, Isa, KernelsMode, LoadOptions, Model, PlanCache, PlanKind,
+    conformance,
+};
 
 fn case(name: &str) -> conformance::Case {
     conformance::cases()
@@ -16,7 +22,12 @@ fn case(name: &str) -> conformance::Case {
 
 /// The largest difference between the outputs of Sentio's plan and tract's own plan of `case`.
 fn sentio_vs_tract(case: &conformance::Case) -> (Model, f32) {
-    let mut sentio = Model::load(&case.model, &LoadOptions::new()).unwrap();
+    sentio_vs_tract_with(case, LoadOptions::new().kernels(KernelsMode::Sentio))
+}
+
+/// [`sentio_vs_tract`] with Sentio's plan loaded with `options`.
+fn sentio_vs_tract_with(case: &conformance::Case, options: LoadOptions) -> (Model, f32) {
+    let mut sentio = Model::load(&case.model, &options).unwrap();
     let mut tract = Model::load(&case.model, &LoadOptions::new().tract_only(true)).unwrap();
     assert!(tract.lowering().is_empty(), "{:?}", tract.lowering());
     let a = sentio.run(&case.input).unwrap().tensors;
@@ -228,5 +239,116 @@ fn a_plan_from_the_cache_gets_the_same_lowering() {
             second.run(&c.input).unwrap().tensors,
             "{name}"
         );
+    }
+}
+
+/// The largest difference between two models' outputs for `case`'s input.
+fn difference(a: &mut Model, b: &mut Model, case: &conformance::Case) -> f32 {
+    let a = a.run(&case.input).unwrap().tensors;
+    let b = b.run(&case.input).unwrap().tensors;
+    a.iter()
+        .zip(&b)
+        .flat_map(|(a, b)| a.data.iter().zip(&b.data).map(|(x, y)| (x - y).abs()))
+        .fold(0.0, f32::max)
+}
+
+fn has_sentio_ops(model: &Model) -> bool {
+    model.plan_ops().iter().any(|o| o.starts_with("Sentio"))
+}
+
+#[test]
+fn auto_keeps_the_faster_plan_and_caches_the_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = case("xception_module");
+    let options = LoadOptions::new().cache(PlanCache::new(dir.path()));
+    let mut tract = Model::load(&c.model, &LoadOptions::new().tract_only(true)).unwrap();
+
+    // First load: both plans timed, the faster kept, the choice stored beside the plan.
+    let mut first = Model::load(&c.model, &options).unwrap();
+    let choice = first.lowering().plan.clone();
+    assert_eq!(choice.reason, ChoiceReason::Measured, "{choice}");
+    let kinds: Vec<PlanKind> = choice.times.iter().map(|(k, _)| *k).collect();
+    assert!(
+        kinds.contains(&PlanKind::Sentio) && kinds.contains(&PlanKind::Tract),
+        "{choice}"
+    );
+    assert_eq!(Some(choice.chosen), fastest(&choice.times), "{choice}");
+    assert_eq!(
+        has_sentio_ops(&first),
+        choice.chosen.is_sentio(),
+        "{choice}"
+    );
+    assert!(difference(&mut first, &mut tract, &c) <= 1e-5);
+    println!("{choice}");
+    let files = std::fs::read_dir(dir.path()).unwrap().count();
+
+    // A restart: the same choice, not timed again.
+    let second = Model::load(&c.model, &options).unwrap();
+    assert_eq!(second.lowering().plan.reason, ChoiceReason::Cached);
+    assert_eq!(second.lowering().plan.chosen, choice.chosen);
+    assert_eq!(second.lowering().plan.times, choice.times);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), files);
+
+    // A cached choice for tract (as a board where tract won would have stored): tract's plan
+    // runs, with tract's answers.
+    let entry = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "plan-choice"))
+        .expect("a stored choice");
+    std::fs::write(&entry, "chosen tract\nsentio 2000000\ntract 1000000\n").unwrap();
+    let mut cached = Model::load(&c.model, &options).unwrap();
+    let plan = &cached.lowering().plan;
+    assert_eq!(
+        (plan.chosen, &plan.reason),
+        (PlanKind::Tract, &ChoiceReason::Cached)
+    );
+    assert_eq!(plan.times[1], (PlanKind::Tract, Duration::from_millis(1)));
+    assert!(!has_sentio_ops(&cached));
+    assert!(difference(&mut cached, &mut tract, &c) <= 1e-5);
+
+    // An unreadable choice is timed again (and replaced), never an error.
+    std::fs::write(&entry, "chosen nobody\n").unwrap();
+    let again = Model::load(&c.model, &options).unwrap();
+    assert_eq!(again.lowering().plan.reason, ChoiceReason::Measured);
+    let stored = std::fs::read_to_string(&entry).unwrap();
+    assert!(stored.starts_with(&format!("chosen {}", again.lowering().plan.chosen.name())));
+}
+
+#[test]
+fn the_modes_sentio_and_tract_time_nothing() {
+    let c = case("mini_cnn");
+    let sentio = Model::load(&c.model, &LoadOptions::new().kernels(KernelsMode::Sentio)).unwrap();
+    let plan = &sentio.lowering().plan;
+    assert_eq!(
+        (plan.chosen, &plan.reason),
+        (PlanKind::Sentio, &ChoiceReason::Asked)
+    );
+    assert!(plan.times.is_empty() && has_sentio_ops(&sentio));
+    let tract = Model::load(&c.model, &LoadOptions::new().kernels(KernelsMode::Tract)).unwrap();
+    let plan = &tract.lowering().plan;
+    assert_eq!(
+        (plan.chosen, &plan.reason),
+        (PlanKind::Tract, &ChoiceReason::Asked)
+    );
+    assert!(plan.times.is_empty() && !has_sentio_ops(&tract));
+}
+
+#[test]
+fn every_instruction_set_this_cpu_runs_gives_tract_s_answers() {
+    for isa in Isa::available() {
+        for name in ["mini_cnn", "xception_module", "conv1d_wide", "first_conv"] {
+            let c = case(name);
+            let options = LoadOptions::new().kernels(KernelsMode::Sentio).isa(isa);
+            let (model, worst) = sentio_vs_tract_with(&c, options);
+            assert_eq!(model.lowering().plan.isa, isa);
+            assert!(worst <= 1e-5, "{name} with {isa}: {worst}");
+        }
+    }
+    // Capped at what this CPU has: asking for NEON on x86_64 (or AVX-512 on aarch64) runs the
+    // best set below it.
+    for isa in Isa::ALL {
+        let options = LoadOptions::new().isa(isa);
+        assert!(options.kernel_isa().is_available() && options.kernel_isa() <= isa);
     }
 }

@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sentio_audio::{FeatureExtractor, FeatureMatrix, SpeechInput};
 use sentio_infer::npy;
 use sentio_infer::quantize::{self, Observer, QuantReport};
-use sentio_infer::{ErrorKind, LoadOptions, Model, NodeTime, Outputs};
+use sentio_infer::{ErrorKind, Isa, KernelsMode, LoadOptions, Model, NodeTime, Outputs};
 use sentio_models::{Manifest, Precision};
 use sentio_vision::{ImageLayout, ImagePrep};
 use serde_json::{Value, json};
@@ -131,10 +131,16 @@ pub struct BenchArgs {
     /// Run for this many seconds instead of a number of runs.
     #[arg(long, value_name = "S")]
     pub seconds: Option<f64>,
-    /// `sentio`: tract plus Sentio's kernels for the ops tract is slow at (see `sentio bench
-    /// --profile`); `tract`: tract's plan exactly as tract makes it.
-    #[arg(long, value_enum, default_value_t = LoweringArg::Sentio)]
-    pub lowering: LoweringArg,
+    /// Whose plan runs: `auto` (what the device does: Sentio's plan and tract's are timed at
+    /// load and the faster kept), `sentio` (tract plus Sentio's kernels for the ops tract is
+    /// slow at) or `tract` (tract's plan exactly as tract makes it).
+    #[arg(long, visible_alias = "lowering", value_enum, default_value_t = LoweringArg::Auto)]
+    pub kernels: LoweringArg,
+    /// The instruction set Sentio's kernels use at most: avx512, avx2+fma, neon or portable
+    /// (default: the best this CPU has). To time on one machine what a smaller CPU runs; set
+    /// `TRACT_CPU_ISA` (e.g. `-avx512f`) to limit tract's kernels the same way.
+    #[arg(long, value_name = "ISA", value_parser = parse_isa)]
+    pub isa: Option<Isa>,
     /// Also time every node of the plan over this many extra runs (after the timed runs) and
     /// show where the time goes.
     #[arg(long, value_name = "RUNS", num_args = 0..=1, default_missing_value = "50")]
@@ -144,10 +150,19 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
-/// How `sentio bench` lowers the model onto tract.
+fn parse_isa(text: &str) -> std::result::Result<Isa, String> {
+    Isa::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Isa::ALL.iter().map(|i| i.name()).collect();
+        format!("no instruction set {text:?}; one of {}", names.join(", "))
+    })
+}
+
+/// Whose plan `sentio bench` runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LoweringArg {
-    /// tract plus Sentio's kernels and measured choices (what the device runs).
+    /// The faster of Sentio's plan and tract's, timed at load (what the device runs).
+    Auto,
+    /// tract plus Sentio's kernels and measured choices.
     Sentio,
     /// tract's plan as tract makes it.
     Tract,
@@ -863,7 +878,14 @@ fn print_run(
 pub fn bench(args: &BenchArgs) -> Result<()> {
     let path = &args.model.model;
     let (options, _manifest) = load_options(&args.model, args.threads)?;
-    let options = options.tract_only(args.lowering == LoweringArg::Tract);
+    let mut options = options.kernels(match args.kernels {
+        LoweringArg::Auto => KernelsMode::Auto,
+        LoweringArg::Sentio => KernelsMode::Sentio,
+        LoweringArg::Tract => KernelsMode::Tract,
+    });
+    if let Some(isa) = args.isa {
+        options = options.isa(isa);
+    }
     let mut bytes = read_model(path)?;
     let file_bytes = bytes.len();
     let already_int8 = quantize::is_quantized(&bytes);
@@ -960,7 +982,15 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         },
         "tract_onnx": sentio_infer::TRACT_VERSION,
         "lowering": {
-            "mode": format!("{:?}", args.lowering).to_lowercase(),
+            "mode": format!("{:?}", args.kernels).to_lowercase(),
+            "plan": {
+                "chosen": lowering.plan.chosen.name(),
+                "reason": format!("{:?}", lowering.plan.reason).to_lowercase(),
+                "isa": lowering.plan.isa.name(),
+                "times_ms": lowering.plan.times.iter()
+                    .map(|(k, t)| (k.name().to_string(), json!(ms(*t))))
+                    .collect::<serde_json::Map<_, _>>(),
+            },
             "flat_convs": lowering.flat_convs,
             "row_convs": lowering.row_convs,
             "row_max_pools": lowering.max_pools,
@@ -1022,6 +1052,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             named(&lowering.lstms)
         );
     }
+    println!("plan       {}", lowering.plan);
     if let Some(choice) = &lowering.conv_choice {
         println!("lowering   {choice}");
     }

@@ -41,7 +41,13 @@ fn the_device_scores_a_clip_as_sentio_run_does() {
     let zoo = repo().join("models/zoo/ser");
     let clip_path = repo().join("boards/sim/voice.wav");
     let mut model = ModelFile::shipped(&repo().join("models/zoo"), "ser")
-        .and_then(|f| f.speech(&device_load_options(1)))
+        .and_then(|f| {
+            f.speech(&device_load_options(&sentio_boards::RuntimeConfig {
+                threads: 1,
+                precision: sentio_boards::Precision::F32,
+                kernels: sentio_boards::Kernels::Auto,
+            }))
+        })
         .expect("the zoo speech model loads as the device loads it");
 
     // The microphone's samples as the sim microphone hands them over: i16 at 16 kHz, in the
