@@ -18,7 +18,10 @@
 //! The figures behind these choices are in docs/benchmarks.md ("Single ops", made by
 //! tests/bench/bench_ops.py).
 
-use crate::Isa;
+use crate::util::{check_isa, check_len};
+use crate::{Isa, KernelError};
+
+const KERNEL: &str = "flat conv";
 
 /// Output channels computed together (their weights broadcast, their sums in registers).
 const CHANNELS: usize = 8;
@@ -35,40 +38,6 @@ const SMALL_PLANE: usize = 36;
 /// first.
 #[cfg(target_arch = "x86_64")]
 const POSITION_GROUPS: [usize; 9] = [18, 12, 9, 8, 6, 4, 3, 2, 1];
-
-/// Why a flat convolution cannot be planned.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum PlanError {
-    #[error(
-        "{c_out} output channels over {c_in} input channels: the flat convolution takes a \
-         multiple of 8 output channels, or a depthwise convolution (as many as the input)"
-    )]
-    Channels { c_in: usize, c_out: usize },
-    #[error(
-        "{got} weights, expected {expected} (C_out x C_in x kh x kw, or C x kh x kw depthwise)"
-    )]
-    Weights { got: usize, expected: usize },
-    #[error("{got} biases, expected one per output channel ({expected})")]
-    Bias { got: usize, expected: usize },
-    #[error(
-        "output {output:?} does not follow from input {input:?}, kernel {taps:?} and padding \
-         {pad:?} with stride 1"
-    )]
-    Geometry {
-        input: [usize; 4],
-        output: [usize; 3],
-        taps: [usize; 2],
-        pad: [usize; 4],
-    },
-    #[error("{isa} cannot run on this CPU: plan with Isa::detected() or Isa::capped(..)")]
-    Unavailable { isa: Isa },
-    #[error("a subsample of {planes} planes {hw:?} by {strides:?} does not make this input")]
-    Subsample {
-        planes: usize,
-        hw: [usize; 2],
-        strides: [usize; 2],
-    },
-}
 
 /// One stride-1 convolution, planned: geometry, weights packed for the kernel, the stores, and
 /// the instruction set it runs with.
@@ -123,14 +92,16 @@ impl FlatConvPlan {
         bias: &[f32],
         depthwise: bool,
         isa: Isa,
-    ) -> Result<Self, PlanError> {
+    ) -> Result<Self, KernelError> {
         let [_, c_in, h, w] = input;
         let [c_out, oh, ow] = output;
         let [kh, kw] = taps;
         let [top, left, bottom, right] = pad;
-        if !isa.is_available() {
-            return Err(PlanError::Unavailable { isa });
-        }
+        let isa = check_isa(KERNEL, isa)?;
+        let geometry = |reason: String| KernelError::Geometry {
+            kernel: KERNEL,
+            reason,
+        };
         let per_output = if depthwise { kh * kw } else { c_in * kh * kw };
         let channels_fit = if depthwise {
             c_out == c_in
@@ -138,20 +109,13 @@ impl FlatConvPlan {
             c_out.is_multiple_of(CHANNELS)
         };
         if !channels_fit || c_out == 0 {
-            return Err(PlanError::Channels { c_in, c_out });
+            return Err(geometry(format!(
+                "{c_out} output channels over {c_in} input channels: it takes a multiple of 8 \
+                 output channels, or a depthwise convolution (as many as the input)"
+            )));
         }
-        if weights.len() != c_out * per_output {
-            return Err(PlanError::Weights {
-                got: weights.len(),
-                expected: c_out * per_output,
-            });
-        }
-        if bias.len() != c_out {
-            return Err(PlanError::Bias {
-                got: bias.len(),
-                expected: c_out,
-            });
-        }
+        check_len(KERNEL, "weights", c_out * per_output, weights.len())?;
+        check_len(KERNEL, "bias", c_out, bias.len())?;
         if oh == 0
             || ow == 0
             || kh == 0
@@ -159,12 +123,10 @@ impl FlatConvPlan {
             || (h + top + bottom).checked_sub(kh) != Some(oh - 1)
             || (w + left + right).checked_sub(kw) != Some(ow - 1)
         {
-            return Err(PlanError::Geometry {
-                input,
-                output,
-                taps,
-                pad,
-            });
+            return Err(geometry(format!(
+                "output {output:?} does not follow from input {input:?}, kernel {taps:?} and \
+                 padding {pad:?} with stride 1"
+            )));
         }
         let channels_in_lanes = channel_lanes(isa).filter(|lanes| {
             !depthwise
@@ -257,7 +219,7 @@ impl FlatConvPlan {
         planes: usize,
         hw: [usize; 2],
         strides: [usize; 2],
-    ) -> Result<Self, PlanError> {
+    ) -> Result<Self, KernelError> {
         let subsample = Subsample {
             planes,
             hw,
@@ -273,10 +235,13 @@ impl FlatConvPlan {
             || planes != n * c_in
             || !plane_fits
         {
-            return Err(PlanError::Subsample {
-                planes,
-                hw,
-                strides,
+            return Err(KernelError::Geometry {
+                kernel: KERNEL,
+                reason: format!(
+                    "a subsample of {planes} planes {hw:?} by {strides:?} does not make the \
+                     planned input {:?} of a pointwise convolution",
+                    self.input
+                ),
             });
         }
         Ok(Self {
@@ -355,23 +320,14 @@ impl FlatConvPlan {
         }
     }
 
-    /// The convolution of `input` into `output` (see the type's contract).
-    ///
-    /// # Panics
-    /// When `input` or `output` do not hold [`FlatConvPlan::input_len`] and
-    /// [`FlatConvPlan::output_len`] values: a caller's bug, not bad data.
-    #[allow(clippy::panic)]
-    pub fn run(&self, input: &[f32], output: &mut [f32]) {
-        if input.len() != self.input_len() || output.len() != self.output_len() {
-            panic!(
-                "flat conv planned for {} inputs and {} outputs, called with {} and {}",
-                self.input_len(),
-                self.output_len(),
-                input.len(),
-                output.len()
-            );
-        }
+    /// The convolution of `input` into `output` (see the type's contract); an error, with
+    /// nothing written, when they do not hold [`FlatConvPlan::input_len`] and
+    /// [`FlatConvPlan::output_len`] values.
+    pub fn run(&self, input: &[f32], output: &mut [f32]) -> Result<(), KernelError> {
+        check_len(KERNEL, "input", self.input_len(), input.len())?;
+        check_len(KERNEL, "output", self.output_len(), output.len())?;
         self.convolve(input, &self.packed, &self.bias, output);
+        Ok(())
     }
 
     fn channel_block(&self) -> usize {
@@ -1393,13 +1349,19 @@ mod tests {
         assert!(make([8, 3, 3], 8).is_ok());
         assert!(matches!(
             make([8, 4, 3], 8),
-            Err(PlanError::Geometry { .. })
+            Err(KernelError::Geometry { .. })
         ));
         assert!(matches!(
             make([6, 3, 3], 6),
-            Err(PlanError::Channels { .. })
+            Err(KernelError::Geometry { .. })
         ));
-        assert!(matches!(make([8, 3, 3], 7), Err(PlanError::Weights { .. })));
+        assert!(matches!(
+            make([8, 3, 3], 7),
+            Err(KernelError::Length {
+                slice: "weights",
+                ..
+            })
+        ));
         let unavailable = Isa::ALL.into_iter().find(|isa| !isa.is_available());
         if let Some(isa) = unavailable {
             let plan = FlatConvPlan::new(
@@ -1412,7 +1374,24 @@ mod tests {
                 false,
                 isa,
             );
-            assert_eq!(plan, Err(PlanError::Unavailable { isa }));
+            assert_eq!(
+                plan,
+                Err(KernelError::IsaUnavailable {
+                    kernel: KERNEL,
+                    isa
+                })
+            );
+            // A run with the wrong lengths is refused, and writes nothing.
+            let plan = make([8, 3, 3], 8).unwrap_or_else(|e| unreachable!("{e}"));
+            let mut out = vec![7.0f32; 8 * 9 - 1];
+            assert!(matches!(
+                plan.run(&[0.0; 50], &mut out),
+                Err(KernelError::Length {
+                    slice: "output",
+                    ..
+                })
+            ));
+            assert!(out.iter().all(|v| *v == 7.0));
         }
     }
 }

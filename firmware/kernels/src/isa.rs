@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 /// One column of the kernels' table of implementations: every kernel has a copy of its loops
 /// for each (a kernel without a copy of its own for an instruction set runs the next one down,
-/// and says so in [`Isa::implementations`]).
+/// and its plan's `implementation()` says which loops run).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Isa {
     /// Plain Rust loops written so the compiler vectorizes them for the target's baseline

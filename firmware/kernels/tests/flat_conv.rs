@@ -94,7 +94,7 @@ impl Case {
                 .expect("a subsample that makes the input");
         }
         let mut out = vec![f32::NAN; plan.output_len()];
-        plan.run(&input, &mut out);
+        plan.run(&input, &mut out).unwrap();
         out.iter()
             .zip(&expected)
             .map(|(a, b)| {

@@ -236,10 +236,7 @@ impl EvalOp for FlatConv {
             args_1!(inputs),
             &self.input_shape,
             &self.output_shape,
-            |input, output| {
-                self.plan.run(input, output);
-                Ok(())
-            },
+            |input, output| Ok(self.plan.run(input, output)?),
         )
     }
 }
