@@ -10,10 +10,11 @@
 //!
 //! Implementations: with AVX-512, the stride-2 pools of our models (2x2 unpadded, 3x3 padded 1)
 //! run 16 outputs per vector: the rows' max over 32 columns, split into even and odd columns by
-//! two permutes; AVX-512's other pools and AVX2+FMA run the portable loops compiled for AVX2;
-//! NEON runs the portable loops (which the compiler vectorizes for NEON) until it has a copy
-//! of its own. Timings per op against onnxruntime are measured in docs/benchmarks.md
-//! (tests/bench/bench_ops.py).
+//! two permutes; with NEON the same pools run 8 outputs per step (two vectors of 4), the even
+//! and odd columns split by `vld2q_f32` as they are loaded. AVX-512's other pools and AVX2+FMA
+//! run the portable loops compiled for AVX2; NEON's other pools run the portable loops (which
+//! the compiler vectorizes for NEON). Timings per op against onnxruntime are measured in
+//! docs/benchmarks.md (tests/bench/bench_ops.py).
 
 use crate::util::{check_isa, check_len, volume};
 use crate::window::span;
@@ -45,9 +46,10 @@ pub struct MaxPoolGeometry {
 /// of the window's taps inside the input starting from `f32::MIN`
 /// ([`crate::reference::max_pool`]): `f32::MIN` for a window with no tap inside, and a NaN
 /// input is skipped (each max keeps the running value when the new one is NaN), as tract's
-/// pool does. One exception, in the portable loops (AVX2 and NEON included) for a 2x2 stride-2
-/// unpadded pool, which take the max of each window's four taps directly: there a NaN tap can
-/// win or hide the tap after it, and four taps of -inf give -inf.
+/// pool does. One exception, in the portable loops (AVX2 included; not AVX-512 or NEON, whose
+/// stride-2 paths take this pool) for a 2x2 stride-2 unpadded pool, which take the max of each
+/// window's four taps directly: there a NaN tap can win or hide the tap after it, and four taps
+/// of -inf give -inf.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MaxPoolPlan {
     geometry: MaxPoolGeometry,
@@ -92,8 +94,10 @@ impl MaxPoolPlan {
     pub fn implementation(&self) -> &'static str {
         match self.isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 if self.takes_stride_2_avx512() => "avx512 stride-2 columns",
+            Isa::Avx512 if self.takes_stride_2() => "avx512 stride-2 columns",
             Isa::Avx512 | Isa::Avx2Fma => "avx2 row pool",
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon if self.takes_stride_2() => "neon stride-2 pool",
             Isa::Neon => "portable row pool (neon baseline)",
             Isa::Portable => "portable row pool",
         }
@@ -117,13 +121,19 @@ impl MaxPoolPlan {
         check_len(KERNEL, "output", self.output_len(), output.len())?;
         match self.isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 if self.takes_stride_2_avx512() => {
+            Isa::Avx512 if self.takes_stride_2() => {
                 // SAFETY: `new` refuses an instruction set this CPU lacks.
                 unsafe { self.run_stride_2_avx512(input, output) }
             }
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `new` refuses an instruction set this CPU lacks.
             Isa::Avx512 | Isa::Avx2Fma => unsafe { self.run_avx2(input, output) },
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon if self.takes_stride_2() => {
+                // SAFETY: `new` refuses an instruction set this CPU lacks, so a plan holds
+                // `Isa::Neon` only when the CPU has NEON.
+                unsafe { self.run_stride_2_neon(input, output) }
+            }
             Isa::Neon | Isa::Portable => self.run_portable(input, output),
             // (never: `new` refuses an instruction set this CPU lacks)
             #[cfg(not(target_arch = "x86_64"))]
@@ -132,18 +142,19 @@ impl MaxPoolPlan {
         Ok(())
     }
 
-    /// Whether [`MaxPoolPlan::run_stride_2_avx512`] computes this pool: columns stride 2 with
-    /// a window of columns `2x - 1 ..= 2x + 1` (3 wide, padded 1: Xception's) or
-    /// `2x ..= 2x + 1` (2 wide, unpadded: a CNN block's), any rows.
-    #[cfg(target_arch = "x86_64")]
-    fn takes_stride_2_avx512(&self) -> bool {
+    /// Whether the stride-2 paths ([`MaxPoolPlan::run_stride_2_avx512`],
+    /// `MaxPoolPlan::run_stride_2_neon`) compute this pool: columns stride 2 with a window of
+    /// columns `2x - 1 ..= 2x + 1` (3 wide, padded 1: Xception's) or `2x ..= 2x + 1` (2 wide,
+    /// unpadded: a CNN block's), any rows.
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn takes_stride_2(&self) -> bool {
         let [_, sw] = self.geometry.strides;
         let [_, kw] = self.geometry.kernel;
         let [_, pl] = self.geometry.pad_before;
         sw == 2 && matches!((kw, pl), (2, 0) | (3, 1))
     }
 
-    /// The pools [`MaxPoolPlan::takes_stride_2_avx512`] takes, 16 outputs of a row at a time:
+    /// The pools [`MaxPoolPlan::takes_stride_2`] takes, 16 outputs of a row at a time:
     /// the max of the window's rows over the 32 columns they read (two vectors per row; the
     /// columns past the plane read as `f32::MIN`), split into even and odd columns, and the
     /// odd one shifted by one lane with the previous block's last odd column in lane 0 (the
@@ -208,6 +219,103 @@ impl MaxPoolPlan {
                     let mask = ((1u32 << out.len()) - 1) as __mmask16;
                     // SAFETY: `out` holds the masked-in lanes.
                     unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr(), mask, m) };
+                }
+            }
+        }
+    }
+
+    /// The pools [`MaxPoolPlan::takes_stride_2`] takes, with NEON, 8 outputs of a row at a
+    /// time (two vectors of 4), mirroring [`MaxPoolPlan::run_stride_2_avx512`]: per window row,
+    /// two `vld2q_f32` load the 16 columns the 8 outputs read already split into even and odd
+    /// columns, and the rows' max is kept per column; then each output is the max of its even
+    /// and odd column, and for a 3-wide window also of the odd column before (the odd vector
+    /// shifted by one lane, the previous block's last odd column in lane 0: `vextq_f32`).
+    ///
+    /// Bounds: a block whose 16 columns are all in the row loads them in place; the block at
+    /// the row end loads from a stack copy of its columns inside the row, the rest `f32::MIN`
+    /// (a block wholly past the row loads nothing), so a tap past the row end is `f32::MIN`,
+    /// the value every running max starts from: skipped. Rows above and below the plane are
+    /// not read (only the window's rows inside it are), and column -1 is the carry's initial
+    /// `f32::MIN`. A window with no tap inside yields `f32::MIN`; a block of fewer than 8
+    /// outputs is stored through a stack buffer.
+    ///
+    /// NaN, as in the AVX-512 path: a NaN input is skipped, quiet or signalling. The rows' max
+    /// is a compare and select (`vcgtq_f32`, `vbslq_f32`: keep the running max unless the new
+    /// value is greater, the portable `max`), not `vmaxq_f32`, which returns NaN when either
+    /// operand is (and `vmaxnmq_f32` skips only quiet NaNs). Every running max starts from
+    /// `f32::MIN`, so the rows' maxima hold no NaN and the column maxima after them are plain
+    /// `vmaxq_f32`; taps of -inf give `f32::MIN`, as the definition does.
+    #[cfg(target_arch = "aarch64")]
+    #[target_feature(enable = "neon")]
+    fn run_stride_2_neon(&self, input: &[f32], output: &mut [f32]) {
+        use std::arch::aarch64::*;
+        let [_, _, h, w] = self.geometry.input;
+        let [oh, ow] = self.geometry.output;
+        let [kh, kw] = self.geometry.kernel;
+        let [sh, _] = self.geometry.strides;
+        let [pt, _] = self.geometry.pad_before;
+        let lowest = vdupq_n_f32(f32::MIN);
+        // The running max of `m` and `v`, skipping a NaN `v` (the portable `max`).
+        let max_skip_nan = |m: float32x4_t, v: float32x4_t| vbslq_f32(vcgtq_f32(v, m), v, m);
+        let planes = input
+            .chunks_exact(h * w)
+            .zip(output.chunks_exact_mut(oh * ow));
+        for (plane, out_plane) in planes {
+            for (oy, out_row) in out_plane.chunks_exact_mut(ow).enumerate() {
+                // The window's rows inside the plane.
+                let first = (oy * sh).saturating_sub(pt).min(h);
+                let end = (oy * sh + kh).saturating_sub(pt).min(h);
+                let rows = &plane[first * w..end.max(first) * w];
+                // The odd column before the block (column -1 is padding).
+                let mut carry = lowest;
+                for (block, out) in out_row.chunks_mut(8).enumerate() {
+                    let column = 16 * block;
+                    // Columns `column + 2i` and `column + 2i + 1` (evens[0], odds[0]) and
+                    // `column + 8 + 2i`, `column + 8 + 2i + 1` (evens[1], odds[1]).
+                    let mut evens = [lowest; 2];
+                    let mut odds = [lowest; 2];
+                    let mut accumulate = |columns: &[f32]| {
+                        let p = columns[..16].as_ptr();
+                        // SAFETY: `p` points at 16 values (the slice above).
+                        let [a, b] = unsafe { [vld2q_f32(p), vld2q_f32(p.add(8))] };
+                        evens = [max_skip_nan(evens[0], a.0), max_skip_nan(evens[1], b.0)];
+                        odds = [max_skip_nan(odds[0], a.1), max_skip_nan(odds[1], b.1)];
+                    };
+                    if column + 16 <= w {
+                        for row in rows.chunks_exact(w) {
+                            accumulate(&row[column..column + 16]);
+                        }
+                    } else if column < w {
+                        // The row's end: its last columns, then `f32::MIN`.
+                        let mut tail = [f32::MIN; 16];
+                        for row in rows.chunks_exact(w) {
+                            let inside = &row[column..];
+                            tail[..inside.len()].copy_from_slice(inside);
+                            accumulate(&tail);
+                        }
+                    }
+                    let mut m = [vmaxq_f32(evens[0], odds[0]), vmaxq_f32(evens[1], odds[1])];
+                    if kw == 3 {
+                        m[0] = vmaxq_f32(m[0], vextq_f32::<3>(carry, odds[0]));
+                        m[1] = vmaxq_f32(m[1], vextq_f32::<3>(odds[0], odds[1]));
+                        carry = odds[1];
+                    }
+                    if out.len() == 8 {
+                        // SAFETY: `out` holds 8 values.
+                        unsafe {
+                            vst1q_f32(out.as_mut_ptr(), m[0]);
+                            vst1q_f32(out.as_mut_ptr().add(4), m[1]);
+                        }
+                    } else {
+                        let mut tail = [0.0f32; 8];
+                        // SAFETY: `tail` holds 8 values.
+                        unsafe {
+                            vst1q_f32(tail.as_mut_ptr(), m[0]);
+                            vst1q_f32(tail.as_mut_ptr().add(4), m[1]);
+                        }
+                        let n = out.len();
+                        out.copy_from_slice(&tail[..n]);
+                    }
                 }
             }
         }
