@@ -135,6 +135,9 @@ pub enum ChoiceReason {
     Measured,
     /// Timed at an earlier load on this CPU with this runtime (the cached choice).
     Cached,
+    /// Sentio's kernels take none of the model's ops (an int8 model, or ops they do not
+    /// cover): its plan is tract's, nothing to time.
+    NothingToReplace,
 }
 
 /// Whose plan runs, why, and what each candidate measured (median of the timed runs).
@@ -170,6 +173,7 @@ impl std::fmt::Display for PlanChoice {
             ChoiceReason::Asked => format!("runtime.kernels = \"{}\"", self.mode.name()),
             ChoiceReason::Measured => "the fastest, timed at this load".to_string(),
             ChoiceReason::Cached => "the fastest, timed at an earlier load (cached)".to_string(),
+            ChoiceReason::NothingToReplace => "Sentio's kernels take none of its ops".to_string(),
         };
         write!(f, ": {why}")?;
         if !self.times.is_empty() {
@@ -503,13 +507,24 @@ pub fn plan(
         PlanKind::Sentio,
         build(PlanKind::Sentio, decluttered.clone())?,
     )];
-    if candidates[0]
+    let direct_spatial = candidates[0]
         .1
         .0
         .nodes()
         .iter()
-        .any(|n| n.op.name() == "DirectSpatialConv")
-    {
+        .any(|n| n.op.name() == "DirectSpatialConv");
+    if candidates[0].1.1.is_empty() && !direct_spatial {
+        // Nothing replaced: the plan is tract's own.
+        let (_, (model, lowering)) = candidates.remove(0);
+        return Ok((
+            model,
+            Lowering {
+                plan: choice(PlanKind::Tract, ChoiceReason::NothingToReplace, Vec::new()),
+                ..lowering
+            },
+        ));
+    }
+    if direct_spatial {
         let im2col = build(PlanKind::SentioIm2col, decluttered.clone())?;
         candidates.push((PlanKind::SentioIm2col, im2col));
     }

@@ -316,6 +316,35 @@ fn auto_keeps_the_faster_plan_and_caches_the_choice() {
 }
 
 #[test]
+fn a_model_sentio_s_kernels_take_nothing_of_runs_tract_s_plan_untimed() {
+    // tract's own plan for an int8 model (Sentio's kernels are f32 only).
+    let dir = tempfile::tempdir().unwrap();
+    let c = case("mini_cnn");
+    let calibration = sentio_infer::quantize::calibrate(
+        &c.model,
+        &LoadOptions::new(),
+        &conformance::calibration_set(&c, conformance::CALIBRATION_SAMPLES),
+        sentio_infer::quantize::Observer::MinMax,
+    )
+    .unwrap();
+    let int8 = sentio_infer::quantize::quantize(&c.model, "mini_cnn", &calibration)
+        .unwrap()
+        .model;
+    let model = Model::load(&int8, &LoadOptions::new().cache(PlanCache::new(dir.path()))).unwrap();
+    let plan = &model.lowering().plan;
+    assert_eq!(plan.chosen, PlanKind::Tract, "{plan}");
+    assert_eq!(plan.reason, ChoiceReason::NothingToReplace, "{plan}");
+    assert!(plan.times.is_empty() && !has_sentio_ops(&model));
+    // Nothing timed, nothing stored.
+    assert!(!std::fs::read_dir(dir.path()).unwrap().any(|e| {
+        e.unwrap()
+            .path()
+            .extension()
+            .is_some_and(|x| x == "plan-choice")
+    }));
+}
+
+#[test]
 fn the_modes_sentio_and_tract_time_nothing() {
     let c = case("mini_cnn");
     let sentio = Model::load(&c.model, &LoadOptions::new().kernels(KernelsMode::Sentio)).unwrap();

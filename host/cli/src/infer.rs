@@ -1093,6 +1093,20 @@ fn nodes_json(nodes: &[NodeTime]) -> Value {
         .collect()
 }
 
+/// The loops one of Sentio's ops runs (the last parenthesis of its info, e.g. `avx512 8x48` or
+/// `neon stride-2 pool`); empty for tract's ops.
+fn implementation(node: &NodeTime) -> &str {
+    let info = node.info.first().map(String::as_str).unwrap_or("");
+    match (
+        node.op.starts_with("Sentio"),
+        info.rfind('('),
+        info.ends_with(')'),
+    ) {
+        (true, Some(open), true) => &info[open + 1..info.len() - 1],
+        _ => "",
+    }
+}
+
 /// The nodes in plan order with their share of the total, then the time per operator.
 fn print_node_profile(nodes: &[NodeTime], runs: usize) {
     let total: Duration = nodes.iter().map(|n| n.mean).sum();
@@ -1105,12 +1119,13 @@ fn print_node_profile(nodes: &[NodeTime], runs: usize) {
     );
     for n in nodes {
         println!(
-            "  {:>8.3} ms {:>5.1}%  {:<22} {:<28} {}",
+            "  {:>8.3} ms {:>5.1}%  {:<22} {:<28} {:<16} {}",
             ms(n.mean),
             share(n.mean),
             n.op,
             n.name,
-            n.output_shape
+            n.output_shape,
+            implementation(n)
         );
     }
     let mut by_op: Vec<(String, Duration, usize)> = Vec::new();

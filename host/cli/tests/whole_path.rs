@@ -189,8 +189,14 @@ fn a_model_trained_here_is_flashed_into_a_running_device_and_reads_the_streamed_
         assert_eq!(loaded["name"], "fer");
         let bundle_len = std::fs::metadata(work.join("fer.bundle")).unwrap().len();
         assert_eq!(loaded["bytes"].as_u64(), Some(bundle_len));
+        // (the shipped model's `model_active` may come after the link's event, as the models
+        // load and time their plans: the flashed one is the one from the store)
         let active = d.wait_for(
-            |e| e["event"] == "model_active" && e["role"] == "expression",
+            |e| {
+                e["event"] == "model_active"
+                    && e["role"] == "expression"
+                    && e["origin"].as_str().is_some_and(|o| o.starts_with("store:"))
+            },
             Duration::from_secs(30),
         );
         assert!(
