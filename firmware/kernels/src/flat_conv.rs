@@ -315,7 +315,8 @@ impl FlatConvPlan {
             (Isa::Avx512, false, false) => "avx512 8x48",
             (Isa::Neon, false, _) => "neon 8x8",
             (Isa::Neon, true, _) => "portable depthwise (neon baseline)",
-            (Isa::Avx2Fma, _, _) => "avx2+fma portable loops",
+            (Isa::Avx2Fma, true, _) => "avx2+fma depthwise 4x8",
+            (Isa::Avx2Fma, false, _) => "avx2+fma 8x8",
             (Isa::Portable, _, _) => "portable",
         }
     }
@@ -905,6 +906,21 @@ fn store_runs(sums: &[f32; PORTABLE_BLOCK], runs: &[(u16, isize)], relu: bool, o
     }
 }
 
+/// An AVX2 load mask of the first `n` (at most 8) lanes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn avx2_mask(n: usize) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2/AVX set and compare intrinsics on values, no memory; only called from
+    // functions compiled with AVX2.
+    unsafe {
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(n.min(8) as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    }
+}
+
 /// The lanes of vector `v` (16 outputs each) of a block whose first `n` outputs are valid.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -949,12 +965,50 @@ trait FlatBlocks {
     #[cfg(target_arch = "x86_64")]
     unsafe fn outputs_avx512(&self, q: usize, n: usize, out: &mut [f32]);
 
+    /// Outputs per call of [`FlatBlocks::outputs_avx2`] (a multiple of [`PORTABLE_BLOCK`]).
+    #[cfg(target_arch = "x86_64")]
+    const AVX2_OUTPUTS: usize;
+
+    /// Outputs `q..q + n` (n <= `AVX2_OUTPUTS`) with AVX2 and FMA.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn outputs_avx2(&self, q: usize, n: usize, out: &mut [f32]);
+
     /// Outputs `q..q + n` (n <= [`PORTABLE_BLOCK`]) with NEON (the portable loops unless the
     /// unit has NEON loops of its own).
     #[cfg(target_arch = "aarch64")]
     #[inline(always)]
     fn outputs_neon(&self, q: usize, n: usize, out: &mut [f32]) {
         self.outputs_portable(q, n, out);
+    }
+}
+
+/// `w·x + s` for the portable loops: fused where the target always has a fused multiply-add
+/// (aarch64; x86_64 built with `fma`), else a multiply and an add. (`f32::mul_add` on an x86_64
+/// target without `fma` is a library call per value, which made these loops 0.3 GMAC/s.)
+#[inline(always)]
+fn multiply_add(w: f32, x: f32, s: f32) -> f32 {
+    if cfg!(any(target_arch = "aarch64", target_feature = "fma")) {
+        w.mul_add(x, s)
+    } else {
+        w * x + s
+    }
+}
+
+/// Up to [`PORTABLE_BLOCK`] values, zero-filled past the slice's end: a full block is a
+/// fixed-size copy the compiler keeps in registers, not a call to `memcpy` per tap.
+#[inline(always)]
+fn load_block(values: &[f32]) -> [f32; PORTABLE_BLOCK] {
+    match <&[f32; PORTABLE_BLOCK]>::try_from(values) {
+        Ok(full) => *full,
+        Err(_) => {
+            let mut x = [0.0f32; PORTABLE_BLOCK];
+            let n = values.len().min(PORTABLE_BLOCK);
+            x[..n].copy_from_slice(&values[..n]);
+            x
+        }
     }
 }
 
@@ -971,9 +1025,16 @@ fn run_blocks<B: FlatBlocks>(blocks: &B, isa: Isa, out: &mut [f32]) {
                 unsafe { blocks.outputs_avx512(q, n, out) };
             }
         }
-        // SAFETY: `FlatConvPlan::new` saw the features the function is compiled for.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => unsafe { run_portable_avx2_fma(blocks, out) },
+        Isa::Avx2Fma => {
+            let len = blocks.len();
+            for q in (0..len).step_by(B::AVX2_OUTPUTS) {
+                let n = (len - q).min(B::AVX2_OUTPUTS);
+                // SAFETY: `FlatConvPlan::new` only takes an available Isa, so the CPU has AVX2
+                // and FMA; `outputs_avx2` reads and writes only in bounds (see each).
+                unsafe { blocks.outputs_avx2(q, n, out) };
+            }
+        }
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => {
             let len = blocks.len();
@@ -984,13 +1045,6 @@ fn run_blocks<B: FlatBlocks>(blocks: &B, isa: Isa, out: &mut [f32]) {
         // (Portable; the other architecture's sets never pass `FlatConvPlan::new`)
         _ => run_portable(blocks, out),
     }
-}
-
-/// [`run_portable`] compiled for AVX2 + FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn run_portable_avx2_fma<B: FlatBlocks>(blocks: &B, out: &mut [f32]) {
-    run_portable(blocks, out);
 }
 
 #[inline(always)]
@@ -1026,6 +1080,49 @@ struct Block<'a> {
 impl FlatBlocks for Block<'_> {
     #[cfg(target_arch = "x86_64")]
     const AVX512_OUTPUTS: usize = AVX512_BLOCK;
+    #[cfg(target_arch = "x86_64")]
+    const AVX2_OUTPUTS: usize = PORTABLE_BLOCK;
+
+    /// Outputs `q..q + n` (n <= 8) of the block's 8 channels: 8 vectors of 8 sums, the lanes
+    /// past `n` masked off in every load, each tap's 8 weights broadcast one by one.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA. Reads stay in `source` (as the AVX-512 kernel's); writes
+    /// go through the [`StorePlan`]'s runs.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn outputs_avx2(&self, q: usize, n: usize, out: &mut [f32]) {
+        use std::arch::x86_64::*;
+        debug_assert!(q + n <= self.len && n <= PORTABLE_BLOCK);
+        debug_assert!(self.weights.len() >= self.c_in * self.taps.len() * CHANNELS);
+        let mask = avx2_mask(n);
+        let mut sums = [_mm256_setzero_ps(); CHANNELS];
+        for (sum, b) in sums.iter_mut().zip(self.bias) {
+            *sum = _mm256_set1_ps(*b);
+        }
+        let mut w = self.weights.as_ptr();
+        for ci in 0..self.c_in {
+            let base = self.source.as_ptr().wrapping_add(ci * self.plane + q);
+            for offset in self.taps {
+                // SAFETY: masked lanes are not read; valid lanes are in bounds.
+                let x = unsafe { _mm256_maskload_ps(base.wrapping_add(*offset), mask) };
+                for (r, sum) in sums.iter_mut().enumerate() {
+                    // SAFETY: `w` walks the block's weights, c_in * taps * 8 of them.
+                    let wr = _mm256_broadcast_ss(unsafe { &*w.add(r) });
+                    *sum = _mm256_fmadd_ps(wr, x, *sum);
+                }
+                w = w.wrapping_add(CHANNELS);
+            }
+        }
+        let plane = self.output[0] * self.output[1];
+        let runs = self.stores.runs(q / PORTABLE_BLOCK);
+        for (sum, out) in sums.iter().zip(out.chunks_exact_mut(plane)) {
+            let mut values = [0.0f32; PORTABLE_BLOCK];
+            // SAFETY: `values` holds 8 values.
+            unsafe { _mm256_storeu_ps(values.as_mut_ptr(), *sum) };
+            store_runs(&values, runs, self.relu, out);
+        }
+    }
 
     fn len(&self) -> usize {
         self.len
@@ -1041,11 +1138,10 @@ impl FlatBlocks for Block<'_> {
         let mut weights = self.weights.chunks_exact(CHANNELS);
         for plane in self.source.chunks_exact(self.plane).take(self.c_in) {
             for (offset, w) in self.taps.iter().zip(weights.by_ref()) {
-                let mut x = [0.0f32; PORTABLE_BLOCK];
-                x[..n].copy_from_slice(&plane[q + offset..][..n]);
+                let x = load_block(&plane[q + offset..][..n]);
                 for (sum, w) in sums.iter_mut().zip(w) {
                     for (s, x) in sum.iter_mut().zip(&x) {
-                        *s = w.mul_add(*x, *s);
+                        *s = multiply_add(*w, *x, *s);
                     }
                 }
             }
@@ -1241,6 +1337,47 @@ const PLANE_BLOCK: usize = 64;
 impl FlatBlocks for PlaneBlock<'_> {
     #[cfg(target_arch = "x86_64")]
     const AVX512_OUTPUTS: usize = PLANE_BLOCK;
+    #[cfg(target_arch = "x86_64")]
+    const AVX2_OUTPUTS: usize = 4 * PORTABLE_BLOCK;
+
+    /// Outputs `q..q + n` (n <= 32) of the plane: 4 vectors of 8 sums, the lanes past `n`
+    /// masked off in every load, each vector stored run by run.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA. Reads stay in `source` and writes in `out` (as the
+    /// AVX-512 kernel's).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn outputs_avx2(&self, q: usize, n: usize, out: &mut [f32]) {
+        use std::arch::x86_64::*;
+        debug_assert!(q + n <= self.len && q.is_multiple_of(PORTABLE_BLOCK));
+        let masks = [0, 1, 2, 3].map(|v| avx2_mask(n.saturating_sub(8 * v)));
+        let mut sums = [_mm256_set1_ps(self.bias); 4];
+        let base = self.source.as_ptr().wrapping_add(q);
+        for (offset, w) in self.taps.iter().zip(self.weights) {
+            let p = base.wrapping_add(*offset);
+            let w = _mm256_set1_ps(*w);
+            for (v, (s, mask)) in sums.iter_mut().zip(masks).enumerate() {
+                // SAFETY: masked lanes are not read; valid lanes are in bounds.
+                let x = unsafe { _mm256_maskload_ps(p.wrapping_add(8 * v), mask) };
+                *s = _mm256_fmadd_ps(w, x, *s);
+            }
+        }
+        for (v, s) in sums.iter().enumerate() {
+            if 8 * v >= n {
+                break;
+            }
+            let mut values = [0.0f32; PORTABLE_BLOCK];
+            // SAFETY: `values` holds 8 values.
+            unsafe { _mm256_storeu_ps(values.as_mut_ptr(), *s) };
+            store_runs(
+                &values,
+                self.stores.runs(q / PORTABLE_BLOCK + v),
+                self.relu,
+                out,
+            );
+        }
+    }
 
     fn len(&self) -> usize {
         self.len
@@ -1251,10 +1388,9 @@ impl FlatBlocks for PlaneBlock<'_> {
     fn outputs_portable(&self, q: usize, n: usize, out: &mut [f32]) {
         let mut sums = [self.bias; PORTABLE_BLOCK];
         for (offset, w) in self.taps.iter().zip(self.weights) {
-            let mut x = [0.0f32; PORTABLE_BLOCK];
-            x[..n].copy_from_slice(&self.source[q + offset..][..n]);
+            let x = load_block(&self.source[q + offset..][..n]);
             for (s, x) in sums.iter_mut().zip(&x) {
-                *s = w.mul_add(*x, *s);
+                *s = multiply_add(*w, *x, *s);
             }
         }
         store_runs(&sums, self.stores.runs(q / PORTABLE_BLOCK), self.relu, out);
