@@ -85,10 +85,10 @@ impl LstmCell {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `new` refuses an instruction set this CPU lacks.
             Isa::Avx512 | Isa::Avx2Fma => unsafe { step_avx2_fma(gates, bias, &self.r_t, h, c) },
-            Isa::Neon | Isa::Portable => step_portable(gates, bias, &self.r_t, h, c),
+            Isa::Neon | Isa::Portable => step_portable::<HAS_FMA>(gates, bias, &self.r_t, h, c),
             // (never: `new` refuses an instruction set this CPU lacks)
             #[cfg(not(target_arch = "x86_64"))]
-            Isa::Avx512 | Isa::Avx2Fma => step_portable(gates, bias, &self.r_t, h, c),
+            Isa::Avx512 | Isa::Avx2Fma => step_portable::<HAS_FMA>(gates, bias, &self.r_t, h, c),
         }
         Ok(())
     }
@@ -126,23 +126,41 @@ impl std::fmt::Debug for LstmCell {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn step_avx2_fma(gates: &mut [f32], bias: &[f32], r_t: &[f32], h: &mut [f32], c: &mut [f32]) {
-    step_portable(gates, bias, r_t, h, c);
+    step_portable::<true>(gates, bias, r_t, h, c);
 }
 
-/// One step: `gates += bias + h·Rᵀ` (`r_t` packed by [`pack_columns`]), then the cell.
+/// Whether the target always has a fused multiply-add (aarch64; x86_64 built with `fma`). The
+/// portable loops multiply and add separately without one: `f32::mul_add` there is a library
+/// call per value (173 ms for the SER model's LSTM instead of a few).
+const HAS_FMA: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
+
+/// `a·b + c`, fused when `FMA`.
 #[inline(always)]
-fn step_portable(gates: &mut [f32], bias: &[f32], r_t: &[f32], h: &mut [f32], c: &mut [f32]) {
+fn mul_add<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// One step: `gates += bias + h·Rᵀ` (`r_t` packed by [`pack_columns`]), then the cell
+/// (multiply-adds fused when `FMA`).
+#[inline(always)]
+fn step_portable<const FMA: bool>(
+    gates: &mut [f32],
+    bias: &[f32],
+    r_t: &[f32],
+    h: &mut [f32],
+    c: &mut [f32],
+) {
     gates.iter_mut().zip(bias).for_each(|(g, b)| *g += b);
-    add_vec_mat_portable(h, r_t, gates);
+    add_vec_mat_portable::<FMA>(h, r_t, gates);
     let hidden = h.len();
     let (i, rest) = gates.split_at(hidden);
     let (o, rest) = rest.split_at(hidden);
     let (f, g) = rest.split_at(hidden);
     let cells = h.iter_mut().zip(c.iter_mut());
     for ((((h, c), i), o), (f, g)) in cells.zip(i).zip(o).zip(f.iter().zip(g)) {
-        let c_new = sigmoid(*f) * *c + sigmoid(*i) * tanh(*g);
+        let c_new = sigmoid::<FMA>(*f) * *c + sigmoid::<FMA>(*i) * tanh::<FMA>(*g);
         *c = c_new;
-        *h = sigmoid(*o) * tanh(c_new);
+        *h = sigmoid::<FMA>(*o) * tanh::<FMA>(c_new);
     }
 }
 
@@ -150,35 +168,35 @@ fn step_portable(gates: &mut [f32], bias: &[f32], r_t: &[f32], h: &mut [f32], c:
 /// from the exponent bits): within 2e-7 relative; below -87 it gives ~1e-38 instead of
 /// underflowing. Branch-free, so loops of it vectorize.
 #[inline(always)]
-fn exp_non_positive(x: f32) -> f32 {
+fn exp_non_positive<const FMA: bool>(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
     let x = x.max(-87.0);
     let k = (x * std::f32::consts::LOG2_E).round_ties_even();
-    let r = k.mul_add(-LN2_LO, k.mul_add(-LN2_HI, x));
-    let p = 1.987_569_2e-4f32
-        .mul_add(r, 1.398_2e-3)
-        .mul_add(r, 8.333_452e-3)
-        .mul_add(r, 4.166_579_6e-2)
-        .mul_add(r, 0.166_666_65)
-        .mul_add(r, 0.5);
-    let e_r = (p * r).mul_add(r, r) + 1.0;
+    let fma = mul_add::<FMA>;
+    let r = fma(k, -LN2_LO, fma(k, -LN2_HI, x));
+    let p = fma(1.987_569_2e-4, r, 1.398_2e-3);
+    let p = fma(p, r, 8.333_452e-3);
+    let p = fma(p, r, 4.166_579_6e-2);
+    let p = fma(p, r, 0.166_666_65);
+    let p = fma(p, r, 0.5);
+    let e_r = fma(p * r, r, r) + 1.0;
     // k is in -126..=0: a normal power of two.
     e_r * f32::from_bits(((k as i32 + 127) as u32) << 23)
 }
 
 /// The logistic function, `1 / (1 + e^-x)`, from `e^-|x|` (no overflow either side).
 #[inline(always)]
-fn sigmoid(x: f32) -> f32 {
-    let e = exp_non_positive(-x.abs());
+fn sigmoid<const FMA: bool>(x: f32) -> f32 {
+    let e = exp_non_positive::<FMA>(-x.abs());
     let positive = 1.0 / (1.0 + e);
     if x >= 0.0 { positive } else { e * positive }
 }
 
 /// `tanh x = (1 - e^-2|x|) / (1 + e^-2|x|)` with the sign of x: within 3e-7 absolute.
 #[inline(always)]
-fn tanh(x: f32) -> f32 {
-    let e = exp_non_positive(-2.0 * x.abs());
+fn tanh<const FMA: bool>(x: f32) -> f32 {
+    let e = exp_non_positive::<FMA>(-2.0 * x.abs());
     ((1.0 - e) / (1.0 + e)).copysign(x)
 }
 
@@ -213,15 +231,15 @@ fn pack_columns(m: &[f32], width: usize) -> Vec<f32> {
 
 /// `acc += v · m` for `m` of `v.len()` rows of `acc.len()` values packed by [`pack_columns`].
 #[inline(always)]
-fn add_vec_mat_portable(v: &[f32], packed: &[f32], acc: &mut [f32]) {
+fn add_vec_mat_portable<const FMA: bool>(v: &[f32], packed: &[f32], acc: &mut [f32]) {
     let rows = v.len();
     for (start, len) in column_blocks(acc.len()) {
         let block = &packed[start * rows..][..len * rows];
         let acc = &mut acc[start..start + len];
         match len {
-            BLOCK => add_block::<BLOCK>(v, block, acc),
-            8 => add_block::<8>(v, block, acc),
-            _ => add_block::<1>(v, block, acc),
+            BLOCK => add_block::<BLOCK, FMA>(v, block, acc),
+            8 => add_block::<8, FMA>(v, block, acc),
+            _ => add_block::<1, FMA>(v, block, acc),
         }
     }
 }
@@ -229,12 +247,12 @@ fn add_vec_mat_portable(v: &[f32], packed: &[f32], acc: &mut [f32]) {
 /// `acc += v · block` for a block of `v.len()` rows of N columns, the N sums held in a local
 /// array the compiler keeps in registers.
 #[inline(always)]
-fn add_block<const N: usize>(v: &[f32], block: &[f32], acc: &mut [f32]) {
+fn add_block<const N: usize, const FMA: bool>(v: &[f32], block: &[f32], acc: &mut [f32]) {
     let mut sums = [0.0f32; N];
     sums.copy_from_slice(acc);
     for (vk, row) in v.iter().zip(block.chunks_exact(N)) {
         for (s, r) in sums.iter_mut().zip(row) {
-            *s = vk.mul_add(*r, *s);
+            *s = mul_add::<FMA>(*vk, *r, *s);
         }
     }
     acc.copy_from_slice(&sums);
@@ -253,7 +271,7 @@ mod tests {
                 .collect();
             let start: Vec<f32> = (0..width).map(|j| j as f32 * 0.01).collect();
             let mut acc = start.clone();
-            add_vec_mat_portable(&v, &pack_columns(&m, width), &mut acc);
+            add_vec_mat_portable::<HAS_FMA>(&v, &pack_columns(&m, width), &mut acc);
             for (j, got) in acc.iter().enumerate() {
                 let expected = start[j] + (0..rows).map(|k| v[k] * m[k * width + j]).sum::<f32>();
                 assert!((got - expected).abs() < 1e-4, "{rows}x{width} column {j}");
@@ -269,12 +287,21 @@ mod tests {
             for x in [x, x * 2000.0] {
                 let exact_sigmoid = 1.0 / (1.0 + (-(x as f64)).exp());
                 let exact_tanh = (x as f64).tanh();
-                worst.0 = worst.0.max((sigmoid(x) as f64 - exact_sigmoid).abs());
-                worst.1 = worst.1.max((tanh(x) as f64 - exact_tanh).abs());
+                worst.0 = worst
+                    .0
+                    .max((sigmoid::<HAS_FMA>(x) as f64 - exact_sigmoid).abs());
+                worst.1 = worst.1.max((tanh::<HAS_FMA>(x) as f64 - exact_tanh).abs());
             }
         }
         assert!(worst.0 < 3e-7 && worst.1 < 3e-7, "{worst:?}");
-        assert!(sigmoid(-200.0) < 1e-37 && sigmoid(200.0) == 1.0);
-        assert_eq!((tanh(-50.0), tanh(50.0), tanh(0.0)), (-1.0, 1.0, 0.0));
+        assert!(sigmoid::<HAS_FMA>(-200.0) < 1e-37 && sigmoid::<HAS_FMA>(200.0) == 1.0);
+        assert_eq!(
+            (
+                tanh::<HAS_FMA>(-50.0),
+                tanh::<HAS_FMA>(50.0),
+                tanh::<HAS_FMA>(0.0)
+            ),
+            (-1.0, 1.0, 0.0)
+        );
     }
 }
