@@ -195,7 +195,9 @@ fn a_model_trained_here_is_flashed_into_a_running_device_and_reads_the_streamed_
             |e| {
                 e["event"] == "model_active"
                     && e["role"] == "expression"
-                    && e["origin"].as_str().is_some_and(|o| o.starts_with("store:"))
+                    && e["origin"]
+                        .as_str()
+                        .is_some_and(|o| o.starts_with("store:"))
             },
             Duration::from_secs(30),
         );
