@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
 
-use sentio_kernels::Isa;
+use sentio_kernels::{Isa, KernelError};
 
 /// Every implementation this CPU runs, best first. Each one it cannot run is named on stdout
 /// (once per kernel and test binary: `cargo test -- --nocapture` shows it), so a test never
@@ -47,4 +47,32 @@ impl Values {
     pub fn take(&mut self, n: usize) -> Vec<f32> {
         (0..n).map(|_| self.next()).collect()
     }
+}
+
+/// Checks that `run` (a plan's run for `input_len` values in, `output_len` out) refuses an input
+/// one value short and an output one value long, each with a length error naming the slice, and
+/// writes nothing to the output it refused.
+pub fn assert_refuses_other_lengths(
+    input_len: usize,
+    output_len: usize,
+    run: impl Fn(&[f32], &mut [f32]) -> Result<(), KernelError>,
+) {
+    let mut out = vec![1.0; output_len];
+    let short = run(&vec![0.0; input_len - 1], &mut out);
+    assert!(
+        matches!(short, Err(KernelError::Length { slice: "input", .. })),
+        "{short:?}"
+    );
+    let long = run(&vec![0.0; input_len], &mut vec![1.0; output_len + 1]);
+    assert!(
+        matches!(
+            long,
+            Err(KernelError::Length {
+                slice: "output",
+                ..
+            })
+        ),
+        "{long:?}"
+    );
+    assert!(out.iter().all(|v| *v == 1.0), "nothing written");
 }
