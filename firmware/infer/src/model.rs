@@ -13,8 +13,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::runtime::RunOptions;
 use tract_onnx::tract_core::tract_linalg::multithread::Executor;
 
-use crate::cache::machine_key;
-use crate::cache::{CacheStatus, PlanCache};
+use crate::cache::{CacheStatus, PlanCache, machine_key};
 use crate::error::{Error, Result};
 use crate::lowering::{self, ChoiceReason, KernelsMode, Lowering};
 use sentio_kernels::Isa;
@@ -404,10 +403,10 @@ impl Model {
                 .then(|| Executor::multithread(options.thread_count())),
             ..RunOptions::default()
         };
-        // Calibration observes every tensor of the graph by name: it gets tract's typed graph
-        // unchanged.
         let isa = options.kernel_isa();
         let machine = machine_key(isa, options.thread_count());
+        // Calibration observes every tensor of the graph by name: it gets tract's typed graph
+        // unchanged.
         let (typed, lowering) = if options.unoptimized {
             (decluttered, Lowering::default())
         } else {
