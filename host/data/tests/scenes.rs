@@ -11,25 +11,8 @@ use sentio_data::synth::scenes;
 use sentio_data::{DataError, DatasetInfo, LABELS_FILE, SceneSet};
 use sentio_models::{ANP32, ANPS, AnpCategory};
 
-/// Every file under `dir`, by relative path, with its bytes.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                out.insert(
-                    path.strip_prefix(base).unwrap().to_path_buf(),
-                    std::fs::read(&path).unwrap(),
-                );
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
+mod common;
+use common::files;
 
 /// The rules of docs/datasets.md on one scene's labels.
 fn check_rules(labels: &[usize]) {

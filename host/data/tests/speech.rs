@@ -4,12 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sentio_data::import::{self, BadRows};
 use sentio_data::synth::speech::{self, Augmentation, SpeechOptions};
 use sentio_data::{AudioFolder, DataError, DatasetInfo, split};
+
+mod common;
+use common::files;
 
 fn tone(secs: f32, rate: u32, amp: f32) -> Vec<f32> {
     (0..(secs * rate as f32) as usize)
@@ -60,26 +62,6 @@ fn read_16k_mono(path: &Path) -> Vec<i16> {
         path.display()
     );
     r.into_samples::<i16>().map(Result::unwrap).collect()
-}
-
-/// Relative paths of every file under `dir` with its bytes.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                out.insert(
-                    path.strip_prefix(base).unwrap().to_path_buf(),
-                    std::fs::read(&path).unwrap(),
-                );
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 /// Nothing but `keep` in `dir` (no output, no hidden staging folder).
