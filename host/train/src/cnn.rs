@@ -125,21 +125,7 @@ impl Cnn {
             convs.push(conv);
             channels = filters;
         }
-        let features = config.features();
-        let mut dense = LinearConfig::new(features, config.classes)
-            .with_initializer(Initializer::Zeros)
-            .init(device);
-        dense.weight = glorot(
-            &mut rng,
-            [features, config.classes],
-            features,
-            config.classes,
-            device,
-        );
-        dense.bias = Some(Param::from_data(
-            TensorData::new(vec![0.0f32; config.classes], [config.classes]),
-            device,
-        ));
+        let dense = dense_layer(&mut rng, config.features(), config.classes, device);
         Ok(Self {
             convs,
             pool: MaxPool2dConfig::new([2, 2]).init(),
@@ -279,6 +265,21 @@ pub fn dropout_mask(
         .map(|_| if rng.next_f32() < keep { scale } else { 0.0 })
         .collect();
     Tensor::from_data(TensorData::new(data, [rows, features]), device)
+}
+
+/// A dense layer `inputs -> outputs`: Glorot-uniform weights from `rng`, zero bias.
+pub(crate) fn dense_layer(rng: &mut Rng, inputs: usize, outputs: usize, device: &Device) -> Linear {
+    let mut dense = LinearConfig::new(inputs, outputs)
+        .with_initializer(Initializer::Zeros)
+        .init(device);
+    dense.weight = glorot(rng, [inputs, outputs], inputs, outputs, device);
+    dense.bias = Some(zeros(outputs, device));
+    dense
+}
+
+/// A parameter of `n` zeros.
+pub(crate) fn zeros(n: usize, device: &Device) -> Param<Tensor<1>> {
+    Param::from_data(TensorData::new(vec![0.0f32; n], [n]), device)
 }
 
 /// Glorot-uniform values of `shape` from `rng`: uniform in ±sqrt(6 / (fan_in + fan_out)).

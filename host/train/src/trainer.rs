@@ -136,7 +136,8 @@ impl TrainOptions {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// The checks every training loop applies to its options.
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.epochs == 0 || self.epochs > 100_000 {
             return Err(Error::option("epochs", "must be 1 to 100000"));
         }
@@ -157,7 +158,8 @@ impl TrainOptions {
         {
             return Err(Error::option(
                 "schedule",
-                "the warm-up must be shorter than the run and the final fraction in [0, 1]",
+                "the warm-up must be shorter than the run (give at least 2 epochs) and the final \
+                 fraction in [0, 1]",
             ));
         }
         if self.augment.max_shift > 8 {

@@ -37,8 +37,7 @@ use crate::eval::Latency;
 use crate::job::{check_export, insert_training_figures, write_manifest, write_model_files};
 use crate::rng::Rng;
 use crate::trainer::{
-    Augment, EpochRecord, History, LrSchedule, RunStart, TrainOptions, TrainProgress, Trained,
-    write_atomic,
+    EpochRecord, History, RunStart, TrainOptions, TrainProgress, Trained, write_atomic,
 };
 
 /// The threshold of the per-pair precision/recall/F1 (and of "the model says it is there").
@@ -458,7 +457,7 @@ pub fn train_tagger(
     })
 }
 
-/// The trainer's option checks that apply to this loop.
+/// The trainer's option checks, and no checkpoints: this loop writes none.
 fn check_options(options: &TrainOptions) -> Result<()> {
     if options.resume || options.checkpoint_dir.is_some() {
         return Err(Error::option(
@@ -466,38 +465,7 @@ fn check_options(options: &TrainOptions) -> Result<()> {
             "the anp loop writes no checkpoint; drop --resume",
         ));
     }
-    if options.epochs == 0 || options.epochs > 100_000 {
-        return Err(Error::option("epochs", "must be 1 to 100000"));
-    }
-    if options.batch == 0 || options.batch > 65_536 {
-        return Err(Error::option("batch", "must be 1 to 65536"));
-    }
-    if !(options.learning_rate.is_finite()
-        && options.learning_rate > 0.0
-        && options.learning_rate < 10.0)
-    {
-        return Err(Error::option("lr", "must be a positive number below 10"));
-    }
-    if let LrSchedule::WarmupCosine {
-        warmup_epochs,
-        final_fraction,
-    } = options.schedule
-        && (warmup_epochs >= options.epochs || !(0.0..=1.0).contains(&final_fraction))
-    {
-        return Err(Error::option(
-            "schedule",
-            "the warm-up must be shorter than the run (give at least 2 epochs) and the final \
-             fraction in [0, 1]",
-        ));
-    }
-    let Augment { max_shift, .. } = options.augment;
-    if max_shift > 8 {
-        return Err(Error::option(
-            "augment",
-            "shifts above 8 pixels are not supported",
-        ));
-    }
-    Ok(())
+    options.validate()
 }
 
 /// The rows of a `[n, classes]` tensor.

@@ -27,12 +27,12 @@ pub mod metrics;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNormConfig, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{BatchNormConfig, Initializer, Linear, PaddingConfig2d};
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::cnn::glorot;
+use crate::cnn::dense_layer;
 use crate::error::{Error, Result};
 use crate::fer::{ConvNorm, SeparableNorm};
 use crate::rng::Rng;
@@ -181,21 +181,7 @@ impl AnpNet {
             });
             channels = filters;
         }
-        let features = config.features();
-        let mut dense = LinearConfig::new(features, config.classes)
-            .with_initializer(Initializer::Zeros)
-            .init(device);
-        dense.weight = glorot(
-            &mut rng,
-            [features, config.classes],
-            features,
-            config.classes,
-            device,
-        );
-        dense.bias = Some(Param::from_data(
-            TensorData::new(vec![0.0f32; config.classes], [config.classes]),
-            device,
-        ));
+        let dense = dense_layer(&mut rng, config.features(), config.classes, device);
         Ok(Self {
             stem,
             blocks,

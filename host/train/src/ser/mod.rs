@@ -29,13 +29,14 @@ use std::str::FromStr;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::pool::{MaxPool1d, MaxPool1dConfig};
-use burn::nn::{Initializer, Linear, LinearConfig, Lstm, LstmConfig, PaddingConfig1d};
+use burn::nn::{Initializer, Linear, Lstm, LstmConfig, PaddingConfig1d};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use sentio_audio::FeatureConfig;
 pub use sentio_audio::{SpeechInput as SerInput, fit_frames};
 use serde::{Deserialize, Serialize};
 
+use crate::cnn::{dense_layer, glorot, zeros};
 use crate::data::{class_counts, gather, label_tensor};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -807,33 +808,6 @@ fn lstm_layer(rng: &mut Rng, channels: usize, h: usize, device: &Device) -> Lstm
         gate.hidden_transform.bias = Some(zeros(h, device));
     }
     lstm
-}
-
-/// A dense layer `inputs -> outputs`: Glorot-uniform weights, zero bias.
-fn dense_layer(rng: &mut Rng, inputs: usize, outputs: usize, device: &Device) -> Linear {
-    let mut dense = LinearConfig::new(inputs, outputs)
-        .with_initializer(Initializer::Zeros)
-        .init(device);
-    dense.weight = glorot(rng, [inputs, outputs], inputs, outputs, device);
-    dense.bias = Some(zeros(outputs, device));
-    dense
-}
-
-fn zeros(n: usize, device: &Device) -> Param<Tensor<1>> {
-    Param::from_data(TensorData::new(vec![0.0f32; n], [n]), device)
-}
-
-fn glorot<const D: usize>(
-    rng: &mut Rng,
-    shape: [usize; D],
-    fan_in: usize,
-    fan_out: usize,
-    device: &Device,
-) -> Param<Tensor<D>> {
-    let limit = (6.0 / (fan_in + fan_out) as f32).sqrt();
-    let n = shape.iter().product();
-    let data: Vec<f32> = (0..n).map(|_| rng.uniform(-limit, limit)).collect();
-    Param::from_data(TensorData::new(data, shape), device)
 }
 
 pub(crate) fn floats(data: TensorData) -> Result<Vec<f32>> {
