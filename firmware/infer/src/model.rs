@@ -404,7 +404,8 @@ impl Model {
             ..RunOptions::default()
         };
         let isa = options.kernel_isa();
-        let machine = machine_key(isa, options.thread_count());
+        // (what a cached plan choice is keyed by besides the model: only read with a cache)
+        let machine = || machine_key(isa, options.thread_count());
         // Calibration observes every tensor of the graph by name: it gets tract's typed graph
         // unchanged.
         let (typed, lowering) = if options.unoptimized {
@@ -412,7 +413,7 @@ impl Model {
         } else {
             let cached = match (&options.cache, options.kernels) {
                 (Some(cache), KernelsMode::Auto) => {
-                    cache.load_choice(&sha256, &input_shape, &machine)
+                    cache.load_choice(&sha256, &input_shape, &machine())
                 }
                 _ => None,
             };
@@ -429,7 +430,7 @@ impl Model {
                 && options.kernels == KernelsMode::Auto
             {
                 // Best effort, as the plan: a choice not stored is timed again next time.
-                let _ = cache.store_choice(&sha256, &input_shape, &machine, &lowering.plan);
+                let _ = cache.store_choice(&sha256, &input_shape, &machine(), &lowering.plan);
             }
             (typed, lowering)
         };

@@ -253,13 +253,18 @@ impl ImageFolder {
     }
 }
 
-/// Decode any image `image` reads and convert it to 8-bit gray.
-pub(crate) fn read_gray(path: &Path) -> Result<GrayImage, DataError> {
+/// Decode any image `image` reads (the format guessed from its bytes).
+pub(crate) fn read_image(path: &Path) -> Result<image::DynamicImage, DataError> {
     let reader = image::ImageReader::open(path)
         .map_err(DataError::io("cannot read", path))?
         .with_guessed_format()
         .map_err(DataError::io("cannot read", path))?;
-    Ok(reader.decode().map_err(DataError::image(path))?.to_luma8())
+    reader.decode().map_err(DataError::image(path))
+}
+
+/// Decode any image `image` reads and convert it to 8-bit gray.
+pub(crate) fn read_gray(path: &Path) -> Result<GrayImage, DataError> {
+    Ok(read_image(path)?.to_luma8())
 }
 
 /// Pixels scaled to `0..=1`, resized with a triangle filter to `width x height` if needed.

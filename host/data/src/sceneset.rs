@@ -223,11 +223,7 @@ fn stays_inside(path: &Path) -> bool {
 
 /// Decode any image `image` reads, as 8-bit RGB.
 fn read_rgb(path: &Path) -> Result<RgbImage, DataError> {
-    let reader = image::ImageReader::open(path)
-        .map_err(DataError::io("cannot read", path))?
-        .with_guessed_format()
-        .map_err(DataError::io("cannot read", path))?;
-    Ok(reader.decode().map_err(DataError::image(path))?.to_rgb8())
+    Ok(crate::folder::read_image(path)?.to_rgb8())
 }
 
 /// Planar RGB in `0..=1` (`[3, height, width]`), resized with a triangle filter if needed.
