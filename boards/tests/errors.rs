@@ -291,6 +291,24 @@ fn upper_case_choice_gets_a_suggestion() {
 }
 
 #[test]
+fn an_unknown_kernel_choice_lists_the_three() {
+    let e = fail(&[(
+        "precision = \"f32\"",
+        "precision = \"f32\"\nkernels = \"fastest\"",
+    )]);
+    check(
+        &e,
+        ErrorKind::BadValue,
+        49,
+        "runtime.kernels",
+        &[
+            "unknown kernel choice \"fastest\"",
+            "allowed: auto, sentio, tract",
+        ],
+    );
+}
+
+#[test]
 fn gpio_line_used_twice_names_both_keys() {
     let e = fail(&[("button = 17", "button = 25")]);
     check(
