@@ -3,10 +3,9 @@
 //! Decoding always gives mono samples in -1..1 plus the file's own sample rate; bringing the
 //! rate to the features' rate is [`crate::resample`]'s job, so each step stays testable alone.
 
-use std::fs::{self, File};
-use std::io::{Cursor, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fs::File;
+use std::io::Cursor;
+use std::path::Path;
 
 use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
 
@@ -172,9 +171,9 @@ fn data_error(path: &Path, err: hound::Error) -> AudioError {
     }
 }
 
-/// Writes mono `samples` as 16-bit PCM. Samples outside -1..1 are clipped. The file is written
-/// to a temporary file in the same folder, synced and renamed over `path`, so a reader never sees
-/// a half-written WAV and a crash leaves the old file intact.
+/// Writes mono `samples` as 16-bit PCM. Samples outside -1..1 are clipped. The file replaces
+/// `path` whole ([`sentio_files::write_bytes_atomically`]), so a reader never sees a
+/// half-written WAV and a crash leaves the old file intact.
 pub fn write_wav(
     path: impl AsRef<Path>,
     samples: &[f32],
@@ -191,20 +190,11 @@ pub fn write_wav(
         path: path.to_path_buf(),
         source: std::io::Error::other(err.to_string()),
     })?;
-    let temp = temp_path_beside(path);
-    let result = write_and_sync(&temp, &bytes).and_then(|()| {
-        fs::rename(&temp, path).map_err(|source| AudioError::Io {
-            action: "rename a temporary file to",
-            path: path.to_path_buf(),
-            source,
-        })
-    });
-    if result.is_err() {
-        // Best effort: the temporary file is ours and useless now; the error above is the one
-        // worth reporting.
-        let _ = fs::remove_file(&temp);
-    }
-    result
+    sentio_files::write_bytes_atomically(path, &bytes).map_err(|source| AudioError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn encode_pcm16(samples: &[f32], sample_rate: u32) -> Result<Vec<u8>, hound::Error> {
@@ -235,32 +225,11 @@ fn pcm16_from_f32(sample: f32) -> i16 {
         .clamp(-32768.0, 32767.0) as i16
 }
 
-fn temp_path_beside(path: &Path) -> PathBuf {
-    // Unique per process and call, so two writers in one process never share a temp file.
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "audio.wav".into());
-    path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
-}
-
-fn write_and_sync(temp: &Path, bytes: &[u8]) -> Result<(), AudioError> {
-    let io_error = |action, source| AudioError::Io {
-        action,
-        path: temp.to_path_buf(),
-        source,
-    };
-    let mut file = File::create(temp).map_err(|source| io_error("create", source))?;
-    file.write_all(bytes)
-        .map_err(|source| io_error("write", source))?;
-    file.sync_all().map_err(|source| io_error("sync", source))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
+    use std::path::PathBuf;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir =

@@ -24,8 +24,7 @@
     )
 )]
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -193,29 +192,16 @@ impl StrokeFile {
         Ok(out)
     }
 
-    /// Writes the file; it appears whole or not at all (written to a temporary file in the same
-    /// folder, flushed to disk, then renamed), so a power cut never leaves half a file.
+    /// Writes the file; it appears whole or not at all ([`sentio_files::write_bytes_atomically`]),
+    /// so a power cut never leaves half a file.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), HalError> {
         let path = path.as_ref();
         let json = self.to_json().map_err(|e| {
             HalError::new(e.kind(), device(path), e.message().to_owned()).with_help(HELP)
         })?;
-        let tmp = temp_path(path);
-        let written = (|| {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(json.as_bytes())?;
-            file.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(
-                HalError::io(device(path), "cannot write the stroke file", e)
-                    .with_help("check that the folder exists and is writable"),
-            );
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            HalError::io(device(path), "cannot rename the stroke file into place", e)
+        sentio_files::write_bytes_atomically(path, json.as_bytes()).map_err(|e| {
+            HalError::io(device(path), "cannot write the stroke file", e)
+                .with_help("check that the folder exists and is writable")
         })
     }
 
@@ -376,14 +362,6 @@ fn device(path: &Path) -> String {
 
 fn invalid(name: &str, message: String) -> HalError {
     HalError::new(ErrorKind::InvalidData, format!("strokes {name}"), message).with_help(HELP)
-}
-
-/// `.NAME.PID.part` beside `path`: the same folder, so the rename cannot cross file systems.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "strokes".into(), |n| n.to_string_lossy());
-    path.with_file_name(format!(".{name}.{}.part", std::process::id()))
 }
 
 /// Names the image format when `bytes` start like a PNG or JPEG file (a renamed image is a

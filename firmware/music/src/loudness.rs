@@ -6,7 +6,6 @@
 //! leaves the old cache or the new one, never half of one.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -214,32 +213,21 @@ impl LoudnessCache {
     }
 }
 
-/// Writes `bytes` to `path` through a synced temporary file in the same folder and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), MusicError> {
-    let io = |action: &'static str, at: &Path| {
-        let at = at.to_path_buf();
-        move |source| MusicError::Io {
-            action,
-            path: at,
-            source,
-        }
-    };
+/// Writes `bytes` to `path` whole or not at all ([`sentio_files::write_bytes_atomically`]),
+/// creating its folder first.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), MusicError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(name);
-    let mut file = std::fs::File::create(&tmp).map_err(io("write", &tmp))?;
-    file.write_all(bytes).map_err(io("write", &tmp))?;
-    file.sync_all().map_err(io("write", &tmp))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(io("rename to", path))?;
-    // Make the rename itself durable (best effort: not every platform syncs a directory).
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    std::fs::create_dir_all(dir).map_err(|source| MusicError::Io {
+        action: "create",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    sentio_files::write_bytes_atomically(path, bytes).map_err(|source| MusicError::Io {
+        action: "write",
+        path: path.to_path_buf(),
+        source,
+    })
 }

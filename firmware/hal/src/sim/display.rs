@@ -96,25 +96,37 @@ impl<C: ToRgb888> SimDisplay<C> {
         img
     }
 
-    /// Writes the framebuffer as a PNG. The file appears whole or not at all (written beside it,
-    /// then renamed), so a viewer never opens half a frame.
+    /// Writes the framebuffer as a PNG. The file appears whole or not at all
+    /// ([`sentio_files::write_bytes_atomically`]), so a viewer never opens half a frame.
     pub fn save_png(&self, path: &Path) -> Result<(), HalError> {
-        let device = format!("sim display {}", path.display());
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".part");
-        let tmp = PathBuf::from(tmp);
+        let png = self.png_bytes(path)?;
+        write_png(path, &png)
+    }
+
+    /// The framebuffer encoded as a PNG file (`path` only names it in an error).
+    fn png_bytes(&self, path: &Path) -> Result<Vec<u8>, HalError> {
+        let mut png = std::io::Cursor::new(Vec::new());
         self.to_rgb_image()
-            .save_with_format(&tmp, image::ImageFormat::Png)
+            .write_to(&mut png, image::ImageFormat::Png)
             .map_err(|e| {
                 HalError::new(
                     ErrorKind::Io,
-                    device.clone(),
+                    format!("sim display {}", path.display()),
                     format!("cannot write PNG: {e}"),
                 )
             })?;
-        std::fs::rename(&tmp, path)
-            .map_err(|e| HalError::io(device, "cannot rename PNG into place", e))
+        Ok(png.into_inner())
     }
+}
+
+fn write_png(path: &Path, png: &[u8]) -> Result<(), HalError> {
+    sentio_files::write_bytes_atomically(path, png).map_err(|e| {
+        HalError::io(
+            format!("sim display {}", path.display()),
+            "cannot write PNG",
+            e,
+        )
+    })
 }
 
 impl<C: ToRgb888 + Default> OriginDimensions for SimDisplay<C> {
@@ -162,8 +174,10 @@ impl<C: ToRgb888 + Default> Display for SimDisplay<C> {
             .as_ref()
             .filter(|s| self.flushes.is_multiple_of(s.every))
         {
-            self.save_png(&saver.dir.join(format!("frame_{:05}.png", self.flushes)))?;
-            self.save_png(&saver.dir.join("latest.png"))?;
+            let frame = saver.dir.join(format!("frame_{:05}.png", self.flushes));
+            let png = self.png_bytes(&frame)?;
+            write_png(&frame, &png)?;
+            write_png(&saver.dir.join("latest.png"), &png)?;
             self.latest_saved = self.flushes;
         }
         Ok(())
@@ -244,6 +258,10 @@ mod tests {
         d.save_png(&path).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
         assert_eq!(img.get_pixel(1, 1).0, [0, 0, 255]);
-        assert!(!dir.path().join("a.png.part").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a.png"], "no temporary file left");
     }
 }
