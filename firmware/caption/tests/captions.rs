@@ -6,27 +6,8 @@
 
 use sentio_caption::{Caption, CaptionInput, Captioner};
 use sentio_models::{ANP32, ANPS, Anp, AnpCategory, MOOD};
-
-/// splitmix64: a tiny deterministic generator, so a failure names the seed that reproduces it.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
+// SplitMix64, seeded, so a failure names the seed that reproduces it.
+use sentio_rng::SplitMix64 as Rng;
 
 /// Words that may repeat: articles, prepositions, conjunctions and the participle of the
 /// shirt phrase.
@@ -279,39 +260,39 @@ fn check(captioner: &Captioner, input: &CaptionInput<'_>, caption: &Caption) -> 
 }
 
 fn random_case(rng: &mut Rng) -> (Captioner, usize, Option<&'static str>, Vec<(usize, f32)>) {
-    let top_k = [0, 1, 2, 3, 3, 3, 4, 5, 8][rng.below(9) as usize];
-    let min_score = [0.3, 0.5, 0.5, 0.7][rng.below(4) as usize];
-    let faces = rng.below(9) as usize;
-    let mood = match rng.below(MOOD.len() as u64 + 2) as usize {
+    let top_k = [0, 1, 2, 3, 3, 3, 4, 5, 8][rng.below_mod(9) as usize];
+    let min_score = [0.3, 0.5, 0.5, 0.7][rng.below_mod(4) as usize];
+    let faces = rng.below_mod(9) as usize;
+    let mood = match rng.below_mod(MOOD.len() as u64 + 2) as usize {
         n if n < MOOD.len() => Some(MOOD.labels[n]),
         n if n == MOOD.len() => Some("bored"),
         _ => None,
     };
     // From a few pairs to most of them, scored anywhere in 0..1; now and then a duplicate, an
     // index out of range, a NaN or a score exactly at a threshold.
-    let density = 1 + rng.below(12);
+    let density = 1 + rng.below_mod(12);
     let mut anps = Vec::new();
     for i in 0..ANPS.len() {
-        if rng.below(24) < density {
-            let score = match rng.below(40) {
+        if rng.below_mod(24) < density {
+            let score = match rng.below_mod(40) {
                 0 => f32::NAN,
                 1 => 0.5,
                 2 => 0.7,
-                _ => rng.unit(),
+                _ => rng.next_f32(),
             };
             anps.push((i, score));
         }
     }
-    if rng.below(10) == 0 {
-        anps.push((ANPS.len() + rng.below(5) as usize, 0.99));
+    if rng.below_mod(10) == 0 {
+        anps.push((ANPS.len() + rng.below_mod(5) as usize, 0.99));
     }
-    if rng.below(10) == 0 && !anps.is_empty() {
-        let dup = anps[rng.below(anps.len() as u64) as usize].0;
-        anps.push((dup, rng.unit()));
+    if rng.below_mod(10) == 0 && !anps.is_empty() {
+        let dup = anps[rng.below_mod(anps.len() as u64) as usize].0;
+        anps.push((dup, rng.next_f32()));
     }
     // Any order.
     for i in (1..anps.len()).rev() {
-        anps.swap(i, rng.below(i as u64 + 1) as usize);
+        anps.swap(i, rng.below_mod(i as u64 + 1) as usize);
     }
     (Captioner::new(top_k, min_score), faces, mood, anps)
 }
@@ -321,7 +302,7 @@ fn random_scenes_follow_every_rule() {
     let mut forced_counts = [0usize; ANPS.len()];
     let mut longest = String::new();
     for seed in 0..20_000u64 {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let (captioner, faces, mood, anps) = random_case(&mut rng);
         let input = CaptionInput {
             faces,

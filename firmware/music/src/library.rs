@@ -60,28 +60,9 @@ pub fn parse_m3u(text: &str, dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// SplitMix64: a small, fast, seedable generator (no dependency, same numbers everywhere).
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (n > 0), without modulo bias worth speaking of for playlist sizes.
-    pub fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
+/// The player's generator: sentio-rng's SplitMix64 (same numbers everywhere). [`choose`] draws
+/// with [`Rng::below_wide`], as this crate always has, so a seed still gives the same playlist.
+pub use sentio_rng::SplitMix64 as Rng;
 
 /// Picks the next track of a mood: uniformly among `tracks` except the last `no_repeat` picks
 /// (at most `tracks.len() - 1` of them, so there is always a choice). Pure, for unit tests.
@@ -103,7 +84,7 @@ pub fn choose<'a>(
     } else {
         allowed
     };
-    Some(pool[rng.below(pool.len())])
+    Some(pool[rng.below_wide(pool.len())])
 }
 
 #[cfg(test)]

@@ -19,24 +19,27 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use sentio_rng::SplitMix64;
+
 use crate::fs::StoreFs;
 
-/// SplitMix64: small, seedable, good enough to pick crash outcomes.
+/// sentio-rng's SplitMix64 with the two draws that pick crash outcomes (so a seed still gives
+/// the same power cut).
 #[derive(Clone, Debug)]
-struct Rng(u64);
+struct Rng(SplitMix64);
 
 impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(SplitMix64::new(seed))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `0..=max`.
     fn upto(&mut self, max: usize) -> usize {
-        (self.next() % (max as u64 + 1)) as usize
+        self.0.below_mod(max as u64 + 1) as usize
     }
 
     /// A prefix length of `0..=len`: none, all, or anything between, a third of the time each.
@@ -134,7 +137,7 @@ impl State {
             && at == op
         {
             self.down = true;
-            return Ok(Some(Rng(seed).prefix(write_len)));
+            return Ok(Some(Rng::new(seed).prefix(write_len)));
         }
         Ok(None)
     }
@@ -216,7 +219,7 @@ impl MemFs {
     /// Cuts the power now (or completes the one that happened) and reboots: what was not made
     /// durable survives only as far as the choices drawn from `seed` allow.
     pub fn power_cut(&self, seed: u64) {
-        let mut rng = Rng(seed ^ 0xA5A5_5A5A_0F0F_F0F0);
+        let mut rng = Rng::new(seed ^ 0xA5A5_5A5A_0F0F_F0F0);
         let mut st = self.lock();
         for node in &mut st.inodes {
             let keep = rng.prefix(node.pending.len());

@@ -9,6 +9,7 @@ use sentio_link::{
     LinkError, MAX_FRAME, MAX_WINDOW, Message, ModelInfo, ModelName, Negotiated, PROTOCOL_VERSION,
     Slot, Stats, Verdict, WindowConfig, encode_control, encode_frame, model_name,
 };
+use sentio_rng::SplitMix64;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -130,27 +131,15 @@ pub enum Push {
     Stats(Stats),
 }
 
-/// SplitMix64, for sequence numbers and nonces.
-#[derive(Clone, Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn from_entropy() -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let local = 0u8;
-        let addr = &local as *const u8 as u64;
-        Self(nanos ^ (u64::from(std::process::id()) << 32) ^ addr.rotate_left(17))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+/// A generator for the sequence numbers and nonces of a connection opened without a seed:
+/// seeded from the time, the process id and a stack address, so two hosts (or two runs) differ.
+fn entropy_rng() -> SplitMix64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let local = 0u8;
+    let addr = &local as *const u8 as u64;
+    SplitMix64::new(nanos ^ (u64::from(std::process::id()) << 32) ^ addr.rotate_left(17))
 }
 
 /// A request whose reply has not come.
@@ -177,7 +166,8 @@ pub struct Connection<T: Read + Write, C: Clock = SystemClock> {
     pub(crate) options: ConnectOptions,
     endpoint: Box<Endpoint<Message, HOST_WINDOW_CAPACITY>>,
     decoder: Box<FrameDecoder>,
-    rng: Rng,
+    /// Sequence numbers and nonces.
+    rng: SplitMix64,
     /// Requests waiting for room in the window.
     pending: VecDeque<Message>,
     /// Requests sent (or pending) whose reply has not come, in order.
@@ -207,7 +197,7 @@ impl<T: Read + Write, C: Clock> Connection<T, C> {
     /// [`Connection::open`] with a given clock (a [`ManualClock`](crate::ManualClock) for
     /// simulations).
     pub fn open_with_clock(transport: T, options: ConnectOptions, clock: C) -> Result<Self> {
-        let rng = options.seed.map_or_else(Rng::from_entropy, Rng);
+        let rng = options.seed.map_or_else(entropy_rng, SplitMix64::new);
         let config = WindowConfig {
             window: MAX_WINDOW,
             retransmit_timeout_ms: options.retransmit_ms(),

@@ -8,6 +8,8 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 
+use sentio_rng::SplitMix64;
+
 /// Probabilities, per frame, of each fault.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Faults {
@@ -69,29 +71,19 @@ impl FaultStats {
     }
 }
 
-/// SplitMix64.
+/// sentio-rng's SplitMix64 with the two draws the faults have always made, so a seed replays
+/// the same faults: a chance that draws nothing when it is 0 (a fault that is off leaves the
+/// stream as it was), and a position by modulo.
 #[derive(Clone, Debug)]
-struct Rng(u64);
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
     fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
+        p > 0.0 && self.0.chance(p)
     }
 
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next_u64() % n as u64) as usize
-        }
+        self.0.below_mod(n as u64) as usize
     }
 }
 
@@ -123,7 +115,7 @@ impl<T> Faulty<T> {
             inner,
             outgoing,
             incoming,
-            rng: Rng(seed),
+            rng: Rng(SplitMix64::new(seed)),
             out: Direction::default(),
             inn: Direction::default(),
             ready: VecDeque::new(),

@@ -72,7 +72,7 @@ fn run_campaign(transfers: usize, seed: u64, scale: f64) -> Figures {
     let started = Instant::now();
     let sim = SimDevice::new(MemoryStore::new(8 << 20));
     sim.with(|s| s.restart_chance = 0.003 * scale);
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut figures = Figures::default();
     let mut honest: HashSet<Sha256> = HashSet::new();
     let mut active: BTreeMap<&str, Vec<u8>> = BTreeMap::new();

@@ -222,7 +222,7 @@ impl StoreDevice {
             out: vec![0; MAX_FRAME],
             requests: FrameDecoder::new(),
             replies: FrameDecoder::new(),
-            rng: Rng(seed ^ 0xD15C),
+            rng: Rng::new(seed ^ 0xD15C),
             rates,
             ledger: Ledger::default(),
             figures: DeviceFigures::default(),
@@ -698,7 +698,7 @@ fn run_campaign(transfers: usize, seed: u64, scale: f64, signed: bool) -> Figure
         store_config = store_config.with_public_key(key.verifying_key());
     }
     let sim = StoreDevice::new(store_config, CutRates::scaled(scale), seed);
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut figures = Figures::default();
     let mut active: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     let mut connection_seed = seed << 20;

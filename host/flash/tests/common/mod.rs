@@ -12,37 +12,40 @@ use sentio_flash::{
     Clock, ConnectOptions, Connection, Error, FlashReport, ManualClock, Progress, Timeouts,
 };
 use sentio_link::{FrameDecoder, MAX_FRAME, Message};
+use sentio_rng::SplitMix64;
 use sentio_server::{LinkServer, MemoryStore, ServerConfig};
 
-/// SplitMix64.
+/// sentio-rng's SplitMix64 with the draws these campaigns have always made, so a seed still
+/// replays the same campaign: a chance that draws nothing when it is 0, bounds by modulo, and a
+/// byte per draw.
 #[derive(Clone, Debug)]
-pub struct Rng(pub u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(SplitMix64::new(seed))
+    }
+
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     pub fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
+        p > 0.0 && self.0.chance(p)
     }
 
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
+        self.0.below_mod(n)
     }
 
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next_u64() as u8).collect()
+        (0..n).map(|_| self.0.next_u64() as u8).collect()
     }
 }
 
 /// A bundle-like file of `size` bytes, different per `seed`.
 pub fn bundle(size: usize, seed: u64) -> Vec<u8> {
-    Rng(seed ^ 0xB0B).bytes(size)
+    Rng::new(seed ^ 0xB0B).bytes(size)
 }
 
 pub struct SimInner {
@@ -102,7 +105,7 @@ impl SimDevice {
             config,
             to_host: VecDeque::new(),
             out: vec![0; MAX_FRAME],
-            rng: Rng(0x5EED),
+            rng: Rng::new(0x5EED),
             restart_chance: 0.0,
             restarts: 0,
             tick_ms: 5,
