@@ -1,41 +1,21 @@
-//! A deterministic parallel map over scoped std threads: item `i`'s result depends only on
-//! `i`, so the output is the same for any number of threads.
+//! A deterministic parallel map on rayon: item `i`'s result depends only on `i` and rayon's
+//! indexed `collect` keeps index order, so the output is the same for any number of threads.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use rayon::prelude::*;
 
 /// `(0..n).map(f)` on up to `threads` threads, results in index order.
+///
+/// The threads are a pool of this call's own (the caller's `--threads`, not rayon's global
+/// pool). Should the system refuse to start them, the map runs on this thread: same results,
+/// only slower. A panic in `f` is a bug and is passed on unchanged.
 pub(crate) fn map<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = threads.clamp(1, n.max(1));
-    if threads == 1 {
-        return (0..n).map(f).collect();
+    if threads > 1
+        && let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build()
+    {
+        return pool.install(|| (0..n).into_par_iter().map(&f).collect());
     }
-    let next = AtomicUsize::new(0);
-    let mut parts: Vec<(usize, T)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= n {
-                            break done;
-                        }
-                        done.push((i, f(i)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(done) => done,
-                // A panic in `f` is a bug: pass it on unchanged.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
-    parts.sort_by_key(|(i, _)| *i);
-    parts.into_iter().map(|(_, t)| t).collect()
+    (0..n).map(f).collect()
 }
 
 /// The number of threads to use when the caller says 0: the machine's parallelism.
@@ -56,5 +36,11 @@ mod tests {
         assert_eq!(one, four);
         assert_eq!(four[7], 49);
         assert!(super::map(0, 4, |i| i).is_empty());
+    }
+
+    #[test]
+    fn runs_on_the_threads_asked_for() {
+        let counts = super::map(64, 3, |_| rayon::current_num_threads());
+        assert!(counts.iter().all(|&c| c == 3), "{counts:?}");
     }
 }
