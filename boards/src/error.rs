@@ -51,8 +51,9 @@ impl fmt::Display for ErrorKind {
 /// ```text
 /// boards/profiles/x.toml:14:10: display.driver: unknown driver "st7735"
 ///   allowed: st7789, ili9341, ssd1306, sim-rgb565, sim-mono, none
-///   help: ...
 /// ```
+///
+/// and its help line (`help: did you mean "st7789"?`) is its [`miette::Diagnostic::help`].
 ///
 /// Line and column are 1-based; the column counts characters.
 #[derive(Debug, thiserror::Error)]
@@ -187,10 +188,32 @@ impl ProfileError {
         if !self.0.allowed.is_empty() {
             let _ = write!(out, "\n  allowed: {}", self.0.allowed.join(", "));
         }
-        if let Some(help) = &self.0.help {
-            let _ = write!(out, "\n  help: {help}");
-        }
         out
+    }
+}
+
+/// Every profile problem is a data error (exit code 4); the help line is the fix, drawn by the
+/// binaries' one renderer after the location, message and allowed values.
+impl miette::Diagnostic for ProfileError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        let kind = match self.0.kind {
+            ErrorKind::Io => "io",
+            ErrorKind::Syntax => "syntax",
+            ErrorKind::UnknownKey => "unknown_key",
+            ErrorKind::MissingKey => "missing_key",
+            ErrorKind::WrongType => "wrong_type",
+            ErrorKind::BadValue => "bad_value",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::UnknownBoard => "unknown_board",
+        };
+        Some(Box::new(format!("data::boards::{kind}")))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0
+            .help
+            .as_deref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
     }
 }
 
@@ -653,7 +676,7 @@ mod tests {
     }
 
     #[test]
-    fn display_puts_everything_in_order() {
+    fn display_puts_everything_in_order_and_the_help_is_the_diagnostic_s() {
         let s = src("[display]\ndriver = \"st7735\"\n");
         let e = ProfileError::new(ErrorKind::BadValue, "unknown driver \"st7735\"")
             .at(&s, 19..27)
@@ -662,8 +685,12 @@ mod tests {
             .help("pick one");
         assert_eq!(
             e.to_string(),
-            "t.toml:2:10: display.driver: unknown driver \"st7735\"\n  allowed: st7789, none\n  help: pick one"
+            "t.toml:2:10: display.driver: unknown driver \"st7735\"\n  allowed: st7789, none"
         );
+        let help = miette::Diagnostic::help(&e).map(|h| h.to_string());
+        assert_eq!(help.as_deref(), Some("pick one"));
+        let code = miette::Diagnostic::code(&e).map(|c| c.to_string());
+        assert_eq!(code.as_deref(), Some("data::boards::bad_value"));
         assert_eq!(e.kind(), ErrorKind::BadValue);
         assert_eq!((e.line(), e.column()), (Some(2), Some(10)));
     }

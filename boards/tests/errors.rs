@@ -1,6 +1,9 @@
 //! Bad profiles: each error must name the file, the line, the key, what is wrong and what is
 //! allowed.
 
+mod common;
+use common::shown;
+
 use sentio_boards::*;
 
 /// A valid profile; the line numbers in the tests below refer to this text.
@@ -90,7 +93,7 @@ fn fail(edits: &[(&str, &str)]) -> ProfileError {
 /// Checks kind, location and key, and that the rendered message contains `parts`.
 #[track_caller]
 fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&str]) {
-    let text = e.to_string();
+    let text = shown(&e);
     assert_eq!(e.kind(), kind, "{text}");
     assert_eq!(e.file(), Some("boards/bad.toml"), "{text}");
     assert_eq!(e.line(), Some(line), "{text}");
@@ -191,7 +194,7 @@ fn missing_top_level_table_names_the_file() {
     assert_eq!(e.kind(), ErrorKind::MissingKey);
     assert_eq!(e.line(), None);
     assert_eq!(
-        e.to_string(),
+        shown(&e),
         "boards/bad.toml: serial: missing table [serial]\n  help: add a [serial] table; docs/boards.md lists its keys"
     );
 }
@@ -254,7 +257,7 @@ fn fps_zero_is_out_of_range() {
 fn unknown_display_driver_lists_the_drivers() {
     let e = fail(&[("driver = \"st7789\"", "driver = \"st7735\"")]);
     assert_eq!(
-        e.to_string(),
+        shown(&e),
         "boards/bad.toml:25:10: display.driver: unknown display driver \"st7735\"\n  \
          allowed: st7789, ili9341, ssd1306, sim-rgb565, sim-mono, none\n  \
          help: did you mean \"st7789\"? sim-rgb565 or sim-mono run without a panel; none disables the display"
@@ -590,7 +593,7 @@ fn toml_syntax_error_has_a_line() {
     assert_eq!(e.line(), Some(15), "{e}");
     assert_eq!(e.key_path(), None);
     assert!(
-        e.to_string()
+        shown(&e)
             .starts_with("boards/bad.toml:15:7: invalid TOML:"),
         "{e}"
     );
@@ -605,7 +608,7 @@ fn duplicate_key_is_a_syntax_error() {
     assert_eq!(e.kind(), ErrorKind::Syntax, "{e}");
     assert_eq!(e.line(), Some(16), "{e}");
     assert!(
-        e.to_string()
+        shown(&e)
             .starts_with("boards/bad.toml:16:1: duplicate key `fps`"),
         "{e}"
     );
@@ -616,7 +619,7 @@ fn unknown_builtin_board_lists_the_builtins() {
     let e = BoardProfile::load("rpi3").expect_err("no rpi3");
     assert_eq!(e.kind(), ErrorKind::UnknownBoard);
     assert_eq!(e.file(), None);
-    let text = e.to_string();
+    let text = shown(&e);
     assert!(
         text.starts_with(
             "unknown board \"rpi3\"\n  allowed: sim, sim-mono, rpi4, rpi5, rpi-zero2w, jetson-nano, jetson-orin-nano\n  help: did you mean \"rpi4\"?"
@@ -638,7 +641,7 @@ fn missing_file_names_the_path() {
         e.io_error().map(|io| io.kind()),
         Some(std::io::ErrorKind::NotFound)
     );
-    let text = e.to_string();
+    let text = shown(&e);
     assert!(
         text.starts_with(&format!("{path}: cannot read board profile: ")),
         "{text}"
@@ -658,7 +661,7 @@ fn built_in_profile_errors_name_the_profile_file() {
     )
     .expect_err("bad");
     assert!(
-        e.to_string()
+        shown(&e)
             .starts_with("boards/profiles/x.toml:2:8: board.name: "),
         "{e}"
     );

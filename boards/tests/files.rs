@@ -1,6 +1,9 @@
 //! Profiles loaded from files: relative media paths resolve against the file's folder, and
 //! errors name the file.
 
+mod common;
+use common::shown;
+
 use std::fs;
 
 use sentio_boards::*;
@@ -95,7 +98,7 @@ fn errors_in_a_file_name_the_file_and_line() {
     assert_eq!(e.file(), Some(path));
     assert_eq!(e.line(), Some(16));
     assert_eq!(
-        e.to_string(),
+        shown(&e),
         format!(
             "{path}:16:7: camera.fps: 300 is out of range\n  allowed: 1 to 240\n  help: frames per second asked of the camera; 15 or 30 are typical"
         )

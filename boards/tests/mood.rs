@@ -1,6 +1,9 @@
 //! The optional `[mood]` section: defaults when absent, every key read, and each bad value
 //! reported at its key with the allowed values and a help line.
 
+mod common;
+use common::shown;
+
 use sentio_boards::*;
 use sentio_mood::{Mood, MoodEngine};
 
@@ -71,7 +74,7 @@ fn fail(section: &str) -> ProfileError {
 /// that the rendered message contains `parts`.
 #[track_caller]
 fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&str]) {
-    let text = e.to_string();
+    let text = shown(&e);
     let line = BASE_LINES + 2 + line;
     assert_eq!(e.kind(), kind, "{text}");
     assert_eq!(e.file(), Some("boards/mood.toml"), "{text}");
@@ -424,7 +427,7 @@ fn a_consent_button_needs_a_button() {
         "[gpio]\nchip = \"/dev/gpiochip0\"\nconsent = true",
     ))
     .unwrap_err();
-    let text = err.to_string();
+    let text = shown(&err);
     assert_eq!(err.kind(), ErrorKind::Conflict, "{text}");
     assert!(
         text.contains("gpio.consent") && text.contains("button"),

@@ -2,6 +2,9 @@
 //! key read, relative paths resolved against the profile's folder, and each bad value reported
 //! at its key with the allowed values and a help line.
 
+mod common;
+use common::shown;
+
 use std::path::{Path, PathBuf};
 
 use sentio_boards::*;
@@ -73,7 +76,7 @@ fn fail(section: &str) -> ProfileError {
 /// key, that the rendered message contains `parts`, and that there is a help line.
 #[track_caller]
 fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&str]) {
-    let text = e.to_string();
+    let text = shown(&e);
     let line = BASE_LINES + 2 + line;
     assert_eq!(e.kind(), kind, "{text}");
     assert_eq!(e.file(), Some("boards/music.toml"), "{text}");
@@ -441,7 +444,7 @@ fn a_music_button_on_a_display_line_is_refused() {
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     assert_eq!(e.key_path(), Some("gpio.volume_up"), "{e}");
     assert!(
-        e.to_string()
+        shown(&e)
             .contains("used by both display.spi.dc and gpio.volume_up"),
         "{e}"
     );

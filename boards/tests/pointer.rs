@@ -2,6 +2,9 @@
 //! sim driver's stroke file resolved against the profile's folder, the evdev driver's device,
 //! the idle time, and each bad key or value reported at its line with a help line.
 
+mod common;
+use common::shown;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -81,7 +84,7 @@ fn fail(section: &str) -> ProfileError {
 /// rendered message contains `parts`, and that there is a help line.
 #[track_caller]
 fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&str]) {
-    let text = e.to_string();
+    let text = shown(&e);
     let line = BASE_LINES + 2 + line;
     assert_eq!(e.kind(), kind, "{text}");
     assert_eq!(e.file(), Some("boards/pointer.toml"), "{text}");

@@ -184,12 +184,13 @@ impl fmt::Display for Verified {
 }
 
 /// Why a bundle was refused.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum BundleError {
     /// The file ends before the layout does.
     #[error(
         "bundle truncated: the layout needs {needed} bytes, the file has {have}; copy or flash the whole file again"
     )]
+    #[diagnostic(code(data::models::truncated))]
     Truncated {
         /// Bytes the layout needs.
         needed: u64,
@@ -200,31 +201,37 @@ pub enum BundleError {
     #[error(
         "not a Sentio bundle (it does not start with \"SNTBNDL1\"); pack one with `sentio bundle pack`"
     )]
+    #[diagnostic(code(data::models::bad_magic))]
     BadMagic,
     /// A layout version this crate does not know.
     #[error(
         "bundle format version {version} is not supported (this build reads version 1); update sentio"
     )]
+    #[diagnostic(code(data::models::unsupported_version))]
     UnsupportedVersion {
         /// The version in the header.
         version: u16,
     },
     /// The header or the section table breaks a rule of the layout.
     #[error("malformed bundle: {0}; re-pack it with `sentio bundle pack`")]
+    #[diagnostic(code(data::models::layout))]
     Layout(String),
     /// A hash does not match: the bytes were altered or damaged.
     #[error(
         "{part} does not match its SHA-256: the bundle was altered or damaged; re-pack or copy it again"
     )]
+    #[diagnostic(code(data::models::hash_mismatch))]
     HashMismatch {
         /// Which hash.
         part: HashedPart,
     },
     /// The manifest is not valid.
     #[error("bundle manifest: {0}")]
-    Manifest(#[from] ManifestError),
+    #[diagnostic(code(data::models::manifest))]
+    Manifest(#[from] #[diagnostic_source] ManifestError),
     /// The manifest describes another model than the one in the bundle.
     #[error("the manifest's {field} does not match the model section; re-pack the bundle")]
+    #[diagnostic(code(data::models::manifest_mismatch))]
     ManifestMismatch {
         /// `model_sha256` or `model_size`.
         field: &'static str,
@@ -233,11 +240,13 @@ pub enum BundleError {
     #[error(
         "bad signature: the bundle was altered after signing, or the signature is damaged; re-pack and sign it"
     )]
+    #[diagnostic(code(data::models::bad_signature))]
     BadSignature,
     /// Signed with another key than the one given.
     #[error(
         "signed with key {found}, but the key given is {expected}; sign it with the right key or give the right public key"
     )]
+    #[diagnostic(code(data::models::unknown_key))]
     UnknownKey {
         /// The key id in the trailer.
         found: KeyId,
@@ -248,14 +257,17 @@ pub enum BundleError {
     #[error(
         "the bundle is not signed and a signature is required; sign it with `sentio bundle pack --key` or `sentio bundle sign`"
     )]
+    #[diagnostic(code(data::models::unsigned_refused))]
     UnsignedRefused,
     /// The policy requires a signature but no key was given to check it with.
     #[error(
         "a signature is required but no public key was given to check it; pass the public key file"
     )]
+    #[diagnostic(code(data::models::key_required))]
     KeyRequired,
     /// Reading the file failed.
     #[error("reading the bundle failed: {0}")]
+    #[diagnostic(code(data::models::io))]
     Io(#[source] io::Error),
 }
 

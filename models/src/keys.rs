@@ -53,13 +53,15 @@ pub fn key_id(key: &VerifyingKey) -> KeyId {
 }
 
 /// Why a key could not be made, saved or loaded.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum KeyError {
     /// The operating system's random source failed.
     #[error("could not get random bytes from the operating system: {0}; try again")]
+    #[diagnostic(code(data::models::random))]
     Random(String),
     /// Reading or writing the file failed.
     #[error("{}: {source}; check the path and its permissions", path.display())]
+    #[diagnostic(code(data::models::io))]
     Io {
         /// The file.
         path: PathBuf,
@@ -69,12 +71,14 @@ pub enum KeyError {
     },
     /// The file exists: keys are never overwritten.
     #[error("{} already exists; keys are never overwritten: move it away or choose another path", path.display())]
+    #[diagnostic(code(data::models::exists))]
     Exists {
         /// The file.
         path: PathBuf,
     },
     /// The file is not a key file of the expected kind.
     #[error("{}: {reason}", path.display())]
+    #[diagnostic(code(data::models::format))]
     Format {
         /// The file.
         path: PathBuf,

@@ -29,13 +29,15 @@ pub const MAX_RANK: usize = 8;
 pub type Figures = BTreeMap<String, Value>;
 
 /// Why a manifest was refused.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ManifestError {
     /// Not JSON, or a field has the wrong type or is missing.
     #[error("manifest is not valid: {0} (fix the JSON; docs/bundle.md lists the fields)")]
+    #[diagnostic(code(data::models::json))]
     Json(#[from] serde_json::Error),
     /// A field's value breaks a rule.
     #[error("manifest field `{field}` is invalid: {reason}")]
+    #[diagnostic(code(data::models::invalid))]
     Invalid {
         /// The field, as a JSON path (`name`, `input.shape`, ...).
         field: &'static str,

@@ -1,11 +1,12 @@
 use std::path::PathBuf;
 
 /// Everything that can go wrong in this crate. Each message ends with what to do about it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[non_exhaustive]
 pub enum AudioError {
     /// The file could not be opened, read, written or renamed.
     #[error("cannot {action} {}: {source}; check that the path exists and is accessible", path.display())]
+    #[diagnostic(code(data::audio::io))]
     Io {
         /// What we were doing: "open", "read", "write", "rename to".
         action: &'static str,
@@ -19,6 +20,7 @@ pub enum AudioError {
         "{} is not a WAV file ({reason}); convert it with `sox in.mp3 -r 16000 -c 1 out.wav`",
         path.display()
     )]
+    #[diagnostic(code(data::audio::not_wav))]
     NotWav { path: PathBuf, reason: String },
 
     /// A WAV file whose encoding we do not decode (A-law, 64-bit float, 12-bit PCM, ...).
@@ -26,6 +28,7 @@ pub enum AudioError {
         "{}: unsupported WAV format: {detail}; convert it to 16-bit PCM with `sox in.wav -r 16000 -c 1 -b 16 out.wav`",
         path.display()
     )]
+    #[diagnostic(code(data::audio::unsupported_format))]
     UnsupportedFormat { path: PathBuf, detail: String },
 
     /// The header is fine but the sample data is damaged or cut short.
@@ -33,6 +36,7 @@ pub enum AudioError {
         "{}: the sample data is damaged ({reason}); the file is probably truncated, export or record it again",
         path.display()
     )]
+    #[diagnostic(code(data::audio::corrupt_data))]
     CorruptData { path: PathBuf, reason: String },
 
     /// A float WAV holds NaN or an infinity: the file is whole, but what wrote it was wrong.
@@ -40,6 +44,7 @@ pub enum AudioError {
         "{}: sample {index} is {value}, and a float WAV must hold finite samples; the program that wrote it computed NaN or infinity: fix it there, or export the audio again as 16-bit PCM",
         path.display()
     )]
+    #[diagnostic(code(data::audio::non_finite_sample))]
     NonFiniteSample {
         path: PathBuf,
         index: usize,
@@ -50,10 +55,12 @@ pub enum AudioError {
     #[error(
         "sample rate of 0 Hz for {what}; pass the rate the samples were recorded at (e.g. 16000)"
     )]
+    #[diagnostic(code(data::audio::zero_sample_rate))]
     ZeroSampleRate { what: String },
 
     /// A [`crate::FeatureConfig`] (or [`crate::VadConfig`]) whose values cannot work together.
     #[error("invalid {config}: {field} {problem}; fix it or start from {config}::default()")]
+    #[diagnostic(code(data::audio::invalid_config))]
     InvalidConfig {
         config: &'static str,
         field: &'static str,
@@ -64,5 +71,6 @@ pub enum AudioError {
     #[error(
         "the model's manifest does not describe its speech input: {problem}; give the manifest that training wrote beside the model (`sentio train ser` records it)"
     )]
+    #[diagnostic(code(data::audio::manifest))]
     Manifest { problem: String },
 }

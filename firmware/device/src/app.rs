@@ -45,17 +45,22 @@ impl Default for AppOptions {
 }
 
 /// Why the loop failed: which device, and the device's own error (which carries a help line).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum AppError {
     #[error("camera failed: {0}")]
-    Camera(#[source] HalError),
+    #[diagnostic(code(device::sentiod::camera))]
+    Camera(#[source] #[diagnostic_source] HalError),
     #[error("microphone failed: {0}")]
-    Microphone(#[source] HalError),
+    #[diagnostic(code(device::sentiod::microphone))]
+    Microphone(#[source] #[diagnostic_source] HalError),
     #[error("speaker failed: {0}")]
-    Speaker(#[source] HalError),
+    #[diagnostic(code(device::sentiod::speaker))]
+    Speaker(#[source] #[diagnostic_source] HalError),
     #[error("display failed: {0}")]
-    Display(#[source] HalError),
+    #[diagnostic(code(device::sentiod::display))]
+    Display(#[source] #[diagnostic_source] HalError),
     #[error("drawing on the display failed: {0}")]
+    #[diagnostic(code(device::sentiod::draw))]
     Draw(String),
 }
 
@@ -253,6 +258,14 @@ where
     let mut mic_ended = false;
     let mut audio_lag_max = Duration::ZERO;
     let mut last_level: Option<f32> = None;
+    tracing::debug!(
+        width = format.width,
+        height = format.height,
+        fps,
+        mic_rate = rate,
+        speaker_rate,
+        "pipeline: started"
+    );
 
     let mut stats = PreviewStats::default();
     let mut totals = StageTotals::default();
@@ -296,7 +309,16 @@ where
         let t2 = clock.now();
         // The audio read so far ends at this frame's time on the camera's timeline.
         let media_time = Duration::from_micros(frames * 1_000_000 / fps);
-        audio_lag_max = audio_lag_max.max((t2 - start).saturating_sub(media_time));
+        let audio_lag = (t2 - start).saturating_sub(media_time);
+        if audio_lag > audio_lag_max + Duration::from_millis(100) {
+            // A live microphone's buffer drops audio once this lag exceeds it.
+            tracing::debug!(
+                frame = frames,
+                lag_ms = audio_lag.as_millis() as u64,
+                "pipeline: the microphone's audio lags the clock more than before"
+            );
+        }
+        audio_lag_max = audio_lag_max.max(audio_lag);
 
         let input = StepInput {
             frame: &frame,
@@ -380,6 +402,7 @@ where
             window_frames = 0;
         }
     };
+    tracing::debug!(frames, ?reason, "pipeline: stopped");
     Ok(RunSummary {
         frames,
         reason,

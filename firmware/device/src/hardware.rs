@@ -52,13 +52,15 @@ impl Default for Overrides {
 }
 
 /// Why the hardware could not be set up.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SetupError {
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Device(#[from] HalError),
     #[error(
-        "board {board} needs {what}, but this sentiod was built without the `{feature}` feature\n  help: rebuild with `cargo build --release -p sentiod --features {feature}`{alternative}"
+        "board {board} needs {what}, but this sentiod was built without the `{feature}` feature"
     )]
+    #[diagnostic(code(device::sentiod::feature_missing), help("rebuild with `cargo build --release -p sentiod --features {feature}`{alternative}"))]
     FeatureMissing {
         board: String,
         what: &'static str,

@@ -46,23 +46,27 @@ pub struct LinkOptions {
 }
 
 /// Why the link could not start.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LinkError {
     #[error(
-        "cannot open the model store in {dir}: {source}\n  help: check that the folder is writable, or give another one with --store DIR"
+        "cannot open the model store in {dir}: {source}"
     )]
+    #[diagnostic(code(device::sentiod::store), help("check that the folder is writable, or give another one with --store DIR"))]
     Store {
         dir: String,
+        #[diagnostic_source]
         source: sentio_store::StoreError,
     },
     #[error(
-        "cannot open the serial device {path}: {source}\n  help: check the board profile's serial.device (or --serial), that the USB gadget or UART is enabled, and that this user is in the `dialout` group; --no-link runs without the host link"
+        "cannot open the serial device {path}: {source}"
     )]
+    #[diagnostic(code(device::sentiod::serial), help("check the board profile's serial.device (or --serial), that the USB gadget or UART is enabled, and that this user is in the `dialout` group; --no-link runs without the host link"))]
     Serial {
         path: String,
         source: serialport::Error,
     },
     #[error("cannot create a pseudo-terminal: {0}")]
+    #[diagnostic(code(device::sentiod::pty))]
     Pty(serialport::Error),
 }
 
@@ -149,6 +153,9 @@ impl Link {
             source,
         };
         let (store, recovery) = Store::open_dir(&options.store_dir, config).map_err(store_error)?;
+        for event in &recovery.events {
+            tracing::info!(store = %options.store_dir.display(), "model store recovery: {event}");
+        }
         if !recovery.is_clean() {
             report(Event::StoreRecovery {
                 report: recovery.to_string(),
@@ -306,6 +313,7 @@ fn load(store: &Store<DirFs>, registry: &ModelRegistry, name: &str, report: &imp
         .filter(|m| m.verified);
     match (active, store.read_active(name)) {
         (Some(info), Ok(bytes)) => {
+            tracing::info!(model = name, version = %info.version, bytes = bytes.len(), "link: model loaded from the store");
             report(Event::ModelLoaded {
                 name: name.to_string(),
                 version: info.version.clone(),
@@ -374,6 +382,7 @@ fn run(
             let activated: Vec<String> = server.take_activations().map(|n| n.to_string()).collect();
             let deleted: Vec<String> = server.take_deletions().map(|n| n.to_string()).collect();
             for name in &activated {
+                tracing::info!(model = %name, "link: the host activated a model");
                 // The update's commit point: a model that fails is rolled back before it runs.
                 self_check(server.store_mut(), name, load_options, report);
             }
@@ -412,8 +421,12 @@ fn run(
                 let store = server.into_store();
                 server = LinkServer::new(config(monotonic_ms().wrapping_add(0x4000)), store);
             }
-            Ok(ServeExit::Disconnected) => std::thread::sleep(Duration::from_millis(50)),
+            Ok(ServeExit::Disconnected) => {
+                tracing::debug!("link: the serial line closed; waiting for a host");
+                std::thread::sleep(Duration::from_millis(50));
+            }
             Err(e) => {
+                tracing::warn!(error = %e, "link: I/O error; the link restarts");
                 report(Event::LinkError {
                     message: e.to_string(),
                 });

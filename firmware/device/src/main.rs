@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context as _;
+use miette::{IntoDiagnostic as _, WrapErr as _};
 use clap::{Parser, ValueEnum};
 use sentio_boards::{BoardProfile, CameraDriver, FaceDetectorKind};
 use sentio_hal::sim::Pacing;
@@ -36,6 +36,12 @@ struct Args {
     /// jetson-orin-nano) or the path of a profile .toml file.
     #[arg(long, env = "SENTIO_BOARD", default_value = "sim")]
     board: String,
+    /// Log more on stderr: -v debug, -vv trace (the default is info; RUST_LOG overrides).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Log less on stderr: -q warnings, -qq errors, -qqq nothing (RUST_LOG overrides).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    quiet: u8,
     /// Camera: `pattern`, an image file, a folder of images, or a /dev/video* node.
     #[arg(long)]
     camera: Option<String>,
@@ -158,26 +164,8 @@ enum Detector {
 fn main() -> std::process::ExitCode {
     match real_main() {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sentiod: error: {}", error_report(&e));
-            std::process::ExitCode::FAILURE
-        }
+        Err(e) => sentio_diagnostics::report("sentiod", &e),
     }
-}
-
-/// The error and its causes, leaving out a cause whose text an outer error already quotes (our
-/// device errors repeat the OS error in their message, and their help line must come last).
-fn error_report(e: &anyhow::Error) -> String {
-    let mut report = e.to_string();
-    for cause in e.chain().skip(1) {
-        let text = cause.to_string();
-        if !report.contains(&text) {
-            // Keep help lines last: the cause goes at the end of the first line.
-            let split = report.find("\n  help:").unwrap_or(report.len());
-            report.insert_str(split, &format!(": {text}"));
-        }
-    }
-    report
 }
 
 /// What the command line says about faces and models (`debug_audio` is for the modes that
@@ -194,8 +182,14 @@ fn face_options(args: &Args) -> FaceOptions {
     }
 }
 
-fn real_main() -> anyhow::Result<()> {
+fn real_main() -> miette::Result<()> {
     let args = Args::parse();
+    // Logs go to stderr (journald under systemd); stdout carries only the JSON events.
+    sentio_diagnostics::init_logs(sentio_diagnostics::Verbosity {
+        default: 1,
+        verbose: args.verbose,
+        quiet: args.quiet,
+    });
     let face_options_of_args = face_options(&args);
     let profile = BoardProfile::load(&args.board)?;
     let simulated = profile.camera.driver == CameraDriver::Sim;
@@ -228,7 +222,8 @@ fn real_main() -> anyhow::Result<()> {
                 std::process::exit(130);
             }
         })
-        .context("cannot install the Ctrl-C/SIGTERM handler")?;
+        .into_diagnostic()
+        .wrap_err("cannot install the Ctrl-C/SIGTERM handler")?;
     }
 
     let overrides = Overrides {
@@ -317,7 +312,8 @@ fn real_main() -> anyhow::Result<()> {
             };
             if let Some(dir) = &options.debug_audio {
                 std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create --debug-audio {}", dir.display()))?;
+                    .into_diagnostic()
+                    .wrap_err_with(|| format!("cannot create --debug-audio {}", dir.display()))?;
             }
             let registry = link.as_ref().map(|l| l.registry.clone());
             let consent =

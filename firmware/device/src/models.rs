@@ -19,36 +19,46 @@ pub struct ModelFile {
 }
 
 /// Why a model was refused. Each names the model and says what to do.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ModelError {
     #[error(
-        "{origin}: cannot read it ({source})\n  help: check the path given to --model or in the profile's models.dir"
+        "{origin}: cannot read it ({source})"
     )]
+    #[diagnostic(code(data::sentiod::io), help("check the path given to --model or in the profile's models.dir"))]
     Io {
         origin: String,
         source: std::io::Error,
     },
     #[error(
-        "{origin}: no manifest next to the model ({looked})\n  help: write one with `sentio manifest init {origin}`, or give a bundle made by `sentio bundle pack`"
+        "{origin}: no manifest next to the model ({looked})"
     )]
+    #[diagnostic(code(data::sentiod::no_manifest), help("write one with `sentio manifest init {origin}`, or give a bundle made by `sentio bundle pack`"))]
     NoManifest { origin: String, looked: String },
     #[error("{origin}: {source}")]
+    #[diagnostic(code(data::sentiod::manifest))]
     Manifest {
         origin: String,
+        #[diagnostic_source]
         source: sentio_models::ManifestError,
     },
     #[error("{origin}: not a valid bundle ({source})")]
+    #[diagnostic(code(data::sentiod::bundle))]
     Bundle {
         origin: String,
+        #[diagnostic_source]
         source: sentio_models::BundleError,
     },
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Expression(#[from] sentio_vision::expression::ExpressionError),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Speech(#[from] crate::voice::SpeechModelError),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Sketch(#[from] sentio_vision::sketch::SketchModelError),
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Anp(#[from] sentio_vision::anp::AnpError),
 }
 

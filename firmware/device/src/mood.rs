@@ -164,6 +164,7 @@ impl MoodPipeline {
             });
         match loaded {
             Ok(model) => {
+                tracing::info!(model = %model.label, %origin, "speech model swapped in from the store");
                 emit(Event::ModelActive {
                     role: "speech".into(),
                     model: model.label.clone(),
@@ -172,12 +173,15 @@ impl MoodPipeline {
                 self.speech = Some(model);
                 // The ring and the VAD stay: the new model hears the next window.
             }
-            Err(reason) => emit(Event::ModelRefused {
-                role: "speech".into(),
-                origin,
-                reason,
-                keeps: self.speech_model().map(str::to_string),
-            }),
+            Err(reason) => {
+                tracing::warn!(%origin, %reason, "new speech model refused; the running one stays");
+                emit(Event::ModelRefused {
+                    role: "speech".into(),
+                    origin,
+                    reason,
+                    keeps: self.speech_model().map(str::to_string),
+                })
+            }
         }
     }
 

@@ -244,6 +244,7 @@ impl FacePipeline {
             .and_then(|file| file.expression(&self.setup.load_options));
         match loaded {
             Ok(model) => {
+                tracing::info!(model = %model.label, %origin, "expression model swapped in from the store");
                 emit(Event::ModelActive {
                     role: "expression".into(),
                     model: model.label.clone(),
@@ -253,12 +254,15 @@ impl FacePipeline {
                 // The next reading is the new model's, reported even if the label is the same.
                 self.expression = None;
             }
-            Err(e) => emit(Event::ModelRefused {
-                role: "expression".into(),
-                origin,
-                reason: e.to_string(),
-                keeps: self.expression_model().map(str::to_string),
-            }),
+            Err(e) => {
+                tracing::warn!(%origin, error = %e, "new expression model refused; the running one stays");
+                emit(Event::ModelRefused {
+                    role: "expression".into(),
+                    origin,
+                    reason: e.to_string(),
+                    keeps: self.expression_model().map(str::to_string),
+                })
+            }
         }
     }
 }

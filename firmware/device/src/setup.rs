@@ -165,6 +165,7 @@ fn model_at_start<M>(
         match read().and_then(&load) {
             Ok(model) => {
                 let (label, origin) = describe(&model);
+                tracing::info!(role, model = %label, %origin, "pipeline: model loaded");
                 emit(Event::ModelActive {
                     role: role.into(),
                     model: label,
@@ -172,12 +173,15 @@ fn model_at_start<M>(
                 });
                 return Some(model);
             }
-            Err(e) => emit(Event::ModelRefused {
-                role: role.into(),
-                origin,
-                reason: e.to_string(),
-                keeps: None,
-            }),
+            Err(e) => {
+                tracing::warn!(role, %origin, error = %e, "pipeline: model refused; trying the next source");
+                emit(Event::ModelRefused {
+                    role: role.into(),
+                    origin,
+                    reason: e.to_string(),
+                    keeps: None,
+                })
+            }
         }
     }
     None

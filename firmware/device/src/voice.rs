@@ -20,23 +20,24 @@ use sentio_infer::{LoadOptions, Model};
 use sentio_models::{Manifest, SER8, Task};
 
 /// Why a model cannot be the speech model. Each names the model and says what to do.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SpeechModelError {
     #[error(
-        "{origin}: its task is {task:?}, not \"ser\"\n  help: flash it under the name its task \
-         serves, or fix the manifest's task"
+        "{origin}: its task is {task:?}, not \"ser\""
     )]
+    #[diagnostic(code(data::sentiod::wrong_task), help("flash it under the name its task serves, or fix the manifest's task"))]
     WrongTask { origin: String, task: String },
     #[error("{origin}: {source}")]
+    #[diagnostic(code(data::sentiod::input))]
     Input {
         origin: String,
+        #[diagnostic_source]
         source: sentio_audio::AudioError,
     },
     #[error(
-        "{origin}: the model takes {model:?} but its manifest's features make {manifest:?} \
-         ({frames} frames x {dims} features)\n  help: the manifest is not this model's; give the \
-         manifest training wrote beside it"
+        "{origin}: the model takes {model:?} but its manifest's features make {manifest:?} ({frames} frames x {dims} features)"
     )]
+    #[diagnostic(code(data::sentiod::input_shape), help("the manifest is not this model's; give the manifest training wrote beside it"))]
     InputShape {
         origin: String,
         model: Vec<usize>,
@@ -45,26 +46,28 @@ pub enum SpeechModelError {
         dims: usize,
     },
     #[error(
-        "{origin}: its labels {labels:?} are not speech emotions (each must be one of {want:?})\n  \
-         help: fix the manifest's labels (`sentio manifest init MODEL --labels ser8`)"
+        "{origin}: its labels {labels:?} are not speech emotions (each must be one of {want:?})"
     )]
+    #[diagnostic(code(data::sentiod::wrong_labels), help("fix the manifest's labels (`sentio manifest init MODEL --labels ser8`)"))]
     WrongLabels {
         origin: String,
         labels: Vec<String>,
         want: Vec<&'static str>,
     },
     #[error(
-        "{origin}: the model gives {got} scores, its manifest lists {want} labels\n  help: the \
-         manifest does not describe this model; write it again with `sentio manifest init`"
+        "{origin}: the model gives {got} scores, its manifest lists {want} labels"
     )]
+    #[diagnostic(code(data::sentiod::output_size), help("the manifest does not describe this model; write it again with `sentio manifest init`"))]
     OutputSize {
         origin: String,
         got: usize,
         want: usize,
     },
     #[error("{origin}: {source}")]
+    #[diagnostic(code(data::sentiod::infer))]
     Infer {
         origin: String,
+        #[diagnostic_source]
         source: Box<sentio_infer::Error>,
     },
 }

@@ -175,9 +175,21 @@ fn real_board_without_its_serial_device_says_how_to_fix() {
 
 #[test]
 fn unknown_board_lists_the_built_in_ones() {
-    let out = sentiod().args(["--board", "rpi9"]).output().unwrap();
-    assert!(!out.status.success());
+    let out = sentiod()
+        .args(["--board", "rpi9"])
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    // A board profile is data: exit code 4, rendered once with its code and help line.
+    assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err,
+        "sentiod: error[data::boards::unknown_board]: unknown board \"rpi9\"\n  allowed: sim, \
+         sim-mono, rpi4, rpi5, rpi-zero2w, jetson-nano, jetson-orin-nano\n  help: did you mean \
+         \"rpi4\"?\n"
+    );
     for name in [
         "sim",
         "rpi4",
@@ -208,7 +220,8 @@ fn missing_media_is_a_clear_error() {
         .arg(dir.path().join("s.wav"))
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    // A missing microphone file is the simulated device failing: exit code 3.
+    assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("no/such/voice.wav") && err.contains("not found"),

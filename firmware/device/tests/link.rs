@@ -42,7 +42,12 @@ impl Device {
     }
 
     fn start_with(store: &Path, out: &Path, args: &[&str]) -> Device {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sentiod"))
+        Self::spawn(Self::command(store, out, args).stderr(Stdio::inherit()))
+    }
+
+    fn command(store: &Path, out: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sentiod"));
+        command
             .args([
                 "--board",
                 "sim",
@@ -58,10 +63,12 @@ impl Device {
             .arg(out.join("display"))
             .arg("--speaker-out")
             .arg(out.join("speaker.wav"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+            .stdout(Stdio::piped());
+        command
+    }
+
+    fn spawn(command: &mut Command) -> Device {
+        let mut child = command.spawn().unwrap();
         let lines = BufReader::new(child.stdout.take().unwrap()).lines();
         Device {
             child,
@@ -97,6 +104,58 @@ impl Device {
         assert!(self.child.wait().unwrap().success());
         self.seen
     }
+}
+
+#[test]
+fn with_rust_log_debug_link_and_pipeline_logs_go_to_stderr_and_stdout_stays_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Device::command(
+        &dir.path().join("store"),
+        dir.path(),
+        &["--camera", "pattern", "--mic", "silence", "--no-music"],
+    );
+    command.env("RUST_LOG", "debug").env_remove("JOURNAL_STREAM");
+    let mut device = Device::spawn(command.stderr(Stdio::piped()));
+    let mut stderr = device.child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut text).unwrap();
+        text
+    });
+    let path = device.wait_for(is("link"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut conn = connect(&path);
+    let outcome = conn
+        .flash(
+            "fer",
+            zoo_fer_bundle("9.0.0", |_| {}).as_slice(),
+            &FlashOptions::default(),
+            (),
+        )
+        .unwrap();
+    assert_eq!(outcome.outcome, FlashOutcome::Flashed);
+    device.wait_for(|e| e["event"] == "model_loaded" && e["version"] == "9.0.0");
+    drop(conn);
+    // `stop` parses every stdout line as JSON: a log line there would fail it.
+    let events = device.stop();
+    assert!(events.iter().all(|e| e["event"].is_string()), "{events:?}");
+    let logs = stderr.join().unwrap();
+    for wanted in [
+        "link: the host started a session",
+        "link: the host activated a model",
+        "link: model loaded from the store",
+        "pipeline: started",
+        "pipeline: stopped",
+    ] {
+        assert!(logs.contains(wanted), "{wanted:?} not logged:\n{logs}");
+    }
+    assert!(logs.lines().any(|l| l.contains("DEBUG")), "{logs}");
+    assert!(
+        logs.lines().all(|l| !l.trim_start().starts_with('{')),
+        "a JSON event went to stderr:\n{logs}"
+    );
 }
 
 fn is(kind: &'static str) -> impl Fn(&Value) -> bool {

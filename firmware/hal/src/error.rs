@@ -52,6 +52,23 @@ impl ErrorKind {
     }
 }
 
+impl ErrorKind {
+    /// The last segment of a [`HalError`]'s diagnostic code, e.g. `device::hal::not_found`.
+    pub fn code_name(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::InvalidData => "invalid_data",
+            ErrorKind::Overrun => "overrun",
+            ErrorKind::Disconnected => "disconnected",
+            ErrorKind::EndOfStream => "end_of_stream",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -60,9 +77,9 @@ impl fmt::Display for ErrorKind {
 
 /// An error from a device: which device, what went wrong, and what the user can do about it.
 ///
-/// Its `Display` reads as one sentence plus a `help:` line, for example
-/// `camera /dev/video0: not found (no such device)` / `help: check the cable, or list cameras with
-/// v4l2-ctl --list-devices`.
+/// Its `Display` is one sentence, e.g. `camera /dev/video0: not found (no such device)`; what to
+/// do (`check the cable, or list cameras with v4l2-ctl --list-devices`) is its miette help,
+/// which the binaries' renderer prints after it.
 #[derive(Debug, thiserror::Error)]
 pub struct HalError {
     kind: ErrorKind,
@@ -113,18 +130,27 @@ impl HalError {
         &self.message
     }
 
-    pub fn help(&self) -> Option<&str> {
+    pub fn help_text(&self) -> Option<&str> {
         self.help.as_deref()
     }
 }
 
 impl fmt::Display for HalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} ({})", self.device, self.message, self.kind)?;
-        if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
-        }
-        Ok(())
+        write!(f, "{}: {} ({})", self.device, self.message, self.kind)
+    }
+}
+
+/// Every hardware failure is a device failure (exit code 3); the help line names the fix.
+impl miette::Diagnostic for HalError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(format!("device::hal::{}", self.kind.code_name())))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_deref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
     }
 }
 
@@ -133,13 +159,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn display_names_device_kind_and_help() {
+    fn display_names_device_and_kind_and_the_diagnostic_carries_code_and_help() {
+        use miette::Diagnostic as _;
         let err = HalError::new(ErrorKind::NotFound, "camera /dev/video9", "cannot open")
             .with_help("check the cable");
-        assert_eq!(
-            err.to_string(),
-            "camera /dev/video9: cannot open (not found)\n  help: check the cable"
-        );
+        assert_eq!(err.to_string(), "camera /dev/video9: cannot open (not found)");
+        let code = err.code().map(|c| c.to_string());
+        assert_eq!(code.as_deref(), Some("device::hal::not_found"));
+        let help = miette::Diagnostic::help(&err).map(|h| h.to_string());
+        assert_eq!(help.as_deref(), Some("check the cable"));
         assert_eq!(err.kind(), ErrorKind::NotFound);
     }
 

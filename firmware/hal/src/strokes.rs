@@ -417,7 +417,7 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidData, "{text}");
         assert_eq!(err.device(), "strokes t.json", "{text}");
         assert!(
-            err.help().is_some_and(|h| h.contains("sentio-strokes")),
+            err.help_text().is_some_and(|h| h.contains("sentio-strokes")),
             "{text}"
         );
         for part in parts {
@@ -652,7 +652,7 @@ mod tests {
         let err = StrokeFile::read(&missing).expect_err("missing");
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert!(err.device().ends_with("nope.json"), "{err}");
-        assert!(err.help().is_some(), "{err}");
+        assert!(err.help_text().is_some(), "{err}");
 
         let png = dir.path().join("face.json");
         std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").expect("write");

@@ -46,6 +46,8 @@ pub enum ErrorKind {
     /// Calibration or quantization could not be done (empty calibration set, no layer with an
     /// int8 form, an input the model rejects).
     Calibration,
+    /// The int8 model written by [`quantize`](crate::quantize::quantize) does not load.
+    QuantizedLoad,
 }
 
 /// An error of this crate.
@@ -242,6 +244,14 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
+    /// See [`ErrorKind::QuantizedLoad`].
+    #[error("model `{model}`: the quantized model does not load: {source}")]
+    QuantizedLoad {
+        /// The f32 model it was quantized from.
+        model: String,
+        /// Why it does not load.
+        source: Box<Error>,
+    },
     /// See [`ErrorKind::Run`].
     #[error("model `{model}`: inference failed: {detail}")]
     Run {
@@ -251,6 +261,48 @@ pub enum Error {
         detail: String,
     },
 }
+
+/// Errors that box this one (to stay small in every `Result`) can name it as their
+/// `#[diagnostic_source]`, so its code and help line reach the report.
+impl std::borrow::Borrow<dyn miette::Diagnostic> for Box<Error> {
+    fn borrow(&self) -> &(dyn miette::Diagnostic + 'static) {
+        self.as_ref()
+    }
+}
+
+impl miette::Diagnostic for Error {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        // The first segment is the kind of failure, which picks the binaries' exit code.
+        let code = match self {
+            Self::Io { .. } => "data::infer::io",
+            Self::Empty { .. } => "data::infer::empty",
+            Self::Corrupt { .. } => "data::infer::corrupt",
+            Self::NoGraph { .. } => "data::infer::no_graph",
+            Self::UnsupportedTensorType { .. } => "data::infer::unsupported_tensor_type",
+            Self::UndefinedOutput { .. } => "data::infer::undefined_output",
+            Self::UnsupportedOperator { .. } => "data::infer::unsupported_operator",
+            Self::NonFiniteWeights { .. } => "data::infer::non_finite_weights",
+            Self::NoInput { .. } => "data::infer::no_input",
+            Self::TooManyInputs { .. } => "data::infer::too_many_inputs",
+            Self::UnsupportedInputType { .. } => "data::infer::unsupported_input_type",
+            Self::InvalidShape { .. } => "data::infer::invalid_shape",
+            Self::ShapeMismatch { .. } => "data::infer::shape_mismatch",
+            Self::LabelMismatch { .. } => "data::infer::label_mismatch",
+            Self::Optimize { .. } => "data::infer::optimize",
+            Self::SmokeRun { .. } => "data::infer::smoke_run",
+            Self::InputLength { .. } => "data::infer::input_length",
+            Self::Calibration { .. } => "data::infer::calibration",
+            Self::Run { .. } => "data::infer::run",
+            Self::QuantizedLoad { .. } => "data::infer::quantized_load",
+        };
+        Some(Box::new(code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(self.help()).filter(|h| !h.is_empty()).map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+    }
+}
+
 
 impl Error {
     /// The kind of failure.
@@ -275,6 +327,7 @@ impl Error {
             Self::InputLength { .. } => ErrorKind::InputLength,
             Self::Run { .. } => ErrorKind::Run,
             Self::Calibration { .. } => ErrorKind::Calibration,
+            Self::QuantizedLoad { .. } => ErrorKind::QuantizedLoad,
         }
     }
 
@@ -299,7 +352,8 @@ impl Error {
             | Self::SmokeRun { model, .. }
             | Self::InputLength { model, .. }
             | Self::Run { model, .. }
-            | Self::Calibration { model, .. } => model,
+            | Self::Calibration { model, .. }
+            | Self::QuantizedLoad { model, .. } => model,
         }
     }
 
@@ -376,6 +430,11 @@ impl Error {
             Self::Calibration { .. } => {
                 "give calibration inputs the model accepts (a few hundred typical inputs, \
                  preprocessed as in the manifest), or keep the model in f32"
+                    .into()
+            }
+            Self::QuantizedLoad { .. } => {
+                "the quantizer wrote a model tract cannot load; keep the model in f32 and \
+                 report this with the f32 model file"
                     .into()
             }
         }

@@ -294,7 +294,11 @@ fn every_bad_model_gives_a_clear_error() {
     assert!(cases.len() >= 10);
     for (what, bytes, options, kind, needles) in cases {
         let err = expect(&bytes, options, kind, &needles);
-        println!("{what}: {err}\n  help: {}", err.help());
+        // What the binaries print for it (plain): the message, then the help line.
+        let report = sentio_diagnostics::Report::new(err);
+        let shown = sentio_diagnostics::render("sentio", &report, sentio_diagnostics::Style::Plain);
+        assert!(shown.contains("\n  help: "), "{what}: no help line: {shown}");
+        println!("{what}: {shown}");
     }
 }
 

@@ -251,6 +251,9 @@ fn recover(
         EINTR => Ok(()),
         EPIPE => {
             *xruns += 1;
+            // A capture overrun drops samples the device never hears; a playback underrun is a
+            // click. Both are the first thing to look at when speech or music sounds wrong.
+            tracing::warn!(xruns = *xruns, "audio: xrun (buffer over/underrun), samples dropped; recovering");
             pcm.try_recover(e)
         }
         _ => pcm.try_recover(e),
@@ -495,7 +498,7 @@ mod tests {
         assert_eq!(err.errno(), ENODEV);
         let hal = stream_error("microphone hw:1,0", "cannot read samples", err);
         assert_eq!(hal.kind(), ErrorKind::Disconnected);
-        assert!(hal.help().is_some());
+        assert!(hal.help_text().is_some());
 
         // A device that keeps overrunning gives up after a bounded number of attempts.
         let pcm = FakePcm::new(vec![Err(EPIPE); 50], true);
@@ -520,7 +523,7 @@ mod tests {
                 alsa::Error::new("snd_pcm_open", errno),
             );
             assert_eq!(e.kind(), kind, "errno {errno}");
-            assert!(e.help().is_some());
+            assert!(e.help_text().is_some());
         }
     }
 }

@@ -25,8 +25,8 @@
 //! Without any feature the crate still holds the pure parts, so they are tested everywhere: the
 //! pixel conversions in [`convert`] (YUYV and MJPEG to RGB888), the button [`Debouncer`] and the
 //! touch [`TouchDecoder`] (raw input events to pointer events).
-//! Every error is a [`sentio_hal::HalError`] naming the device, what went wrong, and a `help:`
-//! line saying what to do.
+//! Every error is a [`sentio_hal::HalError`] naming the device and what went wrong, with a help
+//! line (its miette diagnostic help) saying what to do.
 
 pub mod button;
 pub mod convert;

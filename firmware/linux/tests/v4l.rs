@@ -27,7 +27,7 @@ fn a_node_that_is_not_a_capture_device_is_refused() {
     let err = open_err("/dev/null", 640, 480, 30);
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     assert!(err.to_string().contains("no video capture format"), "{err}");
-    assert!(err.help().is_some());
+    assert!(err.help_text().is_some());
 }
 
 #[test]

@@ -9,7 +9,7 @@ pub(crate) fn mood_names() -> String {
 }
 
 /// A problem with a mood table, a [`MoodConfig`](crate::MoodConfig) or a reading.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, miette::Diagnostic)]
 #[non_exhaustive]
 pub enum MoodError {
     /// A label of the model has no mood: neither the built-in table nor an override maps it.
@@ -17,6 +17,7 @@ pub enum MoodError {
         "label {label:?} of the {table} model maps to no mood; add `{label} = \"<mood>\"` under [mood.{table}] (valid moods: {moods})",
         moods = mood_names()
     )]
+    #[diagnostic(code(data::mood::unmapped_label))]
     UnmappedLabel { table: String, label: String },
 
     /// An override (or `idle_mood`) names something that is not a mood.
@@ -24,6 +25,7 @@ pub enum MoodError {
         "{setting}: {mood:?} is not a mood; valid: {moods}",
         moods = mood_names()
     )]
+    #[diagnostic(code(data::mood::unknown_mood))]
     UnknownMood { setting: String, mood: String },
 
     /// An override names a label the model's label list does not have.
@@ -31,6 +33,7 @@ pub enum MoodError {
         "[mood.{table}] overrides {label:?}, which is not a label of the {table} model; remove it or use one of: {labels}",
         labels = labels.join(", ")
     )]
+    #[diagnostic(code(data::mood::unknown_label))]
     UnknownLabel {
         table: String,
         label: String,
@@ -41,6 +44,7 @@ pub enum MoodError {
     #[error(
         "the {table} model's label list {problem}; fix the labels in the model's manifest (one label per output, no repeats)"
     )]
+    #[diagnostic(code(data::mood::bad_labels))]
     BadLabels { table: String, problem: String },
 
     /// A reading has more or fewer scores than the model has labels.
@@ -48,6 +52,7 @@ pub enum MoodError {
         "{source_name}: {got} scores for {want} labels ({labels}); pass the model's whole output, in the order of its manifest's labels",
         labels = labels.join(", ")
     )]
+    #[diagnostic(code(data::mood::score_count))]
     ScoreCount {
         source_name: String,
         got: usize,
@@ -59,6 +64,7 @@ pub enum MoodError {
     #[error(
         "{source_name}: score {index} ({label}) is {value}; scores must be probabilities from 0 to 1 (apply softmax to logits; NaN means the model or its input is broken)"
     )]
+    #[diagnostic(code(data::mood::bad_score))]
     BadScore {
         source_name: String,
         index: usize,
@@ -68,6 +74,7 @@ pub enum MoodError {
 
     /// A [`MoodConfig`](crate::MoodConfig) value is outside its range.
     #[error("mood.{key} = {value} is out of range (allowed: {allowed}); {help}")]
+    #[diagnostic(code(data::mood::out_of_range))]
     OutOfRange {
         key: &'static str,
         value: String,
@@ -79,5 +86,6 @@ pub enum MoodError {
     #[error(
         "face_weight, voice_weight and emoji_weight are all 0, so nothing could ever move the mood; give at least one a weight above 0 (the default is 1.0)"
     )]
+    #[diagnostic(code(data::mood::no_weight))]
     NoWeight,
 }

@@ -288,15 +288,29 @@ impl<S: ModelStore> LinkServer<S> {
             match result {
                 Ok(frame) => frames.push((frame.header, frame.message)),
                 Err(FrameError::BadMessage { header }) => frames.push((header, None)),
-                Err(_) => {
+                Err(e) => {
                     self.stats.corrupt_frames += 1;
+                    tracing::debug!(error = ?e, "link: corrupt frame dropped; asking for a resend (Nak)");
                     self.endpoint.on_corrupt();
                 }
             }
         }
         for (header, message) in frames {
             self.stats.frames_received += 1;
-            let Verdict::Deliver { new_session } = self.endpoint.on_frame(&header, now_ms) else {
+            if header.kind == FrameKind::Nak {
+                tracing::debug!(ack = header.ack, "link: Nak from the host; resending from its ack");
+            }
+            let verdict = self.endpoint.on_frame(&header, now_ms);
+            match verdict {
+                Verdict::Duplicate => {
+                    tracing::debug!(seq = header.seq, "link: duplicate frame dropped (acknowledged again)");
+                }
+                Verdict::OutOfOrder => {
+                    tracing::debug!(seq = header.seq, "link: frame out of order (one was lost); a Nak is due");
+                }
+                _ => {}
+            }
+            let Verdict::Deliver { new_session } = verdict else {
                 continue;
             };
             if new_session {
@@ -337,6 +351,9 @@ impl<S: ModelStore> LinkServer<S> {
         };
         if let Some(t) = transmit {
             let header = t.header;
+            if t.retransmission {
+                tracing::debug!(seq = header.seq, "link: retransmitting a frame the host has not acknowledged");
+            }
             let payload = t.payload;
             let len = match buf.get_mut(..limit) {
                 Some(out) => encode_frame(&header, payload, out).map(<[u8]>::len).ok(),
@@ -350,6 +367,9 @@ impl<S: ModelStore> LinkServer<S> {
         }
         self.check_reboot();
         let header = self.endpoint.take_control()?;
+        if header.kind == FrameKind::Nak {
+            tracing::debug!(expected = header.ack, "link: sending a Nak (a frame was lost or corrupt)");
+        }
         let len = encode_control(&header, buf).map(<[u8]>::len).ok()?;
         buf.get(..len)
     }
@@ -430,6 +450,7 @@ impl<S: ModelStore> LinkServer<S> {
         self.session = Session::default();
         self.transfer = None;
         self.stats.sessions += 1;
+        tracing::info!(session = self.stats.sessions, "link: the host started a session");
         if self.reboot == Reboot::Pending {
             self.reboot = Reboot::Requested;
         }
@@ -443,6 +464,7 @@ impl<S: ModelStore> LinkServer<S> {
         self.outbox.clear();
         self.session = Session::default();
         self.stats.sessions_dropped += 1;
+        tracing::info!("link: the host stopped answering; session dropped, waiting for its next hello");
         if self.reboot == Reboot::Pending {
             self.reboot = Reboot::Requested;
         }
@@ -643,6 +665,16 @@ impl<S: ModelStore> LinkServer<S> {
                 self.next_transfer_id = self.next_transfer_id.wrapping_add(1).max(1);
                 let download = DownloadState::new(transfer_id, request.size, resume_offset);
                 let resume_offset = download.received();
+                if resume_offset > 0 {
+                    tracing::info!(
+                        model = request.name.as_str(),
+                        offset = resume_offset,
+                        size = request.size,
+                        "link: resuming a transfer where an earlier one stopped"
+                    );
+                } else {
+                    tracing::debug!(model = request.name.as_str(), size = request.size, "link: transfer begins");
+                }
                 self.transfer = Some(OpenTransfer {
                     name: request.name,
                     download,

@@ -9,12 +9,13 @@ use sentio_models::BundleError;
 /// gives the [`ErrorCode`] to answer the host with.
 ///
 /// [`error_code`]: StoreError::error_code
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StoreError {
     /// The model name breaks the naming rule.
     #[error(
         "invalid model name {name:?}: use 1 to 32 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, without \"..\""
     )]
+    #[diagnostic(code(device::store::bad_name))]
     BadName {
         /// The name given.
         name: String,
@@ -23,6 +24,7 @@ pub enum StoreError {
     #[error(
         "not enough room in the model store: {needed} bytes needed, {available} bytes free; delete a model or flash a smaller one"
     )]
+    #[diagnostic(code(device::store::quota_exceeded))]
     QuotaExceeded {
         /// Bytes the transfer needs.
         needed: u64,
@@ -32,12 +34,15 @@ pub enum StoreError {
     },
     /// The store has a public key and the file is not a signed bundle.
     #[error("this device only takes signed bundles; sign the bundle and flash it again")]
+    #[diagnostic(code(device::store::unsigned_refused))]
     UnsignedRefused,
     /// No transfer is open (never begun, committed, aborted, or replaced by another).
     #[error("no transfer in progress; begin the transfer again")]
+    #[diagnostic(code(device::store::no_transfer))]
     NoTransfer,
     /// A chunk not at the end of what was received.
     #[error("chunk at offset {offset}, but the store has {expected} bytes; resend from {expected}")]
+    #[diagnostic(code(device::store::out_of_order))]
     OutOfOrder {
         /// Where the chunk was to go.
         offset: u64,
@@ -46,12 +51,14 @@ pub enum StoreError {
     },
     /// A chunk past the announced size.
     #[error("chunk goes past the announced size of {size} bytes; flash the file again")]
+    #[diagnostic(code(device::store::beyond_end))]
     BeyondEnd {
         /// The announced size.
         size: u64,
     },
     /// Commit before every byte arrived.
     #[error("transfer incomplete: {received} of {size} bytes received; send the rest, then commit")]
+    #[diagnostic(code(device::store::incomplete))]
     Incomplete {
         /// Bytes received.
         received: u64,
@@ -62,6 +69,7 @@ pub enum StoreError {
     #[error(
         "SHA-256 of the received file is {actual}, not the announced {expected}; the file was damaged on the way and was discarded: flash it again"
     )]
+    #[diagnostic(code(device::store::hash_mismatch))]
     HashMismatch {
         /// Announced, hex.
         expected: String,
@@ -70,11 +78,13 @@ pub enum StoreError {
     },
     /// The received bundle failed verification. The file was discarded.
     #[error("the received bundle was refused and discarded: {0}")]
-    Bundle(#[source] BundleError),
+    #[diagnostic(code(device::store::bundle))]
+    Bundle(#[source] #[diagnostic_source] BundleError),
     /// The bundle's manifest names another model than the transfer.
     #[error(
         "the bundle holds model {manifest:?} but was sent as {name:?}; flash it under its own name"
     )]
+    #[diagnostic(code(device::store::name_mismatch))]
     NameMismatch {
         /// The transfer's name.
         name: String,
@@ -83,12 +93,14 @@ pub enum StoreError {
     },
     /// No model by that name.
     #[error("no model {name:?} in the store; list the models to see the names")]
+    #[diagnostic(code(device::store::unknown_model))]
     UnknownModel {
         /// The name given.
         name: String,
     },
     /// Rollback with no previous version.
     #[error("model {name:?} has no previous version to roll back to")]
+    #[diagnostic(code(device::store::nothing_to_roll_back))]
     NothingToRollBack {
         /// The name given.
         name: String,
@@ -97,6 +109,7 @@ pub enum StoreError {
     #[error(
         "model {name:?}: the version in that slot did not verify (unsigned or signed with another key?); flash a signed bundle"
     )]
+    #[diagnostic(code(device::store::not_verified))]
     NotVerified {
         /// The name given.
         name: String,
@@ -105,6 +118,7 @@ pub enum StoreError {
     #[error(
         "model store: {op} {file}: {source}; check the disk or SD card (the operation may be retried)"
     )]
+    #[diagnostic(code(device::store::io))]
     Io {
         /// What the store was doing.
         op: &'static str,

@@ -9,35 +9,37 @@ use sentio_models::{ANP32, Manifest, Task};
 use crate::{ImageLayout, ImagePrep};
 
 /// Why a model cannot be the ANP tagger. Each names the model and says what to do.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum AnpError {
     #[error(
-        "{origin}: its labels are not the anp32 pairs in order\n  help: fix the manifest's \
-         labels or retrain with `sentio train anp`"
+        "{origin}: its labels are not the anp32 pairs in order"
     )]
+    #[diagnostic(code(data::vision::wrong_labels), help("fix the manifest's labels or retrain with `sentio train anp`"))]
     WrongLabels { origin: String },
     #[error(
-        "{origin}: its task is {task:?}, not \"anp\"\n  help: flash it under the name its task \
-         serves, or fix the manifest's task"
+        "{origin}: its task is {task:?}, not \"anp\""
     )]
+    #[diagnostic(code(data::vision::wrong_task), help("flash it under the name its task serves, or fix the manifest's task"))]
     WrongTask { origin: String, task: String },
     #[error(
-        "{origin}: its input {shape:?} is not an RGB image [1, 3, H, W]\n  help: the ANP tagger \
-         looks at the colour picture; give one trained by `sentio train anp`"
+        "{origin}: its input {shape:?} is not an RGB image [1, 3, H, W]"
     )]
+    #[diagnostic(code(data::vision::not_an_rgb_image), help("the ANP tagger looks at the colour picture; give one trained by `sentio train anp`"))]
     NotAnRgbImage { origin: String, shape: Vec<usize> },
     #[error(
-        "{origin}: the model gives {got} scores for {want} pairs\n  help: the manifest does not \
-         describe this model; write it again with `sentio manifest init`"
+        "{origin}: the model gives {got} scores for {want} pairs"
     )]
+    #[diagnostic(code(data::vision::output_size), help("the manifest does not describe this model; write it again with `sentio manifest init`"))]
     OutputSize {
         origin: String,
         got: usize,
         want: usize,
     },
     #[error("{origin}: {source}")]
+    #[diagnostic(code(data::vision::infer))]
     Infer {
         origin: String,
+        #[diagnostic_source]
         source: Box<sentio_infer::Error>,
     },
 }

@@ -9,19 +9,17 @@ use sentio_models::{FER7, Manifest, Task};
 use crate::{ImageLayout, ImagePrep};
 
 /// Why a model cannot be the expression model. Each names the model and says what to do.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ExpressionError {
     #[error(
-        "{origin}: the expression model's input {shape:?} is not an image ([1, C, H, W] or \
-         [1, H, W, C] with C = 1 or 3)\n  help: give an expression model that takes a face \
-         picture, with its manifest"
+        "{origin}: the expression model's input {shape:?} is not an image ([1, C, H, W] or [1, H, W, C] with C = 1 or 3)"
     )]
+    #[diagnostic(code(data::vision::not_an_image), help("give an expression model that takes a face picture, with its manifest"))]
     NotAnImage { origin: String, shape: Vec<usize> },
     #[error(
-        "{origin}: its labels are {set} {labels:?}; an expression model must give the fer7 \
-         labels in FER2013 order {want:?}\n  help: fix the manifest's labels (`sentio manifest \
-         init MODEL --labels fer7`) or retrain with the fer7 label set"
+        "{origin}: its labels are {set} {labels:?}; an expression model must give the fer7 labels in FER2013 order {want:?}"
     )]
+    #[diagnostic(code(data::vision::wrong_labels), help("fix the manifest's labels (`sentio manifest init MODEL --labels fer7`) or retrain with the fer7 label set"))]
     WrongLabels {
         origin: String,
         set: String,
@@ -29,23 +27,25 @@ pub enum ExpressionError {
         want: Vec<&'static str>,
     },
     #[error(
-        "{origin}: its task is {task:?}, not \"fer\"\n  help: flash it under the name its task \
-         serves, or fix the manifest's task"
+        "{origin}: its task is {task:?}, not \"fer\""
     )]
+    #[diagnostic(code(data::vision::wrong_task), help("flash it under the name its task serves, or fix the manifest's task"))]
     WrongTask { origin: String, task: String },
     #[error(
-        "{origin}: the model gives {got} scores, its manifest lists {want} labels\n  help: the \
-         manifest does not describe this model; write it again with `sentio manifest init`"
+        "{origin}: the model gives {got} scores, its manifest lists {want} labels"
     )]
+    #[diagnostic(code(data::vision::output_size), help("the manifest does not describe this model; write it again with `sentio manifest init`"))]
     OutputSize {
         origin: String,
         got: usize,
         want: usize,
     },
     #[error("{origin}: {source}")]
+    #[diagnostic(code(data::vision::infer))]
     Infer {
         origin: String,
         /// Boxed: the runtime's error is large, and this one travels in every `Result`.
+        #[diagnostic_source]
         source: Box<sentio_infer::Error>,
     },
 }

@@ -26,19 +26,21 @@ use std::path::{Path, PathBuf};
 use sentio_models::Preprocessing;
 
 /// What went wrong turning an image into an input, and what to do about it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum VisionError {
     /// The input shape is not an image's.
     #[error(
         "the model's input shape {shape:?} is not an image ([1, C, H, W] with C = 1 or 3); give \
          the input as a tensor instead (e.g. `--input FILE.npy`)"
     )]
+    #[diagnostic(code(data::vision::not_an_image))]
     NotAnImage {
         /// The input shape.
         shape: Vec<usize>,
     },
     /// The file could not be read or decoded.
     #[error("{path}: {reason}; give a PNG or JPEG image")]
+    #[diagnostic(code(data::vision::decode))]
     Decode {
         /// The image file.
         path: PathBuf,
@@ -47,10 +49,9 @@ pub enum VisionError {
     },
     /// A Haar cascade file that cannot be used.
     #[error(
-        "{path}: not a usable Haar cascade: {reason}\n  help: give one of OpenCV's cascade XML \
-         files (Debian's opencv-data puts them in /usr/share/opencv4/haarcascades/), with \
-         --cascade FILE or the profile's faces.cascade"
+        "{path}: not a usable Haar cascade: {reason}"
     )]
+    #[diagnostic(code(data::vision::cascade), help("give one of OpenCV's cascade XML files (Debian's opencv-data puts them in /usr/share/opencv4/haarcascades/), with --cascade FILE or the profile's faces.cascade"))]
     Cascade {
         /// The cascade file.
         path: PathBuf,
@@ -59,9 +60,9 @@ pub enum VisionError {
     },
     /// A face detector model that cannot be used.
     #[error(
-        "{model}: not a usable face detector model: {reason}\n  help: give BlazeFace's \
-         short-range ONNX (models/zoo/blazeface/fetch.sh fetches it), or use --detector haar"
+        "{model}: not a usable face detector model: {reason}"
     )]
+    #[diagnostic(code(data::vision::detector), help("give BlazeFace's short-range ONNX (models/zoo/blazeface/fetch.sh fetches it), or use --detector haar"))]
     Detector {
         /// The model's file or name.
         model: String,
@@ -70,6 +71,7 @@ pub enum VisionError {
     },
     /// The output buffer has the wrong length.
     #[error("the input buffer holds {got} values, the shape {shape:?} needs {want}")]
+    #[diagnostic(code(data::vision::buffer))]
     Buffer {
         /// The input shape.
         shape: Vec<usize>,

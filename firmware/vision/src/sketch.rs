@@ -14,44 +14,46 @@ use sentio_sketch::{CardSearch, Normalized, Quad};
 use crate::{ImageLayout, ImagePrep};
 
 /// Why a model cannot be the emoji model. Each names the model and says what to do.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SketchModelError {
     #[error(
-        "{origin}: its labels are {labels:?}; the emoji model must give the emoji8 labels in \
-         order {want:?}\n  help: fix the manifest's labels (`sentio manifest init MODEL --labels \
-         emoji8`) or retrain with `sentio train emoji`"
+        "{origin}: its labels are {labels:?}; the emoji model must give the emoji8 labels in order {want:?}"
     )]
+    #[diagnostic(code(data::vision::wrong_labels), help("fix the manifest's labels (`sentio manifest init MODEL --labels emoji8`) or retrain with `sentio train emoji`"))]
     WrongLabels {
         origin: String,
         labels: Vec<String>,
         want: Vec<&'static str>,
     },
     #[error(
-        "{origin}: its task is {task:?}, not \"emoji\"\n  help: flash it under the name its task \
-         serves, or fix the manifest's task"
+        "{origin}: its task is {task:?}, not \"emoji\""
     )]
+    #[diagnostic(code(data::vision::wrong_task), help("flash it under the name its task serves, or fix the manifest's task"))]
     WrongTask { origin: String, task: String },
     #[error(
-        "{origin}: its input {shape:?} is not a one-channel image [1, 1, H, W]\n  help: the \
-         emoji model takes a gray drawing; give one trained by `sentio train emoji`"
+        "{origin}: its input {shape:?} is not a one-channel image [1, 1, H, W]"
     )]
+    #[diagnostic(code(data::vision::not_a_gray_image), help("the emoji model takes a gray drawing; give one trained by `sentio train emoji`"))]
     NotAGrayImage { origin: String, shape: Vec<usize> },
     #[error(
-        "{origin}: the model gives {got} scores, its manifest lists {want} labels\n  help: the \
-         manifest does not describe this model; write it again with `sentio manifest init`"
+        "{origin}: the model gives {got} scores, its manifest lists {want} labels"
     )]
+    #[diagnostic(code(data::vision::output_size), help("the manifest does not describe this model; write it again with `sentio manifest init`"))]
     OutputSize {
         origin: String,
         got: usize,
         want: usize,
     },
     #[error("{origin}: {source}")]
+    #[diagnostic(code(data::vision::infer))]
     Infer {
         origin: String,
         /// Boxed: the runtime's error is large, and this one travels in every `Result`.
+        #[diagnostic_source]
         source: Box<sentio_infer::Error>,
     },
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Sketch(#[from] sentio_sketch::SketchError),
 }
 

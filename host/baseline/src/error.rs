@@ -99,6 +99,31 @@ pub enum BaselineError {
     Data(#[from] sentio_data::DataError),
 }
 
+impl miette::Diagnostic for BaselineError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        // The first segment is the kind of failure, which picks the binaries' exit code.
+        let code = match self {
+            Self::Empty { .. } => "data::baseline::empty",
+            Self::Mismatch { .. } => "data::baseline::mismatch",
+            Self::LabelOutOfRange { .. } => "data::baseline::label_out_of_range",
+            Self::NonFinite { .. } => "data::baseline::non_finite",
+            Self::IndexOutOfRange { .. } => "data::baseline::index_out_of_range",
+            Self::Overlap { .. } => "data::baseline::overlap",
+            Self::BadOption { .. } => "data::baseline::bad_option",
+            Self::ImageTooSmall { .. } => "data::baseline::image_too_small",
+            Self::Image { .. } => "data::baseline::image",
+            Self::Audio { .. } => "data::baseline::audio",
+            Self::Data { .. } => "data::baseline::data",
+        };
+        Some(Box::new(code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(self.help()).filter(|h| !h.is_empty()).map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+    }
+}
+
+
 impl BaselineError {
     /// What the user can do about it.
     pub fn help(&self) -> String {

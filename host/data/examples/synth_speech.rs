@@ -51,6 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             Ok(())
         }
-        Err(e) => Err(format!("{e}\nhelp: {}", e.help()).into()),
+        // Rendered by sentio's one renderer: the message, then the help line.
+        Err(e) => {
+            let report = sentio_diagnostics::Report::new(e);
+            let style = sentio_diagnostics::Style::for_stderr();
+            Err(sentio_diagnostics::render("synth_speech", &report, style).into())
+        }
     }
 }

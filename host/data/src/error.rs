@@ -127,7 +127,47 @@ pub enum DataError {
         /// What is wrong.
         reason: String,
     },
+    /// A folder of images given for a model has a class folder that is not one of the model's
+    /// labels.
+    #[error("{}: folder `{folder}` is not one of the manifest's labels ({})", path.display(), labels.join(", "))]
+    UnknownLabel {
+        /// The folder of images.
+        path: PathBuf,
+        /// The class folder that is not a label.
+        folder: String,
+        /// The model's labels.
+        labels: Vec<String>,
+    },
 }
+
+impl miette::Diagnostic for DataError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        // The first segment is the kind of failure, which picks the binaries' exit code.
+        let code = match self {
+            Self::Io { .. } => "data::data::io",
+            Self::Image { .. } => "data::data::image",
+            Self::BadManifest { .. } => "data::data::bad_manifest",
+            Self::NotADataset { .. } => "data::data::not_a_dataset",
+            Self::BadRow { .. } => "data::data::bad_row",
+            Self::BadHeader { .. } => "data::data::bad_header",
+            Self::BadFileName { .. } => "data::data::bad_file_name",
+            Self::OutputExists { .. } => "data::data::output_exists",
+            Self::NoSuchSample { .. } => "data::data::no_such_sample",
+            Self::Audio { .. } => "data::data::audio",
+            Self::ProgramMissing { .. } => "data::data::program_missing",
+            Self::Synthesis { .. } => "data::data::synthesis",
+            Self::BadArgument { .. } => "data::data::bad_argument",
+            Self::BadLabels { .. } => "data::data::bad_labels",
+            Self::UnknownLabel { .. } => "data::data::unknown_label",
+        };
+        Some(Box::new(code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(self.help()).filter(|h| !h.is_empty()).map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+    }
+}
+
 
 impl DataError {
     /// What the user can do about it.
@@ -195,6 +235,9 @@ impl DataError {
                  {\"image\": \"images/NAME.png\", \"labels\": [\"blue_sky\", ...]}, naming an \
                  existing image inside the folder and labels of the set (docs/datasets.md); fix \
                  or delete the line, or regenerate the set with `sentio data synth scenes`"
+                .into(),
+            Self::UnknownLabel { .. } => "name each class folder after one of the model's labels \
+                 (its manifest's `labels`), or move the folder out"
                 .into(),
         }
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sentio_link::{
     DeviceInfo, Endpoint, ErrorCode, Event, FrameDecoder, FrameError, Hello, InjectInput,
     LinkError, MAX_FRAME, MAX_WINDOW, Message, ModelInfo, ModelName, Negotiated, PROTOCOL_VERSION,
-    Slot, Stats, Verdict, WindowConfig, encode_control, encode_frame, model_name,
+    FrameKind, Slot, Stats, Verdict, WindowConfig, encode_control, encode_frame, model_name,
 };
 use sentio_rng::SplitMix64;
 
@@ -520,6 +520,9 @@ impl<T: Read + Write, C: Clock> Connection<T, C> {
                 Err(LinkError::Unresponsive { .. }) => return Err(self.stopped()),
             };
             let Some(t) = transmit else { break };
+            if t.retransmission {
+                tracing::debug!(port = %self.options.port_name, seq = t.header.seq, "link: retransmitting a frame the device has not acknowledged");
+            }
             let out = buf.get_mut(..limit).unwrap_or_default();
             let len = encode_frame(&t.header, t.payload, out)
                 .map(<[u8]>::len)
@@ -529,6 +532,9 @@ impl<T: Read + Write, C: Clock> Connection<T, C> {
             self.write_bytes(buf.get(..len).unwrap_or_default())?;
         }
         if let Some(header) = self.endpoint.take_control() {
+            if header.kind == FrameKind::Nak {
+                tracing::debug!(port = %self.options.port_name, expected = header.ack, "link: sending a Nak (a frame was lost or corrupt)");
+            }
             let len =
                 encode_control(&header, buf)
                     .map(<[u8]>::len)
@@ -615,10 +621,16 @@ impl<T: Read + Write, C: Clock> Connection<T, C> {
             match result {
                 Ok(frame) => frames.push((frame.header, frame.message)),
                 Err(FrameError::BadMessage { header }) => frames.push((header, None)),
-                Err(_) => self.endpoint.on_corrupt(),
+                Err(e) => {
+                    tracing::debug!(port = %self.options.port_name, error = ?e, "link: corrupt frame dropped; asking for a resend (Nak)");
+                    self.endpoint.on_corrupt();
+                }
             }
         }
         for (header, message) in frames {
+            if header.kind == FrameKind::Nak {
+                tracing::debug!(port = %self.options.port_name, ack = header.ack, "link: Nak from the device; resending from its ack");
+            }
             let Verdict::Deliver { new_session } = self.endpoint.on_frame(&header, now) else {
                 continue;
             };

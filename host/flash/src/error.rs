@@ -158,6 +158,42 @@ pub enum Error {
     Source(#[source] io::Error),
 }
 
+impl miette::Diagnostic for Error {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        // The first segment is the kind of failure, which picks the binaries' exit code.
+        let code = match self {
+            Self::NoAnswer { .. } => "device::flash::no_answer",
+            Self::DeviceStopped { .. } => "device::flash::device_stopped",
+            Self::SessionLost { .. } => "device::flash::session_lost",
+            Self::Disconnected { .. } => "device::flash::disconnected",
+            Self::Io { .. } => "device::flash::io",
+            Self::PortNotFound { .. } => "device::flash::port_not_found",
+            Self::PermissionDenied { .. } => "device::flash::permission_denied",
+            Self::PortOpen { .. } => "device::flash::port_open",
+            Self::VersionMismatch { .. } => "device::flash::version_mismatch",
+            Self::Busy { .. } => "device::flash::busy",
+            Self::Quota { .. } => "device::flash::quota",
+            Self::BadSignature { .. } => "device::flash::bad_signature",
+            Self::UnsignedRefused { .. } => "device::flash::unsigned_refused",
+            Self::UnknownModel { .. } => "device::flash::unknown_model",
+            Self::BadName { .. } => "device::flash::bad_name",
+            Self::HashMismatch { .. } => "device::flash::hash_mismatch",
+            Self::VerifyFailed { .. } => "device::flash::verify_failed",
+            Self::RolledBack { .. } => "device::flash::rolled_back",
+            Self::Device { .. } => "device::flash::device",
+            Self::Protocol { .. } => "device::flash::protocol",
+            Self::Timeout { .. } => "device::flash::timeout",
+            Self::Source { .. } => "data::flash::source",
+        };
+        Some(Box::new(code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(self.help()).filter(|h| !h.is_empty()).map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+    }
+}
+
+
 /// The kind of an [`Error`], for counting and matching without the details.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(missing_docs)]

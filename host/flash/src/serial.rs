@@ -172,6 +172,32 @@ impl PortInfo {
     }
 }
 
+/// Which port to use when the user named none, as espflash and cargo-espflash decide: the only
+/// USB serial port; several are for the user to choose from; none is an error that says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortChoice {
+    /// Exactly one USB serial port: a board's gadget or adapter.
+    Only(PortInfo),
+    /// Several USB serial ports: ask (on a terminal) or make the user pass `--port`.
+    Several(Vec<PortInfo>),
+    /// No USB serial port (built-in UARTs are never picked on their own).
+    None,
+}
+
+/// The choice among `ports` (from [`list_ports`]) when no port was given.
+pub fn choose_port(ports: &[PortInfo]) -> PortChoice {
+    let usb: Vec<PortInfo> = ports
+        .iter()
+        .filter(|p| matches!(p.kind, PortKind::Usb(_)))
+        .cloned()
+        .collect();
+    match usb.len() {
+        0 => PortChoice::None,
+        1 => usb.into_iter().next().map_or(PortChoice::None, PortChoice::Only),
+        _ => PortChoice::Several(usb),
+    }
+}
+
 /// The serial ports of this machine, USB ones with their ids, sorted by path.
 pub fn list_ports() -> Result<Vec<PortInfo>> {
     // serialport panics when /sys/class/tty is missing (some containers): nothing to list then.
@@ -241,5 +267,40 @@ mod tests {
             p.describe(),
             "/dev/ttyACM0  USB 2e8a:000a Raspberry Pi Pico (serial E661)"
         );
+    }
+}
+
+#[cfg(test)]
+mod choice_tests {
+    use super::*;
+
+    fn port(path: &str, usb: bool) -> PortInfo {
+        PortInfo {
+            path: path.into(),
+            kind: if usb {
+                PortKind::Usb(UsbInfo {
+                    vid: 0x1d6b,
+                    pid: 0x0104,
+                    serial_number: None,
+                    manufacturer: None,
+                    product: None,
+                })
+            } else {
+                PortKind::Other
+            },
+        }
+    }
+
+    #[test]
+    fn the_only_usb_port_is_chosen_and_built_in_uarts_never_are() {
+        let only = port("/dev/ttyACM0", true);
+        assert_eq!(
+            choose_port(&[port("/dev/ttyS0", false), only.clone()]),
+            PortChoice::Only(only)
+        );
+        assert_eq!(choose_port(&[port("/dev/ttyS0", false)]), PortChoice::None);
+        assert_eq!(choose_port(&[]), PortChoice::None);
+        let two = [port("/dev/ttyACM0", true), port("/dev/ttyUSB0", true)];
+        assert_eq!(choose_port(&two), PortChoice::Several(two.to_vec()));
     }
 }

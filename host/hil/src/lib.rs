@@ -31,30 +31,37 @@ use serde::Deserialize;
 pub const AUDIO_RATE: u32 = 16_000;
 
 /// Why a case file cannot be run.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum HilError {
     #[error(
-        "cannot read {path}: {source}\n  help: check the path (relative paths are relative to the case file)"
+        "cannot read {path}: {source}"
     )]
+    #[diagnostic(code(data::hil::read), help("check the path (relative paths are relative to the case file)"))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error(
-        "{path} is not a valid case file: {message}\n  help: see `sentio hil run --help` for the format"
+        "{path} is not a valid case file: {message}"
     )]
+    #[diagnostic(code(data::hil::parse), help("see `sentio hil run --help` for the format"))]
     Parse { path: PathBuf, message: String },
     #[error("case {case:?}: {problem}")]
+    #[diagnostic(code(data::hil::case))]
     Case { case: String, problem: String },
     #[error("{path}: {source}")]
+    #[diagnostic(code(data::hil::audio))]
     Audio {
         path: PathBuf,
+        #[diagnostic_source]
         source: sentio_audio::AudioError,
     },
     #[error("{path} is not a valid bundle: {message}")]
+    #[diagnostic(code(data::hil::bundle))]
     Bundle { path: PathBuf, message: String },
     #[error("the link failed: {0}")]
-    Link(#[from] sentio_flash::Error),
+    #[diagnostic(code(data::hil::link))]
+    Link(#[from] #[diagnostic_source] sentio_flash::Error),
 }
 
 /// What must come out of a case: each label given must be reported by the device.
