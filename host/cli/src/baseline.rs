@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use indicatif::ProgressBar;
+use miette::{IntoDiagnostic as _, Result, bail};
 use sentio_baseline::{Dataset, Event, FeatureKind, Options, ReferenceRow, TrainTest};
 
 use crate::eval::{Classifier, Labelled, SplitArgs};
@@ -64,8 +64,7 @@ pub fn run(args: &BaselineArgs) -> Result<()> {
                 Features::Hog => FeatureKind::hog(side),
                 Features::Pixels => FeatureKind::Pixels { side: side.min(32) },
             };
-            let data = sentio_baseline::features::image_folder(images, &kind, &mut on_progress)
-                .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
+            let data = sentio_baseline::features::image_folder(images, &kind, &mut on_progress)?;
             (data, kind.describe())
         }
         Labelled::Speech(audio) => {
@@ -76,8 +75,7 @@ pub fn run(args: &BaselineArgs) -> Result<()> {
                 &input.features,
                 input.trim_silence,
                 &mut on_progress,
-            )
-            .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
+            )?;
             let described = format!(
                 "per-clip mean and std of {} per-frame features (40 MFCC, ZCR, 12 chroma, 64 log-mel; 16 kHz, 25 ms windows, 10 ms hop) over the VAD's speech span: {} values",
                 input.features.dims(),
@@ -136,8 +134,7 @@ pub fn run(args: &BaselineArgs) -> Result<()> {
             }
             Event::Prepared { .. } => {}
         },
-    )
-    .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
+    )?;
 
     if let Some(model_path) = &args.model {
         let mut test = parts.test.clone();
@@ -147,7 +144,7 @@ pub fn run(args: &BaselineArgs) -> Result<()> {
             .push(cnn_row(model_path, args, &folder, &test)?);
     }
     if args.json {
-        println!("{}", table.to_json()?);
+        println!("{}", table.to_json().into_diagnostic()?);
     } else {
         println!("Features: {described}\n");
         print!("{}", table.to_markdown());

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
+use miette::{IntoDiagnostic as _, Result, WrapErr as _, bail};
+use sentio_diagnostics::FileContext as _;
 use sentio_models::keys;
 use sentio_models::{Bundle, BundleView, Manifest, SignaturePolicy, verify, verify_file};
 
@@ -75,18 +76,14 @@ pub fn flash_target(bytes: &[u8]) -> Result<FlashTarget> {
     })
 }
 
-/// Writes `bytes` to `path` whole or not at all.
+/// Writes `bytes` to `path` whole or not at all ([`sentio_files::write_bytes_atomically`]).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".part");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))
+    sentio_files::write_bytes_atomically(path, bytes)
+        .file_context(|| format!("cannot write {}", path.display()))
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read the {what} {}", path.display()))
+    std::fs::read(path).file_context(|| format!("cannot read the {what} {}", path.display()))
 }
 
 pub fn run(command: BundleCommand) -> Result<()> {
@@ -98,9 +95,11 @@ pub fn run(command: BundleCommand) -> Result<()> {
             key,
             out,
         } => {
-            let text = String::from_utf8(read(&manifest, "manifest")?).with_context(|| {
-                format!("the manifest {} is not UTF-8 text", manifest.display())
-            })?;
+            let text = String::from_utf8(read(&manifest, "manifest")?)
+                .into_diagnostic()
+                .wrap_err_with(|| {
+                    format!("the manifest {} is not UTF-8 text", manifest.display())
+                })?;
             let parsed = Manifest::from_json(&text)
                 .with_context(|| format!("in the manifest {}", manifest.display()))?;
             let model_bytes = read(&model, "model")?;
@@ -151,7 +150,7 @@ pub fn run(command: BundleCommand) -> Result<()> {
                     "sections": sections,
                     "signed_by": signature,
                 });
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                println!("{}", serde_json::to_string_pretty(&out).into_diagnostic()?);
                 return Ok(());
             }
             println!(
@@ -237,8 +236,8 @@ pub fn run_keys(command: KeysCommand) -> Result<()> {
                 for p in [&secret_path, &public_path] {
                     match std::fs::remove_file(p) {
                         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                            return Err(anyhow::Error::new(e)
-                                .context(format!("cannot remove {}", p.display())));
+                            return Err(e)
+                                .file_context(|| format!("cannot remove {}", p.display()));
                         }
                         _ => {}
                     }

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::anyhow;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use miette::IntoDiagnostic as _;
 use sentio_data::{BadRows, DataError, import, synth};
 
 #[derive(Subcommand, Debug)]
@@ -57,6 +57,10 @@ pub struct SynthArgs {
     /// Size of card frames, WIDTHxHEIGHT.
     #[arg(long, default_value = "320x240", value_parser = parse_size)]
     pub frame: (u32, u32),
+    /// Print what was written as one JSON object (root, the dataset.json contents) instead of
+    /// a sentence.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_style(text: &str) -> Result<synth::EmojiStyle, String> {
@@ -119,21 +123,31 @@ pub struct ImportArgs {
     /// What to do with malformed rows or unreadable images.
     #[arg(long, value_enum, default_value_t = BadRowsArg::Skip)]
     pub bad_rows: BadRowsArg,
+    /// Print the report as one JSON object (root, dataset.json contents, imported count and
+    /// every skipped row) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(command: DataCommand) -> anyhow::Result<()> {
+pub fn run(command: DataCommand) -> miette::Result<()> {
     match command {
         DataCommand::Synth(args) => synth_cmd(&args),
         DataCommand::Import(args) => import_cmd(&args),
     }
 }
 
-/// A data error with its help line, for `main`'s report.
-fn with_help(e: DataError) -> anyhow::Error {
-    anyhow!("{e}\n  help: {}", e.help())
+/// A data error as the report `main` renders (its code and help line come with it).
+fn with_help(e: DataError) -> miette::Report {
+    miette::Report::new(e)
 }
 
-fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
+/// `--json` output: what was written, with the dataset.json it holds.
+fn print_json(value: &serde_json::Value) -> miette::Result<()> {
+    println!("{}", serde_json::to_string(value).into_diagnostic()?);
+    Ok(())
+}
+
+fn synth_cmd(args: &SynthArgs) -> miette::Result<()> {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -199,6 +213,14 @@ fn synth_cmd(args: &SynthArgs) -> anyhow::Result<()> {
         Ok(summary) => {
             bar.finish_and_clear();
             let info = &summary.info;
+            if args.json {
+                return print_json(&serde_json::json!({
+                    "root": summary.root,
+                    "total": info.total(),
+                    "seed": args.seed,
+                    "info": info,
+                }));
+            }
             let (items, format) = match (info.image_size, info.sample_rate) {
                 (Some([w, h]), _) if matches!(args.kind, SynthKind::Cards) => {
                     ("frames", format!("{w}x{h} RGB"))
@@ -232,13 +254,21 @@ fn scenes_cmd(
     args: &SynthArgs,
     bar: &ProgressBar,
     progress: &mut dyn FnMut(usize, usize),
-) -> anyhow::Result<()> {
+) -> miette::Result<()> {
     bar.set_prefix("scenes");
     let per_class = args.per_class.unwrap_or(synth::scenes::DEFAULT_PER_CLASS);
     match synth::scenes::generate(&args.out, per_class, args.seed, progress) {
         Ok(summary) => {
             bar.finish_and_clear();
             let info = &summary.info;
+            if args.json {
+                return print_json(&serde_json::json!({
+                    "root": summary.root,
+                    "scenes": summary.scenes,
+                    "seed": args.seed,
+                    "info": info,
+                }));
+            }
             let (fewest, most) = info
                 .per_class
                 .iter()
@@ -260,7 +290,7 @@ fn scenes_cmd(
     }
 }
 
-fn import_cmd(args: &ImportArgs) -> anyhow::Result<()> {
+fn import_cmd(args: &ImportArgs) -> miette::Result<()> {
     let policy = match args.bad_rows {
         BadRowsArg::Skip => BadRows::Skip,
         BadRowsArg::Fail => BadRows::Fail,
@@ -289,6 +319,21 @@ fn import_cmd(args: &ImportArgs) -> anyhow::Result<()> {
         ImportFormat::Savee => speech(import::SpeechSet::Savee),
     }
     .map_err(with_help)?;
+    if args.json {
+        let skipped: Vec<serde_json::Value> = report
+            .skipped
+            .iter()
+            .map(|row| {
+                serde_json::json!({ "path": row.path, "line": row.line, "reason": row.reason })
+            })
+            .collect();
+        return print_json(&serde_json::json!({
+            "root": report.root,
+            "imported": report.imported,
+            "skipped": skipped,
+            "info": report.info,
+        }));
+    }
     print!("{report}");
     Ok(())
 }

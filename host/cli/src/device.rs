@@ -1,15 +1,18 @@
 //! Commands that talk to devices over serial: devices, info, flash, monitor, rollback, delete.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use indicatif::MultiProgress;
-use sentio_flash::serial::{SerialTransport, list_ports, open_port};
+use miette::{IntoDiagnostic as _, Result, WrapErr as _, bail, miette};
+use sentio_diagnostics::FileContext as _;
+use sentio_flash::serial::{
+    PortChoice, PortInfo, SerialTransport, choose_port, list_ports, open_port,
+};
 use sentio_flash::{ConnectOptions, Connection, FlashOptions, FlashOutcome, FlashReport, Push};
 use sentio_link::{Capabilities, ModelInfo, Slot};
 use serde::Serialize;
@@ -19,12 +22,83 @@ use crate::progress::BarProgress;
 /// How to reach a device; shared by every serial command.
 #[derive(Args, Debug, Clone)]
 pub struct ConnectArgs {
-    /// Serial port of the device (`sentio devices` lists them).
-    #[arg(long, env = "SENTIO_PORT")]
-    pub port: String,
+    /// Serial port of the device; left out, the only USB serial port (`sentio devices` lists
+    /// them; with several, a terminal asks which).
+    #[arg(short = 'p', long, env = "SENTIO_PORT")]
+    pub port: Option<String>,
     /// Line speed in baud.
-    #[arg(long, env = "SENTIO_BAUD", default_value_t = 921_600)]
+    #[arg(short = 'b', long, env = "SENTIO_BAUD", default_value_t = 921_600)]
     pub baud: u32,
+}
+
+impl ConnectArgs {
+    /// The port given, or the one [`pick_port`] finds.
+    pub fn port(&self) -> Result<String> {
+        match &self.port {
+            Some(port) => Ok(port.clone()),
+            None => pick_port(),
+        }
+    }
+}
+
+/// The port to use when none was given: the only USB serial port; with several, the user's
+/// pick on a terminal and a usage error listing them otherwise; with none, a device error.
+pub fn pick_port() -> Result<String> {
+    let ports = list_ports()?;
+    match choose_port(&ports) {
+        PortChoice::Only(port) => {
+            eprintln!("using {} (the only USB serial port)", port.describe());
+            Ok(port.path)
+        }
+        PortChoice::None => Err(miette!(
+            code = "device::cli::no_usb_port",
+            help = "connect the board (sentiod's USB gadget shows up as /dev/ttyACM*), or give \
+                    a built-in UART with --port; `sentio devices` lists the ports",
+            "no USB serial port found"
+        )),
+        PortChoice::Several(ports) => {
+            let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+            if interactive {
+                ask_port(&ports)
+            } else {
+                let list: Vec<String> = ports
+                    .iter()
+                    .map(|p| format!("  {}", p.describe()))
+                    .collect();
+                Err(miette!(
+                    code = "usage::cli::several_ports",
+                    help = "pick one with --port PORT (or SENTIO_PORT)",
+                    "{} USB serial ports and no --port:\n{}",
+                    ports.len(),
+                    list.join("\n")
+                ))
+            }
+        }
+    }
+}
+
+/// Asks on the terminal which of `ports` to use.
+fn ask_port(ports: &[PortInfo]) -> Result<String> {
+    eprintln!("several USB serial ports (give --port to skip this question):");
+    for (i, p) in ports.iter().enumerate() {
+        eprintln!("  {}) {}", i + 1, p.describe());
+    }
+    loop {
+        eprint!("which one [1-{}]? ", ports.len());
+        let mut line = String::new();
+        let read = std::io::stdin().read_line(&mut line).into_diagnostic()?;
+        if read == 0 {
+            bail!(code = "usage::cli::no_port_chosen", "no port chosen");
+        }
+        let picked = line
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| ports.get(n.wrapping_sub(1)));
+        if let Some(port) = picked {
+            return Ok(port.path.clone());
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -45,17 +119,16 @@ pub struct InfoArgs {
 
 #[derive(Args, Debug)]
 pub struct FlashArgs {
-    /// Serial port of a device; repeat to flash several devices in parallel.
-    #[arg(
-        long = "port",
-        env = "SENTIO_PORT",
-        value_delimiter = ',',
-        required = true
-    )]
+    /// Serial port of a device; repeat to flash several devices in parallel. Left out, the
+    /// only USB serial port (with several, a terminal asks which).
+    #[arg(short = 'p', long = "port", env = "SENTIO_PORT", value_delimiter = ',')]
     pub ports: Vec<String>,
     /// Line speed in baud.
-    #[arg(long, env = "SENTIO_BAUD", default_value_t = 921_600)]
+    #[arg(short = 'b', long, env = "SENTIO_BAUD", default_value_t = 921_600)]
     pub baud: u32,
+    /// One JSON object per flashed (or skipped) bundle on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
     /// Upload even when the device already runs an identical bundle.
     #[arg(long)]
     pub force: bool,
@@ -116,7 +189,7 @@ pub fn devices(args: &DevicesArgs) -> Result<()> {
                 description: p.describe(),
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        println!("{}", serde_json::to_string_pretty(&list).into_diagnostic()?);
     } else if ports.is_empty() {
         eprintln!(
             "no serial ports found (a board running sentiod with a USB gadget shows up as /dev/ttyACM*)"
@@ -176,13 +249,14 @@ fn capability_names(c: Capabilities) -> Vec<&'static str> {
 }
 
 pub fn info(args: &InfoArgs) -> Result<()> {
-    let mut conn = connect(&args.connect.port, args.connect.baud)?;
+    let port = args.connect.port()?;
+    let mut conn = connect(&port, args.connect.baud)?;
     let device = conn.device_info().clone();
     let models = conn.list_models()?;
     let negotiated = conn.negotiated();
     if args.json {
         let json = serde_json::json!({
-            "port": args.connect.port,
+            "port": port,
             "board": device.board.as_str(),
             "firmware_version": device.firmware_version.as_str(),
             "serial_number": device.serial_number.as_str(),
@@ -195,13 +269,10 @@ pub fn info(args: &InfoArgs) -> Result<()> {
             },
             "models": models.iter().map(ModelJson::from).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        println!("{}", serde_json::to_string_pretty(&json).into_diagnostic()?);
         return Ok(());
     }
-    println!(
-        "port           {} at {} baud",
-        args.connect.port, args.connect.baud
-    );
+    println!("port           {} at {} baud", port, args.connect.baud);
     println!("board          {}", device.board);
     println!("firmware       {}", device.firmware_version);
     println!("serial number  {}", device.serial_number);
@@ -245,7 +316,7 @@ pub fn flash(args: &FlashArgs) -> Result<()> {
     let mut bundles = Vec::new();
     for path in &args.bundles {
         let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            std::fs::read(path).file_context(|| format!("cannot read {}", path.display()))?;
         let target = crate::bundle::flash_target(&bytes)
             .with_context(|| format!("{} is not a valid bundle", path.display()))?;
         bundles.push(BundleToFlash {
@@ -263,9 +334,13 @@ pub fn flash(args: &FlashArgs) -> Result<()> {
         signed: false,
         ..FlashOptions::default()
     };
+    let ports = if args.ports.is_empty() {
+        vec![pick_port()?]
+    } else {
+        args.ports.clone()
+    };
     let multi = MultiProgress::new();
-    let handles: Vec<_> = args
-        .ports
+    let handles: Vec<_> = ports
         .iter()
         .map(|port| {
             let (port, bundles, multi) = (port.clone(), Arc::clone(&bundles), multi.clone());
@@ -281,23 +356,63 @@ pub fn flash(args: &FlashArgs) -> Result<()> {
     for handle in handles {
         let (port, result) = handle
             .join()
-            .map_err(|_| anyhow::anyhow!("a flashing thread panicked"))?;
+            .map_err(|_| miette::miette!("a flashing thread panicked"))?;
         match result {
             Ok(reports) => {
                 for r in reports {
-                    println!("{port}: {}", describe_report(&r));
+                    if args.json {
+                        println!("{}", report_json(&port, &r));
+                    } else {
+                        println!("{port}: {}", describe_report(&r));
+                    }
                 }
             }
             Err(e) => {
                 failed += 1;
-                eprintln!("{port}: error: {}", crate::report(&e));
+                if args.json {
+                    let error = serde_json::json!({
+                        "port": port,
+                        "error": e.to_string(),
+                        "code": e.code().map(|c| c.to_string()),
+                        "help": e.help().map(|h| h.to_string()),
+                    });
+                    println!("{error}");
+                }
+                let style = sentio_diagnostics::Style::for_stderr();
+                eprintln!(
+                    "{port}: {}",
+                    sentio_diagnostics::render("sentio", &e, style)
+                );
             }
         }
     }
     if failed > 0 {
-        bail!("{failed} of {} device(s) failed", args.ports.len());
+        bail!(
+            code = "device::cli::flash_failed",
+            "{failed} of {} device(s) failed",
+            ports.len()
+        );
     }
     Ok(())
+}
+
+/// A flash report as one JSON line (`sentio flash --json`).
+fn report_json(port: &str, r: &FlashReport) -> serde_json::Value {
+    serde_json::json!({
+        "port": port,
+        "name": r.name,
+        "outcome": match r.outcome {
+            FlashOutcome::Skipped => "skipped",
+            FlashOutcome::Flashed => "flashed",
+        },
+        "sha256": hex::encode(r.sha256),
+        "size": r.size,
+        "bytes_sent": r.bytes_sent,
+        "resumed_from": r.resumed_from,
+        "elapsed_s": r.elapsed.as_secs_f64(),
+        "verified": r.verified,
+        "activated": r.activated,
+    })
 }
 
 fn describe_report(r: &FlashReport) -> String {
@@ -372,7 +487,7 @@ fn flash_port(
                     std::thread::sleep(Duration::from_millis(200));
                 }
                 Err(e) => {
-                    return Err(anyhow::Error::new(e)
+                    return Err(miette::Report::new(e)
                         .context(format!("flashing {}", bundle.path.display())));
                 }
             }
@@ -386,15 +501,17 @@ pub fn monitor(args: &MonitorArgs) -> Result<()> {
     {
         let stop = Arc::clone(&stop);
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
-            .context("cannot install the Ctrl-C handler")?;
+            .into_diagnostic()
+            .wrap_err("cannot install the Ctrl-C handler")?;
     }
-    let mut conn = connect(&args.connect.port, args.connect.baud)?;
+    let port = args.connect.port()?;
+    let mut conn = connect(&port, args.connect.baud)?;
     conn.subscribe(true, !args.no_stats)?;
     if !args.json {
         let d = conn.device_info();
         eprintln!(
             "monitoring {} ({} {}); Ctrl-C to stop",
-            args.connect.port, d.board, d.firmware_version
+            port, d.board, d.firmware_version
         );
     }
     let mut out = std::io::stdout().lock();
@@ -406,7 +523,7 @@ pub fn monitor(args: &MonitorArgs) -> Result<()> {
         match line {
             // The reader went away (`sentio monitor | head`): that is how a pipe says "enough".
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
-            other => other.context("cannot write to stdout")?,
+            other => other.into_diagnostic().wrap_err("cannot write to stdout")?,
         }
     }
     Ok(())
@@ -459,7 +576,8 @@ fn format_push(push: &Push, json: bool) -> String {
 }
 
 pub fn rollback(args: &ModelArgs) -> Result<()> {
-    let mut conn = connect(&args.connect.port, args.connect.baud)?;
+    let port = args.connect.port()?;
+    let mut conn = connect(&port, args.connect.baud)?;
     conn.rollback(&args.name)?;
     let active = conn.inspect(&args.name, Slot::Active)?;
     println!(
@@ -472,7 +590,8 @@ pub fn rollback(args: &ModelArgs) -> Result<()> {
 }
 
 pub fn delete(args: &ModelArgs) -> Result<()> {
-    let mut conn = connect(&args.connect.port, args.connect.baud)?;
+    let port = args.connect.port()?;
+    let mut conn = connect(&port, args.connect.baud)?;
     conn.delete(&args.name)?;
     println!("{}: deleted", args.name);
     Ok(())

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
+use miette::{IntoDiagnostic as _, Result, WrapErr, bail, miette};
 use sentio_audio::FeatureExtractor;
 use sentio_data::{AudioFolder, ImageFolder};
 use sentio_infer::Model;
@@ -123,7 +123,7 @@ impl Labelled {
         {
             return Ok(Labelled::Speech(Box::new(audio)));
         }
-        let images = ImageFolder::open(dir).map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
+        let images = ImageFolder::open(dir)?;
         if images.samples.is_empty() {
             bail!(
                 "{}: no images or WAV clips in it (expected DIR/<label>/*.png or DIR/<label>/*.wav)",
@@ -236,9 +236,9 @@ impl Classifier {
             (Labelled::Images(_), p) => Input::Image(ImagePrep::from_manifest(p)),
             (Labelled::Speech(_), Some(p)) => {
                 let ser = SerInput::from_manifest(p)
-                    .map_err(|e| anyhow!("{}: {e}", args.model.display()))?;
+                    .map_err(|e| miette!("{}: {e}", args.model.display()))?;
                 let extractor = FeatureExtractor::new(ser.features.clone())
-                    .map_err(|e| anyhow!("{}: {e}", args.model.display()))?;
+                    .map_err(|e| miette!("{}: {e}", args.model.display()))?;
                 let needed = [1, ser.frames, ser.features.dims()];
                 if model.input_shape() != needed {
                     bail!(
@@ -326,8 +326,7 @@ impl Classifier {
                 }
             },
             &mut |done, _| bar.set_position(done as u64),
-        )
-        .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
+        )?;
         bar.finish_and_clear();
         Ok(evaluation)
     }
@@ -365,7 +364,10 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     };
     let evaluation = classifier.evaluate(&folder, &chosen, &data)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&evaluation).into_diagnostic()?
+        );
     } else {
         print!("{}", evaluation.to_markdown(args.worst.min(10)));
     }
@@ -391,8 +393,6 @@ fn write(
         Labelled::Images(_) => Some(&image_of),
         Labelled::Speech(_) => None,
     };
-    let files = evaluation
-        .write_report(dir, worst, pictures)
-        .map_err(|e| anyhow!("{e}\n  help: {}", e.help()))?;
+    let files = evaluation.write_report(dir, worst, pictures)?;
     Ok(files.iter().map(|f| f.display().to_string()).collect())
 }

@@ -3,10 +3,10 @@
 //! `--json`) and the detection time (the median of `--repeat N` runs).
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
+use miette::{Result, WrapErr, bail};
+use sentio_infer::bench::{self, Budget};
 use sentio_models::FER7;
 use sentio_vision::blazeface::{BlazeFace, BlazeFaceParams};
 use sentio_vision::expression::{ExpressionModel, top_label};
@@ -213,16 +213,17 @@ pub fn run(args: &FacesArgs) -> Result<()> {
             .with_context(|| format!("reading {}", path.display()))?;
         let rgb = image.to_rgb8();
         let pixels = Pixels::of_rgb(&rgb);
-        let mut times = Vec::with_capacity(repeat as usize);
         let mut faces = Vec::new();
-        for _ in 0..repeat {
-            let t = Instant::now();
-            faces = det
-                .detect(&pixels)
-                .with_context(|| format!("detecting faces in {}", path.display()))?;
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-        times.sort_by(f64::total_cmp);
+        let times = bench::time(
+            || -> Result<()> {
+                faces = det
+                    .detect(&pixels)
+                    .with_context(|| format!("detecting faces in {}", path.display()))?;
+                Ok(())
+            },
+            0,
+            Budget::Runs(repeat as usize),
+        )?;
         let mut expressions = Vec::new();
         if let Some(model) = fer.as_mut() {
             for face in &faces {
@@ -230,7 +231,7 @@ pub fn run(args: &FacesArgs) -> Result<()> {
                 expressions.push(model.scores(&crop)?);
             }
         }
-        let detect_ms = times[times.len() / 2];
+        let detect_ms = times.p50().as_secs_f64() * 1e3;
         print_image(
             &ImageFaces {
                 path,

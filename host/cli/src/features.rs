@@ -7,11 +7,12 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use miette::{IntoDiagnostic as _, Result, WrapErr, bail, miette};
 use sentio_audio::{Audio, FeatureConfig, FeatureExtractor, FeatureMatrix, SpeechInput};
+use sentio_diagnostics::FileContext as _;
+use sentio_infer::bench::{self, Budget};
 use serde_json::{Value, json};
 
 use crate::infer::find_manifest;
@@ -75,13 +76,16 @@ fn rule(args: &FeaturesArgs) -> Result<Rule> {
         let Some(file) = find_manifest(path, Some(path))? else {
             bail!("cannot read the manifest {}", path.display());
         };
-        let input = SpeechInput::from_manifest(&file.manifest.input.preprocessing).map_err(|e| {
-            anyhow!(
-                "{}: {e}\n  help: --manifest takes a speech model's manifest (preprocessing kind \
-                 `audio_features`); for plain features leave it out or give --config",
-                path.display()
-            )
-        })?;
+        let input =
+            SpeechInput::from_manifest(&file.manifest.input.preprocessing).map_err(|e| {
+                miette!(
+                    code = "usage::features::not_a_speech_manifest",
+                    help = "--manifest takes a speech model's manifest (preprocessing kind \
+                        `audio_features`); for plain features leave it out or give --config",
+                    "{}: {e}",
+                    path.display()
+                )
+            })?;
         return Ok(Rule::Model(input, file.path));
     }
     match &args.config {
@@ -90,23 +94,26 @@ fn rule(args: &FeaturesArgs) -> Result<Rule> {
             "FeatureConfig::default()".into(),
         )),
         Some(path) => {
-            let text = std::fs::read(path).with_context(|| {
+            let text = std::fs::read(path).file_context(|| {
                 format!(
                     "cannot read the feature config {}; check the path",
                     path.display()
                 )
             })?;
             let config: FeatureConfig = serde_json::from_slice(&text).map_err(|e| {
-                anyhow!(
-                    "{}: not a feature config ({e})\n  help: give a JSON object with every field \
-                     of FeatureConfig, e.g. {}",
-                    path.display(),
-                    serde_json::to_string(&FeatureConfig::default()).unwrap_or_default()
+                miette!(
+                    code = "data::features::not_a_config",
+                    help = format!(
+                        "give a JSON object with every field of FeatureConfig, e.g. {}",
+                        serde_json::to_string(&FeatureConfig::default()).unwrap_or_default()
+                    ),
+                    "{}: not a feature config ({e})",
+                    path.display()
                 )
             })?;
             config
                 .validate()
-                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+                .map_err(|e| miette!("{}: {e}", path.display()))?;
             Ok(Rule::Plain(config, path.display().to_string()))
         }
     }
@@ -180,7 +187,7 @@ pub(crate) struct Clip {
 /// Reads `path`, mixes it to mono and brings it to `rate` with sentio-audio's resampler (what
 /// the device does), saying so on stderr.
 pub(crate) fn read_clip(path: &Path, rate: u32) -> Result<Clip> {
-    let bytes = std::fs::read(path).with_context(|| {
+    let bytes = std::fs::read(path).file_context(|| {
         format!(
             "cannot read {}; check that the path exists and is a WAV file",
             path.display()
@@ -319,11 +326,6 @@ fn compute(
     }
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times.get(times.len() / 2).copied().unwrap_or_default()
-}
-
 pub fn run(args: &FeaturesArgs) -> Result<()> {
     if args.repeat == 0 {
         bail!("--repeat 0: give at least 1 run");
@@ -341,31 +343,34 @@ pub fn run(args: &FeaturesArgs) -> Result<()> {
     for (i, path) in args.wavs.iter().enumerate() {
         let clip = read_clip(path, config.sample_rate)?;
         let samples = &clip.audio.samples;
-        let mut times = Vec::with_capacity(args.repeat as usize);
         let mut result = None;
-        for _ in 0..args.repeat {
-            let start = Instant::now();
-            let r = compute(&rule, samples, &mut extractor)
-                .with_context(|| format!("{}", path.display()))?;
-            times.push(start.elapsed());
-            result = Some(r);
-        }
+        let times = bench::time(
+            || -> Result<()> {
+                let r = compute(&rule, samples, &mut extractor)
+                    .with_context(|| format!("{}", path.display()))?;
+                result = Some(r);
+                Ok(())
+            },
+            0,
+            Budget::Runs(args.repeat as usize),
+        )?;
         let Some((m, place)) = result else {
             continue;
         };
-        let compute_ms = median(times).as_secs_f64() * 1e3;
+        let compute_ms = times.p50().as_secs_f64() * 1e3;
         if args.json {
             let columns = shown.clone().unwrap_or_else(|| (0..names.len()).collect());
             let doc = json_doc(
                 path, &clip, &rule, &names, &columns, &m, place, compute_ms, args,
             );
-            writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+            writeln!(out, "{}", serde_json::to_string(&doc).into_diagnostic()?)
+                .into_diagnostic()?;
         } else {
             if i > 0 {
-                writeln!(out)?;
+                writeln!(out).into_diagnostic()?;
             }
             let text = table(path, &clip, &rule, &names, shown.as_deref(), &m, place);
-            out.write_all(text.as_bytes())?;
+            out.write_all(text.as_bytes()).into_diagnostic()?;
             if args.repeat > 1 {
                 eprintln!(
                     "{}: features computed in {compute_ms:.3} ms (median of {} runs, WAV reading excluded)",

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use miette::{Result, WrapErr, bail};
+use sentio_diagnostics::FileContext as _;
 use sentio_flash::serial::open_port;
 use sentio_flash::{ConnectOptions, Connection, FlashOutcome};
 use sentio_hil::{Case, CaseFile, CaseResult, Progress, junit_xml, run_cases, summary};
@@ -26,6 +27,7 @@ pub struct RunArgs {
     pub cases: PathBuf,
     /// A board's serial port; repeat for several boards (run in parallel, one report each).
     #[arg(
+        short = 'p',
         long = "port",
         required = true,
         env = "SENTIO_HIL_PORT",
@@ -33,7 +35,7 @@ pub struct RunArgs {
     )]
     pub ports: Vec<String>,
     /// Line speed in baud.
-    #[arg(long, env = "SENTIO_BAUD", default_value_t = 921_600)]
+    #[arg(short = 'b', long, env = "SENTIO_BAUD", default_value_t = 921_600)]
     pub baud: u32,
     /// Folder for the JUnit XML reports (`hil-<port>.xml` per board).
     #[arg(long, default_value = "hil-reports")]
@@ -87,7 +89,7 @@ fn run_board(port: &str, baud: u32, file: &CaseFile) -> Result<Vec<CaseResult>> 
 fn run_all(args: &RunArgs) -> Result<()> {
     let file = CaseFile::load(&args.cases)?;
     std::fs::create_dir_all(&args.junit)
-        .with_context(|| format!("cannot create {}", args.junit.display()))?;
+        .file_context(|| format!("cannot create {}", args.junit.display()))?;
     let runs: Vec<(String, Result<Vec<CaseResult>>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = args
             .ports
@@ -105,7 +107,7 @@ fn run_all(args: &RunArgs) -> Result<()> {
             .map(|(port, h)| {
                 let result = h
                     .join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the run on {port} panicked")));
+                    .unwrap_or_else(|_| Err(miette::miette!("the run on {port} panicked")));
                 (port, result)
             })
             .collect()
@@ -116,13 +118,17 @@ fn run_all(args: &RunArgs) -> Result<()> {
             Ok(results) => {
                 let path = args.junit.join(report_name(&port));
                 std::fs::write(&path, junit_xml(&port, &results))
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                    .file_context(|| format!("cannot write {}", path.display()))?;
                 print!("\n{}", summary(&port, &results));
                 println!("  report: {}", path.display());
                 failed |= results.iter().any(|r| !r.passed());
             }
             Err(e) => {
-                eprintln!("{port}: {}", crate::report(&e));
+                let style = sentio_diagnostics::Style::for_stderr();
+                eprintln!(
+                    "{port}: {}",
+                    sentio_diagnostics::render("sentio", &e, style)
+                );
                 failed = true;
             }
         }

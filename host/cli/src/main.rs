@@ -17,7 +17,8 @@ mod train;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use miette::{IntoDiagnostic as _, WrapErr as _};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -28,6 +29,12 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log more on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Log less on stderr: -q errors only, -qq nothing (RUST_LOG overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    quiet: u8,
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,11 +89,27 @@ enum Command {
     /// Hardware-in-the-loop: run case files (inputs streamed in, events expected) on boards.
     #[command(subcommand)]
     Hil(hil::HilCommand),
+    /// Print a shell completion script: `sentio completions bash > /etc/bash_completion.d/sentio`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (sentio.1 and one per command) to a folder, or sentio.1 to stdout.
+    Man {
+        /// Folder for sentio.1, sentio-flash.1, ...; left out, sentio.1 goes to stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
+    sentio_diagnostics::init_logs(sentio_diagnostics::Verbosity {
+        default: 0,
+        verbose: cli.verbose,
+        quiet: cli.quiet,
+    });
     let result = match cli.command {
         Command::Devices(a) => device::devices(&a),
         Command::Info(a) => device::info(&a),
@@ -108,13 +131,16 @@ fn main() -> ExitCode {
         Command::Sketch(a) => sketch::run(&a),
         Command::Features(a) => features::run(&a),
         Command::Hil(c) => hil::run(c),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "sentio", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man { out } => man_pages(out.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sentio: error: {}", report(&e));
-            ExitCode::FAILURE
-        }
+        Err(e) => sentio_diagnostics::report("sentio", &e),
     }
 }
 
@@ -137,36 +163,32 @@ fn exit_quietly_on_broken_pipe() {
     }));
 }
 
-/// The error with its causes, and the help line of a flashing, inference or .npy error last.
-pub fn report(e: &anyhow::Error) -> String {
-    let mut text = e.to_string();
-    for cause in e.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            text = format!("{text}: {cause}");
-        }
+/// `sentio man`: the top page, and with a folder one page per command (`sentio-flash.1`, ...).
+fn man_pages(out: Option<&std::path::Path>) -> miette::Result<()> {
+    let command = Cli::command();
+    let Some(dir) = out else {
+        return clap_mangen::Man::new(command)
+            .render(&mut std::io::stdout())
+            .into_diagnostic();
+    };
+    std::fs::create_dir_all(dir)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+    let mut pages = vec![("sentio".to_string(), command.clone())];
+    for sub in command.get_subcommands() {
+        pages.push((format!("sentio-{}", sub.get_name()), sub.clone()));
     }
-    if let Some(flash) = e
-        .chain()
-        .find_map(|c| c.downcast_ref::<sentio_flash::Error>())
-    {
-        let help = flash.help();
-        if !help.is_empty() && !text.contains(&help) {
-            text = format!("{text}\n  help: {help}");
-        }
+    for (name, page) in pages {
+        let mut bytes = Vec::new();
+        clap_mangen::Man::new(page)
+            .title(name.to_uppercase())
+            .render(&mut bytes)
+            .into_diagnostic()?;
+        let path = dir.join(format!("{name}.1"));
+        sentio_files::write_bytes_atomically(&path, &bytes)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write {}", path.display()))?;
     }
-    let infer_help = e.chain().find_map(|c| {
-        c.downcast_ref::<sentio_infer::Error>()
-            .map(sentio_infer::Error::help)
-            .or_else(|| {
-                c.downcast_ref::<sentio_infer::npy::NpyError>()
-                    .map(sentio_infer::npy::NpyError::help)
-            })
-    });
-    if let Some(help) = infer_help
-        && !text.contains(&help)
-    {
-        text = format!("{text}\n  help: {help}");
-    }
-    text
+    println!("man pages written to {}", dir.display());
+    Ok(())
 }

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use miette::{Result, WrapErr as _, bail};
+use sentio_diagnostics::FileContext as _;
 use sentio_infer::{LoadOptions, Model};
 use sentio_models::{
     DType, Figures, InputSpec, LabelSpec, Manifest, Precision, Preprocessing, Task,
@@ -161,7 +162,7 @@ fn default_out(model: &Path) -> PathBuf {
 
 fn init(args: &InitArgs) -> Result<()> {
     let bytes = std::fs::read(&args.model)
-        .with_context(|| format!("cannot read the model {}", args.model.display()))?;
+        .file_context(|| format!("cannot read the model {}", args.model.display()))?;
     let manifest = manifest_for(args, &bytes)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.model));
     if out.exists() && !args.force {
@@ -171,7 +172,7 @@ fn init(args: &InitArgs) -> Result<()> {
         );
     }
     let json = manifest.to_json_pretty()?;
-    std::fs::write(&out, json + "\n").with_context(|| format!("cannot write {}", out.display()))?;
+    std::fs::write(&out, json + "\n").file_context(|| format!("cannot write {}", out.display()))?;
     println!(
         "wrote {} ({} {}, input {:?}, {} labels {})",
         out.display(),

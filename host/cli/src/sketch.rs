@@ -6,11 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use miette::{IntoDiagnostic as _, Result, WrapErr, bail, miette};
+use sentio_diagnostics::FileContext as _;
 use sentio_hal::StrokeFile;
-use sentio_infer::{LoadOptions, Precision};
+use sentio_infer::{LoadOptions, Precision, bench};
 use sentio_models::{EMOJI8, Manifest};
 use sentio_vision::sketch::{SketchModel, SketchReading};
 
@@ -55,8 +56,10 @@ fn parse_precision(text: &str) -> Result<Precision, String> {
 pub fn run(args: &SketchArgs) -> Result<()> {
     if args.images.is_empty() && args.data.is_none() && args.strokes.is_empty() {
         bail!(
-            "nothing to read\n  help: give camera frames, --data DIR (e.g. from `sentio data \
-             synth cards`) or --strokes FILE"
+            code = "usage::sketch::nothing_to_read",
+            help = "give camera frames, --data DIR (e.g. from `sentio data synth cards`) or \
+                    --strokes FILE",
+            "nothing to read"
         );
     }
     let mut model = load(&args.model, args.precision)?;
@@ -66,7 +69,7 @@ pub fn run(args: &SketchArgs) -> Result<()> {
     );
     if let Some(dir) = &args.dump {
         std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create --dump {}", dir.display()))?;
+            .file_context(|| format!("cannot create --dump {}", dir.display()))?;
     }
     for path in &args.images {
         let reading = read_frame(&mut model, path)?;
@@ -104,25 +107,29 @@ fn dump(model: &SketchModel, path: &Path) -> Result<()> {
     if let Some(drawing) = model.last_drawing() {
         drawing
             .save(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }
 
 fn load(path: &Path, precision: Precision) -> Result<SketchModel> {
-    let onnx = std::fs::read(path).with_context(|| {
-        format!(
-            "cannot read the emoji model {}\n  help: give it with --model (the shipped one is \
-             models/zoo/emoji/model.onnx in the source tree; `sentio train emoji` makes one)",
+    let onnx = std::fs::read(path).map_err(|e| {
+        miette!(
+            code = "data::sketch::no_model",
+            help = "give it with --model (the shipped one is models/zoo/emoji/model.onnx in the \
+                    source tree; `sentio train emoji` makes one)",
+            "cannot read the emoji model {}: {e}",
             path.display()
         )
     })?;
     let manifest_path = path.with_file_name("manifest.json");
-    let json = std::fs::read(&manifest_path).with_context(|| {
-        format!(
-            "no manifest beside the model ({})\n  help: write one with `sentio manifest init {}`",
-            manifest_path.display(),
-            path.display()
+    let json = std::fs::read(&manifest_path).map_err(|e| {
+        miette!(
+            code = "data::sketch::no_manifest",
+            help = format!("write one with `sentio manifest init {}`", path.display()),
+            "no manifest beside the model ({}): {e}",
+            manifest_path.display()
         )
     })?;
     let manifest = Manifest::from_slice(&json)
@@ -187,10 +194,7 @@ fn labelled_samples(dir: &Path) -> Result<Vec<sentio_data::Sample>> {
     if !samples.is_empty() {
         return Ok(samples);
     }
-    let folder = sentio_data::ImageFolder::open(dir).map_err(|e| {
-        let help = e.help();
-        anyhow::anyhow!("{e}\n  help: {help}")
-    })?;
+    let folder = sentio_data::ImageFolder::open(dir)?;
     if folder
         .labels
         .iter()
@@ -198,8 +202,10 @@ fn labelled_samples(dir: &Path) -> Result<Vec<sentio_data::Sample>> {
         .ne(EMOJI8.labels.iter().copied())
     {
         bail!(
-            "{}: its labels are {:?}, not emoji8's\n  help: make frames with `sentio data synth \
-             cards` or touch drawings with `sentio data synth strokes`",
+            code = "data::sketch::not_emoji8",
+            help = "make frames with `sentio data synth cards` or touch drawings with \
+                    `sentio data synth strokes`",
+            "{}: its labels are {:?}, not emoji8's",
             dir.display(),
             folder.labels
         );
@@ -278,15 +284,13 @@ fn accuracy(
         100.0 * right as f64 / total.max(1) as f64,
         unread.iter().sum::<usize>()
     );
-    times.sort();
-    let at = |q: f64| {
-        let i = ((times.len().saturating_sub(1)) as f64 * q).round() as usize;
-        times.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-    };
+    let wall = times.iter().sum();
+    let times = bench::Latencies::new(times, wall);
+    let at = |p: f64| times.percentile(p).as_secs_f64() * 1e3;
     println!(
         "reading one sample (card search or rasterizing, normalization, CNN; 1 thread): p50 {:.2} ms, p99 {:.2} ms",
-        at(0.5),
-        at(0.99)
+        at(50.0),
+        at(99.0)
     );
     println!("\n| class | samples | right | recall | nothing read | most taken for |");
     println!("| --- | ---: | ---: | ---: | ---: | --- |");

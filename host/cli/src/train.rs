@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use miette::{IntoDiagnostic as _, Result, WrapErr as _};
 use sentio_train::{
     AnpOptions, EmojiOptions, EpochRecord, FerOptions, Report, RunStart, SerOptions, TrainOptions,
     TrainProgress,
@@ -60,6 +60,11 @@ pub struct TrainArgs {
     /// Continue the run checkpointed in --out (same --data, --seed and --batch).
     #[arg(long)]
     resume: bool,
+    /// JSON lines on stdout instead of text: `{"event":"start",...}`, one `{"event":"epoch",...}`
+    /// per epoch (history.json's record) and `{"event":"done",...}` with the test figures and
+    /// the files written. Stages and the bar go to stderr.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(command: TrainCommand) -> Result<()> {
@@ -70,6 +75,7 @@ pub fn run(command: TrainCommand) -> Result<()> {
             train_with(
                 |progress| sentio_train::train_emoji(&options, progress),
                 "images",
+                args.json,
             )
         }
         TrainCommand::Fer(args) => {
@@ -78,6 +84,7 @@ pub fn run(command: TrainCommand) -> Result<()> {
             train_with(
                 |progress| sentio_train::train_fer(&options, progress),
                 "images",
+                args.json,
             )
         }
         TrainCommand::Ser(args) => {
@@ -86,20 +93,24 @@ pub fn run(command: TrainCommand) -> Result<()> {
             train_with(
                 |progress| sentio_train::train_ser(&options, progress),
                 "clips",
+                args.json,
             )
         }
         TrainCommand::Anp(args) => {
             let mut options = AnpOptions::new(&args.data, &args.out);
             args.apply(&mut options.train);
-            train_anp_with(&options)
+            train_anp_with(&options, args.json)
         }
     }
 }
 
 /// `sentio train anp`: the epoch bars and Ctrl-C of [`train_with`], then the tagger's figures
 /// (top-1 precision, top-5 recall, mAP and the per-pair table) instead of a confusion.
-fn train_anp_with(options: &AnpOptions) -> Result<()> {
-    let mut progress = EpochBars::default();
+fn train_anp_with(options: &AnpOptions, json: bool) -> Result<()> {
+    let mut progress = EpochBars {
+        json,
+        ..EpochBars::default()
+    };
     let stop = progress.stop.clone();
     let _ = ctrlc::set_handler(move || {
         if stop.swap(true, Ordering::SeqCst) {
@@ -109,15 +120,31 @@ fn train_anp_with(options: &AnpOptions) -> Result<()> {
             "\nstopping after this epoch (Ctrl-C again to quit now); the best epoch so far is exported"
         );
     });
-    println!(
-        "anp: an epoch line's \"acc\" is the mean average precision (the bar's: the running top-1 precision)"
-    );
-    let report = sentio_train::train_anp(options, &mut progress)
-        .map_err(|e| anyhow!("training failed: {e}\n  help: {}", e.help()))?;
+    if !json {
+        println!(
+            "anp: an epoch line's \"acc\" is the mean average precision (the bar's: the running top-1 precision)"
+        );
+    }
+    let report = sentio_train::train_anp(options, &mut progress).wrap_err("training failed")?;
     if let Some(bar) = progress.bar.take() {
         bar.finish_and_clear();
     }
     let t = &report.test;
+    if json {
+        return print_line(&serde_json::json!({
+            "event": "done",
+            "best_epoch": report.history.best_epoch,
+            "test_scenes": t.images,
+            "top1_precision": t.top1_precision,
+            "top5_recall": t.top5_recall,
+            "mean_average_precision": t.mean_average_precision,
+            "epochs": report.history.epochs.len(),
+            "interrupted": report.history.interrupted,
+            "seconds": report.seconds,
+            "onnx_bytes": report.onnx_size,
+            "files": report.files,
+        }));
+    }
     println!(
         "best epoch {} (val mAP {:.4}); test, {} scenes through tract: top-1 precision {:.2}%, top-5 recall {:.2}%, mAP {:.4}; {} epochs: {:.0} s training, {:.0} s in all{}",
         report.history.best_epoch.unwrap_or(0),
@@ -168,11 +195,21 @@ impl TrainArgs {
 }
 
 /// Runs a training job with the epoch bars and Ctrl-C handling, then prints its report.
+/// One JSON line on stdout (`--json`).
+fn print_line(value: &serde_json::Value) -> Result<()> {
+    println!("{}", serde_json::to_string(value).into_diagnostic()?);
+    Ok(())
+}
+
 fn train_with(
     job: impl FnOnce(&mut dyn TrainProgress) -> sentio_train::Result<Report>,
     unit: &str,
+    json: bool,
 ) -> Result<()> {
-    let mut progress = EpochBars::default();
+    let mut progress = EpochBars {
+        json,
+        ..EpochBars::default()
+    };
     let stop = progress.stop.clone();
     // Ctrl-C ends the run after the current epoch (its checkpoint is written), so `--resume`
     // continues it; a second Ctrl-C ends the process at once.
@@ -184,12 +221,27 @@ fn train_with(
             "\nstopping after this epoch (Ctrl-C again to quit now); `--resume` continues the run"
         );
     });
-    let report =
-        job(&mut progress).map_err(|e| anyhow!("training failed: {e}\n  help: {}", e.help()))?;
+    let report = job(&mut progress).wrap_err("training failed")?;
     if let Some(bar) = progress.bar.take() {
         bar.finish_and_clear();
     }
     let best = report.history.best();
+    if json {
+        return print_line(&serde_json::json!({
+            "event": "done",
+            "best_epoch": report.history.best_epoch,
+            "val_accuracy": best.map(|b| b.val_accuracy),
+            "test_accuracy": report.test_accuracy,
+            "test_examples": report.split[2],
+            "epochs": report.history.epochs.len(),
+            "stopped_early": report.history.stopped_early,
+            "interrupted": report.history.interrupted,
+            "seconds": report.seconds,
+            "onnx_bytes": report.onnx_size,
+            "export_max_diff": report.export_max_diff,
+            "files": report.files,
+        }));
+    }
     println!(
         "best epoch {} (val accuracy {:.2}%), test accuracy {:.2}% on {} {unit}, {} epochs in {:.0} s{}",
         report.history.best_epoch.unwrap_or(0),
@@ -233,11 +285,25 @@ struct EpochBars {
     /// Seconds of each epoch run so far, for the run's ETA.
     seconds: Vec<f32>,
     stop: Arc<AtomicBool>,
+    /// `--json`: epochs as JSON lines on stdout, stages on stderr.
+    json: bool,
 }
 
 impl TrainProgress for EpochBars {
     fn run_start(&mut self, start: &RunStart) {
         self.max_epochs = start.max_epochs;
+        if self.json {
+            let line = serde_json::json!({
+                "event": "start",
+                "train": start.train,
+                "val": start.val,
+                "batches": start.batches,
+                "first_epoch": start.first_epoch,
+                "max_epochs": start.max_epochs,
+            });
+            println!("{line}");
+            return;
+        }
         println!(
             "training on {} examples, validating on {}, {} batches per epoch, epochs {}..={}",
             start.train, start.val, start.batches, start.first_epoch, start.max_epochs
@@ -271,6 +337,14 @@ impl TrainProgress for EpochBars {
         self.seconds.push(r.seconds);
         let mean = self.seconds.iter().sum::<f32>() / self.seconds.len() as f32;
         let left = self.max_epochs.saturating_sub(r.epoch) as f32 * mean;
+        if self.json {
+            let mut line = serde_json::to_value(r).unwrap_or_default();
+            if let Some(fields) = line.as_object_mut() {
+                fields.insert("event".into(), "epoch".into());
+            }
+            println!("{line}");
+            return;
+        }
         println!(
             "epoch {:>3}/{}: train loss {:.4} acc {:.2}% | val loss {:.4} acc {:.2}% | {:.1} s, run eta {:.0} s{}",
             r.epoch,
@@ -292,6 +366,7 @@ impl TrainProgress for EpochBars {
     fn stage(&mut self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
+            None if self.json => eprintln!("{text}"),
             None => println!("{text}"),
         }
     }

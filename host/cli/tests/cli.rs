@@ -16,7 +16,7 @@ use serialport::{SerialPort, TTYPort};
 
 mod common;
 
-use common::{fails, ok, s, sentio};
+use common::{assert_snapshot, fails, ok, s, sentio, sentio_in};
 
 /// A device: the link server over a store in `dir`, served on a new pseudo-terminal.
 struct Device {
@@ -264,4 +264,53 @@ fn no_device_and_missing_port_errors_say_what_to_do() {
     let path = slave.name().unwrap();
     let err = fails(sentio(&["info", "--port", &path]));
     assert!(err.contains("help:"), "{err}");
+}
+
+/// A handful of errors as a person sees them (plain, as piped), each with its exit code: the
+/// code's kind picks it (2 usage, 3 device, 4 data).
+#[test]
+fn rendered_errors_match_their_snapshots_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("keep.txt"), "not empty").unwrap();
+    std::fs::write(dir.path().join("junk.onnx"), b"this is not a model").unwrap();
+    let cases: [(&str, &[&str], i32); 6] = [
+        (
+            "port_not_found",
+            &["info", "--port", "/dev/ttyDOES-NOT-EXIST"],
+            3,
+        ),
+        ("sketch_nothing_to_read", &["sketch"], 2),
+        (
+            "synth_output_exists",
+            &[
+                "data",
+                "synth",
+                "emoji",
+                "--out",
+                "full",
+                "--per-class",
+                "1",
+            ],
+            4,
+        ),
+        (
+            "bundle_missing",
+            &["bundle", "inspect", "missing.bundle"],
+            4,
+        ),
+        ("run_not_onnx", &["run", "junk.onnx"], 4),
+        (
+            "flash_without_bundles",
+            &["flash", "--port", "/dev/null"],
+            2,
+        ),
+    ];
+    for (name, args, code) in cases {
+        let out = sentio_in(dir.path(), args);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(code), "{name}: {stderr}");
+        assert_snapshot(name, &stderr);
+    }
 }

@@ -25,9 +25,19 @@ fn train_ser_then_eval_and_baseline_agree_on_the_held_out_speakers() {
         "2",
         "--seed",
         "7",
+        "--json",
     ]));
-    assert!(printed.contains("test accuracy"), "{printed}");
-    assert!(printed.contains("on 8 clips"), "{printed}");
+    // --json: a start line, one line per epoch, a done line; nothing else on stdout.
+    let lines: Vec<Value> = printed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["start", "epoch", "epoch", "done"], "{printed}");
+    let done = &lines[3];
+    assert_eq!(done["test_examples"], 8, "{done}");
+    assert!(done["test_accuracy"].is_f64(), "{done}");
+    assert!(lines[1]["val_accuracy"].is_f64(), "{printed}");
     for file in ["model.onnx", "manifest.json", "report.md", "curves.png"] {
         assert!(out.join(file).exists(), "{file} missing");
     }
