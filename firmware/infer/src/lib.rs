@@ -21,6 +21,7 @@
 //! anything above `sentio-models`. Only this crate depends on tract, so tract's build cost is paid
 //! once.
 
+pub mod bench;
 mod cache;
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -29,7 +29,7 @@ pub mod lstm;
 pub mod max_pool;
 pub mod row_conv;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sentio_kernels::Isa;
 use tract_onnx::prelude::*;
@@ -569,7 +569,7 @@ pub fn plan(
 
 /// The median run time of each plan on a zero input of `input_shape`: untimed runs, then
 /// timed rounds with one run of each plan per round, so a burst of load on the machine hits
-/// all alike.
+/// all alike (see [`crate::bench::time_rounds`]).
 fn time_plans(
     plans: &[(PlanKind, &TypedModel)],
     input_shape: &[usize],
@@ -580,25 +580,21 @@ fn time_plans(
         .iter()
         .map(|(_, m)| (*m).clone().into_runnable_with_options(run_options))
         .collect::<TractResult<Vec<_>>>()?;
-    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); plans.len()];
-    for round in 0..WARMUP_RUNS + TIMED_ROUNDS {
-        for (plan, times) in runnable.iter().zip(times.iter_mut()) {
-            // A fresh state per run: a recurrent op must not carry its state into the next.
-            let mut state = plan.spawn()?;
-            let start = Instant::now();
-            state.run(tvec![input.clone()])?;
-            if round >= WARMUP_RUNS {
-                times.push(start.elapsed());
-            }
-        }
-    }
+    let latencies = crate::bench::time_rounds(
+        runnable.len(),
+        WARMUP_RUNS,
+        TIMED_ROUNDS,
+        // A fresh state per run: a recurrent op must not carry its state into the next.
+        |i| match runnable.get(i) {
+            Some(plan) => plan.spawn(),
+            None => tract_onnx::tract_core::internal::bail!("no plan {i}"),
+        },
+        |_, mut state| state.run(tvec![input.clone()]).map(drop),
+    )?;
     Ok(plans
         .iter()
-        .zip(times)
-        .map(|((kind, _), mut t)| {
-            t.sort();
-            (*kind, t[t.len() / 2])
-        })
+        .zip(latencies)
+        .map(|((kind, _), t)| (*kind, t.p50()))
         .collect())
 }
 
