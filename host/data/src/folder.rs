@@ -253,6 +253,100 @@ impl ImageFolder {
     }
 }
 
+/// The images of a folder a model is calibrated or evaluated on (`sentio quantize --calib DIR`):
+/// an [`ImageFolder`] (`DIR/<label>/*.png`) or loose images directly in `DIR`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageDir {
+    /// One subfolder per class.
+    Labelled(ImageFolder),
+    /// Images directly in the folder, without labels.
+    Loose {
+        /// The folder.
+        root: PathBuf,
+        /// Every image, sorted by path.
+        images: Vec<PathBuf>,
+    },
+}
+
+impl ImageDir {
+    /// Open `dir` for a model whose labels (its manifest's, in class-index order) are `labels`.
+    ///
+    /// The subfolders holding images (`.png`/`.jpg`/`.jpeg`) are the classes: each must be one
+    /// of `labels`, which become the folder's labels, or without `labels` their sorted names
+    /// are. `dataset.json` is not read (the model's labels are what counts). A folder with no
+    /// such subfolder is loose images, and one with no image at all is an error. Hidden files
+    /// and folders are left out.
+    pub fn open(dir: impl AsRef<Path>, labels: Option<&[String]>) -> Result<ImageDir, DataError> {
+        let root = dir.as_ref().to_path_buf();
+        let mut folders = Vec::new();
+        for name in subfolders(&root)? {
+            let images = image_files(&root.join(&name))?;
+            if !images.is_empty() {
+                folders.push((name, images));
+            }
+        }
+        if folders.is_empty() {
+            let images = image_files(&root)?;
+            if images.is_empty() {
+                return Err(DataError::NotADataset {
+                    path: root,
+                    reason: "no images (.png, .jpg, .jpeg) in it or in its sub-folders".into(),
+                });
+            }
+            return Ok(ImageDir::Loose { root, images });
+        }
+        let labels: Vec<String> = match labels {
+            Some(labels) => {
+                if let Some((stray, _)) = folders.iter().find(|(name, _)| !labels.contains(name)) {
+                    return Err(DataError::UnknownLabel {
+                        path: root,
+                        folder: stray.clone(),
+                        labels: labels.to_vec(),
+                    });
+                }
+                labels.to_vec()
+            }
+            None => folders.iter().map(|(name, _)| name.clone()).collect(),
+        };
+        let mut samples = Vec::new();
+        for (name, images) in folders {
+            if let Some(label) = labels.iter().position(|l| *l == name) {
+                samples.extend(images.into_iter().map(|path| Sample { path, label }));
+            }
+        }
+        samples.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(ImageDir::Labelled(ImageFolder {
+            root,
+            labels,
+            samples,
+        }))
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        match self {
+            ImageDir::Labelled(folder) => &folder.root,
+            ImageDir::Loose { root, .. } => root,
+        }
+    }
+
+    /// Every image, sorted by path.
+    pub fn paths(&self) -> Vec<&Path> {
+        match self {
+            ImageDir::Labelled(folder) => folder.samples.iter().map(|s| s.path.as_path()).collect(),
+            ImageDir::Loose { images, .. } => images.iter().map(PathBuf::as_path).collect(),
+        }
+    }
+
+    /// The labelled folder, when it is one.
+    pub fn labelled(&self) -> Option<&ImageFolder> {
+        match self {
+            ImageDir::Labelled(folder) => Some(folder),
+            ImageDir::Loose { .. } => None,
+        }
+    }
+}
+
 /// Decode any image `image` reads (the format guessed from its bytes).
 pub(crate) fn read_image(path: &Path) -> Result<image::DynamicImage, DataError> {
     let reader = image::ImageReader::open(path)
@@ -401,4 +495,73 @@ where
     image
         .save_with_format(path, image::ImageFormat::Png)
         .map_err(DataError::image(path))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn png(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        GrayImage::from_pixel(2, 2, image::Luma([7]))
+            .save(path)
+            .unwrap();
+    }
+
+    fn names(root: &Path, paths: &[&Path]) -> Vec<String> {
+        paths
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn an_image_dir_takes_the_model_labels_or_the_sorted_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        png(&root.join("sad/b.png"));
+        png(&root.join("happy/a.jpg"));
+        png(&root.join("happy/.hidden.png"));
+        std::fs::create_dir_all(root.join("empty")).unwrap();
+        std::fs::write(root.join("sad/notes.txt"), "no image").unwrap();
+
+        let dir = ImageDir::open(root, None).unwrap();
+        let folder = dir.labelled().unwrap();
+        assert_eq!(folder.labels, ["happy", "sad"]);
+        assert_eq!(folder.targets(), [0, 1]);
+        assert_eq!(names(root, &dir.paths()), ["happy/a.jpg", "sad/b.png"]);
+
+        // The model's labels give the class indices; one without images keeps its index.
+        let labels: Vec<String> = ["sad", "neutral", "happy"].map(String::from).to_vec();
+        let dir = ImageDir::open(root, Some(&labels)).unwrap();
+        let folder = dir.labelled().unwrap();
+        assert_eq!(folder.labels, labels);
+        assert_eq!(folder.targets(), [2, 0]);
+        assert_eq!(dir.root(), root);
+
+        // A folder that is not a label is refused (an empty one is not a class).
+        let err = ImageDir::open(root, Some(&labels[..2])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("folder `happy` is not one of the manifest's labels (sad, neutral)"),
+            "{err}"
+        );
+        assert!(!err.help().is_empty());
+    }
+
+    #[test]
+    fn an_image_dir_without_class_folders_is_loose_images_or_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("empty")).unwrap();
+        let err = ImageDir::open(root, None).unwrap_err();
+        assert!(err.to_string().contains("no images"), "{err}");
+
+        png(&root.join("b.PNG"));
+        png(&root.join("a.png"));
+        let dir = ImageDir::open(root, Some(&["x".to_owned()])).unwrap();
+        assert!(dir.labelled().is_none());
+        assert_eq!(names(root, &dir.paths()), ["a.png", "b.PNG"]);
+    }
 }

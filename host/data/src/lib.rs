@@ -55,6 +55,7 @@ use std::path::PathBuf;
 
 pub use audiofolder::{AUDIO_EXTENSIONS, AudioFolder, AudioSample, SAMPLE_RATE, speaker_of};
 pub use error::DataError;
+pub use folder::ImageDir;
 pub use folder::{
     DatasetInfo, IMAGE_EXTENSIONS, INFO_FILE, INFO_VERSION, ImageFolder, Sample, SpeakerInfo,
     gray_to_f32,
