@@ -173,9 +173,9 @@ pub fn machine_key(isa: Isa, threads: usize) -> String {
     )
 }
 
-/// Writes `path` through a temporary file renamed into place (synced first), so a power cut
-/// leaves the old file or the new one, never half of one; the temporary file is removed when
-/// writing fails.
+/// Writes `path` whole or not at all ([`sentio_files::write_atomically`]: a power cut leaves the
+/// old file or the new one, and a failing `write` leaves no temporary file), creating its folder
+/// first. `write`'s own message is returned as it is.
 fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> Result<(), String>,
@@ -184,17 +184,12 @@ fn write_atomically(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)
-            .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
-        write(&mut file)?;
-        file.sync_all()
-            .map_err(|e| format!("cannot sync {}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename to {}: {e}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut failed = None;
+    sentio_files::write_atomically(path, |file| {
+        write(file).map_err(|message| {
+            failed = Some(message);
+            std::io::Error::other("the writer failed")
+        })
+    })
+    .map_err(|e| failed.unwrap_or_else(|| format!("cannot write {}: {e}", path.display())))
 }

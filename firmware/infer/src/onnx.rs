@@ -250,34 +250,6 @@ fn attribute(name: &str, attr: &Attr) -> pb::AttributeProto {
     a
 }
 
-/// A deterministic pseudo-random generator (SplitMix64) for weights and inputs: the same seed
+/// A deterministic pseudo-random generator for weights and inputs (sentio-rng's): the same seed
 /// gives the same numbers on every platform.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator started at `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A float uniform in `[lo, hi)` (24 random bits, exactly representable in f32).
-    pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
-        let unit = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
-        lo + (hi - lo) * unit
-    }
-
-    /// `n` floats uniform in `[lo, hi)`.
-    pub fn vec(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
-        (0..n).map(|_| self.uniform(lo, hi)).collect()
-    }
-}
+pub use sentio_rng::SplitMix64;
