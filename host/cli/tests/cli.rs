@@ -300,7 +300,11 @@ fn rendered_errors_match_their_snapshots_and_exit_codes() {
             &["bundle", "inspect", "missing.bundle"],
             4,
         ),
-        ("run_not_onnx", &["run", "junk.onnx"], 4),
+        (
+            "run_not_onnx",
+            &["run", "junk.onnx", "--input", "in.npy"],
+            4,
+        ),
         (
             "flash_without_bundles",
             &["flash", "--port", "/dev/null"],

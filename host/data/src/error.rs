@@ -144,21 +144,21 @@ impl miette::Diagnostic for DataError {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         // The first segment is the kind of failure, which picks the binaries' exit code.
         let code = match self {
-            Self::Io { .. } => "data::data::io",
-            Self::Image { .. } => "data::data::image",
-            Self::BadManifest { .. } => "data::data::bad_manifest",
-            Self::NotADataset { .. } => "data::data::not_a_dataset",
-            Self::BadRow { .. } => "data::data::bad_row",
-            Self::BadHeader { .. } => "data::data::bad_header",
-            Self::BadFileName { .. } => "data::data::bad_file_name",
-            Self::OutputExists { .. } => "data::data::output_exists",
-            Self::NoSuchSample { .. } => "data::data::no_such_sample",
-            Self::Audio { .. } => "data::data::audio",
-            Self::ProgramMissing { .. } => "data::data::program_missing",
-            Self::Synthesis { .. } => "data::data::synthesis",
-            Self::BadArgument { .. } => "data::data::bad_argument",
-            Self::BadLabels { .. } => "data::data::bad_labels",
-            Self::UnknownLabel { .. } => "data::data::unknown_label",
+            Self::Io { .. } => "data::dataset::io",
+            Self::Image { .. } => "data::dataset::image",
+            Self::BadManifest { .. } => "data::dataset::bad_manifest",
+            Self::NotADataset { .. } => "data::dataset::not_a_dataset",
+            Self::BadRow { .. } => "data::dataset::bad_row",
+            Self::BadHeader { .. } => "data::dataset::bad_header",
+            Self::BadFileName { .. } => "data::dataset::bad_file_name",
+            Self::OutputExists { .. } => "data::dataset::output_exists",
+            Self::NoSuchSample { .. } => "data::dataset::no_such_sample",
+            Self::Audio { .. } => "data::dataset::audio",
+            Self::ProgramMissing { .. } => "data::dataset::program_missing",
+            Self::Synthesis { .. } => "data::dataset::synthesis",
+            Self::BadArgument { .. } => "data::dataset::bad_argument",
+            Self::BadLabels { .. } => "data::dataset::bad_labels",
+            Self::UnknownLabel { .. } => "data::dataset::unknown_label",
         };
         Some(Box::new(code))
     }
