@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use sentio_models::Task;
 use sentio_models::labels::EMOJI8;
 
-use crate::cnn::CnnConfig;
+use crate::cnn::{Cnn, CnnConfig};
 use crate::error::Result;
-use crate::job::{self, Job, Report};
-use crate::trainer::{TrainOptions, TrainProgress};
+use crate::images;
+use crate::job::{Job, Report};
+use crate::options::TrainOptions;
+use crate::progress::TrainProgress;
 
 /// Options of `sentio train emoji`.
 #[derive(Clone, Debug)]
@@ -55,5 +57,5 @@ pub fn train_emoji(options: &EmojiOptions, progress: &mut dyn TrainProgress) -> 
             &options.out,
         )
     };
-    job::run_on_folder(&job, &options.data, progress)
+    images::run_on_folder::<Cnn>(&job, &options.data, progress)
 }

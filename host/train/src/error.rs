@@ -142,3 +142,26 @@ impl Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl miette::Diagnostic for Error {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        // The first segment is the kind of failure, which picks the binaries' exit code.
+        let code = match self {
+            Self::Option { .. } => "data::train::option",
+            Self::Dataset { .. } => "data::train::dataset",
+            Self::Data { .. } => "data::train::data",
+            Self::Io { .. } => "data::train::io",
+            Self::Checkpoint { .. } => "data::train::checkpoint",
+            Self::Image { .. } => "data::train::image",
+            Self::Export { .. } => "data::train::export",
+            Self::Eval { .. } => "data::train::eval",
+            Self::Manifest { .. } => "data::train::manifest",
+            Self::Diverged { .. } => "data::train::diverged",
+        };
+        Some(Box::new(code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(self.help()).filter(|h| !h.is_empty()).map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+    }
+}

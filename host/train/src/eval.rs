@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::draw::{CHAR_WIDTH, LINE_HEIGHT, fill, text, text_width};
 use crate::error::{Error, Result};
-use crate::job::{ClassFigures, class_figures};
+use crate::files;
 
 /// Gives the picture of an example, for the contact sheet (`None` when it has none).
 pub type ExampleImage<'a> = dyn Fn(&Example) -> Option<GrayImage> + 'a;
@@ -48,6 +48,38 @@ pub struct Latency {
     pub p99: f32,
     /// Mean, ms.
     pub mean: f32,
+}
+
+impl Latency {
+    /// The latency of runs that took `millis` milliseconds each.
+    pub fn of(millis: &[f32]) -> Self {
+        let mut times = millis.to_vec();
+        times.sort_by(f32::total_cmp);
+        let rank = |p: f32| {
+            let k = ((p / 100.0 * times.len() as f32).ceil() as usize).max(1);
+            times.get(k - 1).copied().unwrap_or(0.0)
+        };
+        Latency {
+            p50: rank(50.0),
+            p99: rank(99.0),
+            mean: times.iter().sum::<f32>() / times.len().max(1) as f32,
+        }
+    }
+}
+
+/// Per-class test figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassFigures {
+    /// The label.
+    pub label: String,
+    /// Of the examples predicted as this class, the fraction that are.
+    pub precision: f32,
+    /// Of the examples of this class, the fraction predicted as it.
+    pub recall: f32,
+    /// Harmonic mean of precision and recall.
+    pub f1: f32,
+    /// Test examples of this class.
+    pub support: usize,
 }
 
 /// A model's figures on a labelled set.
@@ -120,12 +152,7 @@ impl Evaluation {
         let per_class = class_figures(&confusion, class_labels);
         let present: Vec<&ClassFigures> = per_class.iter().filter(|c| c.support > 0).collect();
         let macro_f1 = present.iter().map(|c| c.f1).sum::<f32>() / present.len().max(1) as f32;
-        let mut times: Vec<f32> = examples.iter().map(|e| e.millis).collect();
-        times.sort_by(f32::total_cmp);
-        let rank = |p: f32| {
-            let k = ((p / 100.0 * times.len() as f32).ceil() as usize).max(1);
-            times.get(k - 1).copied().unwrap_or(0.0)
-        };
+        let times: Vec<f32> = examples.iter().map(|e| e.millis).collect();
         Ok(Evaluation {
             model: model.to_owned(),
             data: data.to_owned(),
@@ -134,11 +161,7 @@ impl Evaluation {
             macro_f1,
             per_class,
             confusion,
-            latency: Latency {
-                p50: rank(50.0),
-                p99: rank(99.0),
-                mean: times.iter().sum::<f32>() / times.len().max(1) as f32,
-            },
+            latency: Latency::of(&times),
             examples,
         })
     }
@@ -261,19 +284,19 @@ impl Evaluation {
         worst: usize,
         image_of: Option<&ExampleImage<'_>>,
     ) -> Result<Vec<PathBuf>> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
-        let mut files = Vec::new();
+        files::create_dir(dir)?;
+        let mut written = Vec::new();
         let md = dir.join("report.md");
-        crate::trainer::write_atomic(&md, self.to_markdown(worst).as_bytes())?;
-        files.push(md);
+        files::write_bytes(&md, self.to_markdown(worst).as_bytes())?;
+        written.push(md);
         let json = dir.join("report.json");
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Export(format!("serializing the report: {e}")))?;
-        crate::trainer::write_atomic(&json, &bytes)?;
-        files.push(json);
+        files::write_bytes(&json, &bytes)?;
+        written.push(json);
         let confusion = dir.join("confusion.png");
-        save(&confusion_image(self), &confusion)?;
-        files.push(confusion);
+        files::write_png(&confusion, &confusion_image(self))?;
+        written.push(confusion);
         if let Some(image_of) = image_of {
             let tiles: Vec<(GrayImage, &Example)> = self
                 .worst(worst)
@@ -282,11 +305,11 @@ impl Evaluation {
                 .collect();
             if !tiles.is_empty() {
                 let sheet = dir.join("worst.png");
-                save(&contact_sheet(&tiles, &self.labels), &sheet)?;
-                files.push(sheet);
+                files::write_png(&sheet, &contact_sheet(&tiles, &self.labels))?;
+                written.push(sheet);
             }
         }
-        Ok(files)
+        Ok(written)
     }
 }
 
@@ -325,11 +348,65 @@ pub fn evaluate_model(
     Evaluation::from_outputs(name, data, class_labels, &outputs, truth, &millis, sources)
 }
 
-fn save(img: &RgbImage, path: &Path) -> Result<()> {
-    img.save(path).map_err(|source| Error::Image {
-        path: path.to_path_buf(),
-        source,
-    })
+/// Per-class precision, recall, F1 and support from a confusion matrix (`[true][predicted]`).
+pub fn class_figures(confusion: &[Vec<usize>], labels: &[String]) -> Vec<ClassFigures> {
+    labels
+        .iter()
+        .enumerate()
+        .map(|(c, label)| {
+            let tp = confusion
+                .get(c)
+                .and_then(|r| r.get(c))
+                .copied()
+                .unwrap_or(0) as f32;
+            let support: usize = confusion.get(c).map(|r| r.iter().sum()).unwrap_or(0);
+            let predicted: usize = confusion.iter().filter_map(|r| r.get(c)).sum();
+            let precision = if predicted > 0 {
+                tp / predicted as f32
+            } else {
+                0.0
+            };
+            let recall = if support > 0 {
+                tp / support as f32
+            } else {
+                0.0
+            };
+            let f1 = if precision + recall > 0.0 {
+                2.0 * precision * recall / (precision + recall)
+            } else {
+                0.0
+            };
+            ClassFigures {
+                label: label.clone(),
+                precision: round4(precision),
+                recall: round4(recall),
+                f1: round4(f1),
+                support,
+            }
+        })
+        .collect()
+}
+
+/// The confusion matrix (rows: true class, columns: predicted) of `predicted` against `labels`,
+/// and the accuracy it gives.
+pub fn confusion_of(
+    labels: &[usize],
+    predicted: &[usize],
+    classes: usize,
+) -> (Vec<Vec<usize>>, f32) {
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    for (&t, &p) in labels.iter().zip(predicted) {
+        if t < classes && p < classes {
+            confusion[t][p] += 1;
+        }
+    }
+    let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
+    (confusion, correct as f32 / labels.len().max(1) as f32)
+}
+
+/// `v` rounded to 4 decimals (figures in manifests and reports).
+pub fn round4(v: f32) -> f32 {
+    (v * 10_000.0).round() / 10_000.0
 }
 
 fn argmax(v: &[f32]) -> usize {
@@ -536,6 +613,21 @@ mod tests {
         let md = a.to_markdown(2);
         assert!(md.contains("| cat | 1.000 | 0.500 | 0.667 | 2 |"), "{md}");
         assert!(md.contains("| 0 cat | 1 | 1 | 0 |"), "{md}");
+    }
+
+    #[test]
+    fn figures_from_confusion() {
+        let confusion = vec![vec![8, 2], vec![1, 9]];
+        let labels = vec!["a".to_string(), "b".to_string()];
+        let f = class_figures(&confusion, &labels);
+        assert_eq!(f[0].support, 10);
+        assert!((f[0].precision - 8.0 / 9.0).abs() < 1e-3);
+        assert!((f[0].recall - 0.8).abs() < 1e-4);
+        assert!((f[1].recall - 0.9).abs() < 1e-4);
+        let (matrix, accuracy) = confusion_of(&[0, 0, 1], &[0, 1, 1], 2);
+        assert_eq!(matrix, vec![vec![1, 1], vec![0, 1]]);
+        assert!((accuracy - 2.0 / 3.0).abs() < 1e-6);
+        assert_eq!(Latency::of(&[3.0, 1.0, 2.0]).p50, 2.0);
     }
 
     #[test]

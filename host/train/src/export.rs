@@ -1,90 +1,41 @@
-//! ONNX export of a [`Cnn`], written through `sentio-infer`'s graph builder (the protobuf types
-//! tract reads), and checked against burn by running it in tract.
-//!
-//! The graph is `Conv -> Relu -> MaxPool` per block, `Flatten`, `Gemm`, `Softmax`: the model
-//! outputs probabilities. Dropout is a training-only op and is not in the graph; an input
-//! inversion ([`CnnConfig::invert`](crate::CnnConfig::invert)) is folded into the first conv.
+//! What every network's ONNX export shares: the [`Exportable`] trait, the graph builder's
+//! common nodes (`Conv`, `MaxPool`, `Gemm`, written through `sentio-infer`'s builder, the
+//! protobuf types tract reads), and the check of an export against burn in tract
+//! ([`max_difference`], [`check_export`]). Each network writes its own graph (`cnn::export`,
+//! `fer::export`, `ser::export`, `anp::export`).
 
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::MaxPool2d;
+use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::{Device, Tensor, TensorData};
 use sentio_infer::onnx::{Attr, GraphBuilder};
 use sentio_infer::{LoadOptions, Model};
 
-use burn::nn::PaddingConfig2d;
-use burn::nn::conv::Conv2d;
-use burn::nn::pool::MaxPool2d;
-
-use crate::cnn::Cnn;
+use crate::data::Shape;
 use crate::error::{Error, Result};
-use crate::job::ImageClassifier;
+use crate::trainer::Trainable;
 
 /// Name of the exported graph's input.
 pub const INPUT: &str = "input";
 /// Name of the exported graph's output (probabilities).
 pub const OUTPUT: &str = "probabilities";
+/// Largest difference allowed between burn's and tract's probabilities on the export check.
+pub const EXPORT_TOLERANCE: f32 = 1e-4;
 
-/// The model (in inference mode: call `valid()` first) as ONNX bytes, input
-/// `[1, 1, side, side]` f32, output `[1, classes]` probabilities.
-pub fn to_onnx(model: &Cnn, side: usize, graph_name: &str) -> Result<Vec<u8>> {
-    let mut g = GraphBuilder::new(graph_name);
-    let dim = |v: usize| v as i64;
-    g.input(INPUT, &[1, 1, dim(side), dim(side)]);
-    let mut x = INPUT.to_owned();
-    for (i, conv) in model.convs.iter().enumerate() {
-        let weight = conv.weight.val();
-        let shape: [usize; 4] = weight.dims();
-        let mut weights = floats(weight.into_data())?;
-        let mut bias = match &conv.bias {
-            Some(bias) => floats(bias.val().into_data())?,
-            None => vec![0.0; shape[0]],
-        };
-        if i == 0 && model.invert {
-            // conv(1 - x) = conv'(x) with w' = -w and b' = b + sum(w) over each filter (no
-            // padding, so every window sees only pixels).
-            let per_filter = weights.len() / shape[0].max(1);
-            for (f, chunk) in weights.chunks_mut(per_filter.max(1)).enumerate() {
-                if let Some(b) = bias.get_mut(f) {
-                    *b += chunk.iter().sum::<f32>();
-                }
-                for v in chunk {
-                    *v = -*v;
-                }
-            }
-        }
-        let (c, r, p) = (format!("conv{i}"), format!("relu{i}"), format!("pool{i}"));
-        conv_node(&mut g, conv, &x, &c, &weights, &bias)?;
-        g.node("Relu", &[&c], &[&r], &[]);
-        pool_node(&mut g, &model.pool, &r, &p)?;
-        x = p;
-    }
-    g.node("Flatten", &[&x], &["flat"], &[("axis", Attr::Int(1))]);
-    let weight = model.dense.weight.val();
-    let [features, classes]: [usize; 2] = weight.dims();
-    g.initializer(
-        "dense.weight",
-        &[dim(features), dim(classes)],
-        &floats(weight.into_data())?,
-    );
-    let bias = match &model.dense.bias {
-        Some(bias) => floats(bias.val().into_data())?,
-        None => vec![0.0; classes],
-    };
-    g.initializer("dense.bias", &[dim(classes)], &bias);
-    g.node(
-        "Gemm",
-        &["flat", "dense.weight", "dense.bias"],
-        &["logits"],
-        &[],
-    );
-    g.node("Softmax", &["logits"], &[OUTPUT], &[("axis", Attr::Int(1))]);
-    g.output(OUTPUT, &[1, dim(classes)]);
-    Ok(g.to_bytes())
+/// A network that exports itself as ONNX.
+pub trait Exportable: Trainable {
+    /// The model (in inference mode: call `valid()` first) of `config` as ONNX bytes: input
+    /// `[1, dims of an example...]` f32, output `[1, classes]` probabilities.
+    fn to_onnx(&self, config: &Self::Config, graph_name: &str) -> Result<Vec<u8>>;
+    /// What the exported model outputs, computed by burn: probabilities `[batch, classes]`.
+    fn probabilities(&self, input: <Self::Shape as Shape>::Input) -> Tensor<2>;
 }
 
 /// Adds a `Conv` node from `input` to `output` with `conv`'s kernel, stride, dilation, groups
 /// and padding, and `weights` (`conv.weight`'s shape) and `bias` (one per output channel) as
 /// initializers named `{output}.weight` and `{output}.bias`: the caller passes them so it can
 /// fold something into them first (an input inversion, a batch norm).
-pub(crate) fn conv_node(
+pub fn conv_node(
     g: &mut GraphBuilder,
     conv: &Conv2d,
     input: &str,
@@ -124,12 +75,7 @@ pub(crate) fn conv_node(
 }
 
 /// Adds a `MaxPool` node from `input` to `output` with `pool`'s kernel, stride and padding.
-pub(crate) fn pool_node(
-    g: &mut GraphBuilder,
-    pool: &MaxPool2d,
-    input: &str,
-    output: &str,
-) -> Result<()> {
+pub fn pool_node(g: &mut GraphBuilder, pool: &MaxPool2d, input: &str, output: &str) -> Result<()> {
     let dim = |v: usize| v as i64;
     if pool.ceil_mode || pool.dilation != [1, 1] {
         return Err(Error::Export(format!(
@@ -167,41 +113,35 @@ fn pads(padding: &PaddingConfig2d, node: &str) -> Result<[usize; 4]> {
 }
 
 /// Runs `onnx` in tract (through `sentio-infer`) and burn's `model` on each of `inputs` (each
-/// `side * side` values) and returns the largest absolute difference of the probabilities.
-pub fn max_difference<M: ImageClassifier>(
+/// one example of `shape`) and returns the largest absolute difference of the probabilities.
+pub fn max_difference<M: Exportable>(
     model: &M,
+    shape: &M::Shape,
     onnx: &[u8],
-    side: usize,
     inputs: &[&[f32]],
 ) -> Result<f32> {
-    max_difference_of(onnx, 1, side, inputs, |t| model.probabilities(t))
-}
-
-/// Runs `onnx` in tract and `probabilities` (the burn network) on each of `inputs` (each
-/// `channels * side * side` planar values) and returns the largest absolute difference: the
-/// export check of every image network.
-pub(crate) fn max_difference_of(
-    onnx: &[u8],
-    channels: usize,
-    side: usize,
-    inputs: &[&[f32]],
-    probabilities: impl Fn(Tensor<4>) -> Tensor<2>,
-) -> Result<f32> {
-    let shape = [1, channels, side, side];
-    let options = LoadOptions::new().name("export-check").shape(&shape);
+    let dims: Vec<usize> = std::iter::once(1).chain(shape.dims()).collect();
+    let options = LoadOptions::new().name("export-check").shape(&dims);
     let mut tract = Model::load(onnx, &options)
         .map_err(|e| Error::Export(format!("tract cannot load the model: {e}")))?;
     let device = Device::flex();
     let mut worst = 0.0f32;
     for input in inputs {
+        if input.len() != shape.size() {
+            return Err(Error::Export(format!(
+                "an input has {} values, the model takes {}",
+                input.len(),
+                shape.describe()
+            )));
+        }
         let outputs = tract
             .run(input)
             .map_err(|e| Error::Export(format!("tract cannot run the model: {e}")))?;
         let Some(theirs) = outputs.tensors.first() else {
             return Err(Error::Export("the model has no output".into()));
         };
-        let tensor = Tensor::<4>::from_data(TensorData::new(input.to_vec(), shape), &device);
-        let ours = floats(probabilities(tensor).into_data())?;
+        let tensor = shape.input(input.to_vec(), 1, &device);
+        let ours = floats(model.probabilities(tensor).into_data())?;
         if ours.len() != theirs.data.len() {
             return Err(Error::Export(format!(
                 "tract gives {} outputs, burn {}",
@@ -222,8 +162,49 @@ pub(crate) fn max_difference_of(
     Ok(worst)
 }
 
+/// `max_diff`, the largest difference between tract's and burn's outputs on the exported model,
+/// or an error when it is above [`EXPORT_TOLERANCE`].
+pub fn check_export(max_diff: f32) -> Result<f32> {
+    if max_diff > EXPORT_TOLERANCE {
+        return Err(Error::Export(format!(
+            "tract and burn differ by {max_diff:e} (more than {EXPORT_TOLERANCE:e})"
+        )));
+    }
+    Ok(max_diff)
+}
+
+/// Writes `linear` as a `Gemm` named `name` (initializers `{name}.weight` `[in, out]` and
+/// `{name}.bias`) from `input` to `output`; returns its output width.
+pub fn gemm_node(
+    g: &mut GraphBuilder,
+    linear: &Linear,
+    name: &str,
+    input: &str,
+    output: &str,
+) -> Result<usize> {
+    let weight = linear.weight.val();
+    let [inputs, outputs]: [usize; 2] = weight.dims();
+    let (w, b) = (format!("{name}.weight"), format!("{name}.bias"));
+    g.initializer(
+        &w,
+        &[inputs as i64, outputs as i64],
+        &floats(weight.into_data())?,
+    );
+    g.initializer(&b, &[outputs as i64], &bias(linear, outputs)?);
+    g.node("Gemm", &[input, &w, &b], &[output], &[]);
+    Ok(outputs)
+}
+
+/// A `Linear`'s bias, or `n` zeros when it has none.
+pub fn bias(linear: &Linear, n: usize) -> Result<Vec<f32>> {
+    match &linear.bias {
+        Some(b) => floats(b.val().into_data()),
+        None => Ok(vec![0.0; n]),
+    }
+}
+
 /// The values of `data` as f32 (weights read for the export).
-pub(crate) fn floats(data: TensorData) -> Result<Vec<f32>> {
+pub fn floats(data: TensorData) -> Result<Vec<f32>> {
     data.try_to_vec::<f32>()
         .map_err(|e| Error::Export(format!("reading weights: {e:?}")))
 }

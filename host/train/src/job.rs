@@ -1,67 +1,104 @@
-//! A whole training job for an image classifier: split, train, evaluate on the test split,
-//! export ONNX, check the export in tract, and write the run's files.
+//! The tail every network's job shares, once its data is loaded and split ([`run`]): train,
+//! export ONNX and check it against burn in tract, judge the exported model on the held-out
+//! split in tract, and write the run's files. Knows no network: it works through the traits a
+//! network implements ([`Deployable`], [`Exportable`](crate::export::Exportable),
+//! [`Trainable`]) and the judgement its objective calls for ([`Assess`]: [`ClassAssessment`]
+//! for the classifiers; the tagger brings its own).
 //!
 //! Files written in the output directory:
-//! - `model.onnx`: the best-validation model, ending in a softmax;
+//! - `model.onnx`: the best-validation model, ending in its output activation;
 //! - `manifest.json`: a `sentio_models::Manifest` (labels, input shape, preprocessing, sha256
 //!   and size of `model.onnx`, training summary, evaluation figures);
-//! - `history.json`: every epoch's train/validation loss and accuracy;
-//! - `curves.png`: the same as a picture;
-//! - `checkpoint/`: the last epoch's model and optimizer and the best model (for `resume`).
+//! - `history.json`: every epoch's train/validation loss and figure; `curves.png`: the same as
+//!   a picture;
+//! - the held-out report: `report.md`, `report.json` (and for classifiers `confusion.png`, and
+//!   `worst.png` for gray images);
+//! - `checkpoint/`: the last epoch's model and optimizer and the best model (for `resume`),
+//!   when the job checkpoints.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::tensor::{Device, Tensor};
-use sentio_data::ImageFolder;
+use burn::tensor::Device;
 use sentio_infer::{LoadOptions, Model};
 use sentio_models::labels::LabelSet;
 use sentio_models::{
     DType, Figures, InputSpec, LabelSpec, Manifest, Precision, Preprocessing, Task,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::cnn::CnnConfig;
-use crate::data::ImageSet;
+use crate::data::{Examples, Labels, Shape};
 use crate::error::{Error, Result};
-use crate::eval;
-use crate::export;
+use crate::eval::{self, ClassFigures, Evaluation, class_figures, confusion_of, round4};
+use crate::export::{self, Exportable, check_export};
+use crate::files;
+use crate::options::TrainOptions;
 use crate::plot;
-use crate::trainer::{self, History, TrainOptions, TrainProgress, Trainable};
+use crate::progress::{History, TrainProgress};
+use crate::trainer::{self, CrossEntropy, LabelsOf, Objective, SetOf, Trainable, Trained};
 
-/// Largest difference allowed between burn's and tract's probabilities on the export check.
-pub const EXPORT_TOLERANCE: f32 = 1e-4;
-
-/// An image classifier a [`Job`] trains: its probabilities and its ONNX form.
-pub trait ImageClassifier: Trainable<Data = ImageSet> {
-    /// Class probabilities `[batch, classes]` of `input` `[batch, 1, side, side]` (what the
-    /// exported model outputs).
-    fn probabilities(&self, input: Tensor<4>) -> Tensor<2>;
-    /// The model (in inference mode) as ONNX bytes, input `[1, 1, side, side]`, output
-    /// `[1, classes]` probabilities.
-    fn to_onnx(&self, side: usize, graph_name: &str) -> Result<Vec<u8>>;
+/// A network a job can run end to end: trained, exported, judged and described in the manifest.
+pub trait Deployable: Exportable {
+    /// How the exported model is judged on the held-out split.
+    type Assessment: Assess<Self>;
+    /// The network's description for the manifest's `training.network` (layers, parameters).
+    fn describe(&self, config: &Self::Config) -> Value;
+    /// More of the manifest's training figures that the trained network knows (its input
+    /// normalization, ...).
+    fn training_figures(&self) -> Result<Figures> {
+        Ok(Figures::new())
+    }
 }
 
-/// The shape of an [`ImageClassifier`] (what a [`Job`] holds): the network it builds, its input
-/// and outputs, and what the manifest says about it.
-pub trait ImageNetwork: Clone + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned {
-    /// The network this config builds.
-    type Model: ImageClassifier<Config = Self>;
-    /// Input width and height in pixels (one gray channel).
-    fn side(&self) -> usize;
-    /// Output classes.
-    fn classes(&self) -> usize;
-    /// The network's description for the manifest's `training.network` (layers, parameters).
-    fn describe(&self, model: &Self::Model) -> Value;
+/// How the tail judges the exported model on the held-out split, what it writes about it and
+/// what the manifest records.
+pub trait Assess<M: Exportable>: Sized {
+    /// Judges the model (the exported one, in tract, and the trained one where it helps).
+    fn assess(held: &HeldOut<'_, M>, progress: &mut dyn TrainProgress) -> Result<Self>;
+    /// Writes the report files into `out`; returns their paths.
+    fn write_report(&self, held: &HeldOut<'_, M>, out: &Path) -> Result<Vec<PathBuf>>;
+    /// Adds the judgement's figures to the manifest's `eval`.
+    fn eval_figures(&self, eval: &mut Figures) -> Result<()>;
+    /// What the manifest's label spec says beside the labels (multi-label, output, ...).
+    fn label_extra() -> Figures {
+        Figures::new()
+    }
+}
+
+/// The held-out split and the model to judge on it.
+pub struct HeldOut<'a, M: Trainable> {
+    /// The model's name.
+    pub name: &'a str,
+    /// The labels, in output order.
+    pub labels: &'a [String],
+    /// The examples.
+    pub set: &'a SetOf<M>,
+    /// The file of each example, when known (else empty).
+    pub sources: Vec<PathBuf>,
+    /// Which split it is (`test`, or `val` when the test split is empty).
+    pub split: &'static str,
+    /// The data in words, for reports (`DIR, test split (70 images)`).
+    pub description: String,
+    /// The trained model (in inference mode).
+    pub model: &'a M,
+    /// The exported model.
+    pub onnx: &'a [u8],
+}
+
+impl<M: Trainable> HeldOut<'_, M> {
+    /// The exported model loaded in tract.
+    pub fn tract(&self) -> Result<Model> {
+        let dims: Vec<usize> = std::iter::once(1).chain(self.set.shape.dims()).collect();
+        let options = LoadOptions::new().name(self.name).shape(&dims);
+        Model::load(self.onnx, &options)
+            .map_err(|e| Error::Export(format!("tract cannot load the model: {e}")))
+    }
 }
 
 /// What to train and where to write it.
 #[derive(Clone, Debug)]
-pub struct Job<C = CnnConfig> {
-    /// Model name in the manifest (`[a-z0-9][a-z0-9_-]*`).
+pub struct Job<C> {
+    /// Model name in the manifest (`[a-z0-9][a-z0-9_-]*`), also the ONNX graph's name.
     pub name: String,
     /// Model version in the manifest.
     pub version: String,
@@ -71,47 +108,378 @@ pub struct Job<C = CnnConfig> {
     pub label_set: String,
     /// The labels, in class-index (output) order.
     pub labels: Vec<String>,
-    /// The network.
-    pub cnn: C,
-    /// Training options (the checkpoint directory is set to `out/checkpoint`).
+    /// The network's config.
+    pub network: C,
+    /// Training options (the checkpoint directory is set to `out/checkpoint`, or to none).
     pub train: TrainOptions,
-    /// Fraction of each class held out for validation.
+    /// Fraction of the data held out for validation.
     pub val_fraction: f32,
-    /// Fraction of each class held out for the test.
+    /// Fraction of the data held out for the test.
     pub test_fraction: f32,
     /// The output directory.
     pub out: PathBuf,
-    /// Free-form facts about the data for the manifest (source, generator, ...).
-    pub data_summary: Figures,
+    /// Whether to write a checkpoint every epoch into `out/checkpoint` (which `resume`
+    /// continues from).
+    pub checkpoints: bool,
 }
 
-/// Per-class test figures.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ClassFigures {
-    /// The label.
-    pub label: String,
-    /// Of the images predicted as this class, the fraction that are.
-    pub precision: f32,
-    /// Of the images of this class, the fraction predicted as it.
-    pub recall: f32,
-    /// Harmonic mean of precision and recall.
-    pub f1: f32,
-    /// Test images of this class.
-    pub support: usize,
+impl<C> Job<C> {
+    /// A job training `network` on the labels of `labels` into `out`, version 1.0.0, with the
+    /// default [`TrainOptions`], 10% of each class for validation and 10% for the test, and a
+    /// checkpoint every epoch.
+    pub fn new(
+        name: &str,
+        task: Task,
+        labels: &LabelSet,
+        network: C,
+        out: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            version: "1.0.0".into(),
+            task,
+            label_set: labels.name.into(),
+            labels: labels.labels.iter().map(|l| (*l).to_owned()).collect(),
+            network,
+            train: TrainOptions::default(),
+            val_fraction: 0.1,
+            test_fraction: 0.1,
+            out: out.into(),
+            checkpoints: true,
+        }
+    }
 }
 
-/// What a finished job measured and wrote.
+/// A loaded dataset: its examples and what the reports and the manifest say about them.
+#[derive(Clone, Debug)]
+pub struct Data<S, L> {
+    /// Every example.
+    pub examples: Examples<S, L>,
+    /// The file of every example, when known (else empty); the reports name them.
+    pub sources: Vec<PathBuf>,
+    /// Facts about the data for the manifest's training figures (`dataset`, `generator`, ...).
+    pub summary: Figures,
+    /// How the device prepares the model's input (the manifest's preprocessing).
+    pub preprocessing: Preprocessing,
+    /// What an example is called in reports and the manifest: `images`, `clips`.
+    pub unit: &'static str,
+}
+
+/// The split of a [`Data`]'s examples, as index lists into them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Split {
+    /// The training examples.
+    pub train: Vec<usize>,
+    /// The validation examples.
+    pub val: Vec<usize>,
+    /// The test examples (may be empty: then the validation split is judged).
+    pub test: Vec<usize>,
+    /// How it was made, for the manifest (`stratified`, `by_speaker`, ...).
+    pub method: String,
+    /// The groups kept apart by the split (speakers), when it kept any.
+    pub groups: Option<Groups>,
+}
+
+impl Split {
+    /// `split` made by `method`, no groups kept apart.
+    pub fn new(split: sentio_data::split::Split, method: &str) -> Self {
+        Self {
+            train: split.train,
+            val: split.val,
+            test: split.test,
+            method: method.into(),
+            groups: None,
+        }
+    }
+}
+
+/// The groups each part of a [`Split`] holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Groups {
+    /// What a group is (`speakers`): the manifest's keys are `train_<name>`, ...
+    pub name: String,
+    /// The groups of the training, validation and test parts, each sorted.
+    pub parts: [Vec<String>; 3],
+}
+
+/// What the tail measured and wrote.
+#[derive(Debug)]
+pub struct Finished<M: Deployable> {
+    /// The trained models and every epoch.
+    pub trained: Trained<M>,
+    /// The judgement of the exported model on the held-out split.
+    pub assessment: M::Assessment,
+    /// Examples in the train / validation / test splits.
+    pub split: [usize; 3],
+    /// Largest |burn - tract| probability difference seen on the export check.
+    pub export_max_diff: f32,
+    /// Size of `model.onnx` in bytes.
+    pub onnx_size: u64,
+    /// Wall time of the tail (training included, loading excluded), in seconds.
+    pub seconds: f32,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Trains `job.network` on `split` of `data`, exports it and checks the export in tract, judges
+/// the exported model on the test split (the validation split when the test is empty), and
+/// writes the run's files into `job.out`.
+pub fn run<M: Deployable>(
+    job: &Job<M::Config>,
+    data: &Data<M::Shape, LabelsOf<M>>,
+    split: &Split,
+    progress: &mut dyn TrainProgress,
+) -> Result<Finished<M>> {
+    let started = Instant::now();
+    let classes = M::classes(&job.network);
+    if job.labels.len() != classes {
+        return Err(Error::option(
+            "labels",
+            format!(
+                "{} labels for a network of {classes} classes",
+                job.labels.len(),
+            ),
+        ));
+    }
+    files::create_dir(&job.out)?;
+    let all = &data.examples;
+    let (train, val, test) = (
+        all.subset(&split.train),
+        all.subset(&split.val),
+        all.subset(&split.test),
+    );
+    let mut options = job.train.clone();
+    options.checkpoint_dir = job.checkpoints.then(|| checkpoint_dir(&job.out));
+    let trained = trainer::train_model::<M>(&job.network, &train, &val, &options, progress)?;
+    let model = &trained.best;
+
+    let (eval_set, eval_idx, split_name) = if test.is_empty() {
+        (&val, &split.val, "val")
+    } else {
+        (&test, &split.test, "test")
+    };
+    progress.stage("exporting ONNX and checking it in tract");
+    let onnx = model.to_onnx(&job.network, &job.name)?;
+    let probe: Vec<&[f32]> = (0..eval_set.len().min(16))
+        .map(|i| eval_set.example(i))
+        .collect();
+    let shape = M::shape(&job.network);
+    let export_max_diff = check_export(export::max_difference(model, &shape, &onnx, &probe)?)?;
+
+    let dataset = data
+        .summary
+        .get("dataset")
+        .and_then(Value::as_str)
+        .unwrap_or("the dataset");
+    let groups = match &split.groups {
+        Some(g) => {
+            let part = if split_name == "test" { 2 } else { 1 };
+            format!(" of {} held-out {}", g.parts[part].len(), g.name)
+        }
+        None => String::new(),
+    };
+    let held = HeldOut {
+        name: &job.name,
+        labels: &job.labels,
+        set: eval_set,
+        sources: eval_idx
+            .iter()
+            .filter_map(|&i| data.sources.get(i).cloned())
+            .collect(),
+        split: split_name,
+        description: format!(
+            "{dataset}, {split_name} split ({} {}{groups})",
+            eval_set.len(),
+            data.unit
+        ),
+        model,
+        onnx: &onnx,
+    };
+    let assessment = M::Assessment::assess(&held, progress)?;
+    let mut written = assessment.write_report(&held, &job.out)?;
+    written.extend(write_model_files(&job.out, &onnx, &trained.history)?);
+
+    let sizes = [train.len(), val.len(), test.len()];
+    let mut manifest = Manifest::new(
+        &job.name,
+        &job.version,
+        job.task.clone(),
+        LabelSpec {
+            set: job.label_set.clone(),
+            labels: job.labels.clone(),
+            extra: M::Assessment::label_extra(),
+        },
+        InputSpec {
+            shape: std::iter::once(1).chain(shape.dims()).collect(),
+            dtype: DType::F32,
+            preprocessing: data.preprocessing.clone(),
+            extra: Figures::new(),
+        },
+        Precision::F32,
+    );
+    manifest.model_sha256 = sentio_models::sha256(&onnx);
+    manifest.model_size = onnx.len() as u64;
+    let mut training = data.summary.clone();
+    training.insert(data.unit.into(), Value::from(all.len()));
+    training.insert("per_class".into(), label_counts(&job.labels, &all.labels));
+    training.insert("split".into(), split_figures(job, split, sizes));
+    training.insert("network".into(), model.describe(&job.network));
+    training.extend(model.training_figures()?);
+    training.insert("augment".into(), json!(job.train.augment));
+    insert_training_figures::<M::Objective>(&mut training, &job.train, &trained.history);
+    manifest.training = Some(training);
+    let mut eval = Figures::new();
+    eval.insert("split".into(), Value::from(split_name));
+    eval.insert(data.unit.into(), Value::from(eval_set.len()));
+    if let Some(best) = trained.history.best() {
+        let figure = <M::Objective as Objective>::FIGURE;
+        eval.insert(
+            format!("val_{figure}"),
+            Value::from(round4(best.val_accuracy)),
+        );
+        eval.insert("val_loss".into(), Value::from(round4(best.val_loss)));
+    }
+    assessment.eval_figures(&mut eval)?;
+    eval.insert("export_max_abs_diff".into(), Value::from(export_max_diff));
+    eval.insert(
+        "export_checked_with".into(),
+        Value::from("tract (sentio-infer)"),
+    );
+    manifest.eval = Some(eval);
+    written.push(write_manifest(&manifest, &job.out)?);
+
+    Ok(Finished {
+        trained,
+        assessment,
+        split: sizes,
+        export_max_diff,
+        onnx_size: onnx.len() as u64,
+        seconds: started.elapsed().as_secs_f32(),
+        files: written,
+    })
+}
+
+/// The manifest's `training.split`: the sizes, fractions, method and seed, and the groups of
+/// each part when the split kept groups apart.
+fn split_figures<C>(job: &Job<C>, split: &Split, [train, val, test]: [usize; 3]) -> Value {
+    let mut figures = json!({
+        "train": train, "val": val, "test": test,
+        "val_fraction": job.val_fraction, "test_fraction": job.test_fraction,
+        "method": split.method, "seed": job.train.seed,
+    });
+    if let (Some(groups), Some(map)) = (&split.groups, figures.as_object_mut()) {
+        for (part, names) in ["train", "val", "test"].iter().zip(&groups.parts) {
+            map.insert(format!("{part}_{}", groups.name), json!(names));
+        }
+    }
+    figures
+}
+
+/// The judgement of a classifier (one class per example): burn's predictions on the held-out
+/// split and the exported model's [`Evaluation`] in tract (what ships is what is reported).
+#[derive(Clone, Debug)]
+pub struct ClassAssessment {
+    /// Accuracy of the trained model (burn).
+    pub burn_accuracy: f32,
+    /// burn's per-class precision/recall/F1.
+    pub burn_per_class: Vec<ClassFigures>,
+    /// burn's confusion matrix: `confusion[true][predicted]`.
+    pub burn_confusion: Vec<Vec<usize>>,
+    /// The exported model's figures in tract.
+    pub evaluation: Evaluation,
+}
+
+impl<M> Assess<M> for ClassAssessment
+where
+    M: Exportable + Trainable<Objective = CrossEntropy>,
+{
+    fn assess(held: &HeldOut<'_, M>, progress: &mut dyn TrainProgress) -> Result<Self> {
+        progress.stage(&format!("evaluating on {}", held.description));
+        let set = held.set;
+        let classes = held.labels.len();
+        let predicted = trainer::predict(held.model, set, &Device::flex());
+        let (confusion, accuracy) = confusion_of(&set.labels, &predicted, classes);
+        let per_class = class_figures(&confusion, held.labels);
+
+        progress.stage("evaluating the exported model in tract");
+        let mut tract = held.tract()?;
+        let sources = (!held.sources.is_empty()).then_some(held.sources.as_slice());
+        let evaluation = eval::evaluate_model(
+            &mut tract,
+            held.name,
+            &held.description,
+            held.labels,
+            &set.labels,
+            sources,
+            &mut |i, buffer| {
+                let example = set.example(i);
+                if example.len() != buffer.len() {
+                    return Err(Error::Eval(format!(
+                        "the model takes {} values, the examples have {}",
+                        buffer.len(),
+                        example.len()
+                    )));
+                }
+                buffer.copy_from_slice(example);
+                Ok(())
+            },
+            &mut |_, _| {},
+        )?;
+        if evaluation.confusion != confusion {
+            // tract and burn agree to EXPORT_TOLERANCE; an example on a near-tie may still flip.
+            progress.stage(&format!(
+                "note: tract's {} accuracy {:.4} differs from burn's {accuracy:.4} (near-tied examples)",
+                held.split, evaluation.accuracy
+            ));
+        }
+        Ok(Self {
+            burn_accuracy: accuracy,
+            burn_per_class: per_class,
+            burn_confusion: confusion,
+            evaluation,
+        })
+    }
+
+    /// `report.md`, `report.json`, `confusion.png`, and `worst.png` when the examples are gray
+    /// images.
+    fn write_report(&self, held: &HeldOut<'_, M>, out: &Path) -> Result<Vec<PathBuf>> {
+        let set = held.set;
+        let picture = |e: &eval::Example| set.shape.picture(set.example(e.index));
+        self.evaluation.write_report(out, 18, Some(&picture))
+    }
+
+    /// The exported model's accuracy, macro F1, per-class figures and confusion matrix, and
+    /// burn's accuracy beside them.
+    fn eval_figures(&self, eval: &mut Figures) -> Result<()> {
+        let e = &self.evaluation;
+        eval.insert("accuracy".into(), Value::from(round4(e.accuracy)));
+        eval.insert(
+            "burn_accuracy".into(),
+            Value::from(round4(self.burn_accuracy)),
+        );
+        eval.insert("macro_f1".into(), Value::from(round4(e.macro_f1)));
+        eval.insert(
+            "per_class".into(),
+            serde_json::to_value(&e.per_class)
+                .map_err(|e| Error::Export(format!("serializing the per-class figures: {e}")))?,
+        );
+        eval.insert("confusion".into(), json!(e.confusion));
+        Ok(())
+    }
+}
+
+/// What a classifier's job measured and wrote.
 #[derive(Clone, Debug)]
 pub struct Report {
     /// Every epoch.
     pub history: History,
-    /// Accuracy of the kept model on the test split.
+    /// Accuracy of the kept model on the test split (burn).
     pub test_accuracy: f32,
-    /// Per-class precision/recall/F1 on the test split.
+    /// Per-class precision/recall/F1 on the test split (burn).
     pub per_class: Vec<ClassFigures>,
-    /// Confusion matrix on the test split: `confusion[true][predicted]`.
+    /// Confusion matrix on the test split: `confusion[true][predicted]` (burn).
     pub confusion: Vec<Vec<usize>>,
-    /// Images in the train / validation / test splits.
+    /// Examples in the train / validation / test splits.
     pub split: [usize; 3],
     /// Largest |burn - tract| probability difference seen on the export check.
     pub export_max_diff: f32,
@@ -123,413 +491,40 @@ pub struct Report {
     pub files: Vec<PathBuf>,
 }
 
-/// Splits `images` (stratified, seeded with the job's seed), trains, evaluates, exports and
-/// writes the job's files. `split` is given by the caller (see `sentio_data::split`) as index
-/// lists into `images`.
-pub fn run<C: ImageNetwork>(
-    job: &Job<C>,
-    images: &ImageSet,
-    split: [&[usize]; 3],
-    progress: &mut dyn TrainProgress,
-) -> Result<Report> {
-    let started = Instant::now();
-    let (side, classes) = (job.cnn.side(), job.cnn.classes());
-    if job.labels.len() != classes {
-        return Err(Error::option(
-            "labels",
-            format!(
-                "{} labels for a network of {classes} classes",
-                job.labels.len(),
-            ),
-        ));
-    }
-    fs::create_dir_all(&job.out).map_err(|e| Error::io("creating directory", &job.out, e))?;
-    let [train_idx, val_idx, test_idx] = split;
-    let (train, val, test) = (
-        images.subset(train_idx),
-        images.subset(val_idx),
-        images.subset(test_idx),
-    );
-    let mut options = job.train.clone();
-    options.checkpoint_dir = Some(checkpoint_dir(&job.out));
-    let trained = trainer::train_model::<C::Model>(&job.cnn, &train, &val, &options, progress)?;
-
-    progress.stage("evaluating on the test split");
-    let device = Device::flex();
-    let model = &trained.best;
-    let eval_set = if test.is_empty() { &val } else { &test };
-    let predicted = trainer::predict(model, eval_set, &device);
-    let (confusion, test_accuracy) = confusion_of(&eval_set.labels, &predicted, classes);
-    let per_class = class_figures(&confusion, &job.labels);
-
-    progress.stage("exporting ONNX and checking it in tract");
-    let onnx = model.to_onnx(side, &job.name)?;
-    let probe: Vec<&[f32]> = (0..eval_set.len().min(16))
-        .map(|i| eval_set.image(i))
-        .collect();
-    let export_max_diff = check_export(export::max_difference(model, &onnx, side, &probe)?)?;
-
-    progress.stage("evaluating the exported model in tract");
-    let split_name = if test.is_empty() { "val" } else { "test" };
-    let evaluation = evaluate_exported(job, &onnx, eval_set, split_name)?;
-    if evaluation.confusion != confusion {
-        // tract and burn agree to EXPORT_TOLERANCE; an example on a near-tie may still flip.
-        progress.stage(&format!(
-            "note: tract's {split_name} accuracy {:.4} differs from burn's {test_accuracy:.4} (near-tied examples)",
-            evaluation.accuracy
-        ));
-    }
-
-    let mut files = Vec::new();
-    let image_of = |e: &eval::Example| -> Option<image::GrayImage> {
-        let pixels = eval_set.image(e.index);
-        let bytes = pixels
-            .iter()
-            .map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8);
-        image::GrayImage::from_raw(side as u32, side as u32, bytes.collect())
-    };
-    files.extend(evaluation.write_report(&job.out, 18, Some(&image_of))?);
-    files.extend(write_model_files(&job.out, &onnx, &trained.history)?);
-
-    let seconds = started.elapsed().as_secs_f32();
-    let mut manifest = Manifest::new(
-        &job.name,
-        &job.version,
-        job.task.clone(),
-        LabelSpec {
-            set: job.label_set.clone(),
-            labels: job.labels.clone(),
-            extra: Figures::new(),
-        },
-        InputSpec {
-            shape: vec![1, 1, side, side],
-            dtype: DType::F32,
-            preprocessing: Preprocessing {
-                kind: "gray".into(),
-                width: Some(side as u32),
-                height: Some(side as u32),
-                scale: Some(1.0 / 255.0),
-                ..Preprocessing::default()
-            },
-            extra: Figures::new(),
-        },
-        Precision::F32,
-    );
-    manifest.model_sha256 = sentio_models::sha256(&onnx);
-    manifest.model_size = onnx.len() as u64;
-    let mut training = job.data_summary.clone();
-    let counts = |set: &ImageSet| -> Value {
-        let c = set.class_counts(classes);
-        Value::Object(
-            job.labels
-                .iter()
-                .zip(c)
-                .map(|(l, n)| (l.clone(), Value::from(n)))
-                .collect(),
-        )
-    };
-    training.insert("images".into(), Value::from(images.len()));
-    training.insert("per_class".into(), counts(images));
-    training.insert(
-        "split".into(),
-        json!({
-            "train": train.len(), "val": val.len(), "test": test.len(),
-            "val_fraction": job.val_fraction, "test_fraction": job.test_fraction,
-            "method": "stratified", "seed": job.train.seed,
-        }),
-    );
-    training.insert("network".into(), job.cnn.describe(model));
-    training.insert("augment".into(), json!(job.train.augment));
-    insert_training_figures(&mut training, &job.train, &trained.history);
-    manifest.training = Some(training);
-    let mut eval = Figures::new();
-    eval.insert(
-        "split".into(),
-        Value::from(if test.is_empty() { "val" } else { "test" }),
-    );
-    eval.insert("images".into(), Value::from(eval_set.len()));
-    eval.insert("accuracy".into(), Value::from(round4(test_accuracy)));
-    insert_eval_figures(
-        &mut eval,
-        &trained.history,
-        &per_class,
-        &confusion,
-        export_max_diff,
-    )?;
-    manifest.eval = Some(eval);
-    files.push(write_manifest(&manifest, &job.out)?);
-
-    Ok(Report {
-        test_accuracy,
-        per_class,
-        confusion,
-        split: [train.len(), val.len(), test.len()],
-        export_max_diff,
-        onnx_size: onnx.len() as u64,
-        seconds,
-        files,
-        history: trained.history,
-    })
-}
-
-/// Loads the image folder at `data` (one sub-folder per label of `job.labels`, matched by
-/// name), splits it (stratified, seeded with the job's seed) and [`run`]s the job on it; what
-/// the folder's `dataset.json` says about the data joins the job's data summary.
-pub fn run_on_folder<C: ImageNetwork>(
-    job: &Job<C>,
-    data: &Path,
-    progress: &mut dyn TrainProgress,
-) -> Result<Report> {
-    let labels: Vec<&str> = job.labels.iter().map(String::as_str).collect();
-    let (images, summary) =
-        load_image_folder(data, job.cnn.side(), &job.label_set, &labels, progress)?;
-    let split = sentio_data::split::stratified(
-        &images.labels,
-        job.val_fraction,
-        job.test_fraction,
-        job.train.seed,
-    );
-    if split.train.is_empty() || split.val.is_empty() {
-        return Err(Error::Dataset {
-            path: data.to_path_buf(),
-            reason: format!(
-                "{} images are too few to split into training and validation sets",
-                images.len()
-            ),
-        });
-    }
-    let mut job = job.clone();
-    job.data_summary.extend(summary);
-    run(
-        &job,
-        &images,
-        [&split.train, &split.val, &split.test],
-        progress,
-    )
-}
-
-impl<C> Job<C> {
-    /// A job training `cnn` on the labels of `labels` into `out`, version 1.0.0, with the
-    /// default [`TrainOptions`], 10% of each class for validation and 10% for the test, and no
-    /// data summary yet.
-    pub fn new(name: &str, task: Task, labels: &LabelSet, cnn: C, out: impl Into<PathBuf>) -> Self {
+impl Report {
+    /// The report of a finished classifier's run.
+    pub fn new<M: Deployable<Assessment = ClassAssessment>>(finished: Finished<M>) -> Self {
+        let a = finished.assessment;
         Self {
-            name: name.into(),
-            version: "1.0.0".into(),
-            task,
-            label_set: labels.name.into(),
-            labels: labels.labels.iter().map(|l| (*l).to_owned()).collect(),
-            cnn,
-            train: TrainOptions::default(),
-            val_fraction: 0.1,
-            test_fraction: 0.1,
-            out: out.into(),
-            data_summary: Figures::new(),
+            history: finished.trained.history,
+            test_accuracy: a.burn_accuracy,
+            per_class: a.burn_per_class,
+            confusion: a.burn_confusion,
+            split: finished.split,
+            export_max_diff: finished.export_max_diff,
+            onnx_size: finished.onnx_size,
+            seconds: finished.seconds,
+            files: finished.files,
         }
     }
-}
-
-/// Loads every image of the folder at `dir` as `side`x`side` gray, with class indices in the
-/// order of `labels`, the labels of the set called `set` (folder labels are matched by name).
-/// Also returns a summary of the dataset for the manifest.
-pub fn load_image_folder(
-    dir: &Path,
-    side: usize,
-    set: &str,
-    labels: &[&str],
-    progress: &mut dyn TrainProgress,
-) -> Result<(ImageSet, Figures)> {
-    let folder = ImageFolder::open(dir)?;
-    let bad = |reason: String| Error::Dataset {
-        path: dir.to_path_buf(),
-        reason,
-    };
-    let mut to_set = Vec::with_capacity(folder.labels.len());
-    for label in &folder.labels {
-        match labels.iter().position(|l| l == label) {
-            Some(i) => to_set.push(i),
-            None => {
-                return Err(bad(format!(
-                    "label folder `{label}` is not in the {set} label set [{}]",
-                    labels.join(", ")
-                )));
-            }
-        }
-    }
-    progress.stage(&format!(
-        "loading {} images from {}",
-        folder.samples.len(),
-        dir.display()
-    ));
-    let mut images = ImageSet::new(side);
-    images.pixels.reserve(folder.samples.len() * side * side);
-    for (i, sample) in folder.samples.iter().enumerate() {
-        let pixels = folder.load_gray(i, side as u32, side as u32)?;
-        let Some(&label) = to_set.get(sample.label) else {
-            return Err(bad(format!(
-                "{} has label index {} but the folder has {} labels",
-                sample.path.display(),
-                sample.label,
-                to_set.len()
-            )));
-        };
-        if !images.push(&pixels, label) {
-            return Err(bad(format!(
-                "{} did not load as {side}x{side}",
-                sample.path.display()
-            )));
-        }
-    }
-    let counts = images.class_counts(labels.len());
-    if let Some(missing) = counts.iter().position(|c| *c == 0) {
-        return Err(bad(format!(
-            "class `{}` has no images (every class of {set} needs some)",
-            labels[missing]
-        )));
-    }
-    let mut summary = Figures::new();
-    summary.insert("dataset".into(), Value::from(dir.display().to_string()));
-    if let Ok(Some(info)) = sentio_data::DatasetInfo::read(dir) {
-        summary.insert("generator".into(), Value::from(info.generator));
-        if let Some(seed) = info.seed {
-            summary.insert("data_seed".into(), Value::from(seed));
-        }
-        if let Some(source) = info.source {
-            summary.insert("source".into(), Value::from(source));
-        }
-    }
-    Ok((images, summary))
-}
-
-/// The exported model run in tract on `set` (what ships is what is reported).
-fn evaluate_exported<C>(
-    job: &Job<C>,
-    onnx: &[u8],
-    set: &ImageSet,
-    split_name: &str,
-) -> Result<eval::Evaluation> {
-    let options = LoadOptions::new().name(&job.name);
-    let mut model = Model::load(onnx, &options)
-        .map_err(|e| Error::Export(format!("tract cannot load the model: {e}")))?;
-    let data = job
-        .data_summary
-        .get("dataset")
-        .and_then(Value::as_str)
-        .unwrap_or("the dataset");
-    eval::evaluate_model(
-        &mut model,
-        &job.name,
-        &format!("{data}, {split_name} split ({} images)", set.len()),
-        &job.labels,
-        &set.labels,
-        None,
-        &mut |i, buffer| {
-            let image = set.image(i);
-            if image.len() != buffer.len() {
-                return Err(Error::Eval(format!(
-                    "the model takes {} values, the images have {}",
-                    buffer.len(),
-                    image.len()
-                )));
-            }
-            buffer.copy_from_slice(image);
-            Ok(())
-        },
-        &mut |_, _| {},
-    )
-}
-
-/// Per-class precision, recall, F1 and support from a confusion matrix (`[true][predicted]`).
-pub fn class_figures(confusion: &[Vec<usize>], labels: &[String]) -> Vec<ClassFigures> {
-    labels
-        .iter()
-        .enumerate()
-        .map(|(c, label)| {
-            let tp = confusion
-                .get(c)
-                .and_then(|r| r.get(c))
-                .copied()
-                .unwrap_or(0) as f32;
-            let support: usize = confusion.get(c).map(|r| r.iter().sum()).unwrap_or(0);
-            let predicted: usize = confusion.iter().filter_map(|r| r.get(c)).sum();
-            let precision = if predicted > 0 {
-                tp / predicted as f32
-            } else {
-                0.0
-            };
-            let recall = if support > 0 {
-                tp / support as f32
-            } else {
-                0.0
-            };
-            let f1 = if precision + recall > 0.0 {
-                2.0 * precision * recall / (precision + recall)
-            } else {
-                0.0
-            };
-            ClassFigures {
-                label: label.clone(),
-                precision: round4(precision),
-                recall: round4(recall),
-                f1: round4(f1),
-                support,
-            }
-        })
-        .collect()
-}
-
-fn round4(v: f32) -> f32 {
-    (v * 10_000.0).round() / 10_000.0
-}
-
-/// The confusion matrix (rows: true class, columns: predicted) of `predicted` against `labels`,
-/// and the accuracy it gives.
-pub(crate) fn confusion_of(
-    labels: &[usize],
-    predicted: &[usize],
-    classes: usize,
-) -> (Vec<Vec<usize>>, f32) {
-    let mut confusion = vec![vec![0usize; classes]; classes];
-    for (&t, &p) in labels.iter().zip(predicted) {
-        if t < classes && p < classes {
-            confusion[t][p] += 1;
-        }
-    }
-    let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
-    (confusion, correct as f32 / labels.len().max(1) as f32)
-}
-
-/// `max_diff`, the largest difference between tract's and burn's outputs on the exported model,
-/// or an error when it is above [`EXPORT_TOLERANCE`].
-pub(crate) fn check_export(max_diff: f32) -> Result<f32> {
-    if max_diff > EXPORT_TOLERANCE {
-        return Err(Error::Export(format!(
-            "tract and burn differ by {max_diff:e} (more than {EXPORT_TOLERANCE:e})"
-        )));
-    }
-    Ok(max_diff)
 }
 
 /// Writes `model.onnx`, `history.json` and `curves.png` into `out`; returns their paths.
-pub(crate) fn write_model_files(
-    out: &Path,
-    onnx: &[u8],
-    history: &History,
-) -> Result<Vec<PathBuf>> {
+fn write_model_files(out: &Path, onnx: &[u8], history: &History) -> Result<Vec<PathBuf>> {
     let onnx_path = out.join("model.onnx");
-    trainer::write_atomic(&onnx_path, onnx)?;
+    files::write_bytes(&onnx_path, onnx)?;
     let history_path = out.join("history.json");
     let history_json = serde_json::to_vec_pretty(history)
         .map_err(|e| Error::Export(format!("serializing the history: {e}")))?;
-    trainer::write_atomic(&history_path, &history_json)?;
+    files::write_bytes(&history_path, &history_json)?;
     let curves_path = out.join("curves.png");
     plot::write_curves(history, &curves_path)?;
     Ok(vec![onnx_path, history_path, curves_path])
 }
 
 /// The manifest's training figures every job records: optimizer, loss, batch, seed, epochs,
-/// best epoch, early stop, training time and framework.
-pub(crate) fn insert_training_figures(
+/// best epoch and how it was chosen, early stop, training time and framework.
+fn insert_training_figures<O: Objective>(
     training: &mut Figures,
     options: &TrainOptions,
     history: &History,
@@ -542,7 +537,14 @@ pub(crate) fn insert_training_figures(
             "schedule": options.schedule,
         }),
     );
-    training.insert("loss".into(), Value::from("cross_entropy"));
+    training.insert("loss".into(), Value::from(O::LOSS));
+    training.insert(
+        "selection".into(),
+        Value::from(format!(
+            "the epoch with the best validation {}",
+            O::FIGURE.replace('_', " ")
+        )),
+    );
     training.insert("batch".into(), Value::from(options.batch));
     training.insert("seed".into(), Value::from(options.seed));
     training.insert("max_epochs".into(), Value::from(options.epochs));
@@ -558,41 +560,11 @@ pub(crate) fn insert_training_figures(
     );
 }
 
-/// The manifest's evaluation figures every job records besides its accuracy: the best epoch's
-/// validation accuracy and loss, per-class figures, the confusion matrix and the export check.
-pub(crate) fn insert_eval_figures(
-    eval: &mut Figures,
-    history: &History,
-    per_class: &[ClassFigures],
-    confusion: &[Vec<usize>],
-    export_max_diff: f32,
-) -> Result<()> {
-    if let Some(best) = history.best() {
-        eval.insert(
-            "val_accuracy".into(),
-            Value::from(round4(best.val_accuracy)),
-        );
-        eval.insert("val_loss".into(), Value::from(round4(best.val_loss)));
-    }
-    eval.insert(
-        "per_class".into(),
-        serde_json::to_value(per_class)
-            .map_err(|e| Error::Export(format!("serializing the per-class figures: {e}")))?,
-    );
-    eval.insert("confusion".into(), json!(confusion));
-    eval.insert("export_max_abs_diff".into(), Value::from(export_max_diff));
-    eval.insert(
-        "export_checked_with".into(),
-        Value::from("tract (sentio-infer)"),
-    );
-    Ok(())
-}
-
 /// Validates `manifest` and writes it to `out/manifest.json`; returns the path.
-pub(crate) fn write_manifest(manifest: &Manifest, out: &Path) -> Result<PathBuf> {
+fn write_manifest(manifest: &Manifest, out: &Path) -> Result<PathBuf> {
     manifest.validate()?;
     let path = out.join("manifest.json");
-    trainer::write_atomic(&path, manifest.to_json_pretty()?.as_bytes())?;
+    files::write_bytes(&path, manifest.to_json_pretty()?.as_bytes())?;
     Ok(path)
 }
 
@@ -601,19 +573,25 @@ pub fn checkpoint_dir(out: &Path) -> PathBuf {
     out.join("checkpoint")
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
+/// How many examples show each label, keyed by the label's name.
+fn label_counts<L: Labels>(names: &[String], labels: &L) -> Value {
+    Value::Object(
+        names
+            .iter()
+            .zip(labels.counts(names.len()))
+            .map(|(l, n)| (l.clone(), Value::from(n)))
+            .collect(),
+    )
+}
 
-    #[test]
-    fn figures_from_confusion() {
-        let confusion = vec![vec![8, 2], vec![1, 9]];
-        let labels = vec!["a".to_string(), "b".to_string()];
-        let f = class_figures(&confusion, &labels);
-        assert_eq!(f[0].support, 10);
-        assert!((f[0].precision - 8.0 / 9.0).abs() < 1e-3);
-        assert!((f[0].recall - 0.8).abs() < 1e-4);
-        assert!((f[1].recall - 0.9).abs() < 1e-4);
+/// The manifest's preprocessing of `side`x`side` images of `kind` (`gray`, `rgb`): decoded,
+/// resized, scaled to 0..1.
+pub fn image_preprocessing(kind: &str, side: usize) -> Preprocessing {
+    Preprocessing {
+        kind: kind.into(),
+        width: Some(side as u32),
+        height: Some(side as u32),
+        scale: Some(1.0 / 255.0),
+        ..Preprocessing::default()
     }
 }

@@ -6,8 +6,9 @@ use std::path::Path;
 use image::{Rgb, RgbImage};
 
 use crate::draw::{fill, line, text, text_width};
-use crate::error::{Error, Result};
-use crate::trainer::History;
+use crate::error::Result;
+use crate::files;
+use crate::progress::History;
 
 const WIDTH: u32 = 960;
 const HEIGHT: u32 = 400;
@@ -81,10 +82,7 @@ pub fn curves(history: &History) -> RgbImage {
 
 /// Writes [`curves`] of `history` to `path` as PNG.
 pub fn write_curves(history: &History, path: &Path) -> Result<()> {
-    curves(history).save(path).map_err(|source| Error::Image {
-        path: path.to_path_buf(),
-        source,
-    })
+    files::write_png(path, &curves(history))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -177,7 +175,7 @@ fn panel(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::trainer::EpochRecord;
+    use crate::progress::EpochRecord;
 
     #[test]
     fn draws_both_series() {

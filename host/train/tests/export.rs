@@ -9,12 +9,16 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use sentio_infer::{LoadOptions, Model};
 use sentio_models::Manifest;
+use sentio_train::cnn::export::to_onnx;
+use sentio_train::job::{Data, Split};
 use sentio_train::rng::Rng;
-use sentio_train::{Cnn, CnnConfig, Job, NoProgress, TrainOptions, export, job, train};
+use sentio_train::{
+    Cnn, CnnConfig, Job, NoProgress, Report, TrainOptions, export, job, train_model,
+};
 
 /// Burn's probabilities and tract's for each input; returns the largest difference.
 fn compare(model: &Cnn, side: usize, inputs: &[Vec<f32>]) -> f32 {
-    let onnx = export::to_onnx(model, side, "test").unwrap();
+    let onnx = to_onnx(model, side, "test").unwrap();
     let mut tract = Model::load(&onnx, &LoadOptions::new().shape(&[1, 1, side, side])).unwrap();
     assert_eq!(tract.output_shapes()[0], vec![1, model.classes()]);
     let device = Device::flex();
@@ -47,7 +51,7 @@ fn emoji_cnn_export_matches_burn_in_tract() {
     assert!(worst < 1e-4, "max |burn - tract| = {worst}");
     // The seed's size: 52,536 parameters, about 210 kB of ONNX.
     assert_eq!(model.num_params(), 80 + 2080 + 8256 + 32896 + 9224);
-    let bytes = export::to_onnx(&model, 64, "emoji").unwrap();
+    let bytes = to_onnx(&model, 64, "emoji").unwrap();
     assert!(bytes.len() < 2 * 1024 * 1024);
 }
 
@@ -61,7 +65,7 @@ fn trained_model_export_matches_burn_in_tract() {
         learning_rate: 3e-3,
         ..TrainOptions::default()
     };
-    let trained = train(
+    let trained = train_model::<Cnn>(
         &common::tiny(),
         &set.subset(&t),
         &set.subset(&v),
@@ -69,7 +73,7 @@ fn trained_model_export_matches_burn_in_tract() {
         &mut NoProgress,
     )
     .unwrap();
-    let inputs: Vec<Vec<f32>> = v.iter().map(|&i| set.image(i).to_vec()).collect();
+    let inputs: Vec<Vec<f32>> = v.iter().map(|&i| set.example(i).to_vec()).collect();
     let worst = compare(&trained.best, 16, &inputs);
     assert!(worst < 1e-4, "max |burn - tract| = {worst}");
 }
@@ -90,7 +94,7 @@ fn a_job_writes_model_manifest_history_and_curves() {
         task: sentio_models::Task::Custom,
         label_set: "bars3".into(),
         labels: labels.clone(),
-        cnn: common::tiny(),
+        network: common::tiny(),
         train: TrainOptions {
             epochs: 2,
             batch: 8,
@@ -99,12 +103,26 @@ fn a_job_writes_model_manifest_history_and_curves() {
         val_fraction: 0.1,
         test_fraction: 0.1,
         out: out.path().to_path_buf(),
-        data_summary: Default::default(),
+        checkpoints: true,
     };
-    let report = job::run(&j, &set, [&t, &v, &test], &mut NoProgress).unwrap();
+    let data = Data {
+        examples: set,
+        sources: Vec::new(),
+        summary: Default::default(),
+        preprocessing: job::image_preprocessing("gray", 16),
+        unit: "images",
+    };
+    let split = Split {
+        train: t.clone(),
+        val: v.clone(),
+        test: test.clone(),
+        method: "interleaved".into(),
+        groups: None,
+    };
+    let report = Report::new(job::run::<Cnn>(&j, &data, &split, &mut NoProgress).unwrap());
     assert_eq!(report.split, [t.len(), v.len(), test.len()]);
     assert_eq!(report.confusion.iter().flatten().sum::<usize>(), test.len());
-    assert!(report.export_max_diff < job::EXPORT_TOLERANCE);
+    assert!(report.export_max_diff < export::EXPORT_TOLERANCE);
 
     let onnx = std::fs::read(out.path().join("model.onnx")).unwrap();
     let manifest =

@@ -17,7 +17,7 @@ use sentio_models::Manifest;
 use sentio_models::labels::FER7;
 use sentio_train::fer::export::to_onnx;
 use sentio_train::{
-    Augment, FerConfig, FerNet, FerOptions, ImageSet, LrSchedule, NoProgress, TrainOptions,
+    Augment, FerConfig, FerNet, FerOptions, Image, ImageSet, LrSchedule, NoProgress, TrainOptions,
     TrainProgress, Trained, export, train_fer, train_model,
 };
 
@@ -33,7 +33,7 @@ fn tiny() -> FerConfig {
 
 /// `per_class` procedural faces of each fer7 class, as 0..1 gray.
 fn faces(per_class: usize, seed: u64) -> ImageSet {
-    let mut set = ImageSet::new(48);
+    let mut set = ImageSet::new(Image::gray(48));
     for i in 0..per_class {
         for class in 0..7 {
             let seed = sentio_data::synth::image_seed(seed, class, i);
@@ -57,6 +57,7 @@ fn options(epochs: usize) -> TrainOptions {
         augment: Augment {
             mirror: true,
             max_shift: 2,
+            ..Augment::default()
         },
         patience: 0,
         seed: 5,
@@ -73,8 +74,8 @@ fn train_tiny(options: &TrainOptions, progress: &mut dyn TrainProgress) -> Train
 /// The largest |burn - tract| probability on `set`'s images.
 fn export_difference(net: &FerNet, set: &ImageSet) -> f32 {
     let onnx = to_onnx(net, 48, "fer").unwrap();
-    let inputs: Vec<&[f32]> = (0..set.len()).map(|i| set.image(i)).collect();
-    export::max_difference(net, &onnx, 48, &inputs).unwrap()
+    let inputs: Vec<&[f32]> = (0..set.len()).map(|i| set.example(i)).collect();
+    export::max_difference(net, &Image::gray(48), &onnx, &inputs).unwrap()
 }
 
 #[test]
@@ -124,7 +125,7 @@ fn fer7_export_of_a_fresh_net_matches_burn_and_is_small() {
     let mut rng = sentio_train::rng::Rng::new(8);
     let noise: Vec<f32> = (0..48 * 48).map(|_| rng.next_f32()).collect();
     let onnx = to_onnx(&net, 48, "fer").unwrap();
-    let diff = export::max_difference(&net, &onnx, 48, &[&noise]).unwrap();
+    let diff = export::max_difference(&net, &Image::gray(48), &onnx, &[&noise]).unwrap();
     assert!(diff < 1e-4, "{diff}");
     let x = Tensor::<4>::from_data(TensorData::new(noise, [1, 1, 48, 48]), &Device::flex());
     assert_eq!(net.probabilities(x).dims(), [1, 7]);

@@ -15,8 +15,8 @@ use sentio_train::rng::Rng;
 use sentio_train::ser::Pooling;
 use sentio_train::ser::export::{self, Gate, ONNX_GATE_ORDER};
 use sentio_train::{
-    LrSchedule, Masking, NoProgress, Normalization, SequenceSet, SerConfig, SerInput, SerNet,
-    TrainOptions, TrainProgress, Trained, train_model,
+    LrSchedule, Masking, NoProgress, Normalization, Sequence, SequenceSet, SerConfig, SerInput,
+    SerNet, TrainOptions, TrainProgress, Trained, train_model,
 };
 
 const FRAMES: usize = 24;
@@ -31,7 +31,10 @@ fn tones(per_class: usize, seed: u64) -> SequenceSet {
     };
     let mut extractor = FeatureExtractor::new(input.features.clone()).unwrap();
     let mut rng = Rng::new(seed);
-    let mut set = SequenceSet::new(FRAMES, input.features.dims());
+    let mut set = SequenceSet::new(Sequence {
+        frames: FRAMES,
+        dims: input.features.dims(),
+    });
     for i in 0..per_class * 3 {
         let class = i % 3;
         let f = [220.0, 440.0, 880.0][class] * rng.uniform(1.0, 1.18);
@@ -86,15 +89,27 @@ fn options(epochs: usize, seed: u64) -> TrainOptions {
 fn train_tones(opts: &TrainOptions, progress: &mut dyn TrainProgress) -> Trained<SerNet> {
     let set = tones(12, 5);
     let (t, v) = split(set.len());
-    // Masked training batches, so seeding and resuming are checked with masking in play.
-    let mut train = set.subset(&t);
-    train.masking = Masking {
+    train_model::<SerNet>(
+        &tiny(),
+        &set.subset(&t),
+        &set.subset(&v),
+        &masked(opts),
+        progress,
+    )
+    .unwrap()
+}
+
+/// `opts` with masked training batches, so seeding and resuming are checked with masking in
+/// play.
+fn masked(opts: &TrainOptions) -> TrainOptions {
+    let mut opts = opts.clone();
+    opts.augment.masking = Masking {
         time_masks: 1,
         max_time: 3,
         feature_masks: 1,
         max_features: 10,
     };
-    train_model::<SerNet>(&tiny(), &train, &set.subset(&v), opts, progress).unwrap()
+    opts
 }
 
 /// Random raw features around the statistics the model normalizes with.
@@ -399,11 +414,21 @@ fn ser_runs_resume_to_the_same_weights() {
         &other,
         &set.subset(&t),
         &set.subset(&v),
-        &opts,
+        &masked(&opts),
         &mut NoProgress,
     )
     .unwrap_err();
     assert!(err.to_string().contains("network shape"), "{err}");
+    // So is other masking.
+    let err = train_model::<SerNet>(
+        &tiny(),
+        &set.subset(&t),
+        &set.subset(&v),
+        &opts,
+        &mut NoProgress,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("augmentation"), "{err}");
 }
 
 #[test]

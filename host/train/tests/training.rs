@@ -5,11 +5,22 @@
 
 mod common;
 
-use sentio_train::export::to_onnx;
+use sentio_train::cnn::export::to_onnx;
 use sentio_train::{
-    Augment, Error, ErrorKind, History, LrSchedule, NoProgress, RunStart, TrainOptions,
-    TrainProgress, Trained, train,
+    Augment, Cnn, CnnConfig, Error, ErrorKind, History, ImageSet, LrSchedule, NoProgress, RunStart,
+    TrainOptions, TrainProgress, Trained, train_model,
 };
+
+/// The emoji CNN's loop on `train`, choosing by `val`.
+fn train(
+    config: &CnnConfig,
+    train: &ImageSet,
+    val: &ImageSet,
+    options: &TrainOptions,
+    progress: &mut dyn TrainProgress,
+) -> sentio_train::Result<Trained<Cnn>> {
+    train_model::<Cnn>(config, train, val, options, progress)
+}
 
 /// The options of these tests: a warm-up + cosine schedule and shifted images, so that seeding
 /// and resuming are checked with both in play.
@@ -27,8 +38,8 @@ fn options(epochs: usize, seed: u64) -> TrainOptions {
             LrSchedule::Constant
         },
         augment: Augment {
-            mirror: false,
             max_shift: 1,
+            ..Augment::default()
         },
         patience: 0,
         seed,
@@ -37,7 +48,7 @@ fn options(epochs: usize, seed: u64) -> TrainOptions {
     }
 }
 
-fn run(options: &TrainOptions, progress: &mut dyn TrainProgress) -> Trained {
+fn run(options: &TrainOptions, progress: &mut dyn TrainProgress) -> Trained<Cnn> {
     let set = common::bars(16, 40, 7);
     let (t, v) = common::split(set.len());
     train(
@@ -88,7 +99,7 @@ fn same_seed_same_run_other_seed_other_run() {
     let b = run(&options(2, 5), &mut NoProgress);
     let c = run(&options(2, 6), &mut NoProgress);
     assert_eq!(without_times(&a.history), without_times(&b.history));
-    let bytes = |t: &Trained| to_onnx(&t.last, 16, "t").unwrap();
+    let bytes = |t: &Trained<Cnn>| to_onnx(&t.last, 16, "t").unwrap();
     assert_eq!(bytes(&a), bytes(&b), "identical weights");
     assert_ne!(bytes(&a), bytes(&c));
 }
@@ -143,7 +154,7 @@ fn resume_continues_from_the_saved_epoch_to_the_same_weights() {
         without_times(&resumed.history),
         without_times(&uninterrupted.history)
     );
-    let bytes = |t: &Trained| to_onnx(&t.last, 16, "t").unwrap();
+    let bytes = |t: &Trained<Cnn>| to_onnx(&t.last, 16, "t").unwrap();
     assert_eq!(bytes(&resumed), bytes(&uninterrupted));
     assert_eq!(
         to_onnx(&resumed.best, 16, "t").unwrap(),

@@ -1,5 +1,5 @@
-//! ONNX export of an [`AnpNet`] through `sentio-infer`'s graph builder, and its check against
-//! burn in tract.
+//! ONNX export of an [`AnpNet`] through `sentio-infer`'s graph builder (checked against burn
+//! in tract by [`crate::export::max_difference`]).
 //!
 //! ```text
 //! input [1, 3, side, side] f32 RGB in 0..1
@@ -14,7 +14,7 @@ use sentio_infer::onnx::{Attr, GraphBuilder};
 
 use super::AnpNet;
 use crate::error::Result;
-use crate::export::{INPUT, OUTPUT, conv_node, floats, max_difference_of, pool_node};
+use crate::export::{INPUT, OUTPUT, conv_node, floats, gemm_node, pool_node};
 use crate::fer::export::fold;
 
 /// The model (in inference mode: call `valid()` first) as ONNX bytes, input
@@ -72,32 +72,8 @@ pub fn to_onnx(net: &AnpNet, side: usize, graph_name: &str) -> Result<Vec<u8>> {
         &["features"],
         &[("axis", Attr::Int(1))],
     );
-    let weight = net.dense.weight.val();
-    let [features, classes]: [usize; 2] = weight.dims();
-    g.initializer(
-        "dense.weight",
-        &[dim(features), dim(classes)],
-        &floats(weight.into_data())?,
-    );
-    let bias = match &net.dense.bias {
-        Some(bias) => floats(bias.val().into_data())?,
-        None => vec![0.0; classes],
-    };
-    g.initializer("dense.bias", &[dim(classes)], &bias);
-    g.node(
-        "Gemm",
-        &["features", "dense.weight", "dense.bias"],
-        &["logits"],
-        &[],
-    );
+    let classes = gemm_node(&mut g, &net.dense, "dense", "features", "logits")?;
     g.node("Sigmoid", &["logits"], &[OUTPUT], &[]);
     g.output(OUTPUT, &[1, dim(classes)]);
     Ok(g.to_bytes())
-}
-
-/// Runs `onnx` in tract (through `sentio-infer`) and burn's `net` on each of `inputs` (each
-/// `3 * side * side` planar values) and returns the largest absolute difference of the
-/// probabilities.
-pub fn max_difference(net: &AnpNet, onnx: &[u8], side: usize, inputs: &[&[f32]]) -> Result<f32> {
-    max_difference_of(onnx, 3, side, inputs, |t| net.probabilities(t))
 }

@@ -1,6 +1,7 @@
 //! The `anp` job (`sentio train anp`): a scene set (`sentio_data::SceneSet`, `anp32`) loaded
-//! as 64x64 RGB, split, the tagger trained with binary cross-entropy, exported, checked and
-//! evaluated in tract.
+//! as 64x64 RGB, split, then the shared [`job`](crate::job) tail: the tagger trained toward
+//! [`Tagging`](super::Tagging) by the trainer's loop, exported, checked and judged in tract
+//! ([`TaggerAssessment`]).
 //!
 //! Files written in the output directory:
 //! - `model.onnx`: input `[1, 3, 64, 64]` f32 RGB in 0..1, output `[1, 32]` independent
@@ -16,32 +17,22 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Tensor};
 use sentio_data::SceneSet;
-use sentio_infer::{LoadOptions, Model};
-use sentio_models::labels::LabelSet;
-use sentio_models::{
-    ANP32, DType, Figures, InputSpec, LabelSpec, Manifest, Precision, Preprocessing, Task,
-};
+use sentio_models::{ANP32, Figures, Task};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use super::THRESHOLD;
 use super::metrics::{TaggerFigures, ranking};
-use super::{AnpConfig, AnpNet, SceneImages, binary_cross_entropy, export};
-use crate::cnn::dropout_mask;
+use super::{AnpConfig, AnpNet, SceneImages, Tags};
+use crate::data::Image;
 use crate::error::{Error, Result};
-use crate::eval::Latency;
-use crate::job::{check_export, insert_training_figures, write_manifest, write_model_files};
-use crate::rng::Rng;
-use crate::trainer::{
-    EpochRecord, History, RunStart, TrainOptions, TrainProgress, Trained, write_atomic,
-};
-
-/// The threshold of the per-pair precision/recall/F1 (and of "the model says it is there").
-pub const THRESHOLD: f32 = 0.5;
+use crate::eval::{Latency, round4};
+use crate::export::Exportable;
+use crate::files;
+use crate::job::{self, Assess, Data, HeldOut, Job, Split, image_preprocessing};
+use crate::options::TrainOptions;
+use crate::progress::{History, TrainProgress};
 
 /// Options of `sentio train anp`.
 #[derive(Clone, Debug)]
@@ -143,9 +134,9 @@ pub fn train_anp(options: &AnpOptions, progress: &mut dyn TrainProgress) -> Resu
             "the anp job writes no checkpoint (a run takes a few minutes); start it again",
         ));
     }
-    let side = options.network.side;
-    let (set, images, summary) = load_scene_set(&options.data, side, progress)?;
-    let strata = rarest_label(&images);
+    let data = load_scene_set(&options.data, options.network.side, progress)?;
+    let images = &data.examples;
+    let strata = rarest_label(images);
     let split = sentio_data::split::stratified(
         &strata,
         options.val_fraction,
@@ -161,84 +152,42 @@ pub fn train_anp(options: &AnpOptions, progress: &mut dyn TrainProgress) -> Resu
             ),
         });
     }
-    let (train, val, test) = (
-        images.subset(&split.train),
-        images.subset(&split.val),
-        images.subset(&split.test),
-    );
-    std::fs::create_dir_all(&options.out)
-        .map_err(|e| Error::io("creating directory", &options.out, e))?;
-    let trained = train_tagger(&options.network, &train, &val, &options.train, progress)?;
-    let net = &trained.best;
-
-    progress.stage("exporting ONNX and checking it in tract");
-    let onnx = export::to_onnx(net, side, "anp")?;
-    let probe: Vec<&[f32]> = (0..test.len().min(16)).map(|i| test.image(i)).collect();
-    let export_max_diff = check_export(export::max_difference(net, &onnx, side, &probe)?)?;
-
-    progress.stage("evaluating the exported model on the test split in tract");
-    let labels: Vec<String> = ANP32.labels.iter().map(|l| (*l).to_owned()).collect();
-    let (scores, millis) = run_in_tract(&onnx, &test, side)?;
-    let truth: Vec<Vec<usize>> = (0..test.len()).map(|i| test.labels_of(i)).collect();
-    let figures = TaggerFigures::new(&labels, &scores, &truth, THRESHOLD);
-    let sources: Vec<String> = split
-        .test
-        .iter()
-        .map(|&i| {
-            set.samples[i]
-                .path
-                .strip_prefix(&set.root)
-                .unwrap_or(&set.samples[i].path)
-                .display()
-                .to_string()
-        })
-        .collect();
-    let report = TaggerReport {
-        model: "anp".into(),
-        data: format!(
-            "{}, test split ({} scenes)",
-            options.data.display(),
-            test.len()
-        ),
-        runtime: "tract (sentio-infer), 1 thread".into(),
-        latency: latency(&millis),
-        top1_misses: misses(&labels, &scores, &truth, &sources),
-        figures,
+    let split = Split::new(split, "stratified by each scene's rarest pair");
+    let job = Job {
+        train: options.train.clone(),
+        val_fraction: options.val_fraction,
+        test_fraction: options.test_fraction,
+        checkpoints: false,
+        ..Job::new(
+            "anp",
+            Task::Anp,
+            &ANP32,
+            options.network.clone(),
+            &options.out,
+        )
     };
-
-    let mut files = write_report(&options.out, &report)?;
-    files.extend(write_model_files(&options.out, &onnx, &trained.history)?);
-    let train_seconds: f32 = trained.history.epochs.iter().map(|e| e.seconds).sum();
-    let manifest = manifest(
-        options,
-        &onnx,
-        &trained,
-        &summary,
-        [&images, &train, &val, &test],
-        &report,
-        export_max_diff,
-    )?;
-    files.push(write_manifest(&manifest, &options.out)?);
+    let finished = job::run::<AnpNet>(&job, &data, &split, progress)?;
+    let history = finished.trained.history;
     Ok(AnpReport {
-        history: trained.history,
-        test: report.figures,
-        split: [train.len(), val.len(), test.len()],
-        export_max_diff,
-        onnx_size: onnx.len() as u64,
-        parameters: net.trainable_params(),
-        train_seconds,
+        train_seconds: history.epochs.iter().map(|e| e.seconds).sum(),
+        history,
+        test: finished.assessment.report.figures,
+        split: finished.split,
+        export_max_diff: finished.export_max_diff,
+        onnx_size: finished.onnx_size,
+        parameters: finished.trained.best.trainable_params(),
         seconds: started.elapsed().as_secs_f32(),
-        files,
+        files: finished.files,
     })
 }
 
-/// Loads every scene of the set at `dir` as `side`x`side` planar RGB with its `anp32` targets.
-/// Also returns the opened set (for the file names) and a summary of it for the manifest.
+/// Loads every scene of the set at `dir` as `side`x`side` planar RGB with its `anp32` targets,
+/// with the image files (relative to the set) and a summary of the set for the manifest.
 pub fn load_scene_set(
     dir: &Path,
     side: usize,
     progress: &mut dyn TrainProgress,
-) -> Result<(SceneSet, SceneImages, Figures)> {
+) -> Result<Data<Image, Tags>> {
     let set = SceneSet::open(dir)?;
     if set.labels != ANP32.labels {
         return Err(Error::Dataset {
@@ -254,8 +203,8 @@ pub fn load_scene_set(
         set.len(),
         dir.display()
     ));
-    let mut images = SceneImages::new(side, ANP32.len());
-    images.pixels.reserve(set.len() * 3 * side * side);
+    let mut images = SceneImages::with_labels(Image::rgb(side), Tags::new(ANP32.len()));
+    images.values.reserve(set.len() * 3 * side * side);
     for (i, sample) in set.samples.iter().enumerate() {
         let pixels = set.load_rgb(i, side as u32, side as u32)?;
         if !images.push(&pixels, &sample.labels) {
@@ -276,256 +225,134 @@ pub fn load_scene_set(
             summary.insert("data_seed".into(), Value::from(seed));
         }
     }
-    Ok((set, images, summary))
+    let sources = set
+        .samples
+        .iter()
+        .map(|s| {
+            s.path
+                .strip_prefix(&set.root)
+                .unwrap_or(&s.path)
+                .to_path_buf()
+        })
+        .collect();
+    Ok(Data {
+        examples: images,
+        sources,
+        summary,
+        preprocessing: image_preprocessing("rgb", side),
+        unit: "images",
+    })
 }
 
 /// The stratum of each image for the split: its least frequent label (ties to the lower
 /// index), so the rare pairs spread over the three splits; `classes` for an image with none.
 pub fn rarest_label(images: &SceneImages) -> Vec<usize> {
-    let counts = images.counts();
+    let tags = &images.labels;
+    let counts = images.counts(tags.classes);
     (0..images.len())
         .map(|i| {
-            images
-                .labels_of(i)
+            tags.labels_of(i)
                 .into_iter()
                 .min_by_key(|&l| (counts[l], l))
-                .unwrap_or(images.classes)
+                .unwrap_or(tags.classes)
         })
         .collect()
 }
 
-/// Trains an [`AnpNet`] of `config` on `train`, keeping the epoch with the best validation mAP
-/// (then the lowest validation loss). Binary cross-entropy on the logits, Adam, `options`'
-/// schedule, augmentation, batch and seed; dropout masks, batch order and augmentation drawn
-/// from the seed's streams as in [`crate::train_model`]. `patience` stops the run early when
-/// set; `resume` and `checkpoint_dir` are refused and ignored.
-pub fn train_tagger(
-    config: &AnpConfig,
-    train: &SceneImages,
-    val: &SceneImages,
-    options: &TrainOptions,
-    progress: &mut dyn TrainProgress,
-) -> Result<Trained<AnpNet>> {
-    check_options(options)?;
-    config.validate()?;
-    for (what, set) in [("training", train), ("validation", val)] {
-        if set.is_empty() {
-            return Err(Error::option("data", format!("the {what} set is empty")));
-        }
-        if set.side != config.side || set.classes != config.classes {
-            return Err(Error::option(
-                "data",
-                format!(
-                    "the {what} set is {0}x{0} with {1} labels, the network takes {2}x{2} with {3}",
-                    set.side, set.classes, config.side, config.classes
-                ),
-            ));
-        }
-    }
-    let device = Device::flex().autodiff();
-    let plain = Device::flex();
-    let mut model = AnpNet::new(config, options.seed, &device)?;
-    let rates: Vec<f32> = train
-        .counts()
-        .iter()
-        .map(|&c| c as f32 / train.len() as f32)
-        .collect();
-    model.set_base_rates(&rates, &device);
-    let mut optim = AdamConfig::new().init();
-    let mut history = History::default();
-    let mut best: Option<(f32, f32)> = None;
-    let mut best_model: Option<AnpNet> = None;
-    let mut since_best = 0;
-    let batches = train.len().div_ceil(options.batch);
-    progress.run_start(&RunStart {
-        first_epoch: 1,
-        max_epochs: options.epochs,
-        batches,
-        train: train.len(),
-        val: val.len(),
-    });
-    let train_truth: Vec<Vec<usize>> = (0..train.len()).map(|i| train.labels_of(i)).collect();
-    let labels: Vec<String> = (0..config.classes).map(|l| l.to_string()).collect();
-    for epoch in 1..=options.epochs {
-        let started = Instant::now();
-        progress.epoch_start(epoch, batches);
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        Rng::derive(options.seed, "batches", epoch as u64).shuffle(&mut order);
-        let mut dropout_rng = Rng::derive(options.seed, "dropout", epoch as u64);
-        let mut augment_rng = Rng::derive(options.seed, "augment", epoch as u64);
-        let (mut loss_sum, mut seen, mut top1_hits) = (0.0f64, 0usize, 0usize);
-        let mut scores: Vec<Vec<f32>> = Vec::with_capacity(train.len());
-        let mut truth: Vec<Vec<usize>> = Vec::with_capacity(train.len());
-        let mut learning_rate = options.learning_rate;
-        for (b, chunk) in order.chunks(options.batch).enumerate() {
-            let (input, targets) = if options.augment.is_identity() {
-                train.batch(chunk, &device)
-            } else {
-                train.augmented_batch(chunk, &options.augment, &mut augment_rng, &device)
-            };
-            let mask = (config.dropout > 0.0).then(|| {
-                dropout_mask(
-                    &mut dropout_rng,
-                    chunk.len(),
-                    config.features(),
-                    config.dropout,
-                    &device,
-                )
-            });
-            let logits = model.logits(input, mask);
-            let batch_scores = rows(sigmoid(logits.clone().detach()), config.classes)?;
-            for (row, &i) in batch_scores.into_iter().zip(chunk) {
-                if ranking(&row)
-                    .first()
-                    .is_some_and(|l| train_truth[i].contains(l))
-                {
-                    top1_hits += 1;
-                }
-                scores.push(row);
-                truth.push(train_truth[i].clone());
-            }
-            let loss = binary_cross_entropy(logits, targets);
-            let loss_value: f32 = loss.clone().into_scalar();
-            if !loss_value.is_finite() {
-                return Err(Error::Diverged {
-                    epoch,
-                    loss: loss_value,
-                });
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            learning_rate =
-                options
-                    .schedule
-                    .rate(options.learning_rate, epoch, b, batches, options.epochs);
-            model = optim.step(learning_rate, model, grads);
-            loss_sum += f64::from(loss_value) * chunk.len() as f64;
-            seen += chunk.len();
-            progress.batch_end(
-                b + 1,
-                (loss_sum / seen as f64) as f32,
-                top1_hits as f32 / seen as f32,
-            );
-        }
-        let train_map =
-            TaggerFigures::new(&labels, &scores, &truth, THRESHOLD).mean_average_precision;
-        let valid = model.valid();
-        let (val_loss, val_scores) = predict(&valid, val, &plain)?;
-        let val_truth: Vec<Vec<usize>> = (0..val.len()).map(|i| val.labels_of(i)).collect();
-        let val_map =
-            TaggerFigures::new(&labels, &val_scores, &val_truth, THRESHOLD).mean_average_precision;
-        let better = match best {
-            None => true,
-            Some((map, loss)) => val_map > map || (val_map == map && val_loss < loss),
-        };
-        if better {
-            best = Some((val_map, val_loss));
-            best_model = Some(valid);
-            since_best = 0;
-            history.best_epoch = Some(epoch);
-        } else {
-            since_best += 1;
-        }
-        if options.patience > 0 && since_best >= options.patience {
-            history.stopped_early = true;
-        }
-        let record = EpochRecord {
-            epoch,
-            train_loss: (loss_sum / seen.max(1) as f64) as f32,
-            train_accuracy: train_map,
-            val_loss,
-            val_accuracy: val_map,
-            seconds: started.elapsed().as_secs_f32(),
-            learning_rate,
-            best: better,
-        };
-        history.epochs.push(record.clone());
-        progress.epoch_end(&record);
-        if history.stopped_early {
-            break;
-        }
-        if epoch < options.epochs && progress.should_stop() {
-            history.interrupted = true;
-            break;
-        }
-    }
-    let last = model.valid();
-    let best = best_model.unwrap_or_else(|| last.clone());
-    Ok(Trained {
-        best,
-        last,
-        history,
-    })
+/// The tagger's judgement on the held-out split: its figures through tract, the latency and
+/// the top-1 misses ([`TaggerReport`]).
+#[derive(Clone, Debug)]
+pub struct TaggerAssessment {
+    /// What `report.json` holds.
+    pub report: TaggerReport,
 }
 
-/// The trainer's option checks, and no checkpoints: this loop writes none.
-fn check_options(options: &TrainOptions) -> Result<()> {
-    if options.resume || options.checkpoint_dir.is_some() {
-        return Err(Error::option(
-            "resume",
-            "the anp loop writes no checkpoint; drop --resume",
+impl<M: Exportable<Objective = super::Tagging>> Assess<M> for TaggerAssessment {
+    fn assess(held: &HeldOut<'_, M>, progress: &mut dyn TrainProgress) -> Result<Self> {
+        progress.stage(&format!(
+            "evaluating the exported model on the {} split in tract",
+            held.split
         ));
+        let set = held.set;
+        let mut model = held.tract()?;
+        let (mut scores, mut millis) =
+            (Vec::with_capacity(set.len()), Vec::with_capacity(set.len()));
+        for i in 0..set.len() {
+            let started = Instant::now();
+            let out = model
+                .run(set.example(i))
+                .map_err(|e| Error::Eval(format!("running the tagger on test scene {i}: {e}")))?;
+            millis.push(started.elapsed().as_secs_f32() * 1e3);
+            let first = out
+                .tensors
+                .first()
+                .ok_or_else(|| Error::Eval("the tagger has no output".into()))?;
+            scores.push(first.data.clone());
+        }
+        let truth: Vec<Vec<usize>> = (0..set.len()).map(|i| set.labels.labels_of(i)).collect();
+        let sources: Vec<String> = held
+            .sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        Ok(Self {
+            report: TaggerReport {
+                model: held.name.into(),
+                data: held.description.clone(),
+                runtime: "tract (sentio-infer), 1 thread".into(),
+                latency: Latency::of(&millis),
+                top1_misses: misses(held.labels, &scores, &truth, &sources),
+                figures: TaggerFigures::new(held.labels, &scores, &truth, THRESHOLD),
+            },
+        })
     }
-    options.validate()
-}
 
-/// The rows of a `[n, classes]` tensor.
-fn rows(tensor: Tensor<2>, classes: usize) -> Result<Vec<Vec<f32>>> {
-    let values = tensor
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(|e| Error::Eval(format!("reading the scores: {e:?}")))?;
-    Ok(values.chunks(classes.max(1)).map(<[f32]>::to_vec).collect())
-}
-
-/// Mean binary cross-entropy and the probabilities of `net` on every image of `set`, in
-/// batches, without autodiff.
-pub fn predict(net: &AnpNet, set: &SceneImages, device: &Device) -> Result<(f32, Vec<Vec<f32>>)> {
-    let indices: Vec<usize> = (0..set.len()).collect();
-    let (mut loss_sum, mut scores) = (0.0f64, Vec::with_capacity(set.len()));
-    for chunk in indices.chunks(128) {
-        let (input, targets) = set.batch(chunk, device);
-        let logits = net.logits(input, None);
-        let loss: f32 = binary_cross_entropy(logits.clone(), targets).into_scalar();
-        loss_sum += f64::from(loss) * chunk.len() as f64;
-        scores.extend(rows(sigmoid(logits), set.classes)?);
+    /// `report.md` and `report.json`.
+    fn write_report(&self, _held: &HeldOut<'_, M>, out: &Path) -> Result<Vec<PathBuf>> {
+        let md = out.join("report.md");
+        files::write_bytes(&md, self.report.to_markdown(20).as_bytes())?;
+        let json = out.join("report.json");
+        let bytes = serde_json::to_vec_pretty(&self.report)
+            .map_err(|e| Error::Export(format!("serializing the report: {e}")))?;
+        files::write_bytes(&json, &bytes)?;
+        Ok(vec![md, json])
     }
-    Ok(((loss_sum / set.len().max(1) as f64) as f32, scores))
-}
 
-/// The exported model run in tract on every image of `set`: the probabilities and each run's
-/// wall time in milliseconds.
-fn run_in_tract(onnx: &[u8], set: &SceneImages, side: usize) -> Result<(Vec<Vec<f32>>, Vec<f32>)> {
-    let options = LoadOptions::new().name("anp").shape(&[1, 3, side, side]);
-    let mut model = Model::load(onnx, &options)
-        .map_err(|e| Error::Export(format!("tract cannot load the model: {e}")))?;
-    let (mut scores, mut millis) = (Vec::with_capacity(set.len()), Vec::with_capacity(set.len()));
-    for i in 0..set.len() {
-        let started = Instant::now();
-        let out = model
-            .run(set.image(i))
-            .map_err(|e| Error::Eval(format!("running the tagger on test scene {i}: {e}")))?;
-        millis.push(started.elapsed().as_secs_f32() * 1e3);
-        let first = out
-            .tensors
-            .first()
-            .ok_or_else(|| Error::Eval("the tagger has no output".into()))?;
-        scores.push(first.data.clone());
+    fn eval_figures(&self, eval: &mut Figures) -> Result<()> {
+        let f = &self.report.figures;
+        eval.insert(
+            "top1_precision".into(),
+            Value::from(round4(f.top1_precision)),
+        );
+        eval.insert("top5_recall".into(), Value::from(round4(f.top5_recall)));
+        eval.insert(
+            "mean_average_precision".into(),
+            Value::from(round4(f.mean_average_precision)),
+        );
+        eval.insert("macro_f1".into(), Value::from(round4(f.macro_f1)));
+        eval.insert("threshold".into(), Value::from(f.threshold));
+        let per_label: Vec<Value> = f
+            .per_label
+            .iter()
+            .map(|l| {
+                json!({
+                    "label": l.label, "precision": round4(l.precision), "recall": round4(l.recall),
+                    "f1": round4(l.f1), "average_precision": round4(l.average_precision),
+                    "support": l.support,
+                })
+            })
+            .collect();
+        eval.insert("per_label".into(), Value::Array(per_label));
+        Ok(())
     }
-    Ok((scores, millis))
-}
 
-fn latency(millis: &[f32]) -> Latency {
-    let mut times = millis.to_vec();
-    times.sort_by(f32::total_cmp);
-    let rank = |p: f32| {
-        let k = ((p / 100.0 * times.len() as f32).ceil() as usize).max(1);
-        times.get(k - 1).copied().unwrap_or(0.0)
-    };
-    Latency {
-        p50: rank(50.0),
-        p99: rank(99.0),
-        mean: times.iter().sum::<f32>() / times.len().max(1) as f32,
+    /// A device must threshold each output on its own, not take an argmax over them.
+    fn label_extra() -> Figures {
+        let mut extra = Figures::new();
+        extra.insert("multi_label".into(), Value::from(true));
+        extra.insert("output".into(), Value::from("sigmoid"));
+        extra.insert("threshold".into(), Value::from(THRESHOLD));
+        extra
     }
 }
 
@@ -552,10 +379,6 @@ fn misses(
         });
     }
     out
-}
-
-fn round4(v: f32) -> f32 {
-    (v * 10_000.0).round() / 10_000.0
 }
 
 impl TaggerReport {
@@ -617,147 +440,6 @@ impl TaggerReport {
     }
 }
 
-/// Writes `report.md` and `report.json` into `dir`; returns their paths.
-fn write_report(dir: &Path, report: &TaggerReport) -> Result<Vec<PathBuf>> {
-    let md = dir.join("report.md");
-    write_atomic(&md, report.to_markdown(20).as_bytes())?;
-    let json = dir.join("report.json");
-    let bytes = serde_json::to_vec_pretty(report)
-        .map_err(|e| Error::Export(format!("serializing the report: {e}")))?;
-    write_atomic(&json, &bytes)?;
-    Ok(vec![md, json])
-}
-
-/// The run's manifest. `sets` are all scenes, then the train, validation and test splits.
-fn manifest(
-    options: &AnpOptions,
-    onnx: &[u8],
-    trained: &Trained<AnpNet>,
-    summary: &Figures,
-    sets: [&SceneImages; 4],
-    report: &TaggerReport,
-    export_max_diff: f32,
-) -> Result<Manifest> {
-    let side = options.network.side;
-    let set: &LabelSet = &ANP32;
-    let mut label_extra = Figures::new();
-    // A device must threshold each output on its own, not take an argmax over them.
-    label_extra.insert("multi_label".into(), Value::from(true));
-    label_extra.insert("output".into(), Value::from("sigmoid"));
-    label_extra.insert("threshold".into(), Value::from(THRESHOLD));
-    let mut manifest = Manifest::new(
-        "anp",
-        "1.0.0",
-        Task::Anp,
-        LabelSpec {
-            set: set.name.into(),
-            labels: set.labels.iter().map(|l| (*l).to_owned()).collect(),
-            extra: label_extra,
-        },
-        InputSpec {
-            shape: vec![1, 3, side, side],
-            dtype: DType::F32,
-            preprocessing: Preprocessing {
-                kind: "rgb".into(),
-                width: Some(side as u32),
-                height: Some(side as u32),
-                scale: Some(1.0 / 255.0),
-                ..Preprocessing::default()
-            },
-            extra: Figures::new(),
-        },
-        Precision::F32,
-    );
-    manifest.model_sha256 = sentio_models::sha256(onnx);
-    manifest.model_size = onnx.len() as u64;
-    let [all, train, val, test] = sets;
-    let counts = |s: &SceneImages| -> Value {
-        Value::Object(
-            set.labels
-                .iter()
-                .zip(s.counts())
-                .map(|(l, n)| ((*l).to_owned(), Value::from(n)))
-                .collect(),
-        )
-    };
-    let mut training = summary.clone();
-    training.insert("images".into(), Value::from(all.len()));
-    training.insert("per_class".into(), counts(all));
-    training.insert(
-        "split".into(),
-        json!({
-            "train": train.len(), "val": val.len(), "test": test.len(),
-            "val_fraction": options.val_fraction, "test_fraction": options.test_fraction,
-            "method": "stratified by each scene's rarest pair", "seed": options.train.seed,
-        }),
-    );
-    let net = &trained.best;
-    training.insert(
-        "network".into(),
-        json!({
-            "stem": {
-                "filters": options.network.stem, "kernel": [3, 3], "stride": 2, "padding": 1,
-            },
-            "blocks": {"filters": options.network.blocks, "kind": "depthwise 3x3 + pointwise 1x1"},
-            "batch_norm": "after each conv (folded into it on export)",
-            "activation": "relu", "pool": [2, 2], "head": "global max + global mean",
-            "dropout": options.network.dropout, "dense": options.network.classes,
-            "output": "sigmoid", "parameters": net.trainable_params(),
-            "macs": options.network.macs(),
-        }),
-    );
-    training.insert("augment".into(), json!(options.train.augment));
-    insert_training_figures(&mut training, &options.train, &trained.history);
-    training.insert("loss".into(), Value::from("binary_cross_entropy"));
-    training.insert(
-        "selection".into(),
-        Value::from("the epoch with the best validation mean average precision"),
-    );
-    manifest.training = Some(training);
-
-    let f = &report.figures;
-    let mut eval = Figures::new();
-    eval.insert("split".into(), Value::from("test"));
-    eval.insert("images".into(), Value::from(f.images));
-    eval.insert(
-        "top1_precision".into(),
-        Value::from(round4(f.top1_precision)),
-    );
-    eval.insert("top5_recall".into(), Value::from(round4(f.top5_recall)));
-    eval.insert(
-        "mean_average_precision".into(),
-        Value::from(round4(f.mean_average_precision)),
-    );
-    eval.insert("macro_f1".into(), Value::from(round4(f.macro_f1)));
-    eval.insert("threshold".into(), Value::from(f.threshold));
-    if let Some(best) = trained.history.best() {
-        eval.insert(
-            "val_mean_average_precision".into(),
-            Value::from(round4(best.val_accuracy)),
-        );
-        eval.insert("val_loss".into(), Value::from(round4(best.val_loss)));
-    }
-    let per_label: Vec<Value> = f
-        .per_label
-        .iter()
-        .map(|l| {
-            json!({
-                "label": l.label, "precision": round4(l.precision), "recall": round4(l.recall),
-                "f1": round4(l.f1), "average_precision": round4(l.average_precision),
-                "support": l.support,
-            })
-        })
-        .collect();
-    eval.insert("per_label".into(), Value::Array(per_label));
-    eval.insert("export_max_abs_diff".into(), Value::from(export_max_diff));
-    eval.insert(
-        "export_checked_with".into(),
-        Value::from("tract (sentio-infer)"),
-    );
-    manifest.eval = Some(eval);
-    Ok(manifest)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -765,24 +447,11 @@ mod tests {
 
     #[test]
     fn the_rarest_label_is_the_stratum() {
-        let mut set = SceneImages::new(1, 3);
+        let mut set = SceneImages::with_labels(Image::rgb(1), Tags::new(3));
         for labels in [&[0, 1][..], &[0], &[0, 2], &[]] {
             assert!(set.push(&[0.0; 3], labels));
         }
         // Counts: label 0 in 3 images, 1 and 2 in one each.
         assert_eq!(rarest_label(&set), vec![1, 0, 2, 3]);
-    }
-
-    #[test]
-    fn options_the_loop_cannot_honour_are_refused() {
-        let mut options = TrainOptions {
-            resume: true,
-            ..TrainOptions::default()
-        };
-        assert!(check_options(&options).is_err());
-        options.resume = false;
-        assert!(check_options(&options).is_ok());
-        options.epochs = 0;
-        assert!(check_options(&options).is_err());
     }
 }

@@ -5,20 +5,16 @@
 //!   blocks with batch norm, ReLU and max-pool 2x2, then the global maximum and mean of each
 //!   channel (a pair can be anywhere in the scene), dropout, one dense layer to the 32 pairs;
 //!   sigmoid at inference.
-//! - [`SceneImages`]: the scenes in memory as planar RGB with their 0/1 targets, batched and
-//!   augmented (mirror, shift) for training.
+//! - [`SceneImages`]: the scenes in memory, RGB [`Examples`] with a 0/1 target per pair
+//!   ([`Tags`]), trained toward [`Tagging`]: binary cross-entropy on the logits, the best epoch
+//!   chosen by the validation mean average precision. The trainer's loop, options, seeded
+//!   streams and checkpoints serve it as they serve the classifiers.
 //! - [`metrics`]: the figures a multi-label tagger is judged by (top-1 precision, top-k recall,
 //!   average precision, per-pair precision/recall/F1 at a threshold).
 //! - [`export`]: the ONNX graph (batch norms folded into the convs; `GlobalMaxPool` and
-//!   `GlobalAveragePool` concatenated, `Gemm`, `Sigmoid`) and its check against burn in tract.
-//! - [`job`]: the loop (binary cross-entropy on the logits, Adam, the trainer's schedule and
-//!   augmentation options, the best-validation-mAP epoch kept) and the `anp` job
-//!   ([`train_anp`]: a scene set to the files in `--out`).
-//!
-//! Why not [`crate::train_model`]: the trainer's loop, its checkpoints and its `Batches` are
-//! built around one class index per example and cross-entropy; a multi-label target is a 0/1
-//! vector and its loss a sum of binary cross-entropies. The loop here keeps the trainer's
-//! options, schedule, seeded streams, history and progress reporting.
+//!   `GlobalAveragePool` concatenated, `Gemm`, `Sigmoid`).
+//! - [`job`]: the `anp` job ([`train_anp`]: a scene set to the files in `--out`, through the
+//!   shared [`job`](crate::job) tail, judged by [`job::TaggerAssessment`]).
 
 pub mod export;
 pub mod job;
@@ -31,15 +27,23 @@ use burn::nn::{BatchNormConfig, Initializer, Linear, PaddingConfig2d};
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use crate::cnn::dense_layer;
+use crate::data::{Examples, Fingerprint, Image, Labels, Shape};
 use crate::error::{Error, Result};
+use crate::export::Exportable;
 use crate::fer::{ConvNorm, SeparableNorm};
+use crate::init::dense_layer;
+use crate::job::Deployable;
 use crate::rng::Rng;
-use crate::trainer::Augment;
+use crate::trainer::{Objective, Tally, Trainable};
 
-pub use job::{AnpOptions, AnpReport, train_anp};
+pub use job::{AnpOptions, AnpReport, TaggerAssessment, train_anp};
+use metrics::ranking;
 pub use metrics::{LabelFigures, TaggerFigures};
+
+/// The threshold of the per-pair precision/recall/F1 (and of "the model says it is there").
+pub const THRESHOLD: f32 = 0.5;
 
 /// The shape of an [`AnpNet`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -299,157 +303,249 @@ fn conv(
     layer
 }
 
-/// Scenes in memory: square RGB images (planar, values in 0..1) with a 0/1 target per label.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SceneImages {
-    /// Width and height of every image.
-    pub side: usize,
-    /// Labels per image (the width of a target).
+impl Trainable for AnpNet {
+    type Config = AnpConfig;
+    type Shape = Image;
+    type Objective = Tagging;
+
+    /// [`AnpNet::new`], each output started at its pair's rate in `train`.
+    fn build(config: &AnpConfig, seed: u64, train: &SceneImages, device: &Device) -> Result<Self> {
+        let mut net = AnpNet::new(config, seed, device)?;
+        let rates: Vec<f32> = train
+            .counts(config.classes)
+            .iter()
+            .map(|&c| c as f32 / train.len() as f32)
+            .collect();
+        net.set_base_rates(&rates, device);
+        Ok(net)
+    }
+
+    fn validate(config: &AnpConfig) -> Result<()> {
+        config.validate()
+    }
+
+    fn shape(config: &AnpConfig) -> Image {
+        Image::rgb(config.side)
+    }
+
+    fn classes(config: &AnpConfig) -> usize {
+        config.classes
+    }
+
+    fn dropout(config: &AnpConfig) -> Option<(f32, usize)> {
+        Some((config.dropout, config.features()))
+    }
+
+    fn forward_logits(&self, input: Tensor<4>, dropout_mask: Option<Tensor<2>>) -> Tensor<2> {
+        self.logits(input, dropout_mask)
+    }
+}
+
+impl Exportable for AnpNet {
+    fn to_onnx(&self, config: &AnpConfig, graph_name: &str) -> Result<Vec<u8>> {
+        export::to_onnx(self, config.side, graph_name)
+    }
+
+    fn probabilities(&self, input: Tensor<4>) -> Tensor<2> {
+        AnpNet::probabilities(self, input)
+    }
+}
+
+impl Deployable for AnpNet {
+    type Assessment = TaggerAssessment;
+
+    fn describe(&self, config: &AnpConfig) -> Value {
+        json!({
+            "stem": {
+                "filters": config.stem, "kernel": [3, 3], "stride": 2, "padding": 1,
+            },
+            "blocks": {"filters": config.blocks, "kind": "depthwise 3x3 + pointwise 1x1"},
+            "batch_norm": "after each conv (folded into it on export)",
+            "activation": "relu", "pool": [2, 2], "head": "global max + global mean",
+            "dropout": config.dropout, "dense": config.classes,
+            "output": "sigmoid", "parameters": self.trainable_params(),
+            "macs": config.macs(),
+        })
+    }
+}
+
+/// A 0/1 target per label for every example (multi-label: an example may show several).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tags {
+    /// Labels per example (the width of a target).
     pub classes: usize,
-    /// All pixels, image after image, each `[3, side, side]`.
-    pub pixels: Vec<f32>,
-    /// All targets, image after image, `classes` values of 0 or 1 each.
+    /// All targets, example after example, `classes` values of 0 or 1 each.
     pub targets: Vec<f32>,
 }
 
-impl SceneImages {
-    /// An empty set of `side`x`side` RGB images with `classes` labels.
-    pub fn new(side: usize, classes: usize) -> Self {
+impl Tags {
+    /// No targets yet, of `classes` labels each.
+    pub fn new(classes: usize) -> Self {
         Self {
-            side,
             classes,
-            pixels: Vec::new(),
             targets: Vec::new(),
         }
     }
 
-    /// Values per image.
-    fn per_image(&self) -> usize {
-        3 * self.side * self.side
-    }
-
-    /// Adds one image (`3 * side * side` planar values) showing the labels `labels`. Returns
-    /// `false` (and adds nothing) when the length is wrong or a label is out of range.
-    pub fn push(&mut self, pixels: &[f32], labels: &[usize]) -> bool {
-        if pixels.len() != self.per_image() || labels.iter().any(|&l| l >= self.classes) {
-            return false;
-        }
-        self.pixels.extend_from_slice(pixels);
-        let start = self.targets.len();
-        self.targets.resize(start + self.classes, 0.0);
-        for &l in labels {
-            self.targets[start + l] = 1.0;
-        }
-        true
-    }
-
-    /// Number of images.
-    pub fn len(&self) -> usize {
-        self.targets.len() / self.classes.max(1)
-    }
-
-    /// Whether the set holds no image.
-    pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
-    }
-
-    /// The pixels of image `i`.
-    pub fn image(&self, i: usize) -> &[f32] {
-        let n = self.per_image();
-        &self.pixels[i * n..(i + 1) * n]
-    }
-
-    /// The target of image `i`.
+    /// The target of example `i`.
     pub fn target(&self, i: usize) -> &[f32] {
         &self.targets[i * self.classes..(i + 1) * self.classes]
     }
 
-    /// The labels image `i` shows, ascending.
+    /// The labels example `i` shows, ascending.
     pub fn labels_of(&self, i: usize) -> Vec<usize> {
-        self.target(i)
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| **t > 0.5)
-            .map(|(l, _)| l)
-            .collect()
+        shown(self.target(i))
+    }
+}
+
+/// The labels a 0/1 target shows, ascending.
+fn shown(target: &[f32]) -> Vec<usize> {
+    target
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t > 0.5)
+        .map(|(l, _)| l)
+        .collect()
+}
+
+impl Labels for Tags {
+    /// `[batch, classes]` of 0 or 1.
+    type Target = Tensor<2>;
+
+    fn count(&self) -> usize {
+        self.targets.len() / self.classes.max(1)
     }
 
-    /// Images showing each label.
-    pub fn counts(&self) -> Vec<usize> {
-        let mut counts = vec![0; self.classes];
-        for i in 0..self.len() {
-            for l in self.labels_of(i) {
-                counts[l] += 1;
-            }
-        }
-        counts
-    }
-
-    /// The images at `indices`, in that order.
-    pub fn subset(&self, indices: &[usize]) -> Self {
-        let mut out = Self::new(self.side, self.classes);
-        out.pixels.reserve(indices.len() * self.per_image());
+    fn subset(&self, indices: &[usize]) -> Self {
+        let mut out = Self::new(self.classes);
+        out.targets.reserve(indices.len() * self.classes);
         for &i in indices {
-            out.pixels.extend_from_slice(self.image(i));
             out.targets.extend_from_slice(self.target(i));
         }
         out
     }
 
-    /// The images at `indices` as an input tensor `[n, 3, side, side]` and their targets
-    /// `[n, classes]`.
-    pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<4>, Tensor<2>) {
-        let subset = self.subset(indices);
-        subset.into_tensors(device)
-    }
-
-    /// Like [`SceneImages::batch`], each image mirrored half of the time (when
-    /// `augment.mirror`) and shifted by up to `augment.max_shift` pixels, the edge pixels
-    /// filling in; the same mirror and shift for the three channels. Every `anp32` pair is
-    /// left-right symmetric, so a mirrored scene keeps its targets.
-    pub fn augmented_batch(
-        &self,
-        indices: &[usize],
-        augment: &Augment,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> (Tensor<4>, Tensor<2>) {
-        let side = self.side;
-        let mut out = Self::new(side, self.classes);
-        out.pixels.reserve(indices.len() * self.per_image());
-        let span = 2 * augment.max_shift + 1;
-        let last = side as isize - 1;
-        for &i in indices {
-            let image = self.image(i);
-            let mirror = augment.mirror && rng.below(2) == 1;
-            let dx = rng.below(span) as isize - augment.max_shift as isize;
-            let dy = rng.below(span) as isize - augment.max_shift as isize;
-            for plane in image.chunks(side * side) {
-                for y in 0..side as isize {
-                    let sy = (y - dy).clamp(0, last) as usize;
-                    let row = &plane[sy * side..(sy + 1) * side];
-                    for x in 0..side as isize {
-                        let sx = (x - dx).clamp(0, last);
-                        let sx = if mirror { last - sx } else { sx } as usize;
-                        out.pixels.push(row[sx]);
-                    }
-                }
-            }
-            out.targets.extend_from_slice(self.target(i));
-        }
-        out.into_tensors(device)
-    }
-
-    fn into_tensors(self, device: &Device) -> (Tensor<4>, Tensor<2>) {
-        let n = self.len();
-        (
-            Tensor::from_data(
-                TensorData::new(self.pixels, [n, 3, self.side, self.side]),
-                device,
-            ),
-            Tensor::from_data(TensorData::new(self.targets, [n, self.classes]), device),
+    fn target(&self, indices: &[usize], device: &Device) -> Tensor<2> {
+        let targets = self.subset(indices).targets;
+        Tensor::from_data(
+            TensorData::new(targets, [indices.len(), self.classes]),
+            device,
         )
     }
+
+    fn misfit(&self, what: &str, classes: usize) -> Option<String> {
+        (self.classes != classes).then(|| {
+            format!(
+                "the {what} set has {} labels per example, the network has {classes} outputs",
+                self.classes
+            )
+        })
+    }
+
+    fn counts(&self, classes: usize) -> Vec<usize> {
+        let mut counts = vec![0; classes];
+        for i in 0..self.count() {
+            for l in self.labels_of(i) {
+                if let Some(c) = counts.get_mut(l) {
+                    *c += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    fn fingerprint(&self, fp: &mut Fingerprint) {
+        fp.number(self.classes);
+        fp.floats(&self.targets);
+    }
+}
+
+/// Scenes in memory: square RGB images (planar, values in 0..1) with a 0/1 target per label.
+pub type SceneImages = Examples<Image, Tags>;
+
+impl<S: Shape> Examples<S, Tags> {
+    /// Adds one example (`shape.size()` values) showing the labels `labels`. Returns `false`
+    /// (and adds nothing) when the length is wrong or a label is out of range.
+    pub fn push(&mut self, values: &[f32], labels: &[usize]) -> bool {
+        let classes = self.labels.classes;
+        if values.len() != self.shape.size() || labels.iter().any(|&l| l >= classes) {
+            return false;
+        }
+        self.values.extend_from_slice(values);
+        let start = self.labels.targets.len();
+        self.labels.targets.resize(start + classes, 0.0);
+        for &l in labels {
+            self.labels.targets[start + l] = 1.0;
+        }
+        true
+    }
+}
+
+/// What the tagger is trained toward: binary cross-entropy on the logits of each label; the
+/// best epoch is the one with the best mean average precision.
+#[derive(Clone, Copy, Debug)]
+pub struct Tagging;
+
+impl Objective for Tagging {
+    type Labels = Tags;
+    type Tally = TagTally;
+    const LOSS: &'static str = "binary_cross_entropy";
+    const FIGURE: &'static str = "mean_average_precision";
+    const EVAL_BATCH: usize = 128;
+
+    fn new(_device: &Device) -> Self {
+        Tagging
+    }
+
+    fn loss(&self, logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+        binary_cross_entropy(logits, targets)
+    }
+}
+
+/// The scores and true labels of the batches so far: the running top-1 precision while
+/// training, the mean average precision at the end (at [`THRESHOLD`]).
+#[derive(Clone, Debug, Default)]
+pub struct TagTally {
+    top1_hits: usize,
+    scores: Vec<Vec<f32>>,
+    truth: Vec<Vec<usize>>,
+}
+
+impl Tally<Tensor<2>> for TagTally {
+    fn add(&mut self, logits: &Tensor<2>, targets: &Tensor<2>) -> Result<()> {
+        let [_, classes] = logits.dims();
+        let scores = rows(sigmoid(logits.clone().detach()), classes)?;
+        let truth = rows(targets.clone(), classes)?;
+        for (row, target) in scores.into_iter().zip(truth) {
+            let shows = shown(&target);
+            if ranking(&row).first().is_some_and(|l| shows.contains(l)) {
+                self.top1_hits += 1;
+            }
+            self.scores.push(row);
+            self.truth.push(shows);
+        }
+        Ok(())
+    }
+
+    fn running(&self) -> f32 {
+        self.top1_hits as f32 / self.scores.len() as f32
+    }
+
+    fn total(&self) -> f32 {
+        let classes = self.scores.first().map_or(0, Vec::len);
+        let labels: Vec<String> = (0..classes).map(|l| l.to_string()).collect();
+        TaggerFigures::new(&labels, &self.scores, &self.truth, THRESHOLD).mean_average_precision
+    }
+}
+
+/// The rows of a `[n, classes]` tensor.
+fn rows(tensor: Tensor<2>, classes: usize) -> Result<Vec<Vec<f32>>> {
+    let values = tensor
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| Error::Eval(format!("reading the scores: {e:?}")))?;
+    Ok(values.chunks(classes.max(1)).map(<[f32]>::to_vec).collect())
 }
 
 /// Mean binary cross-entropy of `logits` against 0/1 `targets` (same shape), computed from the
@@ -527,34 +623,39 @@ mod tests {
     }
 
     #[test]
-    fn a_mirrored_batch_mirrors_every_channel_and_keeps_the_targets() {
+    fn tags_push_count_and_batch_their_targets() {
         let device = Device::flex();
-        let side = 4;
-        let mut set = SceneImages::new(side, 3);
-        let mut image = vec![0.0; 3 * side * side];
-        // A bright pixel at (x=0, y=1) in the red plane and at (x=1, y=2) in the blue one.
-        image[side] = 1.0;
-        image[2 * side * side + 2 * side + 1] = 1.0;
-        assert!(set.push(&image, &[0, 2]));
-        assert!(!set.push(&image, &[3]));
-        assert!(!set.push(&image[1..], &[0]));
-        let mirror = Augment {
-            mirror: true,
-            max_shift: 0,
-        };
-        let mut rng = Rng::new(3);
-        let mut seen = std::collections::BTreeSet::new();
-        for _ in 0..16 {
-            let (input, targets) = set.augmented_batch(&[0], &mirror, &mut rng, &device);
-            assert_eq!(values(targets), vec![1.0, 0.0, 1.0]);
-            let px = values(input);
-            let bright: Vec<usize> = (0..px.len()).filter(|&i| px[i] == 1.0).collect();
-            seen.insert(bright);
-        }
-        let plain = vec![side, 2 * side * side + 2 * side + 1];
-        let mirrored = vec![side + 3, 2 * side * side + 2 * side + 2];
-        assert_eq!(seen, [plain, mirrored].into_iter().collect());
-        assert_eq!(set.labels_of(0), vec![0, 2]);
-        assert_eq!(set.counts(), vec![1, 0, 1]);
+        let mut set = SceneImages::with_labels(Image::rgb(1), Tags::new(3));
+        assert!(set.push(&[0.0; 3], &[0, 2]));
+        assert!(set.push(&[0.5; 3], &[1]));
+        assert!(!set.push(&[0.0; 3], &[3]));
+        assert!(!set.push(&[0.0; 2], &[0]));
+        assert_eq!(set.len(), 2);
+        assert_eq!(set.labels.labels_of(0), vec![0, 2]);
+        assert_eq!(set.counts(3), vec![1, 1, 1]);
+        let (input, targets) = set.batch(&[1, 0], &device);
+        assert_eq!(input.dims(), [2, 3, 1, 1]);
+        assert_eq!(values(targets), vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+        assert_eq!(set.subset(&[1]).labels.targets, vec![0.0, 1.0, 0.0]);
+        assert!(set.labels.misfit("training", 4).is_some());
+    }
+
+    #[test]
+    fn the_tally_counts_top1_hits_and_gives_the_map() {
+        let device = Device::flex();
+        // Two examples: the first's best logit is a label it shows, the second's is not.
+        let logits = Tensor::<2>::from_data(
+            TensorData::new(vec![3.0f32, -1.0, 0.0, 2.0], [2, 2]),
+            &device,
+        );
+        let targets = Tensor::<2>::from_data(
+            TensorData::new(vec![1.0f32, 0.0, 1.0, 0.0], [2, 2]),
+            &device,
+        );
+        let mut tally = TagTally::default();
+        assert!(tally.add(&logits, &targets).is_ok());
+        assert_eq!(tally.running(), 0.5);
+        // Label 0: both examples show it (AP 1); label 1: none does (not counted).
+        assert_eq!(tally.total(), 1.0);
     }
 }

@@ -1,16 +1,18 @@
 //! The `fer` job (`sentio train fer`): the mini-Xception trained on a `fer7` image folder of
 //! 48x48 gray faces (`sentio data synth faces`, or `sentio data import fer2013`), written like
-//! the emoji job (see [`crate::job`]).
+//! the emoji job (see [`crate::images`] and [`crate::job`]).
 
 use std::path::PathBuf;
 
 use sentio_models::Task;
 use sentio_models::labels::FER7;
 
-use super::FerConfig;
+use super::{FerConfig, FerNet};
 use crate::error::Result;
-use crate::job::{self, Job, Report};
-use crate::trainer::{TrainOptions, TrainProgress};
+use crate::images;
+use crate::job::{Job, Report};
+use crate::options::TrainOptions;
+use crate::progress::TrainProgress;
 
 /// Options of `sentio train fer`.
 #[derive(Clone, Debug)]
@@ -63,5 +65,5 @@ pub fn train_fer(options: &FerOptions, progress: &mut dyn TrainProgress) -> Resu
             &options.out,
         )
     };
-    job::run_on_folder(&job, &options.data, progress)
+    images::run_on_folder::<FerNet>(&job, &options.data, progress)
 }

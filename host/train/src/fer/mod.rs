@@ -17,20 +17,21 @@
 pub mod export;
 pub mod job;
 
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
 use burn::tensor::activation::{relu, softmax};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use serde_json::{Value, json};
 
-use crate::cnn::{check_set, glorot};
-use crate::data::ImageSet;
+use crate::data::Image;
 use crate::error::{Error, Result};
-use crate::job::{ImageClassifier, ImageNetwork};
+use crate::export::Exportable;
+use crate::init::{glorot, zeros};
+use crate::job::{ClassAssessment, Deployable};
 use crate::rng::Rng;
-use crate::trainer::Trainable;
+use crate::trainer::{CrossEntropy, SetOf, Trainable};
 
 /// The shape of a [`FerNet`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -275,15 +276,23 @@ impl FerNet {
 
 impl Trainable for FerNet {
     type Config = FerConfig;
-    type Data = ImageSet;
+    type Shape = Image;
+    type Objective = CrossEntropy;
 
-    fn build(config: &FerConfig, seed: u64, _train: &ImageSet, device: &Device) -> Result<Self> {
+    fn build(config: &FerConfig, seed: u64, _train: &SetOf<Self>, device: &Device) -> Result<Self> {
         FerNet::new(config, seed, device)
     }
 
-    fn check(config: &FerConfig, what: &str, set: &ImageSet) -> Result<()> {
-        config.validate()?;
-        check_set(what, set, config.side, config.classes)
+    fn validate(config: &FerConfig) -> Result<()> {
+        config.validate()
+    }
+
+    fn shape(config: &FerConfig) -> Image {
+        Image::gray(config.side)
+    }
+
+    fn classes(config: &FerConfig) -> usize {
+        config.classes
     }
 
     fn dropout(_config: &FerConfig) -> Option<(f32, usize)> {
@@ -295,34 +304,26 @@ impl Trainable for FerNet {
     }
 }
 
-impl ImageClassifier for FerNet {
+impl Exportable for FerNet {
+    fn to_onnx(&self, config: &FerConfig, graph_name: &str) -> Result<Vec<u8>> {
+        export::to_onnx(self, config.side, graph_name)
+    }
+
     fn probabilities(&self, input: Tensor<4>) -> Tensor<2> {
         FerNet::probabilities(self, input)
     }
-
-    fn to_onnx(&self, side: usize, graph_name: &str) -> Result<Vec<u8>> {
-        export::to_onnx(self, side, graph_name)
-    }
 }
 
-impl ImageNetwork for FerConfig {
-    type Model = FerNet;
+impl Deployable for FerNet {
+    type Assessment = ClassAssessment;
 
-    fn side(&self) -> usize {
-        self.side
-    }
-
-    fn classes(&self) -> usize {
-        self.classes
-    }
-
-    fn describe(&self, model: &FerNet) -> Value {
+    fn describe(&self, config: &FerConfig) -> Value {
         json!({
             "architecture": "mini-Xception (Arriaga et al. 2017)",
-            "config": self,
+            "config": config,
             "graph": "(conv 3x3 valid + bn + relu) per stem entry; per module: (depthwise 3x3 + pointwise 1x1 + bn + relu, depthwise 3x3 + pointwise 1x1 + bn, maxpool 3x3/2 pad 1) + (conv 1x1/2 + bn); conv 3x3 to classes, global average pool, softmax; batch norm folded into the convs on export",
-            "parameters": model.trainable_params(),
-            "macs": self.macs(),
+            "parameters": self.trainable_params(),
+            "macs": config.macs(),
         })
     }
 }
@@ -386,10 +387,7 @@ fn conv(rng: &mut Rng, spec: ConvSpec, device: &Device) -> Conv2d {
         device,
     );
     if bias {
-        layer.bias = Some(Param::from_data(
-            TensorData::new(vec![0.0f32; c_out], [c_out]),
-            device,
-        ));
+        layer.bias = Some(zeros(c_out, device));
     }
     layer
 }

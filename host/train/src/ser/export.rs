@@ -21,12 +21,12 @@
 //! input weight), `R` the same of the hidden weights, `B = [Wb_i, Wb_o, Wb_f, Wb_c, Rb_i, ...]`.
 
 use burn::nn::Linear;
-use burn::tensor::{Device, Tensor, TensorData};
 use sentio_infer::onnx::{Attr, GraphBuilder};
-use sentio_infer::{LoadOptions, Model};
 
-use super::{STATS_EPSILON, SerNet, floats};
+use super::{STATS_EPSILON, SerNet};
+use crate::data::Sequence;
 use crate::error::{Error, Result};
+use crate::export::{bias, floats, gemm_node};
 
 /// Name of the exported graph's input.
 pub const INPUT: &str = "features";
@@ -245,11 +245,11 @@ pub fn to_onnx_with_gates(
         }
     };
     if let Some(head) = &net.head {
-        dense(&mut g, head, "head", &pooled, "head.gemm")?;
+        gemm_node(&mut g, head, "head", &pooled, "head.gemm")?;
         g.node("Relu", &["head.gemm"], &["head.relu"], &[]);
         pooled = "head.relu".into();
     }
-    let classes = dense(&mut g, &net.dense, "dense", &pooled, "logits")?;
+    let classes = gemm_node(&mut g, &net.dense, "dense", &pooled, "logits")?;
     g.node("Softmax", &["logits"], &[OUTPUT], &[("axis", Attr::Int(1))]);
     g.output(OUTPUT, &[1, dim(classes)]);
     Ok(g.to_bytes())
@@ -257,71 +257,10 @@ pub fn to_onnx_with_gates(
 
 /// Runs `onnx` in tract (through `sentio-infer`) and burn's `net` on each of `inputs` (each
 /// `frames * dims` raw features) and returns the largest absolute difference of the
-/// probabilities.
+/// probabilities ([`crate::export::max_difference`] at `net`'s input width).
 pub fn max_difference(net: &SerNet, onnx: &[u8], frames: usize, inputs: &[&[f32]]) -> Result<f32> {
     let dims = net.mean.dims()[0];
-    let options = LoadOptions::new()
-        .name("ser-export-check")
-        .shape(&[1, frames, dims]);
-    let mut tract = Model::load(onnx, &options)
-        .map_err(|e| Error::Export(format!("tract cannot load the model: {e}")))?;
-    let device = Device::flex();
-    let mut worst = 0.0f32;
-    for input in inputs {
-        if input.len() != frames * dims {
-            return Err(Error::Export(format!(
-                "an input has {} values, the model takes {frames}x{dims}",
-                input.len()
-            )));
-        }
-        let outputs = tract
-            .run(input)
-            .map_err(|e| Error::Export(format!("tract cannot run the model: {e}")))?;
-        let Some(theirs) = outputs.tensors.first() else {
-            return Err(Error::Export("the model has no output".into()));
-        };
-        let tensor =
-            Tensor::<3>::from_data(TensorData::new(input.to_vec(), [1, frames, dims]), &device);
-        let ours = floats(net.probabilities(tensor).into_data())?;
-        if ours.len() != theirs.data.len() {
-            return Err(Error::Export(format!(
-                "tract gives {} outputs, burn {}",
-                theirs.data.len(),
-                ours.len()
-            )));
-        }
-        for (a, b) in ours.iter().zip(&theirs.data) {
-            let d = (a - b).abs();
-            if !d.is_finite() {
-                return Err(Error::Export(format!(
-                    "non-finite output: burn {a}, tract {b}"
-                )));
-            }
-            worst = worst.max(d);
-        }
-    }
-    Ok(worst)
-}
-
-/// Writes `linear` as a Gemm named `name` from `input` to `output`; returns its output width.
-fn dense(
-    g: &mut GraphBuilder,
-    linear: &Linear,
-    name: &str,
-    input: &str,
-    output: &str,
-) -> Result<usize> {
-    let weight = linear.weight.val();
-    let [inputs, outputs]: [usize; 2] = weight.dims();
-    let (w, b) = (format!("{name}.weight"), format!("{name}.bias"));
-    g.initializer(
-        &w,
-        &[inputs as i64, outputs as i64],
-        &floats(weight.into_data())?,
-    );
-    g.initializer(&b, &[outputs as i64], &bias(linear, outputs)?);
-    g.node("Gemm", &[input, &w, &b], &[output], &[]);
-    Ok(outputs)
+    crate::export::max_difference(net, &Sequence { frames, dims }, onnx, inputs)
 }
 
 /// A `Linear`'s weight `[in, out]` as `[out, in]`, row-major.
@@ -336,11 +275,4 @@ fn transposed(linear: &Linear) -> Result<Vec<f32>> {
         }
     }
     Ok(out)
-}
-
-fn bias(linear: &Linear, n: usize) -> Result<Vec<f32>> {
-    match &linear.bias {
-        Some(b) => floats(b.val().into_data()),
-        None => Ok(vec![0.0; n]),
-    }
 }

@@ -1,7 +1,7 @@
 //! The `ser` job (`sentio train ser`): a speech folder (`sentio_data::AudioFolder`, `ser8`
 //! labels) to features with `sentio-audio`, split **by speaker** so the test voices are never
-//! heard in training, the CNN-LSTM trained, evaluated on the held-out speakers in tract, and
-//! exported.
+//! heard in training, then the shared [`job`](crate::job) tail: the CNN-LSTM trained,
+//! exported, and evaluated on the held-out speakers in tract.
 //!
 //! Files written in the output directory: `model.onnx` (input `[1, frames, dims]` raw
 //! features, output the `ser8` probabilities), `manifest.json` (the feature config as JSON, the
@@ -10,27 +10,19 @@
 //! `checkpoint/`.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use burn::module::Module;
-use burn::tensor::Device;
 use sentio_audio::FeatureExtractor;
 use sentio_data::AudioFolder;
-use sentio_infer::{LoadOptions, Model};
 use sentio_models::labels::{LabelSet, SER8};
-use sentio_models::{
-    DType, Figures, InputSpec, LabelSpec, Manifest, Precision, Preprocessing, Task,
-};
+use sentio_models::{Figures, Preprocessing, Task};
 use serde_json::{Value, json};
 
-use super::{Masking, SequenceSet, SerConfig, SerInput, SerNet, export};
+use super::{Masking, SequenceSet, SerConfig, SerInput, SerNet};
+use crate::data::{Sequence, Shape};
 use crate::error::{Error, Result};
-use crate::eval;
-use crate::job::{
-    Report, check_export, checkpoint_dir, class_figures, confusion_of, insert_eval_figures,
-    insert_training_figures, write_manifest, write_model_files,
-};
-use crate::trainer::{self, LrSchedule, TrainOptions, TrainProgress};
+use crate::job::{self, Data, Groups, Job, Report, Split};
+use crate::options::{LrSchedule, TrainOptions};
+use crate::progress::TrainProgress;
 
 /// Options of `sentio train ser`.
 #[derive(Clone, Debug)]
@@ -94,14 +86,11 @@ impl SerOptions {
 /// Clips of a speech folder as model inputs.
 #[derive(Clone, Debug)]
 pub struct SpeechFeatures {
-    /// The features and `ser8` class of every clip.
-    pub set: SequenceSet,
+    /// The features and `ser8` class of every clip, the file of every clip, facts about the
+    /// data and the preprocessing for the manifest.
+    pub data: Data<Sequence, Vec<usize>>,
     /// The speaker of every clip.
     pub speakers: Vec<String>,
-    /// The file of every clip.
-    pub sources: Vec<PathBuf>,
-    /// Facts about the data for the manifest.
-    pub summary: Figures,
 }
 
 /// Reads every clip of the folder at `dir` and computes its features as `input` says, with
@@ -137,8 +126,11 @@ pub fn load_speech_folder(
         "computing features of {n} clips from {}",
         dir.display()
     ));
-    let mut set = SequenceSet::new(input.frames, input.features.dims());
-    set.values.reserve(n * input.frames * set.dims);
+    let mut set = SequenceSet::new(Sequence {
+        frames: input.frames,
+        dims: input.features.dims(),
+    });
+    set.values.reserve(n * set.shape.size());
     let mut speakers = Vec::with_capacity(n);
     let mut sources = Vec::with_capacity(n);
     let mut seconds = 0.0f64;
@@ -161,8 +153,8 @@ pub fn load_speech_folder(
                 "{} gave {} feature values, not {}x{}",
                 sample.path.display(),
                 m.data.len(),
-                set.frames,
-                set.dims
+                set.shape.frames,
+                set.shape.dims
             )));
         }
         speakers.push(sample.speaker.clone());
@@ -171,7 +163,7 @@ pub fn load_speech_folder(
             progress.stage(&format!("features: {} of {n} clips", i + 1));
         }
     }
-    let counts = set.class_counts(labels.len());
+    let counts = set.counts(labels.len());
     if let Some(missing) = counts.iter().position(|c| *c == 0) {
         return Err(bad(format!(
             "class `{}` has no clips (every class of {} needs some)",
@@ -196,10 +188,14 @@ pub fn load_speech_folder(
         }
     }
     Ok(SpeechFeatures {
-        set,
+        data: Data {
+            examples: set,
+            sources,
+            summary,
+            preprocessing: preprocessing(input)?,
+            unit: "clips",
+        },
         speakers,
-        sources,
-        summary,
     })
 }
 
@@ -239,24 +235,15 @@ fn check_options(options: &SerOptions) -> Result<()> {
 /// job's files (the part of [`train_ser`] after the features are computed).
 pub fn run(
     options: &SerOptions,
-    data: &SpeechFeatures,
+    features: &SpeechFeatures,
     labels: &LabelSet,
     progress: &mut dyn TrainProgress,
 ) -> Result<Report> {
-    let started = Instant::now();
     check_options(options)?;
-    let classes = options.network.classes;
-    if labels.len() != classes {
-        return Err(Error::option(
-            "labels",
-            format!("{} labels for a network of {classes} classes", labels.len()),
-        ));
-    }
-    let out = &options.out;
-    std::fs::create_dir_all(out).map_err(|e| Error::io("creating directory", out, e))?;
+    let data = &features.data;
     let split = sentio_data::split::by_group(
-        &data.set.labels,
-        &data.speakers,
+        &data.examples.labels,
+        &features.speakers,
         options.val_fraction,
         options.test_fraction,
         options.train.seed,
@@ -266,133 +253,71 @@ pub fn run(
             path: options.data.clone(),
             reason: format!(
                 "{} clips from {} speakers are too few to split by speaker into training and validation sets",
-                data.set.len(),
+                data.examples.len(),
                 data.summary.get("speakers").cloned().unwrap_or(Value::Null)
             ),
         });
     }
-    let (mut train, val, test) = (
-        data.set.subset(&split.train),
-        data.set.subset(&split.val),
-        data.set.subset(&split.test),
-    );
-    train.masking = options.masking;
     let speakers_of = |idx: &[usize]| -> Vec<String> {
         let mut s: Vec<String> = idx
             .iter()
-            .filter_map(|&i| data.speakers.get(i).cloned())
+            .filter_map(|&i| features.speakers.get(i).cloned())
             .collect();
         s.sort();
         s.dedup();
         s
     };
-    let (train_speakers, val_speakers, test_speakers) = (
+    let parts = [
         speakers_of(&split.train),
         speakers_of(&split.val),
         speakers_of(&split.test),
-    );
+    ];
     progress.stage(&format!(
         "split by speaker: {} train clips ({} speakers), {} val ({}), {} test ({})",
-        train.len(),
-        train_speakers.len(),
-        val.len(),
-        val_speakers.len(),
-        test.len(),
-        test_speakers.len()
+        split.train.len(),
+        parts[0].len(),
+        split.val.len(),
+        parts[1].len(),
+        split.test.len(),
+        parts[2].len()
     ));
-    let mut train_options = options.train.clone();
-    train_options.checkpoint_dir = Some(checkpoint_dir(out));
-    let trained =
-        trainer::train_model::<SerNet>(&options.network, &train, &val, &train_options, progress)?;
-
-    let (eval_set, eval_idx, split_name) = if test.is_empty() {
-        (&val, &split.val, "val")
-    } else {
-        (&test, &split.test, "test")
+    let split = Split {
+        groups: Some(Groups {
+            name: "speakers".into(),
+            parts,
+        }),
+        ..Split::new(split, "by_speaker")
     };
-    progress.stage(&format!(
-        "evaluating on the {split_name} split (held-out speakers)"
-    ));
-    let model = &trained.best;
-    let predicted = trainer::predict(model, eval_set, &Device::flex());
-    let (confusion, test_accuracy) = confusion_of(&eval_set.labels, &predicted, classes);
-    let label_names: Vec<String> = labels.labels.iter().map(|l| (*l).to_owned()).collect();
-    let per_class = class_figures(&confusion, &label_names);
+    let mut train = options.train.clone();
+    train.augment.masking = options.masking;
+    let job = Job {
+        train,
+        val_fraction: options.val_fraction,
+        test_fraction: options.test_fraction,
+        ..Job::new(
+            "ser",
+            Task::Ser,
+            labels,
+            options.network.clone(),
+            &options.out,
+        )
+    };
+    job::run::<SerNet>(&job, data, &split, progress).map(Report::new)
+}
 
-    progress.stage("exporting ONNX and checking it in tract");
-    let frames = options.network.frames;
-    let onnx = export::to_onnx(model, frames, "ser")?;
-    let probe: Vec<&[f32]> = (0..eval_set.len().min(16))
-        .map(|i| eval_set.example(i))
-        .collect();
-    let export_max_diff = check_export(export::max_difference(model, &onnx, frames, &probe)?)?;
-
-    progress.stage("evaluating the exported model in tract");
-    let mut tract = Model::load(&onnx, &LoadOptions::new().name("ser"))
-        .map_err(|e| Error::Export(format!("tract cannot load the model: {e}")))?;
-    let sources: Vec<PathBuf> = eval_idx
-        .iter()
-        .filter_map(|&i| data.sources.get(i).cloned())
-        .collect();
-    let dataset = data
-        .summary
-        .get("dataset")
-        .and_then(Value::as_str)
-        .unwrap_or("the dataset");
-    let evaluation = eval::evaluate_model(
-        &mut tract,
-        "ser",
-        &format!(
-            "{dataset}, {split_name} split ({} clips of {} held-out speakers)",
-            eval_set.len(),
-            if split_name == "test" {
-                test_speakers.len()
-            } else {
-                val_speakers.len()
-            }
-        ),
-        &label_names,
-        &eval_set.labels,
-        Some(&sources),
-        &mut |i, buffer| {
-            let x = eval_set.example(i);
-            if x.len() != buffer.len() {
-                return Err(Error::Eval(format!(
-                    "the model takes {} values, the examples have {}",
-                    buffer.len(),
-                    x.len()
-                )));
-            }
-            buffer.copy_from_slice(x);
-            Ok(())
-        },
-        &mut |_, _| {},
-    )?;
-    if evaluation.confusion != confusion {
-        progress.stage(&format!(
-            "note: tract's {split_name} accuracy {:.4} differs from burn's {test_accuracy:.4} (near-tied examples)",
-            evaluation.accuracy
-        ));
-    }
-
-    let mut files = evaluation.write_report(out, 18, None)?;
-    files.extend(write_model_files(out, &onnx, &trained.history)?);
-
-    let features = &options.input.features;
-    let dims = features.dims();
-    let norm = model.normalization()?;
+/// The manifest's preprocessing: the feature config (also as JSON), the window rule and the
+/// frames.
+fn preprocessing(input: &SerInput) -> Result<Preprocessing> {
+    let features = &input.features;
     let mut extra = Figures::new();
     extra.insert(
         "features".into(),
         serde_json::to_value(features)
             .map_err(|e| Error::Export(format!("serializing the feature config: {e}")))?,
     );
-    extra.insert("dims".into(), Value::from(dims));
-    extra.insert(
-        "trim_silence".into(),
-        Value::from(options.input.trim_silence),
-    );
-    extra.insert("window_samples".into(), Value::from(options.input.window()));
+    extra.insert("dims".into(), Value::from(features.dims()));
+    extra.insert("trim_silence".into(), Value::from(input.trim_silence));
+    extra.insert("window_samples".into(), Value::from(input.window()));
     extra.insert(
         "window".into(),
         Value::from(
@@ -400,100 +325,15 @@ pub fn run(
         ),
     );
     extra.insert("columns".into(), json!(features.column_names()));
-    let mut manifest = Manifest::new(
-        "ser",
-        "1.0.0",
-        Task::Ser,
-        LabelSpec {
-            set: labels.name.into(),
-            labels: label_names.clone(),
-            extra: Figures::new(),
-        },
-        InputSpec {
-            shape: vec![1, frames, dims],
-            dtype: DType::F32,
-            preprocessing: Preprocessing {
-                kind: "audio_features".into(),
-                sample_rate: Some(features.sample_rate),
-                n_mfcc: Some(features.n_mfcc as u32),
-                n_fft: Some(features.n_fft as u32),
-                hop_length: Some(features.hop_length as u32),
-                n_mels: Some(features.n_mels as u32),
-                frames: Some(frames as u32),
-                extra,
-                ..Preprocessing::default()
-            },
-            extra: Figures::new(),
-        },
-        Precision::F32,
-    );
-    manifest.model_sha256 = sentio_models::sha256(&onnx);
-    manifest.model_size = onnx.len() as u64;
-    let mut training = data.summary.clone();
-    let counts = |set: &SequenceSet| -> Value {
-        Value::Object(
-            label_names
-                .iter()
-                .zip(set.class_counts(classes))
-                .map(|(l, n)| (l.clone(), Value::from(n)))
-                .collect(),
-        )
-    };
-    training.insert("per_class".into(), counts(&data.set));
-    training.insert(
-        "split".into(),
-        json!({
-            "method": "by_speaker", "seed": options.train.seed,
-            "train": train.len(), "val": val.len(), "test": test.len(),
-            "val_fraction": options.val_fraction, "test_fraction": options.test_fraction,
-            "train_speakers": train_speakers, "val_speakers": val_speakers,
-            "test_speakers": test_speakers,
-        }),
-    );
-    let net = &options.network;
-    training.insert(
-        "network".into(),
-        json!({
-            "config": net, "parameters": model.num_params(), "macs": net.macs(),
-            "graph": net.graph_description(),
-        }),
-    );
-    training.insert(
-        "normalization".into(),
-        json!({ "mean": norm.mean, "std": norm.std, "in_graph": true }),
-    );
-    training.insert("masking".into(), json!(options.masking));
-    insert_training_figures(&mut training, &options.train, &trained.history);
-    manifest.training = Some(training);
-    let mut figures = Figures::new();
-    figures.insert("split".into(), Value::from(split_name));
-    figures.insert("clips".into(), Value::from(eval_set.len()));
-    figures.insert("accuracy".into(), Value::from(round4(evaluation.accuracy)));
-    figures.insert("burn_accuracy".into(), Value::from(round4(test_accuracy)));
-    figures.insert("macro_f1".into(), Value::from(round4(evaluation.macro_f1)));
-    insert_eval_figures(
-        &mut figures,
-        &trained.history,
-        &evaluation.per_class,
-        &evaluation.confusion,
-        export_max_diff,
-    )?;
-    manifest.eval = Some(figures);
-    files.push(write_manifest(&manifest, out)?);
-
-    Ok(Report {
-        test_accuracy,
-        per_class,
-        confusion,
-        split: [train.len(), val.len(), test.len()],
-        export_max_diff,
-        onnx_size: onnx.len() as u64,
-        seconds: started.elapsed().as_secs_f32(),
-        files,
-        history: trained.history,
+    Ok(Preprocessing {
+        kind: "audio_features".into(),
+        sample_rate: Some(features.sample_rate),
+        n_mfcc: Some(features.n_mfcc as u32),
+        n_fft: Some(features.n_fft as u32),
+        hop_length: Some(features.hop_length as u32),
+        n_mels: Some(features.n_mels as u32),
+        frames: Some(input.frames as u32),
+        extra,
+        ..Preprocessing::default()
     })
-}
-
-fn round4(v: f32) -> f32 {
-    (v * 10_000.0).round() / 10_000.0
 }

@@ -31,16 +31,21 @@ use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::pool::{MaxPool1d, MaxPool1dConfig};
 use burn::nn::{Initializer, Linear, Lstm, LstmConfig, PaddingConfig1d};
 use burn::tensor::activation::{relu, softmax};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use sentio_audio::FeatureConfig;
 pub use sentio_audio::{SpeechInput as SerInput, fit_frames};
+use sentio_models::Figures;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use crate::cnn::{dense_layer, glorot, zeros};
-use crate::data::{class_counts, gather, label_tensor};
+use crate::data::Sequence;
+pub use crate::data::{Masking, SequenceSet};
 use crate::error::{Error, Result};
+use crate::export::{Exportable, floats};
+use crate::init::{dense_layer, glorot, zeros};
+use crate::job::{ClassAssessment, Deployable};
 use crate::rng::Rng;
-use crate::trainer::{Augment, Batches, Trainable};
+use crate::trainer::{CrossEntropy, Trainable};
 
 pub use job::{SerOptions, train_ser};
 
@@ -326,7 +331,7 @@ impl Normalization {
 
     /// The statistics of every frame of every example of `set` (in f64).
     pub fn of(set: &SequenceSet) -> Self {
-        let d = set.dims;
+        let d = set.shape.dims;
         let mut sum = vec![0.0f64; d];
         let mut sq = vec![0.0f64; d];
         let rows = set.values.chunks_exact(d.max(1));
@@ -522,51 +527,26 @@ impl SerNet {
 
 impl Trainable for SerNet {
     type Config = SerConfig;
-    type Data = SequenceSet;
+    type Shape = Sequence;
+    type Objective = CrossEntropy;
 
     fn build(config: &SerConfig, seed: u64, train: &SequenceSet, device: &Device) -> Result<Self> {
         SerNet::new(config, &Normalization::of(train), seed, device)
     }
 
-    fn check(config: &SerConfig, what: &str, set: &SequenceSet) -> Result<()> {
-        config.validate()?;
-        if set.is_empty() {
-            return Err(Error::option("data", format!("the {what} set is empty")));
+    fn validate(config: &SerConfig) -> Result<()> {
+        config.validate()
+    }
+
+    fn shape(config: &SerConfig) -> Sequence {
+        Sequence {
+            frames: config.frames,
+            dims: config.dims,
         }
-        if set.frames != config.frames || set.dims != config.dims {
-            return Err(Error::option(
-                "data",
-                format!(
-                    "the {what} examples are {}x{} (frames x dims), the network takes {}x{}",
-                    set.frames, set.dims, config.frames, config.dims
-                ),
-            ));
-        }
-        if set.values.len() != set.len() * set.frames * set.dims {
-            return Err(Error::option(
-                "data",
-                format!("the {what} set's value count does not match its labels"),
-            ));
-        }
-        if let Some(bad) = set.labels.iter().find(|l| **l >= config.classes) {
-            return Err(Error::option(
-                "data",
-                format!(
-                    "the {what} set has label {bad}, the network has {} classes",
-                    config.classes
-                ),
-            ));
-        }
-        if let Some(i) = set.values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::option(
-                "data",
-                format!(
-                    "the {what} set has a non-finite feature (example {})",
-                    i / (set.frames * set.dims).max(1)
-                ),
-            ));
-        }
-        Ok(())
+    }
+
+    fn classes(config: &SerConfig) -> usize {
+        config.classes
     }
 
     fn dropout(config: &SerConfig) -> Option<(f32, usize)> {
@@ -578,199 +558,33 @@ impl Trainable for SerNet {
     }
 }
 
-/// Fixed-size feature sequences (`frames x dims`, row-major, frame after frame) with a class
-/// each.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SequenceSet {
-    /// Frames of every example.
-    pub frames: usize,
-    /// Values per frame.
-    pub dims: usize,
-    /// All values, example after example (`len() * frames * dims`).
-    pub values: Vec<f32>,
-    /// The class of each example.
-    pub labels: Vec<usize>,
-    /// Masking applied to training batches (none by default; the trainer uses it whenever
-    /// it is set on the training set).
-    pub masking: Masking,
-}
-
-/// SpecAugment-style masking of training sequences (Park et al. 2019): each example of a
-/// training batch gets `time_masks` spans of up to `max_time` frames and `feature_masks` spans
-/// of up to `max_features` dimensions replaced by the example's own mean of each dimension (a
-/// neutral value in raw feature units). Drawn from the run's seed and the epoch, so a resumed
-/// run sees the same batches.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Masking {
-    /// Time masks per example.
-    pub time_masks: usize,
-    /// Longest time mask, frames.
-    pub max_time: usize,
-    /// Feature masks per example.
-    pub feature_masks: usize,
-    /// Widest feature mask, dimensions.
-    pub max_features: usize,
-}
-
-impl Masking {
-    /// Whether it changes anything.
-    pub fn is_identity(&self) -> bool {
-        (self.time_masks == 0 || self.max_time == 0)
-            && (self.feature_masks == 0 || self.max_features == 0)
+impl Exportable for SerNet {
+    fn to_onnx(&self, config: &SerConfig, graph_name: &str) -> Result<Vec<u8>> {
+        export::to_onnx(self, config.frames, graph_name)
     }
 
-    /// Masks `x` (`frames x dims`, row-major) in place with draws from `rng`.
-    pub fn apply(&self, x: &mut [f32], frames: usize, dims: usize, rng: &mut Rng) {
-        if self.is_identity() || frames == 0 || dims == 0 || x.len() != frames * dims {
-            return;
-        }
-        let mut mean = vec![0.0f32; dims];
-        for row in x.chunks_exact(dims) {
-            for (m, v) in mean.iter_mut().zip(row) {
-                *m += v;
-            }
-        }
-        for m in &mut mean {
-            *m /= frames as f32;
-        }
-        for _ in 0..self.time_masks {
-            let len = rng.below(self.max_time.min(frames) + 1);
-            let start = rng.below(frames - len + 1);
-            for row in x.chunks_exact_mut(dims).skip(start).take(len) {
-                row.copy_from_slice(&mean);
-            }
-        }
-        for _ in 0..self.feature_masks {
-            let len = rng.below(self.max_features.min(dims) + 1);
-            let start = rng.below(dims - len + 1);
-            for row in x.chunks_exact_mut(dims) {
-                row[start..start + len].copy_from_slice(&mean[start..start + len]);
-            }
-        }
+    fn probabilities(&self, input: Tensor<3>) -> Tensor<2> {
+        SerNet::probabilities(self, input)
     }
 }
 
-impl SequenceSet {
-    /// An empty set of `frames x dims` examples.
-    pub fn new(frames: usize, dims: usize) -> Self {
-        Self {
-            frames,
-            dims,
-            values: Vec::new(),
-            labels: Vec::new(),
-            masking: Masking::default(),
-        }
+impl Deployable for SerNet {
+    type Assessment = ClassAssessment;
+
+    fn describe(&self, config: &SerConfig) -> Value {
+        json!({
+            "config": config, "parameters": self.num_params(), "macs": config.macs(),
+            "graph": config.graph_description(),
+        })
     }
 
-    /// Adds one example (`frames * dims` values). Returns `false` (and adds nothing) when the
-    /// length is wrong.
-    pub fn push(&mut self, values: &[f32], label: usize) -> bool {
-        if values.len() != self.frames * self.dims {
-            return false;
-        }
-        self.values.extend_from_slice(values);
-        self.labels.push(label);
-        true
-    }
-
-    /// Number of examples.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether the set holds no example.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// The values of example `i`. Panics if `i >= len()`, like slice indexing.
-    pub fn example(&self, i: usize) -> &[f32] {
-        let n = self.frames * self.dims;
-        &self.values[i * n..(i + 1) * n]
-    }
-
-    /// The examples at `indices`, in that order (the masking stays with the set it was set on).
-    pub fn subset(&self, indices: &[usize]) -> Self {
-        let (values, labels) = gather(&self.values, &self.labels, self.frames * self.dims, indices);
-        Self {
-            values,
-            labels,
-            ..Self::new(self.frames, self.dims)
-        }
-    }
-
-    /// Examples per class, for `classes` classes (labels beyond are not counted).
-    pub fn class_counts(&self, classes: usize) -> Vec<usize> {
-        class_counts(&self.labels, classes)
-    }
-}
-
-impl Batches for SequenceSet {
-    type Input = Tensor<3>;
-
-    fn count(&self) -> usize {
-        self.len()
-    }
-
-    fn targets(&self) -> &[usize] {
-        &self.labels
-    }
-
-    fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<3>, Tensor<1, Int>) {
-        let (values, labels) = gather(&self.values, &self.labels, self.frames * self.dims, indices);
-        let n = indices.len();
-        (
-            Tensor::from_data(TensorData::new(values, [n, self.frames, self.dims]), device),
-            label_tensor(&labels, device),
-        )
-    }
-
-    fn augments_itself(&self) -> bool {
-        !self.masking.is_identity()
-    }
-
-    /// The batch with [`SequenceSet::masking`] applied (the image [`Augment`] does not apply
-    /// to sequences and is ignored).
-    fn augmented_batch(
-        &self,
-        indices: &[usize],
-        _augment: &Augment,
-        rng: &mut Rng,
-        device: &Device,
-    ) -> (Tensor<3>, Tensor<1, Int>) {
-        let per = self.frames * self.dims;
-        let (mut values, labels) = gather(&self.values, &self.labels, per, indices);
-        // Example by example, in batch order: the same draws as masking each while gathering.
-        for example in values.chunks_exact_mut(per) {
-            self.masking.apply(example, self.frames, self.dims, rng);
-        }
-        let n = indices.len();
-        (
-            Tensor::from_data(TensorData::new(values, [n, self.frames, self.dims]), device),
-            label_tensor(&labels, device),
-        )
-    }
-
-    fn fingerprint(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bytes: &[u8]| {
-            for b in bytes {
-                h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        };
-        eat(&(self.frames as u64).to_le_bytes());
-        eat(&(self.dims as u64).to_le_bytes());
-        let m = &self.masking;
-        for v in [m.time_masks, m.max_time, m.feature_masks, m.max_features] {
-            eat(&(v as u64).to_le_bytes());
-        }
-        for l in &self.labels {
-            eat(&(*l as u64).to_le_bytes());
-        }
-        for v in &self.values {
-            eat(&v.to_bits().to_le_bytes());
-        }
-        h
+    /// The input normalization the graph applies (statistics of the training set).
+    fn training_figures(&self) -> Result<Figures> {
+        let norm = self.normalization()?;
+        Ok(Figures::from([(
+            "normalization".to_owned(),
+            json!({ "mean": norm.mean, "std": norm.std, "in_graph": true }),
+        )]))
     }
 }
 
@@ -808,11 +622,6 @@ fn lstm_layer(rng: &mut Rng, channels: usize, h: usize, device: &Device) -> Lstm
         gate.hidden_transform.bias = Some(zeros(h, device));
     }
     lstm
-}
-
-pub(crate) fn floats(data: TensorData) -> Result<Vec<f32>> {
-    data.try_to_vec::<f32>()
-        .map_err(|e| Error::Export(format!("reading weights: {e:?}")))
 }
 
 #[cfg(test)]
@@ -917,46 +726,6 @@ mod tests {
             wrong_norm,
             Err(Error::Option { option: "dims", .. })
         ));
-    }
-
-    #[test]
-    fn masking_replaces_spans_by_the_example_mean() {
-        // Column d alternates d*10 and d*10+1 over the frames: its mean d*10+0.5 is no value
-        // it holds, so every masked value shows.
-        let (frames, dims) = (20, 6);
-        let x: Vec<f32> = (0..frames * dims)
-            .map(|i| ((i % dims) * 10 + (i / dims) % 2) as f32)
-            .collect();
-        let m = Masking {
-            time_masks: 1,
-            max_time: 5,
-            feature_masks: 1,
-            max_features: 2,
-        };
-        let mut rng = Rng::new(4);
-        let (mut most_rows, mut most_cols) = (0, 0);
-        for _ in 0..50 {
-            let mut y = x.clone();
-            m.apply(&mut y, frames, dims, &mut rng);
-            for (i, (a, b)) in y.iter().zip(&x).enumerate() {
-                let mean = ((i % dims) * 10) as f32 + 0.5;
-                assert!(a == b || *a == mean, "value {i}: {a}");
-            }
-            let changed = |t: usize, d: usize| y[t * dims + d] != x[t * dims + d];
-            let rows = (0..frames)
-                .filter(|&t| (0..dims).all(|d| changed(t, d)))
-                .count();
-            let cols = (0..dims)
-                .filter(|&d| (0..frames).all(|t| changed(t, d)))
-                .count();
-            assert!(rows <= 5 && cols <= 2, "{rows} rows, {cols} columns");
-            most_rows = most_rows.max(rows);
-            most_cols = most_cols.max(cols);
-        }
-        assert_eq!((most_rows, most_cols), (5, 2));
-        let mut y = x.clone();
-        Masking::default().apply(&mut y, frames, dims, &mut rng);
-        assert_eq!(y, x);
     }
 
     fn small(pooling: Pooling, head: usize) -> SerConfig {
@@ -1117,7 +886,7 @@ mod tests {
 
     #[test]
     fn normalization_is_per_dimension() {
-        let mut set = SequenceSet::new(2, 2);
+        let mut set = SequenceSet::new(Sequence { frames: 2, dims: 2 });
         assert!(set.push(&[1.0, 5.0, 3.0, 5.0], 0));
         assert!(set.push(&[1.0, 5.0, 3.0, 5.0], 1));
         assert!(!set.push(&[1.0], 1));

@@ -3,13 +3,13 @@
 #![allow(dead_code)]
 
 use sentio_train::rng::Rng;
-use sentio_train::{CnnConfig, EpochRecord, ImageSet, TrainProgress};
+use sentio_train::{CnnConfig, EpochRecord, Image, ImageSet, TrainProgress};
 
 /// `per_class` images of `side`x`side` in 3 classes — a horizontal bar, a vertical bar, a
 /// diagonal — at jittered positions, with noise.
 pub fn bars(side: usize, per_class: usize, seed: u64) -> ImageSet {
     let mut rng = Rng::new(seed);
-    let mut set = ImageSet::new(side);
+    let mut set = ImageSet::new(Image::gray(side));
     for i in 0..per_class * 3 {
         let class = i % 3;
         let mut img: Vec<f32> = (0..side * side).map(|_| rng.uniform(0.0, 0.25)).collect();

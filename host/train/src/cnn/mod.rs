@@ -1,20 +1,24 @@
 //! The emoji CNN (the seed's shape): conv blocks of 2x2 kernels, ReLU and 2x2 max-pooling, then
-//! dropout and one dense layer to the classes; softmax at inference.
+//! dropout and one dense layer to the classes; softmax at inference. [`export`] writes it as
+//! ONNX; the `emoji` job trains it.
 
-use burn::module::{Module, Param};
+pub mod export;
+
+use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::{Initializer, Linear};
 use burn::tensor::activation::{relu, softmax};
-use burn::tensor::{Device, Tensor, TensorData};
-
+use burn::tensor::{Device, Tensor};
 use serde_json::{Value, json};
 
-use crate::data::ImageSet;
+use crate::data::Image;
 use crate::error::{Error, Result};
-use crate::job::{ImageClassifier, ImageNetwork};
+use crate::export::Exportable;
+use crate::init::{dense_layer, glorot, zeros};
+use crate::job::Deployable;
 use crate::rng::Rng;
-use crate::trainer::Trainable;
+use crate::trainer::{CrossEntropy, SetOf, Trainable};
 
 /// The shape of a [`Cnn`]: a square gray input, one conv block per entry of `filters`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -118,10 +122,7 @@ impl Cnn {
             let fan_in = channels * 4;
             let fan_out = filters * 4;
             conv.weight = glorot(&mut rng, [filters, channels, 2, 2], fan_in, fan_out, device);
-            conv.bias = Some(Param::from_data(
-                TensorData::new(vec![0.0f32; filters], [filters]),
-                device,
-            ));
+            conv.bias = Some(zeros(filters, device));
             convs.push(conv);
             channels = filters;
         }
@@ -170,15 +171,23 @@ impl Cnn {
 
 impl Trainable for Cnn {
     type Config = CnnConfig;
-    type Data = ImageSet;
+    type Shape = Image;
+    type Objective = CrossEntropy;
 
-    fn build(config: &CnnConfig, seed: u64, _train: &ImageSet, device: &Device) -> Result<Self> {
+    fn build(config: &CnnConfig, seed: u64, _train: &SetOf<Self>, device: &Device) -> Result<Self> {
         Cnn::new(config, seed, device)
     }
 
-    fn check(config: &CnnConfig, what: &str, set: &ImageSet) -> Result<()> {
-        config.validate()?;
-        check_set(what, set, config.side, config.classes)
+    fn validate(config: &CnnConfig) -> Result<()> {
+        config.validate()
+    }
+
+    fn shape(config: &CnnConfig) -> Image {
+        Image::gray(config.side)
+    }
+
+    fn classes(config: &CnnConfig) -> usize {
+        config.classes
     }
 
     fn dropout(config: &CnnConfig) -> Option<(f32, usize)> {
@@ -190,110 +199,27 @@ impl Trainable for Cnn {
     }
 }
 
-impl ImageClassifier for Cnn {
+impl Exportable for Cnn {
+    fn to_onnx(&self, config: &CnnConfig, graph_name: &str) -> Result<Vec<u8>> {
+        export::to_onnx(self, config.side, graph_name)
+    }
+
     fn probabilities(&self, input: Tensor<4>) -> Tensor<2> {
         Cnn::probabilities(self, input)
     }
-
-    fn to_onnx(&self, side: usize, graph_name: &str) -> Result<Vec<u8>> {
-        crate::export::to_onnx(self, side, graph_name)
-    }
 }
 
-impl ImageNetwork for CnnConfig {
-    type Model = Cnn;
+impl Deployable for Cnn {
+    type Assessment = crate::job::ClassAssessment;
 
-    fn side(&self) -> usize {
-        self.side
-    }
-
-    fn classes(&self) -> usize {
-        self.classes
-    }
-
-    fn describe(&self, model: &Cnn) -> Value {
+    fn describe(&self, config: &CnnConfig) -> Value {
         json!({
-            "conv_filters": self.filters, "kernel": [2, 2], "activation": "relu",
-            "pool": [2, 2], "dropout": self.dropout, "dense": self.classes,
-            "output": "softmax", "parameters": model.num_params(),
-            "input_inverted": self.invert,
+            "conv_filters": config.filters, "kernel": [2, 2], "activation": "relu",
+            "pool": [2, 2], "dropout": config.dropout, "dense": config.classes,
+            "output": "softmax", "parameters": self.num_params(),
+            "input_inverted": config.invert,
         })
     }
-}
-
-/// Checks that `set` (the `what` set) holds `side`x`side` images labelled below `classes`.
-pub(crate) fn check_set(what: &str, set: &ImageSet, side: usize, classes: usize) -> Result<()> {
-    if set.is_empty() {
-        return Err(Error::option("data", format!("the {what} set is empty")));
-    }
-    if set.side != side {
-        return Err(Error::option(
-            "data",
-            format!(
-                "the {what} images are {0}x{0}, the network takes {1}x{1}",
-                set.side, side
-            ),
-        ));
-    }
-    if set.pixels.len() != set.len() * set.side * set.side {
-        return Err(Error::option(
-            "data",
-            format!("the {what} set's pixel count does not match its labels"),
-        ));
-    }
-    if let Some(bad) = set.labels.iter().find(|l| **l >= classes) {
-        return Err(Error::option(
-            "data",
-            format!("the {what} set has label {bad}, the network has {classes} classes"),
-        ));
-    }
-    Ok(())
-}
-
-/// An inverted-dropout mask `[rows, features]`: each entry is kept (as `1/(1-p)`) with
-/// probability `1-p`, else 0.
-pub fn dropout_mask(
-    rng: &mut Rng,
-    rows: usize,
-    features: usize,
-    p: f32,
-    device: &Device,
-) -> Tensor<2> {
-    let keep = 1.0 - p;
-    let scale = 1.0 / keep;
-    let data: Vec<f32> = (0..rows * features)
-        .map(|_| if rng.next_f32() < keep { scale } else { 0.0 })
-        .collect();
-    Tensor::from_data(TensorData::new(data, [rows, features]), device)
-}
-
-/// A dense layer `inputs -> outputs`: Glorot-uniform weights from `rng`, zero bias.
-pub(crate) fn dense_layer(rng: &mut Rng, inputs: usize, outputs: usize, device: &Device) -> Linear {
-    let mut dense = LinearConfig::new(inputs, outputs)
-        .with_initializer(Initializer::Zeros)
-        .init(device);
-    dense.weight = glorot(rng, [inputs, outputs], inputs, outputs, device);
-    dense.bias = Some(zeros(outputs, device));
-    dense
-}
-
-/// A parameter of `n` zeros.
-pub(crate) fn zeros(n: usize, device: &Device) -> Param<Tensor<1>> {
-    Param::from_data(TensorData::new(vec![0.0f32; n], [n]), device)
-}
-
-/// Glorot-uniform values of `shape` from `rng`: uniform in ±sqrt(6 / (fan_in + fan_out)).
-pub(crate) fn glorot<const D: usize>(
-    rng: &mut Rng,
-    shape: [usize; D],
-    fan_in: usize,
-    fan_out: usize,
-    device: &Device,
-) -> Param<Tensor<D>> {
-    let limit = (6.0 / (fan_in + fan_out) as f32).sqrt();
-    let n = shape.iter().product();
-    let data: Vec<f32> = (0..n).map(|_| rng.uniform(-limit, limit)).collect();
-    Param::from_data(TensorData::new(data, shape), device)
 }
 
 #[cfg(test)]
