@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::model::{LoadOptions, Model};
@@ -192,17 +192,9 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Median wall time of `runs` inferences on `input`, after 3 warm-up runs.
+/// Median wall time of `runs` inferences on `input`, after 3 warm-up runs (through the one
+/// timing loop, [`crate::bench::time`]).
 pub fn median_latency(model: &mut Model, input: &[f32], runs: usize) -> Result<Duration> {
-    for _ in 0..3 {
-        model.run(input)?;
-    }
-    let mut times = Vec::with_capacity(runs.max(1));
-    for _ in 0..runs.max(1) {
-        let start = Instant::now();
-        model.run(input)?;
-        times.push(start.elapsed());
-    }
-    times.sort();
-    Ok(times[times.len() / 2])
+    let latencies = crate::bench::time(|| model.run(input), 3, crate::bench::Budget::Runs(runs))?;
+    Ok(latencies.p50())
 }
