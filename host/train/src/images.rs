@@ -1,6 +1,6 @@
 //! A classifier's job on an image folder (`emoji`, `fer`): the folder loaded as gray images
 //! (one sub-folder per label, matched by name), split stratified and seeded with the job's
-//! seed, then the shared [`job`](crate::job) tail.
+//! seed, then the shared [`crate::job`] tail.
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! The tail every network's job shares, once its data is loaded and split ([`run`]): train,
 //! export ONNX and check it against burn in tract, judge the exported model on the held-out
 //! split in tract, and write the run's files. Knows no network: it works through the traits a
-//! network implements ([`Deployable`], [`Exportable`](crate::export::Exportable),
+//! network implements ([`Deployable`], [`Exportable`],
 //! [`Trainable`]) and the judgement its objective calls for ([`Assess`]: [`ClassAssessment`]
 //! for the classifiers; the tagger brings its own).
 //!

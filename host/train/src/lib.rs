@@ -3,7 +3,8 @@
 //!
 //! The modules import each other in one direction (`tests/module_layers.rs` checks it):
 //!
-//! 1. [`error`], [`rng`], [`draw`]: errors, the seeded random numbers, text and lines on images.
+//! 1. `error` ([`Error`]), [`rng`], [`draw`]: errors, the seeded random numbers, text and lines on
+//!    images.
 //! 2. The training core, which knows no network: [`progress`] ([`TrainProgress`], [`History`]),
 //!    [`data`] (one [`Examples`] type for images and sequences, batches, augmentation),
 //!    [`options`] ([`TrainOptions`]), [`files`] (atomic writes through `sentio-files`),

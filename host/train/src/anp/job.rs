@@ -1,5 +1,5 @@
 //! The `anp` job (`sentio train anp`): a scene set (`sentio_data::SceneSet`, `anp32`) loaded
-//! as 64x64 RGB, split, then the shared [`job`](crate::job) tail: the tagger trained toward
+//! as 64x64 RGB, split, then the shared [`crate::job`] tail: the tagger trained toward
 //! [`Tagging`](super::Tagging) by the trainer's loop, exported, checked and judged in tract
 //! ([`TaggerAssessment`]).
 //!
@@ -41,9 +41,8 @@ pub struct AnpOptions {
     pub data: PathBuf,
     /// Where the model, manifest, report, history and curves go.
     pub out: PathBuf,
-    /// Epochs, batch, learning rate and schedule, augmentation, seed. `patience` and `resume`
-    /// are not used: the job has no early stopping and writes no checkpoint (a run takes a few
-    /// minutes).
+    /// Epochs, batch, learning rate and schedule, augmentation, patience, seed. `resume` is
+    /// refused: the job writes no checkpoint (a run takes a few minutes).
     pub train: TrainOptions,
     /// The network ([`AnpConfig::anp32`]; tests use smaller ones).
     pub network: AnpConfig,

@@ -14,7 +14,7 @@
 //! - [`export`]: the ONNX graph (batch norms folded into the convs; `GlobalMaxPool` and
 //!   `GlobalAveragePool` concatenated, `Gemm`, `Sigmoid`).
 //! - [`job`]: the `anp` job ([`train_anp`]: a scene set to the files in `--out`, through the
-//!   shared [`job`](crate::job) tail, judged by [`job::TaggerAssessment`]).
+//!   shared [`crate::job`] tail, judged by [`job::TaggerAssessment`]).
 
 pub mod export;
 pub mod job;

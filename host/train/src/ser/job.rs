@@ -1,6 +1,6 @@
 //! The `ser` job (`sentio train ser`): a speech folder (`sentio_data::AudioFolder`, `ser8`
 //! labels) to features with `sentio-audio`, split **by speaker** so the test voices are never
-//! heard in training, then the shared [`job`](crate::job) tail: the CNN-LSTM trained,
+//! heard in training, then the shared [`crate::job`] tail: the CNN-LSTM trained,
 //! exported, and evaluated on the held-out speakers in tract.
 //!
 //! Files written in the output directory: `model.onnx` (input `[1, frames, dims]` raw
