@@ -93,7 +93,7 @@ fn fail(edits: &[(&str, &str)]) -> ProfileError {
 /// Checks kind, location and key, and that the rendered message contains `parts`.
 #[track_caller]
 fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&str]) {
-    let text = shown(&e);
+    let text = shown(e);
     assert_eq!(e.kind(), kind, "{text}");
     assert_eq!(e.file(), Some("boards/bad.toml"), "{text}");
     assert_eq!(e.line(), Some(line), "{text}");

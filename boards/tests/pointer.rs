@@ -84,7 +84,7 @@ fn fail(section: &str) -> ProfileError {
 /// rendered message contains `parts`, and that there is a help line.
 #[track_caller]
 fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&str]) {
-    let text = shown(&e);
+    let text = shown(e);
     let line = BASE_LINES + 2 + line;
     assert_eq!(e.kind(), kind, "{text}");
     assert_eq!(e.file(), Some("boards/pointer.toml"), "{text}");

@@ -167,8 +167,7 @@ mod tests {
     fn plain_reports_carry_the_code_causes_and_help_once() {
         let report = Err::<(), _>(NotOnnx)
             .wrap_err("cannot load the expression model")
-            .err()
-            .map(Report::from);
+            .err();
         let Some(report) = report else { return };
         assert_eq!(
             render("sentio", &report, Style::Plain),
