@@ -593,8 +593,7 @@ fn toml_syntax_error_has_a_line() {
     assert_eq!(e.line(), Some(15), "{e}");
     assert_eq!(e.key_path(), None);
     assert!(
-        shown(&e)
-            .starts_with("boards/bad.toml:15:7: invalid TOML:"),
+        shown(&e).starts_with("boards/bad.toml:15:7: invalid TOML:"),
         "{e}"
     );
 
@@ -608,8 +607,7 @@ fn duplicate_key_is_a_syntax_error() {
     assert_eq!(e.kind(), ErrorKind::Syntax, "{e}");
     assert_eq!(e.line(), Some(16), "{e}");
     assert!(
-        shown(&e)
-            .starts_with("boards/bad.toml:16:1: duplicate key `fps`"),
+        shown(&e).starts_with("boards/bad.toml:16:1: duplicate key `fps`"),
         "{e}"
     );
 }
@@ -661,8 +659,7 @@ fn built_in_profile_errors_name_the_profile_file() {
     )
     .expect_err("bad");
     assert!(
-        shown(&e)
-            .starts_with("boards/profiles/x.toml:2:8: board.name: "),
+        shown(&e).starts_with("boards/profiles/x.toml:2:8: board.name: "),
         "{e}"
     );
 }

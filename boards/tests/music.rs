@@ -444,8 +444,7 @@ fn a_music_button_on_a_display_line_is_refused() {
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     assert_eq!(e.key_path(), Some("gpio.volume_up"), "{e}");
     assert!(
-        shown(&e)
-            .contains("used by both display.spi.dc and gpio.volume_up"),
+        shown(&e).contains("used by both display.spi.dc and gpio.volume_up"),
         "{e}"
     );
 }

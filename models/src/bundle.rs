@@ -228,7 +228,11 @@ pub enum BundleError {
     /// The manifest is not valid.
     #[error("bundle manifest: {0}")]
     #[diagnostic(code(data::models::manifest))]
-    Manifest(#[from] #[diagnostic_source] ManifestError),
+    Manifest(
+        #[from]
+        #[diagnostic_source]
+        ManifestError,
+    ),
     /// The manifest describes another model than the one in the bundle.
     #[error("the manifest's {field} does not match the model section; re-pack the bundle")]
     #[diagnostic(code(data::models::manifest_mismatch))]

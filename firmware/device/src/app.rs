@@ -49,16 +49,32 @@ impl Default for AppOptions {
 pub enum AppError {
     #[error("camera failed: {0}")]
     #[diagnostic(code(device::sentiod::camera))]
-    Camera(#[source] #[diagnostic_source] HalError),
+    Camera(
+        #[source]
+        #[diagnostic_source]
+        HalError,
+    ),
     #[error("microphone failed: {0}")]
     #[diagnostic(code(device::sentiod::microphone))]
-    Microphone(#[source] #[diagnostic_source] HalError),
+    Microphone(
+        #[source]
+        #[diagnostic_source]
+        HalError,
+    ),
     #[error("speaker failed: {0}")]
     #[diagnostic(code(device::sentiod::speaker))]
-    Speaker(#[source] #[diagnostic_source] HalError),
+    Speaker(
+        #[source]
+        #[diagnostic_source]
+        HalError,
+    ),
     #[error("display failed: {0}")]
     #[diagnostic(code(device::sentiod::display))]
-    Display(#[source] #[diagnostic_source] HalError),
+    Display(
+        #[source]
+        #[diagnostic_source]
+        HalError,
+    ),
     #[error("drawing on the display failed: {0}")]
     #[diagnostic(code(device::sentiod::draw))]
     Draw(String),

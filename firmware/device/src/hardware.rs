@@ -60,7 +60,10 @@ pub enum SetupError {
     #[error(
         "board {board} needs {what}, but this sentiod was built without the `{feature}` feature"
     )]
-    #[diagnostic(code(device::sentiod::feature_missing), help("rebuild with `cargo build --release -p sentiod --features {feature}`{alternative}"))]
+    #[diagnostic(
+        code(device::sentiod::feature_missing),
+        help("rebuild with `cargo build --release -p sentiod --features {feature}`{alternative}")
+    )]
     FeatureMissing {
         board: String,
         what: &'static str,

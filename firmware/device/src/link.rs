@@ -48,19 +48,23 @@ pub struct LinkOptions {
 /// Why the link could not start.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LinkError {
-    #[error(
-        "cannot open the model store in {dir}: {source}"
+    #[error("cannot open the model store in {dir}: {source}")]
+    #[diagnostic(
+        code(device::sentiod::store),
+        help("check that the folder is writable, or give another one with --store DIR")
     )]
-    #[diagnostic(code(device::sentiod::store), help("check that the folder is writable, or give another one with --store DIR"))]
     Store {
         dir: String,
         #[diagnostic_source]
         source: sentio_store::StoreError,
     },
-    #[error(
-        "cannot open the serial device {path}: {source}"
+    #[error("cannot open the serial device {path}: {source}")]
+    #[diagnostic(
+        code(device::sentiod::serial),
+        help(
+            "check the board profile's serial.device (or --serial), that the USB gadget or UART is enabled, and that this user is in the `dialout` group; --no-link runs without the host link"
+        )
     )]
-    #[diagnostic(code(device::sentiod::serial), help("check the board profile's serial.device (or --serial), that the USB gadget or UART is enabled, and that this user is in the `dialout` group; --no-link runs without the host link"))]
     Serial {
         path: String,
         source: serialport::Error,

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use miette::{IntoDiagnostic as _, WrapErr as _};
 use clap::{Parser, ValueEnum};
+use miette::{IntoDiagnostic as _, WrapErr as _};
 use sentio_boards::{BoardProfile, CameraDriver, FaceDetectorKind};
 use sentio_hal::sim::Pacing;
 use sentio_hal::{Clock, Speaker as _, SystemClock, VirtualClock};

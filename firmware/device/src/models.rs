@@ -21,18 +21,22 @@ pub struct ModelFile {
 /// Why a model was refused. Each names the model and says what to do.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ModelError {
-    #[error(
-        "{origin}: cannot read it ({source})"
+    #[error("{origin}: cannot read it ({source})")]
+    #[diagnostic(
+        code(data::sentiod::io),
+        help("check the path given to --model or in the profile's models.dir")
     )]
-    #[diagnostic(code(data::sentiod::io), help("check the path given to --model or in the profile's models.dir"))]
     Io {
         origin: String,
         source: std::io::Error,
     },
-    #[error(
-        "{origin}: no manifest next to the model ({looked})"
+    #[error("{origin}: no manifest next to the model ({looked})")]
+    #[diagnostic(
+        code(data::sentiod::no_manifest),
+        help(
+            "write one with `sentio manifest init {origin}`, or give a bundle made by `sentio bundle pack`"
+        )
     )]
-    #[diagnostic(code(data::sentiod::no_manifest), help("write one with `sentio manifest init {origin}`, or give a bundle made by `sentio bundle pack`"))]
     NoManifest { origin: String, looked: String },
     #[error("{origin}: {source}")]
     #[diagnostic(code(data::sentiod::manifest))]

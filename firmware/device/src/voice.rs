@@ -22,10 +22,11 @@ use sentio_models::{Manifest, SER8, Task};
 /// Why a model cannot be the speech model. Each names the model and says what to do.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SpeechModelError {
-    #[error(
-        "{origin}: its task is {task:?}, not \"ser\""
+    #[error("{origin}: its task is {task:?}, not \"ser\"")]
+    #[diagnostic(
+        code(data::sentiod::wrong_task),
+        help("flash it under the name its task serves, or fix the manifest's task")
     )]
-    #[diagnostic(code(data::sentiod::wrong_task), help("flash it under the name its task serves, or fix the manifest's task"))]
     WrongTask { origin: String, task: String },
     #[error("{origin}: {source}")]
     #[diagnostic(code(data::sentiod::input))]
@@ -37,7 +38,10 @@ pub enum SpeechModelError {
     #[error(
         "{origin}: the model takes {model:?} but its manifest's features make {manifest:?} ({frames} frames x {dims} features)"
     )]
-    #[diagnostic(code(data::sentiod::input_shape), help("the manifest is not this model's; give the manifest training wrote beside it"))]
+    #[diagnostic(
+        code(data::sentiod::input_shape),
+        help("the manifest is not this model's; give the manifest training wrote beside it")
+    )]
     InputShape {
         origin: String,
         model: Vec<usize>,
@@ -48,16 +52,22 @@ pub enum SpeechModelError {
     #[error(
         "{origin}: its labels {labels:?} are not speech emotions (each must be one of {want:?})"
     )]
-    #[diagnostic(code(data::sentiod::wrong_labels), help("fix the manifest's labels (`sentio manifest init MODEL --labels ser8`)"))]
+    #[diagnostic(
+        code(data::sentiod::wrong_labels),
+        help("fix the manifest's labels (`sentio manifest init MODEL --labels ser8`)")
+    )]
     WrongLabels {
         origin: String,
         labels: Vec<String>,
         want: Vec<&'static str>,
     },
-    #[error(
-        "{origin}: the model gives {got} scores, its manifest lists {want} labels"
+    #[error("{origin}: the model gives {got} scores, its manifest lists {want} labels")]
+    #[diagnostic(
+        code(data::sentiod::output_size),
+        help(
+            "the manifest does not describe this model; write it again with `sentio manifest init`"
+        )
     )]
-    #[diagnostic(code(data::sentiod::output_size), help("the manifest does not describe this model; write it again with `sentio manifest init`"))]
     OutputSize {
         origin: String,
         got: usize,

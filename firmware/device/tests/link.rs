@@ -114,7 +114,9 @@ fn with_rust_log_debug_link_and_pipeline_logs_go_to_stderr_and_stdout_stays_json
         dir.path(),
         &["--camera", "pattern", "--mic", "silence", "--no-music"],
     );
-    command.env("RUST_LOG", "debug").env_remove("JOURNAL_STREAM");
+    command
+        .env("RUST_LOG", "debug")
+        .env_remove("JOURNAL_STREAM");
     let mut device = Device::spawn(command.stderr(Stdio::piped()));
     let mut stderr = device.child.stderr.take().unwrap();
     let stderr = std::thread::spawn(move || {

@@ -27,7 +27,9 @@ impl Diagnostic for FileError {
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         let help = match self.source.kind() {
-            io::ErrorKind::NotFound => "check the path (relative paths start in the current folder)",
+            io::ErrorKind::NotFound => {
+                "check the path (relative paths start in the current folder)"
+            }
             io::ErrorKind::PermissionDenied => "check the file's and its folder's permissions",
             io::ErrorKind::AlreadyExists => "choose another path, or remove the old one first",
             io::ErrorKind::StorageFull => "free some disk space and run it again",

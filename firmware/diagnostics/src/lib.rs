@@ -17,7 +17,7 @@ mod render;
 
 pub use file::{FileContext, FileError};
 
-pub use logs::{Verbosity, init_logs};
 pub use ::miette;
 pub use ::miette::{Diagnostic, IntoDiagnostic, Report, Result, WrapErr, bail};
+pub use logs::{Verbosity, init_logs};
 pub use render::{ExitKind, Style, exit_kind, render, report};

@@ -147,7 +147,6 @@ mod tests {
     #[derive(Debug)]
     struct NotOnnx;
 
-
     impl std::fmt::Display for NotOnnx {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("model.onnx: not a valid ONNX file")
@@ -180,9 +179,16 @@ mod tests {
     #[test]
     fn an_error_without_a_code_is_other() {
         let report = miette!("something broke");
-        assert_eq!(render("sentiod", &report, Style::Plain), "sentiod: error: something broke");
+        assert_eq!(
+            render("sentiod", &report, Style::Plain),
+            "sentiod: error: something broke"
+        );
         assert_eq!(exit_kind(&report).code(), 1);
-        let usage = miette!(code = "usage::cli::conflict", help = "drop one", "two options");
+        let usage = miette!(
+            code = "usage::cli::conflict",
+            help = "drop one",
+            "two options"
+        );
         assert_eq!(exit_kind(&usage).code(), 2);
         assert_eq!(
             render("sentio", &usage, Style::Plain),

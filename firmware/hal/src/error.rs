@@ -163,7 +163,10 @@ mod tests {
         use miette::Diagnostic as _;
         let err = HalError::new(ErrorKind::NotFound, "camera /dev/video9", "cannot open")
             .with_help("check the cable");
-        assert_eq!(err.to_string(), "camera /dev/video9: cannot open (not found)");
+        assert_eq!(
+            err.to_string(),
+            "camera /dev/video9: cannot open (not found)"
+        );
         let code = err.code().map(|c| c.to_string());
         assert_eq!(code.as_deref(), Some("device::hal::not_found"));
         let help = miette::Diagnostic::help(&err).map(|h| h.to_string());

@@ -417,7 +417,8 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidData, "{text}");
         assert_eq!(err.device(), "strokes t.json", "{text}");
         assert!(
-            err.help_text().is_some_and(|h| h.contains("sentio-strokes")),
+            err.help_text()
+                .is_some_and(|h| h.contains("sentio-strokes")),
             "{text}"
         );
         for part in parts {

@@ -299,10 +299,11 @@ impl miette::Diagnostic for Error {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(self.help()).filter(|h| !h.is_empty()).map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+        Some(self.help())
+            .filter(|h| !h.is_empty())
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
     }
 }
-
 
 impl Error {
     /// The kind of failure.

@@ -246,10 +246,11 @@ impl miette::Diagnostic for NpyError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(self.help()).filter(|h| !h.is_empty()).map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+        Some(self.help())
+            .filter(|h| !h.is_empty())
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
     }
 }
-
 
 impl NpyError {
     /// The file the error is about.

@@ -297,7 +297,10 @@ fn every_bad_model_gives_a_clear_error() {
         // What the binaries print for it (plain): the message, then the help line.
         let report = sentio_diagnostics::Report::new(err);
         let shown = sentio_diagnostics::render("sentio", &report, sentio_diagnostics::Style::Plain);
-        assert!(shown.contains("\n  help: "), "{what}: no help line: {shown}");
+        assert!(
+            shown.contains("\n  help: "),
+            "{what}: no help line: {shown}"
+        );
         println!("{what}: {shown}");
     }
 }

@@ -253,7 +253,10 @@ fn recover(
             *xruns += 1;
             // A capture overrun drops samples the device never hears; a playback underrun is a
             // click. Both are the first thing to look at when speech or music sounds wrong.
-            tracing::warn!(xruns = *xruns, "audio: xrun (buffer over/underrun), samples dropped; recovering");
+            tracing::warn!(
+                xruns = *xruns,
+                "audio: xrun (buffer over/underrun), samples dropped; recovering"
+            );
             pcm.try_recover(e)
         }
         _ => pcm.try_recover(e),

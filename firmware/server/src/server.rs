@@ -298,15 +298,24 @@ impl<S: ModelStore> LinkServer<S> {
         for (header, message) in frames {
             self.stats.frames_received += 1;
             if header.kind == FrameKind::Nak {
-                tracing::debug!(ack = header.ack, "link: Nak from the host; resending from its ack");
+                tracing::debug!(
+                    ack = header.ack,
+                    "link: Nak from the host; resending from its ack"
+                );
             }
             let verdict = self.endpoint.on_frame(&header, now_ms);
             match verdict {
                 Verdict::Duplicate => {
-                    tracing::debug!(seq = header.seq, "link: duplicate frame dropped (acknowledged again)");
+                    tracing::debug!(
+                        seq = header.seq,
+                        "link: duplicate frame dropped (acknowledged again)"
+                    );
                 }
                 Verdict::OutOfOrder => {
-                    tracing::debug!(seq = header.seq, "link: frame out of order (one was lost); a Nak is due");
+                    tracing::debug!(
+                        seq = header.seq,
+                        "link: frame out of order (one was lost); a Nak is due"
+                    );
                 }
                 _ => {}
             }
@@ -352,7 +361,10 @@ impl<S: ModelStore> LinkServer<S> {
         if let Some(t) = transmit {
             let header = t.header;
             if t.retransmission {
-                tracing::debug!(seq = header.seq, "link: retransmitting a frame the host has not acknowledged");
+                tracing::debug!(
+                    seq = header.seq,
+                    "link: retransmitting a frame the host has not acknowledged"
+                );
             }
             let payload = t.payload;
             let len = match buf.get_mut(..limit) {
@@ -368,7 +380,10 @@ impl<S: ModelStore> LinkServer<S> {
         self.check_reboot();
         let header = self.endpoint.take_control()?;
         if header.kind == FrameKind::Nak {
-            tracing::debug!(expected = header.ack, "link: sending a Nak (a frame was lost or corrupt)");
+            tracing::debug!(
+                expected = header.ack,
+                "link: sending a Nak (a frame was lost or corrupt)"
+            );
         }
         let len = encode_control(&header, buf).map(<[u8]>::len).ok()?;
         buf.get(..len)
@@ -450,7 +465,10 @@ impl<S: ModelStore> LinkServer<S> {
         self.session = Session::default();
         self.transfer = None;
         self.stats.sessions += 1;
-        tracing::info!(session = self.stats.sessions, "link: the host started a session");
+        tracing::info!(
+            session = self.stats.sessions,
+            "link: the host started a session"
+        );
         if self.reboot == Reboot::Pending {
             self.reboot = Reboot::Requested;
         }
@@ -464,7 +482,9 @@ impl<S: ModelStore> LinkServer<S> {
         self.outbox.clear();
         self.session = Session::default();
         self.stats.sessions_dropped += 1;
-        tracing::info!("link: the host stopped answering; session dropped, waiting for its next hello");
+        tracing::info!(
+            "link: the host stopped answering; session dropped, waiting for its next hello"
+        );
         if self.reboot == Reboot::Pending {
             self.reboot = Reboot::Requested;
         }
@@ -673,7 +693,11 @@ impl<S: ModelStore> LinkServer<S> {
                         "link: resuming a transfer where an earlier one stopped"
                     );
                 } else {
-                    tracing::debug!(model = request.name.as_str(), size = request.size, "link: transfer begins");
+                    tracing::debug!(
+                        model = request.name.as_str(),
+                        size = request.size,
+                        "link: transfer begins"
+                    );
                 }
                 self.transfer = Some(OpenTransfer {
                     name: request.name,

@@ -79,7 +79,11 @@ pub enum StoreError {
     /// The received bundle failed verification. The file was discarded.
     #[error("the received bundle was refused and discarded: {0}")]
     #[diagnostic(code(device::store::bundle))]
-    Bundle(#[source] #[diagnostic_source] BundleError),
+    Bundle(
+        #[source]
+        #[diagnostic_source]
+        BundleError,
+    ),
     /// The bundle's manifest names another model than the transfer.
     #[error(
         "the bundle holds model {manifest:?} but was sent as {name:?}; flash it under its own name"

@@ -11,25 +11,31 @@ use crate::{ImageLayout, ImagePrep};
 /// Why a model cannot be the ANP tagger. Each names the model and says what to do.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum AnpError {
-    #[error(
-        "{origin}: its labels are not the anp32 pairs in order"
+    #[error("{origin}: its labels are not the anp32 pairs in order")]
+    #[diagnostic(
+        code(data::vision::wrong_labels),
+        help("fix the manifest's labels or retrain with `sentio train anp`")
     )]
-    #[diagnostic(code(data::vision::wrong_labels), help("fix the manifest's labels or retrain with `sentio train anp`"))]
     WrongLabels { origin: String },
-    #[error(
-        "{origin}: its task is {task:?}, not \"anp\""
+    #[error("{origin}: its task is {task:?}, not \"anp\"")]
+    #[diagnostic(
+        code(data::vision::wrong_task),
+        help("flash it under the name its task serves, or fix the manifest's task")
     )]
-    #[diagnostic(code(data::vision::wrong_task), help("flash it under the name its task serves, or fix the manifest's task"))]
     WrongTask { origin: String, task: String },
-    #[error(
-        "{origin}: its input {shape:?} is not an RGB image [1, 3, H, W]"
+    #[error("{origin}: its input {shape:?} is not an RGB image [1, 3, H, W]")]
+    #[diagnostic(
+        code(data::vision::not_an_rgb_image),
+        help("the ANP tagger looks at the colour picture; give one trained by `sentio train anp`")
     )]
-    #[diagnostic(code(data::vision::not_an_rgb_image), help("the ANP tagger looks at the colour picture; give one trained by `sentio train anp`"))]
     NotAnRgbImage { origin: String, shape: Vec<usize> },
-    #[error(
-        "{origin}: the model gives {got} scores for {want} pairs"
+    #[error("{origin}: the model gives {got} scores for {want} pairs")]
+    #[diagnostic(
+        code(data::vision::output_size),
+        help(
+            "the manifest does not describe this model; write it again with `sentio manifest init`"
+        )
     )]
-    #[diagnostic(code(data::vision::output_size), help("the manifest does not describe this model; write it again with `sentio manifest init`"))]
     OutputSize {
         origin: String,
         got: usize,

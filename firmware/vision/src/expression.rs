@@ -14,27 +14,39 @@ pub enum ExpressionError {
     #[error(
         "{origin}: the expression model's input {shape:?} is not an image ([1, C, H, W] or [1, H, W, C] with C = 1 or 3)"
     )]
-    #[diagnostic(code(data::vision::not_an_image), help("give an expression model that takes a face picture, with its manifest"))]
+    #[diagnostic(
+        code(data::vision::not_an_image),
+        help("give an expression model that takes a face picture, with its manifest")
+    )]
     NotAnImage { origin: String, shape: Vec<usize> },
     #[error(
         "{origin}: its labels are {set} {labels:?}; an expression model must give the fer7 labels in FER2013 order {want:?}"
     )]
-    #[diagnostic(code(data::vision::wrong_labels), help("fix the manifest's labels (`sentio manifest init MODEL --labels fer7`) or retrain with the fer7 label set"))]
+    #[diagnostic(
+        code(data::vision::wrong_labels),
+        help(
+            "fix the manifest's labels (`sentio manifest init MODEL --labels fer7`) or retrain with the fer7 label set"
+        )
+    )]
     WrongLabels {
         origin: String,
         set: String,
         labels: Vec<String>,
         want: Vec<&'static str>,
     },
-    #[error(
-        "{origin}: its task is {task:?}, not \"fer\""
+    #[error("{origin}: its task is {task:?}, not \"fer\"")]
+    #[diagnostic(
+        code(data::vision::wrong_task),
+        help("flash it under the name its task serves, or fix the manifest's task")
     )]
-    #[diagnostic(code(data::vision::wrong_task), help("flash it under the name its task serves, or fix the manifest's task"))]
     WrongTask { origin: String, task: String },
-    #[error(
-        "{origin}: the model gives {got} scores, its manifest lists {want} labels"
+    #[error("{origin}: the model gives {got} scores, its manifest lists {want} labels")]
+    #[diagnostic(
+        code(data::vision::output_size),
+        help(
+            "the manifest does not describe this model; write it again with `sentio manifest init`"
+        )
     )]
-    #[diagnostic(code(data::vision::output_size), help("the manifest does not describe this model; write it again with `sentio manifest init`"))]
     OutputSize {
         origin: String,
         got: usize,

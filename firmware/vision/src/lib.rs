@@ -48,10 +48,13 @@ pub enum VisionError {
         reason: String,
     },
     /// A Haar cascade file that cannot be used.
-    #[error(
-        "{path}: not a usable Haar cascade: {reason}"
+    #[error("{path}: not a usable Haar cascade: {reason}")]
+    #[diagnostic(
+        code(data::vision::cascade),
+        help(
+            "give one of OpenCV's cascade XML files (Debian's opencv-data puts them in /usr/share/opencv4/haarcascades/), with --cascade FILE or the profile's faces.cascade"
+        )
     )]
-    #[diagnostic(code(data::vision::cascade), help("give one of OpenCV's cascade XML files (Debian's opencv-data puts them in /usr/share/opencv4/haarcascades/), with --cascade FILE or the profile's faces.cascade"))]
     Cascade {
         /// The cascade file.
         path: PathBuf,
@@ -59,10 +62,13 @@ pub enum VisionError {
         reason: String,
     },
     /// A face detector model that cannot be used.
-    #[error(
-        "{model}: not a usable face detector model: {reason}"
+    #[error("{model}: not a usable face detector model: {reason}")]
+    #[diagnostic(
+        code(data::vision::detector),
+        help(
+            "give BlazeFace's short-range ONNX (models/zoo/blazeface/fetch.sh fetches it), or use --detector haar"
+        )
     )]
-    #[diagnostic(code(data::vision::detector), help("give BlazeFace's short-range ONNX (models/zoo/blazeface/fetch.sh fetches it), or use --detector haar"))]
     Detector {
         /// The model's file or name.
         model: String,

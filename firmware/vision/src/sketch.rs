@@ -19,26 +19,36 @@ pub enum SketchModelError {
     #[error(
         "{origin}: its labels are {labels:?}; the emoji model must give the emoji8 labels in order {want:?}"
     )]
-    #[diagnostic(code(data::vision::wrong_labels), help("fix the manifest's labels (`sentio manifest init MODEL --labels emoji8`) or retrain with `sentio train emoji`"))]
+    #[diagnostic(
+        code(data::vision::wrong_labels),
+        help(
+            "fix the manifest's labels (`sentio manifest init MODEL --labels emoji8`) or retrain with `sentio train emoji`"
+        )
+    )]
     WrongLabels {
         origin: String,
         labels: Vec<String>,
         want: Vec<&'static str>,
     },
-    #[error(
-        "{origin}: its task is {task:?}, not \"emoji\""
+    #[error("{origin}: its task is {task:?}, not \"emoji\"")]
+    #[diagnostic(
+        code(data::vision::wrong_task),
+        help("flash it under the name its task serves, or fix the manifest's task")
     )]
-    #[diagnostic(code(data::vision::wrong_task), help("flash it under the name its task serves, or fix the manifest's task"))]
     WrongTask { origin: String, task: String },
-    #[error(
-        "{origin}: its input {shape:?} is not a one-channel image [1, 1, H, W]"
+    #[error("{origin}: its input {shape:?} is not a one-channel image [1, 1, H, W]")]
+    #[diagnostic(
+        code(data::vision::not_a_gray_image),
+        help("the emoji model takes a gray drawing; give one trained by `sentio train emoji`")
     )]
-    #[diagnostic(code(data::vision::not_a_gray_image), help("the emoji model takes a gray drawing; give one trained by `sentio train emoji`"))]
     NotAGrayImage { origin: String, shape: Vec<usize> },
-    #[error(
-        "{origin}: the model gives {got} scores, its manifest lists {want} labels"
+    #[error("{origin}: the model gives {got} scores, its manifest lists {want} labels")]
+    #[diagnostic(
+        code(data::vision::output_size),
+        help(
+            "the manifest does not describe this model; write it again with `sentio manifest init`"
+        )
     )]
-    #[diagnostic(code(data::vision::output_size), help("the manifest does not describe this model; write it again with `sentio manifest init`"))]
     OutputSize {
         origin: String,
         got: usize,

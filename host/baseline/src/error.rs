@@ -119,10 +119,11 @@ impl miette::Diagnostic for BaselineError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(self.help()).filter(|h| !h.is_empty()).map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+        Some(self.help())
+            .filter(|h| !h.is_empty())
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
     }
 }
-
 
 impl BaselineError {
     /// What the user can do about it.

@@ -5,9 +5,9 @@ use std::io::{self, ErrorKind as IoKind, Read, Write};
 use std::time::Duration;
 
 use sentio_link::{
-    DeviceInfo, Endpoint, ErrorCode, Event, FrameDecoder, FrameError, Hello, InjectInput,
-    LinkError, MAX_FRAME, MAX_WINDOW, Message, ModelInfo, ModelName, Negotiated, PROTOCOL_VERSION,
-    FrameKind, Slot, Stats, Verdict, WindowConfig, encode_control, encode_frame, model_name,
+    DeviceInfo, Endpoint, ErrorCode, Event, FrameDecoder, FrameError, FrameKind, Hello,
+    InjectInput, LinkError, MAX_FRAME, MAX_WINDOW, Message, ModelInfo, ModelName, Negotiated,
+    PROTOCOL_VERSION, Slot, Stats, Verdict, WindowConfig, encode_control, encode_frame, model_name,
 };
 use sentio_rng::SplitMix64;
 

@@ -243,7 +243,12 @@ impl<T: Read + Write, C: Clock> Connection<T, C> {
         report.resumed_from = upload.acked();
         progress.begin(name, size);
         if upload.acked() > 0 {
-            tracing::info!(model = name, offset = upload.acked(), size, "flash: resuming a transfer where an earlier one stopped");
+            tracing::info!(
+                model = name,
+                offset = upload.acked(),
+                size,
+                "flash: resuming a transfer where an earlier one stopped"
+            );
             progress.message(&format!(
                 "the device has {} of {size} bytes from an earlier attempt: resuming",
                 upload.acked()

@@ -193,7 +193,10 @@ pub fn choose_port(ports: &[PortInfo]) -> PortChoice {
         .collect();
     match usb.len() {
         0 => PortChoice::None,
-        1 => usb.into_iter().next().map_or(PortChoice::None, PortChoice::Only),
+        1 => usb
+            .into_iter()
+            .next()
+            .map_or(PortChoice::None, PortChoice::Only),
         _ => PortChoice::Several(usb),
     }
 }

@@ -33,18 +33,20 @@ pub const AUDIO_RATE: u32 = 16_000;
 /// Why a case file cannot be run.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum HilError {
-    #[error(
-        "cannot read {path}: {source}"
+    #[error("cannot read {path}: {source}")]
+    #[diagnostic(
+        code(data::hil::read),
+        help("check the path (relative paths are relative to the case file)")
     )]
-    #[diagnostic(code(data::hil::read), help("check the path (relative paths are relative to the case file)"))]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error(
-        "{path} is not a valid case file: {message}"
+    #[error("{path} is not a valid case file: {message}")]
+    #[diagnostic(
+        code(data::hil::parse),
+        help("see `sentio hil run --help` for the format")
     )]
-    #[diagnostic(code(data::hil::parse), help("see `sentio hil run --help` for the format"))]
     Parse { path: PathBuf, message: String },
     #[error("case {case:?}: {problem}")]
     #[diagnostic(code(data::hil::case))]
@@ -61,7 +63,11 @@ pub enum HilError {
     Bundle { path: PathBuf, message: String },
     #[error("the link failed: {0}")]
     #[diagnostic(code(data::hil::link))]
-    Link(#[from] #[diagnostic_source] sentio_flash::Error),
+    Link(
+        #[from]
+        #[diagnostic_source]
+        sentio_flash::Error,
+    ),
 }
 
 /// What must come out of a case: each label given must be reported by the device.

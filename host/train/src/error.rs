@@ -162,6 +162,8 @@ impl miette::Diagnostic for Error {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(self.help()).filter(|h| !h.is_empty()).map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+        Some(self.help())
+            .filter(|h| !h.is_empty())
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
     }
 }
