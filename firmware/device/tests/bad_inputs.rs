@@ -234,7 +234,8 @@ fn a_public_key_file_that_is_not_one_is_refused_without_a_link_too() {
         ],
         dir.path(),
     );
-    assert_eq!(code, Some(1), "{stderr}");
+    // A key file is data: exit code 4.
+    assert_eq!(code, Some(4), "{stderr}");
     assert!(stderr.contains("device.pub"), "{stderr}");
     assert!(
         !dir.path().join("display").exists(),

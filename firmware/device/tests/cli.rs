@@ -188,7 +188,8 @@ fn unknown_board_lists_the_built_in_ones() {
         err,
         "sentiod: error[data::boards::unknown_board]: unknown board \"rpi9\"\n  allowed: sim, \
          sim-mono, rpi4, rpi5, rpi-zero2w, jetson-nano, jetson-orin-nano\n  help: did you mean \
-         \"rpi4\"?\n"
+         \"rpi4\"? To load your own profile, pass its path, e.g. `--board ./rpi9.toml` (a path \
+         contains '/' or ends in .toml)\n"
     );
     for name in [
         "sim",

@@ -32,7 +32,8 @@ fn a_case_file_with_a_missing_input_or_no_expectation_is_refused_with_the_fix() 
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        // A case file is data: exit code 4.
+        assert_eq!(out.status.code(), Some(4), "{stderr}");
         assert!(stderr.contains(says), "{text:?}: {stderr}");
         assert!(stderr.contains("help:"), "{stderr}");
         assert!(

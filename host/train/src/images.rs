@@ -5,8 +5,6 @@
 use std::path::Path;
 
 use sentio_data::ImageFolder;
-use sentio_models::Figures;
-use serde_json::Value;
 
 use crate::data::{Image, ImageSet};
 use crate::error::{Error, Result};
@@ -108,17 +106,7 @@ pub fn load_image_folder(
             labels[missing]
         )));
     }
-    let mut summary = Figures::new();
-    summary.insert("dataset".into(), Value::from(dir.display().to_string()));
-    if let Ok(Some(info)) = sentio_data::DatasetInfo::read(dir) {
-        summary.insert("generator".into(), Value::from(info.generator));
-        if let Some(seed) = info.seed {
-            summary.insert("data_seed".into(), Value::from(seed));
-        }
-        if let Some(source) = info.source {
-            summary.insert("source".into(), Value::from(source));
-        }
-    }
+    let summary = crate::job::dataset_figures(dir);
     Ok(Data {
         examples: images,
         sources: folder.samples.iter().map(|s| s.path.clone()).collect(),

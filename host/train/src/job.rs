@@ -595,3 +595,20 @@ pub fn image_preprocessing(kind: &str, side: usize) -> Preprocessing {
         ..Preprocessing::default()
     }
 }
+
+/// What a manifest records of the dataset in `dir`: its path and, when it has a dataset.json,
+/// the generator, its seed and the public source it was imported from.
+pub(crate) fn dataset_figures(dir: &Path) -> Figures {
+    let mut figures = Figures::new();
+    figures.insert("dataset".into(), Value::from(dir.display().to_string()));
+    if let Ok(Some(info)) = sentio_data::DatasetInfo::read(dir) {
+        figures.insert("generator".into(), Value::from(info.generator));
+        if let Some(seed) = info.seed {
+            figures.insert("data_seed".into(), Value::from(seed));
+        }
+        if let Some(source) = info.source {
+            figures.insert("source".into(), Value::from(source));
+        }
+    }
+    figures
+}

@@ -216,14 +216,7 @@ pub fn load_scene_set(
             });
         }
     }
-    let mut summary = Figures::new();
-    summary.insert("dataset".into(), Value::from(dir.display().to_string()));
-    if let Ok(Some(info)) = sentio_data::DatasetInfo::read(dir) {
-        summary.insert("generator".into(), Value::from(info.generator));
-        if let Some(seed) = info.seed {
-            summary.insert("data_seed".into(), Value::from(seed));
-        }
-    }
+    let summary = job::dataset_figures(dir);
     let sources = set
         .samples
         .iter()
