@@ -419,7 +419,8 @@ mod tests {
             assert_eq!(err.kind(), sentio_hal::ErrorKind::NotFound);
             let text = err.to_string();
             assert!(text.contains("/dev/gpiochip-sentio-missing"), "{text}");
-            assert!(text.contains("gpiodetect"), "{text}");
+            let help = err.help_text().unwrap_or_default();
+            assert!(help.contains("gpiodetect"), "{text} / {help}");
         }
     }
 }

@@ -569,7 +569,8 @@ mod with_evdev {
                 text.contains("pointer /dev/input/event-sentio-missing"),
                 "{text}"
             );
-            assert!(text.contains("/proc/bus/input/devices"), "{text}");
+            let help = err.help_text().unwrap_or_default();
+            assert!(help.contains("/proc/bus/input/devices"), "{text} / {help}");
         }
 
         #[test]

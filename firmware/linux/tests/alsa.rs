@@ -3,6 +3,9 @@
 //! in a file and capture is fed from one.
 #![cfg(feature = "alsa")]
 
+mod common;
+use common::shown;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -133,7 +136,7 @@ fn missing_devices_are_clear_errors() {
         Err(e) => e,
     };
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let text = err.to_string();
+    let text = shown(&err);
     assert!(text.contains("microphone sentio_no_such_pcm"), "{text}");
     assert!(text.contains("arecord -L"), "{text}");
 
@@ -142,7 +145,7 @@ fn missing_devices_are_clear_errors() {
         Err(e) => e,
     };
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
-    assert!(err.to_string().contains("aplay -L"), "{err}");
+    assert!(shown(&err).contains("aplay -L"), "{err}");
 
     let err = match AlsaSpeaker::open("bad\0name", 16_000) {
         Ok(_) => panic!("a NUL in the name was accepted"),

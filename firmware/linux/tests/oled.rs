@@ -3,6 +3,9 @@
 //! picture it shows must equal what was drawn.
 #![cfg(feature = "i2c-display")]
 
+mod common;
+use common::shown;
+
 use std::sync::{Arc, Mutex};
 
 use embedded_graphics::pixelcolor::BinaryColor;
@@ -327,7 +330,7 @@ fn no_answer_on_the_bus_is_a_clear_error() {
         Err(e) => e,
     };
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let text = err.to_string();
+    let text = shown(&err);
     assert!(
         text.contains("0x3c") && text.contains("i2cdetect"),
         "{text}"
@@ -343,7 +346,7 @@ fn unsupported_size_and_rotation_are_refused() {
     let err = OledPanel::new(FakeI2c::default(), 0x3C, 128, 64, 45)
         .err()
         .unwrap();
-    assert!(err.to_string().contains("0, 90, 180 or 270"), "{err}");
+    assert!(shown(&err).contains("0, 90, 180 or 270"), "{err}");
     // 64x128 is the drawn size of a 128x64 panel turned a quarter, but not at rotation 0.
     let panel = OledPanel::new(FakeI2c::default(), 0x3C, 64, 128, 270).unwrap();
     assert_eq!(panel.size(), Size::new(64, 128));
@@ -357,7 +360,7 @@ fn missing_i2c_bus_is_a_clear_error() {
         Err(e) => e,
     };
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let text = err.to_string();
+    let text = shown(&err);
     assert!(text.contains("/dev/i2c-sentio-missing"), "{text}");
     assert!(text.contains("dtparam=i2c_arm=on"), "{text}");
 }

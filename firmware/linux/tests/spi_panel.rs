@@ -3,6 +3,9 @@
 //! showing must equal what was drawn, pixel for pixel.
 #![cfg(feature = "spi-display")]
 
+mod common;
+use common::shown;
+
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::rc::Rc;
@@ -535,12 +538,12 @@ fn impossible_geometry_is_refused_before_any_io() {
         Err(e) => e,
     };
     assert_eq!(err.kind(), ErrorKind::Unsupported);
-    assert!(err.to_string().contains("rotation 90 or 270"), "{err}");
+    assert!(shown(&err).contains("rotation 90 or 270"), "{err}");
     assert!(wire.borrow().writes.is_empty());
 
     let config = PanelConfig::new(PanelModel::St7789, 240, 240, 45);
     let err = config.validate().unwrap_err();
-    assert!(err.to_string().contains("0, 90, 180 or 270"), "{err}");
+    assert!(shown(&err).contains("0, 90, 180 or 270"), "{err}");
 }
 
 #[test]
@@ -561,7 +564,7 @@ fn missing_spidev_is_a_clear_error() {
         Err(e) => e,
     };
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let text = err.to_string();
+    let text = shown(&err);
     assert!(text.contains("/dev/spidev-sentio-missing"), "{text}");
     assert!(text.contains("dtparam=spi=on"), "{text}");
 }

@@ -2,6 +2,9 @@
 //! itself needs a real /dev/video*: a webcam, or the `vivid` test driver in a VM.)
 #![cfg(feature = "v4l")]
 
+mod common;
+use common::shown;
+
 use sentio_hal::ErrorKind;
 use sentio_linux::{SizePolicy, SourceFormat, V4lCamera};
 
@@ -16,7 +19,7 @@ fn open_err(path: &str, w: u32, h: u32, fps: u32) -> sentio_hal::HalError {
 fn missing_camera_names_the_device_and_the_fix() {
     let err = open_err("/dev/video-sentio-missing", 640, 480, 30);
     assert_eq!(err.kind(), ErrorKind::NotFound);
-    let text = err.to_string();
+    let text = shown(&err);
     assert!(text.contains("camera /dev/video-sentio-missing"), "{text}");
     assert!(text.contains("v4l2-ctl --list-devices"), "{text}");
     assert!(text.contains("camera.device"), "{text}");
@@ -26,7 +29,7 @@ fn missing_camera_names_the_device_and_the_fix() {
 fn a_node_that_is_not_a_capture_device_is_refused() {
     let err = open_err("/dev/null", 640, 480, 30);
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
-    assert!(err.to_string().contains("no video capture format"), "{err}");
+    assert!(shown(&err).contains("no video capture format"), "{err}");
     assert!(err.help_text().is_some());
 }
 
