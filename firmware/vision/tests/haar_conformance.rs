@@ -271,12 +271,12 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// The error's message and, after it, its help line (as the binaries show them).
+/// The error's message and, on the next line, what its help says.
 fn error_of(path: &Path) -> String {
     match Cascade::from_file(path) {
         Err(e @ VisionError::Cascade { .. }) => {
             let help = miette::Diagnostic::help(&e).map(|h| h.to_string());
-            format!("{e}\n  help: {}", help.unwrap_or_default())
+            format!("{e}\n{}", help.unwrap_or_default())
         }
         Err(e) => panic!("{}: not a Cascade error: {e}", path.display()),
         Ok(_) => panic!("{}: accepted", path.display()),
