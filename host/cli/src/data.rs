@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::IntoDiagnostic as _;
-use sentio_data::{BadRows, DataError, import, synth};
+use sentio_data::{BadRows, import, synth};
 
 #[derive(Subcommand, Debug)]
 pub enum DataCommand {
@@ -136,11 +136,6 @@ pub fn run(command: DataCommand) -> miette::Result<()> {
     }
 }
 
-/// A data error as the report `main` renders (its code and help line come with it).
-fn with_help(e: DataError) -> miette::Report {
-    miette::Report::new(e)
-}
-
 /// `--json` output: what was written, with the dataset.json it holds.
 fn print_json(value: &serde_json::Value) -> miette::Result<()> {
     println!("{}", serde_json::to_string(value).into_diagnostic()?);
@@ -244,7 +239,7 @@ fn synth_cmd(args: &SynthArgs) -> miette::Result<()> {
         }
         Err(e) => {
             bar.abandon();
-            Err(with_help(e))
+            Err(e.into())
         }
     }
 }
@@ -285,7 +280,7 @@ fn scenes_cmd(
         }
         Err(e) => {
             bar.abandon();
-            Err(with_help(e))
+            Err(e.into())
         }
     }
 }
@@ -317,8 +312,7 @@ fn import_cmd(args: &ImportArgs) -> miette::Result<()> {
         ImportFormat::Tess => speech(import::SpeechSet::Tess),
         ImportFormat::Cremad => speech(import::SpeechSet::Cremad),
         ImportFormat::Savee => speech(import::SpeechSet::Savee),
-    }
-    .map_err(with_help)?;
+    }?;
     if args.json {
         let skipped: Vec<serde_json::Value> = report
             .skipped
