@@ -54,16 +54,13 @@ pub enum ModelError {
     },
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Expression(#[from] sentio_vision::expression::ExpressionError),
+    Role(#[from] sentio_vision::role::RoleError),
     #[error(transparent)]
     #[diagnostic(transparent)]
     Speech(#[from] crate::voice::SpeechModelError),
     #[error(transparent)]
     #[diagnostic(transparent)]
     Sketch(#[from] sentio_vision::sketch::SketchModelError),
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Anp(#[from] sentio_vision::anp::AnpError),
 }
 
 impl ModelFile {

@@ -18,16 +18,14 @@ use std::ops::Range;
 use sentio_audio::{FeatureExtractor, FeatureMatrix, SpeechInput, Vad, VadConfig, resample};
 use sentio_infer::{LoadOptions, Model};
 use sentio_models::{Manifest, SER8, Task};
+use sentio_vision::role::{LabelRule, Role, RoleError};
 
 /// Why a model cannot be the speech model. Each names the model and says what to do.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SpeechModelError {
-    #[error("{origin}: its task is {task:?}, not \"ser\"")]
-    #[diagnostic(
-        code(data::sentiod::wrong_task),
-        help("flash it under the name its task serves, or fix the manifest's task")
-    )]
-    WrongTask { origin: String, task: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Role(#[from] RoleError),
     #[error("{origin}: {source}")]
     #[diagnostic(code(data::sentiod::input))]
     Input {
@@ -49,38 +47,19 @@ pub enum SpeechModelError {
         frames: usize,
         dims: usize,
     },
-    #[error(
-        "{origin}: its labels {labels:?} are not speech emotions (each must be one of {want:?})"
-    )]
-    #[diagnostic(
-        code(data::sentiod::wrong_labels),
-        help("fix the manifest's labels (`sentio manifest init MODEL --labels ser8`)")
-    )]
-    WrongLabels {
-        origin: String,
-        labels: Vec<String>,
-        want: Vec<&'static str>,
-    },
-    #[error("{origin}: the model gives {got} scores, its manifest lists {want} labels")]
-    #[diagnostic(
-        code(data::sentiod::output_size),
-        help(
-            "the manifest does not describe this model; write it again with `sentio manifest init`"
-        )
-    )]
-    OutputSize {
-        origin: String,
-        got: usize,
-        want: usize,
-    },
-    #[error("{origin}: {source}")]
-    #[diagnostic(code(data::sentiod::infer))]
-    Infer {
-        origin: String,
-        #[diagnostic_source]
-        source: Box<sentio_infer::Error>,
-    },
 }
+
+/// The speech model's role: task `ser`, speech-emotion labels (read by name, so any of the ser8
+/// labels in any order), an input the manifest's feature config makes (checked in
+/// [`SpeechModel::load`]).
+pub const ROLE: Role = Role {
+    name: "the speech model",
+    task: Task::Ser,
+    labels: LabelRule::AnyOf(&SER8),
+    labels_help: "fix the manifest's labels (`sentio manifest init MODEL --labels ser8`)",
+    input: "[1, frames, features] as its manifest's feature config makes",
+    input_help: "the manifest is not this model's; give the manifest training wrote beside it",
+};
 
 /// A loaded speech-emotion model with its input rule and feature extractor.
 pub struct SpeechModel {
@@ -116,20 +95,8 @@ impl SpeechModel {
         options: &LoadOptions,
     ) -> Result<Self, SpeechModelError> {
         let origin_s = || origin.to_string();
-        if !matches!(manifest.task, Task::Ser | Task::Custom) {
-            return Err(SpeechModelError::WrongTask {
-                origin: origin_s(),
-                task: manifest.task.to_string(),
-            });
-        }
+        ROLE.check_manifest(manifest, origin)?;
         let labels = manifest.labels.labels.clone();
-        if labels.is_empty() || labels.iter().any(|l| SER8.index_of(l).is_none()) {
-            return Err(SpeechModelError::WrongLabels {
-                origin: origin_s(),
-                labels,
-                want: SER8.labels.to_vec(),
-            });
-        }
         let input =
             SpeechInput::from_manifest(&manifest.input.preprocessing).map_err(|source| {
                 SpeechModelError::Input {
@@ -148,12 +115,8 @@ impl SpeechModel {
                 dims,
             });
         }
-        let infer = |source| SpeechModelError::Infer {
-            origin: origin_s(),
-            source: Box::new(source),
-        };
         let model = Model::load(onnx, &options.clone().manifest(manifest).smoke_run(true))
-            .map_err(infer)?;
+            .map_err(|source| RoleError::infer(origin, source))?;
         if model.input_shape() != wanted.as_slice() {
             return Err(SpeechModelError::InputShape {
                 origin: origin_s(),
@@ -163,14 +126,7 @@ impl SpeechModel {
                 dims,
             });
         }
-        let outputs = model.first_output_len();
-        if outputs != labels.len() {
-            return Err(SpeechModelError::OutputSize {
-                origin: origin_s(),
-                got: outputs,
-                want: labels.len(),
-            });
-        }
+        ROLE.check_outputs(&model, manifest, origin)?;
         let extractor = FeatureExtractor::new(input.features.clone()).map_err(|source| {
             SpeechModelError::Input {
                 origin: origin_s(),
@@ -208,10 +164,7 @@ impl SpeechModel {
     pub fn run_features(&mut self) -> Result<Vec<f32>, SpeechModelError> {
         self.model
             .run_first(&self.features.data)
-            .map_err(|source| SpeechModelError::Infer {
-                origin: self.origin.clone(),
-                source: Box::new(source),
-            })
+            .map_err(|source| RoleError::infer(&self.origin, source).into())
     }
 
     /// Scores (in `labels` order) of a model window.

@@ -28,7 +28,6 @@
 //   silently, so those checks stay ours too. What would go is the 170-line header parser below.
 // It would add big-endian input, which this reader refuses with a line saying how to convert.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The bytes every `.npy` file starts with.
@@ -461,7 +460,8 @@ pub fn to_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
     out
 }
 
-/// Writes `data` as an `.npy` file of `shape` (little-endian f32).
+/// Writes `data` as an `.npy` file of `shape` (little-endian f32), atomically: an interrupted
+/// write leaves the old file (`sentio_files::write_bytes_atomically`).
 pub fn write(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<(), NpyError> {
     let path = path.as_ref();
     if shape.iter().product::<usize>() != data.len() {
@@ -471,13 +471,12 @@ pub fn write(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<()
             len: data.len(),
         });
     }
-    let io = |source| NpyError::Io {
-        file: path.to_owned(),
-        source,
-    };
-    let mut f = std::fs::File::create(path).map_err(io)?;
-    f.write_all(&to_bytes(shape, data)).map_err(io)?;
-    f.flush().map_err(io)
+    sentio_files::write_bytes_atomically(path, &to_bytes(shape, data)).map_err(|source| {
+        NpyError::Io {
+            file: path.to_owned(),
+            source,
+        }
+    })
 }
 
 /// The header dict: a small parser for the Python literal numpy writes (and nothing more).
@@ -872,6 +871,12 @@ mod tests {
         assert_eq!((a.shape, a.data), (vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]));
         let e = write(&path, &[3], &[1.0]).unwrap_err();
         assert!(matches!(e, NpyError::ShapeLength { .. }));
+        assert_eq!(read(&path).unwrap().data, vec![1.0, 2.0, 3.0, 4.0]);
+        // A rewrite replaces the file whole and leaves no temporary file beside it.
+        write(&path, &[1], &[5.0]).unwrap();
+        assert_eq!(read(&path).unwrap().data, vec![5.0]);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
         let e = read(dir.path().join("missing.npy")).unwrap_err();
         assert!(matches!(e, NpyError::Io { .. }) && e.file().ends_with("missing.npy"));
     }

@@ -6,49 +6,18 @@
 use sentio_infer::{LoadOptions, Model};
 use sentio_models::{ANP32, Manifest, Task};
 
+use crate::role::{LabelRule, Role, RoleError};
 use crate::{ImageLayout, ImagePrep};
 
-/// Why a model cannot be the ANP tagger. Each names the model and says what to do.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum AnpError {
-    #[error("{origin}: its labels are not the anp32 pairs in order")]
-    #[diagnostic(
-        code(data::vision::wrong_labels),
-        help("fix the manifest's labels or retrain with `sentio train anp`")
-    )]
-    WrongLabels { origin: String },
-    #[error("{origin}: its task is {task:?}, not \"anp\"")]
-    #[diagnostic(
-        code(data::vision::wrong_task),
-        help("flash it under the name its task serves, or fix the manifest's task")
-    )]
-    WrongTask { origin: String, task: String },
-    #[error("{origin}: its input {shape:?} is not an RGB image [1, 3, H, W]")]
-    #[diagnostic(
-        code(data::vision::not_an_rgb_image),
-        help("the ANP tagger looks at the colour picture; give one trained by `sentio train anp`")
-    )]
-    NotAnRgbImage { origin: String, shape: Vec<usize> },
-    #[error("{origin}: the model gives {got} scores for {want} pairs")]
-    #[diagnostic(
-        code(data::vision::output_size),
-        help(
-            "the manifest does not describe this model; write it again with `sentio manifest init`"
-        )
-    )]
-    OutputSize {
-        origin: String,
-        got: usize,
-        want: usize,
-    },
-    #[error("{origin}: {source}")]
-    #[diagnostic(code(data::vision::infer))]
-    Infer {
-        origin: String,
-        #[diagnostic_source]
-        source: Box<sentio_infer::Error>,
-    },
-}
+/// The ANP tagger's role: task `anp`, the anp32 pairs in order, an RGB image input.
+pub const ROLE: Role = Role {
+    name: "the ANP tagger",
+    task: Task::Anp,
+    labels: LabelRule::Exactly(&ANP32),
+    labels_help: "fix the manifest's labels or retrain with `sentio train anp`",
+    input: "an RGB image [1, 3, H, W]",
+    input_help: "the ANP tagger looks at the colour picture; give one trained by `sentio train anp`",
+};
 
 /// A loaded ANP tagger with its preprocessing.
 #[derive(Debug)]
@@ -71,44 +40,18 @@ impl AnpTagger {
         onnx: &[u8],
         origin: &str,
         options: &LoadOptions,
-    ) -> Result<Self, AnpError> {
-        let origin_s = || origin.to_string();
-        if !matches!(manifest.task, Task::Anp | Task::Custom) {
-            return Err(AnpError::WrongTask {
-                origin: origin_s(),
-                task: manifest.task.to_string(),
-            });
-        }
-        if !manifest.labels.are(&ANP32) {
-            return Err(AnpError::WrongLabels { origin: origin_s() });
-        }
+    ) -> Result<Self, RoleError> {
+        ROLE.check_manifest(manifest, origin)?;
         let shape = manifest.input.shape.clone();
         match ImageLayout::of_shape(&shape) {
             Ok(layout) if layout.channels == 3 => {}
-            _ => {
-                return Err(AnpError::NotAnRgbImage {
-                    origin: origin_s(),
-                    shape,
-                });
-            }
+            _ => return Err(ROLE.wrong_input(origin, &shape)),
         }
-        let model = Model::load(onnx, &options.clone().manifest(manifest).smoke_run(true))
-            .map_err(|source| AnpError::Infer {
-                origin: origin_s(),
-                source: Box::new(source),
-            })?;
-        let outputs = model.first_output_len();
-        if outputs != ANP32.len() {
-            return Err(AnpError::OutputSize {
-                origin: origin_s(),
-                got: outputs,
-                want: ANP32.len(),
-            });
-        }
+        let model = ROLE.load(manifest, onnx, origin, options)?;
         Ok(Self {
             model,
             label: format!("{}@{}", manifest.name, manifest.version),
-            origin: origin_s(),
+            origin: origin.to_string(),
             prep: ImagePrep::from_manifest(Some(&manifest.input.preprocessing)),
             input: vec![0.0; shape.iter().product()],
             shape,
@@ -116,20 +59,13 @@ impl AnpTagger {
     }
 
     /// anp32 scores (each 0..1) for a camera picture (resized to the model's input).
-    pub fn scores(&mut self, picture: &image::RgbImage) -> Result<Vec<f32>, AnpError> {
+    pub fn scores(&mut self, picture: &image::RgbImage) -> Result<Vec<f32>, RoleError> {
         let image = image::DynamicImage::ImageRgb8(picture.clone());
-        crate::image_into(&image, &self.shape, &self.prep, &mut self.input).map_err(|_| {
-            AnpError::NotAnRgbImage {
-                origin: self.origin.clone(),
-                shape: self.shape.clone(),
-            }
-        })?;
+        crate::image_into(&image, &self.shape, &self.prep, &mut self.input)
+            .map_err(|_| ROLE.wrong_input(&self.origin, &self.shape))?;
         self.model
             .run_first(&self.input)
-            .map_err(|source| AnpError::Infer {
-                origin: self.origin.clone(),
-                source: Box::new(source),
-            })
+            .map_err(|source| RoleError::infer(&self.origin, source))
     }
 }
 

@@ -6,86 +6,25 @@
 use sentio_infer::{LoadOptions, Model};
 use sentio_models::{FER7, Manifest, Task};
 
+use crate::role::{LabelRule, Role, RoleError};
 use crate::{ImageLayout, ImagePrep};
 
-/// Why a model cannot be the expression model. Each names the model and says what to do.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum ExpressionError {
-    #[error(
-        "{origin}: the expression model's input {shape:?} is not an image ([1, C, H, W] or [1, H, W, C] with C = 1 or 3)"
-    )]
-    #[diagnostic(
-        code(data::vision::not_an_image),
-        help("give an expression model that takes a face picture, with its manifest")
-    )]
-    NotAnImage { origin: String, shape: Vec<usize> },
-    #[error(
-        "{origin}: its labels are {set} {labels:?}; an expression model must give the fer7 labels in FER2013 order {want:?}"
-    )]
-    #[diagnostic(
-        code(data::vision::wrong_labels),
-        help(
-            "fix the manifest's labels (`sentio manifest init MODEL --labels fer7`) or retrain with the fer7 label set"
-        )
-    )]
-    WrongLabels {
-        origin: String,
-        set: String,
-        labels: Vec<String>,
-        want: Vec<&'static str>,
-    },
-    #[error("{origin}: its task is {task:?}, not \"fer\"")]
-    #[diagnostic(
-        code(data::vision::wrong_task),
-        help("flash it under the name its task serves, or fix the manifest's task")
-    )]
-    WrongTask { origin: String, task: String },
-    #[error("{origin}: the model gives {got} scores, its manifest lists {want} labels")]
-    #[diagnostic(
-        code(data::vision::output_size),
-        help(
-            "the manifest does not describe this model; write it again with `sentio manifest init`"
-        )
-    )]
-    OutputSize {
-        origin: String,
-        got: usize,
-        want: usize,
-    },
-    #[error("{origin}: {source}")]
-    #[diagnostic(code(data::vision::infer))]
-    Infer {
-        origin: String,
-        /// Boxed: the runtime's error is large, and this one travels in every `Result`.
-        #[diagnostic_source]
-        source: Box<sentio_infer::Error>,
-    },
-}
+/// The expression model's role: task `fer`, the fer7 labels in FER2013 order, an image input.
+pub const ROLE: Role = Role {
+    name: "the expression model",
+    task: Task::Fer,
+    labels: LabelRule::Exactly(&FER7),
+    labels_help: "fix the manifest's labels (`sentio manifest init MODEL --labels fer7`) or retrain with the fer7 label set",
+    input: "an image ([1, C, H, W] or [1, H, W, C] with C = 1 or 3)",
+    input_help: "give an expression model that takes a face picture, with its manifest",
+};
 
 /// Checks that `manifest` describes an expression model (task `fer` or `custom`, the fer7
 /// labels in order, an image input), without loading it.
-pub fn check_manifest(manifest: &Manifest, origin: &str) -> Result<(), ExpressionError> {
-    let origin = || origin.to_string();
-    if !matches!(manifest.task, Task::Fer | Task::Custom) {
-        return Err(ExpressionError::WrongTask {
-            origin: origin(),
-            task: manifest.task.to_string(),
-        });
-    }
-    let labels = &manifest.labels.labels;
-    if !manifest.labels.are(&FER7) {
-        return Err(ExpressionError::WrongLabels {
-            origin: origin(),
-            set: manifest.labels.set.clone(),
-            labels: labels.clone(),
-            want: FER7.labels.to_vec(),
-        });
-    }
+pub fn check_manifest(manifest: &Manifest, origin: &str) -> Result<(), RoleError> {
+    ROLE.check_manifest(manifest, origin)?;
     if ImageLayout::of_shape(&manifest.input.shape).is_err() {
-        return Err(ExpressionError::NotAnImage {
-            origin: origin(),
-            shape: manifest.input.shape.clone(),
-        });
+        return Err(ROLE.wrong_input(origin, &manifest.input.shape));
     }
     Ok(())
 }
@@ -108,28 +47,15 @@ pub struct ExpressionModel {
 
 impl ExpressionModel {
     /// Checks the manifest ([`check_manifest`]), loads the ONNX bytes (with a smoke run) and
-    /// checks that the model gives one score per fer7 label.
+    /// checks that the model gives one score per fer7 label ([`ROLE`]).
     pub fn load(
         manifest: &Manifest,
         onnx: &[u8],
         origin: &str,
         options: &LoadOptions,
-    ) -> Result<Self, ExpressionError> {
+    ) -> Result<Self, RoleError> {
         check_manifest(manifest, origin)?;
-        let infer = |source| ExpressionError::Infer {
-            origin: origin.to_string(),
-            source: Box::new(source),
-        };
-        let model = Model::load(onnx, &options.clone().manifest(manifest).smoke_run(true))
-            .map_err(infer)?;
-        let outputs = model.first_output_len();
-        if outputs != FER7.len() {
-            return Err(ExpressionError::OutputSize {
-                origin: origin.to_string(),
-                got: outputs,
-                want: FER7.len(),
-            });
-        }
+        let model = ROLE.load(manifest, onnx, origin, options)?;
         let shape = manifest.input.shape.clone();
         let preprocessing = &manifest.input.preprocessing;
         Ok(Self {
@@ -144,20 +70,13 @@ impl ExpressionModel {
     }
 
     /// fer7 scores (in fer7 order) for a face crop from [`crate::face::face_crop`].
-    pub fn scores(&mut self, crop: &image::RgbImage) -> Result<Vec<f32>, ExpressionError> {
+    pub fn scores(&mut self, crop: &image::RgbImage) -> Result<Vec<f32>, RoleError> {
         let image = image::DynamicImage::ImageRgb8(crop.clone());
-        crate::image_into(&image, &self.shape, &self.prep, &mut self.input).map_err(|_| {
-            ExpressionError::NotAnImage {
-                origin: self.origin.clone(),
-                shape: self.shape.clone(),
-            }
-        })?;
+        crate::image_into(&image, &self.shape, &self.prep, &mut self.input)
+            .map_err(|_| ROLE.wrong_input(&self.origin, &self.shape))?;
         self.model
             .run_first(&self.input)
-            .map_err(|source| ExpressionError::Infer {
-                origin: self.origin.clone(),
-                source: Box::new(source),
-            })
+            .map_err(|source| RoleError::infer(&self.origin, source))
     }
 }
 

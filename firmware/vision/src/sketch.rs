@@ -11,61 +11,29 @@ use sentio_infer::{AutoPolicy, LoadOptions, Model, Precision, PrecisionChoice};
 use sentio_models::{EMOJI8, Manifest, Task};
 use sentio_sketch::{CardSearch, Normalized, Quad};
 
+use crate::role::{LabelRule, Role, RoleError};
 use crate::{ImageLayout, ImagePrep};
 
-/// Why a model cannot be the emoji model. Each names the model and says what to do.
+/// Why a model cannot be the emoji model, or a picture cannot be read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum SketchModelError {
-    #[error(
-        "{origin}: its labels are {labels:?}; the emoji model must give the emoji8 labels in order {want:?}"
-    )]
-    #[diagnostic(
-        code(data::vision::wrong_labels),
-        help(
-            "fix the manifest's labels (`sentio manifest init MODEL --labels emoji8`) or retrain with `sentio train emoji`"
-        )
-    )]
-    WrongLabels {
-        origin: String,
-        labels: Vec<String>,
-        want: Vec<&'static str>,
-    },
-    #[error("{origin}: its task is {task:?}, not \"emoji\"")]
-    #[diagnostic(
-        code(data::vision::wrong_task),
-        help("flash it under the name its task serves, or fix the manifest's task")
-    )]
-    WrongTask { origin: String, task: String },
-    #[error("{origin}: its input {shape:?} is not a one-channel image [1, 1, H, W]")]
-    #[diagnostic(
-        code(data::vision::not_a_gray_image),
-        help("the emoji model takes a gray drawing; give one trained by `sentio train emoji`")
-    )]
-    NotAGrayImage { origin: String, shape: Vec<usize> },
-    #[error("{origin}: the model gives {got} scores, its manifest lists {want} labels")]
-    #[diagnostic(
-        code(data::vision::output_size),
-        help(
-            "the manifest does not describe this model; write it again with `sentio manifest init`"
-        )
-    )]
-    OutputSize {
-        origin: String,
-        got: usize,
-        want: usize,
-    },
-    #[error("{origin}: {source}")]
-    #[diagnostic(code(data::vision::infer))]
-    Infer {
-        origin: String,
-        /// Boxed: the runtime's error is large, and this one travels in every `Result`.
-        #[diagnostic_source]
-        source: Box<sentio_infer::Error>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Role(#[from] RoleError),
     #[error(transparent)]
     #[diagnostic(transparent)]
     Sketch(#[from] sentio_sketch::SketchError),
 }
+
+/// The emoji model's role: task `emoji`, the emoji8 labels in order, a square gray image input.
+pub const ROLE: Role = Role {
+    name: "the emoji model",
+    task: Task::Emoji,
+    labels: LabelRule::Exactly(&EMOJI8),
+    labels_help: "fix the manifest's labels (`sentio manifest init MODEL --labels emoji8`) or retrain with `sentio train emoji`",
+    input: "a square one-channel image [1, 1, H, H]",
+    input_help: "the emoji model takes a gray drawing; give one trained by `sentio train emoji`",
+};
 
 /// What one look at a frame or a drawing found.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,28 +88,11 @@ pub struct SketchModel {
 
 /// Checks that `manifest` describes an emoji model (task `emoji` or `custom`, the emoji8 labels
 /// in order, a gray image input), without loading it.
-pub fn check_manifest(manifest: &Manifest, origin: &str) -> Result<(), SketchModelError> {
-    let origin = || origin.to_string();
-    if !matches!(manifest.task, Task::Emoji | Task::Custom) {
-        return Err(SketchModelError::WrongTask {
-            origin: origin(),
-            task: manifest.task.to_string(),
-        });
-    }
-    let labels = &manifest.labels.labels;
-    if !manifest.labels.are(&EMOJI8) {
-        return Err(SketchModelError::WrongLabels {
-            origin: origin(),
-            labels: labels.clone(),
-            want: EMOJI8.labels.to_vec(),
-        });
-    }
+pub fn check_manifest(manifest: &Manifest, origin: &str) -> Result<(), RoleError> {
+    ROLE.check_manifest(manifest, origin)?;
     match ImageLayout::of_shape(&manifest.input.shape) {
         Ok(layout) if layout.channels == 1 && layout.width == layout.height => Ok(()),
-        _ => Err(SketchModelError::NotAGrayImage {
-            origin: origin(),
-            shape: manifest.input.shape.clone(),
-        }),
+        _ => Err(ROLE.wrong_input(origin, &manifest.input.shape)),
     }
 }
 
@@ -157,16 +108,8 @@ impl SketchModel {
         precision: Precision,
     ) -> Result<Self, SketchModelError> {
         check_manifest(manifest, origin)?;
-        let infer = |source| SketchModelError::Infer {
-            origin: origin.to_string(),
-            source: Box::new(source),
-        };
         let shape = manifest.input.shape.clone();
-        let layout =
-            ImageLayout::of_shape(&shape).map_err(|_| SketchModelError::NotAGrayImage {
-                origin: origin.to_string(),
-                shape: shape.clone(),
-            })?;
+        let layout = ImageLayout::of_shape(&shape).map_err(|_| ROLE.wrong_input(origin, &shape))?;
         let prep = ImagePrep::from_manifest(Some(&manifest.input.preprocessing));
         let side = layout.width as u32;
         let calibration: Vec<Vec<f32>> = if precision == Precision::F32 {
@@ -186,15 +129,8 @@ impl SketchModel {
             precision,
             &AutoPolicy::default(),
         )
-        .map_err(infer)?;
-        let outputs = model.first_output_len();
-        if outputs != EMOJI8.len() {
-            return Err(SketchModelError::OutputSize {
-                origin: origin.to_string(),
-                got: outputs,
-                want: EMOJI8.len(),
-            });
-        }
+        .map_err(|source| RoleError::infer(origin, source))?;
+        ROLE.check_outputs(&model, manifest, origin)?;
         Ok(Self {
             model,
             label: format!("{}@{}", manifest.name, manifest.version),
@@ -208,7 +144,7 @@ impl SketchModel {
     }
 
     /// emoji8 scores for a normalized drawing (64x64 from `sentio_sketch`).
-    pub fn scores(&mut self, drawing: &GrayImage) -> Result<Vec<f32>, SketchModelError> {
+    pub fn scores(&mut self, drawing: &GrayImage) -> Result<Vec<f32>, RoleError> {
         let resized;
         let drawing = if drawing.width() == self.side && drawing.height() == self.side {
             drawing
@@ -226,10 +162,7 @@ impl SketchModel {
         }
         self.model
             .run_first(&self.input)
-            .map_err(|source| SketchModelError::Infer {
-                origin: self.origin.clone(),
-                source: Box::new(source),
-            })
+            .map_err(|source| RoleError::infer(&self.origin, source))
     }
 
     /// The normalized drawing the last reading gave the CNN (none after a blank or no card).
