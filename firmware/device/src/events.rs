@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use sentio_diagnostics::Diagnostic;
+use sentio_infer::PlanChoice;
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -138,17 +140,21 @@ pub enum Event {
         /// Each modality's part in the fusion (`face`, `voice`, `emoji`).
         contributions: BTreeMap<String, Contribution>,
     },
-    /// The pipeline runs this model for `role` from now on (at start, or after a flash).
+    /// The pipeline runs this model for `role` from now on (at start, or after a flash), with
+    /// the kernels its load chose.
     ModelActive {
         role: String,
         model: String,
         origin: String,
+        plan: KernelPlan,
     },
     /// A model or detector was refused; the pipeline keeps what it had (`keeps`, if anything).
     ModelRefused {
         role: String,
         origin: String,
-        reason: String,
+        /// `reason`, and the error's `code` and `help` line when it has them.
+        #[serde(flatten)]
+        why: Refusal,
         #[serde(skip_serializing_if = "Option::is_none")]
         keeps: Option<String>,
     },
@@ -261,14 +267,107 @@ pub enum StopReason {
     Signal,
 }
 
+/// Whose kernels run an active model and why: sentio-infer's choice at load, by measurement on
+/// this CPU (or from the plan cache), so a board's log says whether Sentio's NEON kernels or
+/// tract's run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KernelPlan {
+    /// `sentio`, `sentio+im2col` or `tract`.
+    pub chosen: &'static str,
+    /// `measured`, `cached`, `asked` (the profile's `runtime.kernels`) or `nothing_to_replace`.
+    pub reason: &'static str,
+    /// The instruction set of Sentio's kernels on this CPU (`avx512`, `neon`, `portable`, ...).
+    pub isa: &'static str,
+    /// What each candidate measured at load (median), ms; empty when nothing was timed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub times_ms: BTreeMap<&'static str, f64>,
+}
+
+impl From<&PlanChoice> for KernelPlan {
+    fn from(plan: &PlanChoice) -> Self {
+        KernelPlan {
+            chosen: plan.chosen.name(),
+            reason: plan.reason.name(),
+            isa: plan.isa.name(),
+            times_ms: plan
+                .times
+                .iter()
+                .map(|(kind, t)| (kind.name(), round3(t.as_secs_f64() * 1e3)))
+                .collect(),
+        }
+    }
+}
+
+/// Why something was refused, as `model_refused` says it: the error's message with its causes,
+/// its code (`data::model::wrong_task`) and the help line that says what to do.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Refusal {
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl Refusal {
+    /// What `error` says: its message and causes, its code and its help line.
+    pub fn of(error: &dyn Diagnostic) -> Refusal {
+        Refusal {
+            reason: sentio_diagnostics::message_of(error),
+            code: sentio_diagnostics::code_of(error),
+            help: sentio_diagnostics::help_of(error),
+        }
+    }
+
+    /// A reason this crate gives in words (no error value behind it).
+    pub fn said(reason: impl Into<String>) -> Refusal {
+        Refusal {
+            reason: reason.into(),
+            code: None,
+            help: None,
+        }
+    }
+}
+
 impl Event {
-    /// `model_refused` for `role` from `origin`, with nothing kept in its place.
-    pub fn refused(role: &str, origin: &str, reason: String) -> Event {
+    /// `model_active` for `role`: `model` runs from now on.
+    pub fn active(role: &str, model: &dyn RunningModel) -> Event {
+        Event::ModelActive {
+            role: role.into(),
+            model: model.label().into(),
+            origin: model.origin().into(),
+            plan: model.plan().into(),
+        }
+    }
+
+    /// `model_refused` for `role` from `origin` because of `error`, with nothing kept in its
+    /// place.
+    pub fn refused(role: &str, origin: &str, error: &dyn Diagnostic) -> Event {
+        Event::refused_for(role, origin, Refusal::of(error))
+    }
+
+    /// `model_refused` for `role` from `origin`, `why`, with nothing kept in its place.
+    pub fn refused_for(role: &str, origin: &str, why: Refusal) -> Event {
         Event::ModelRefused {
             role: role.into(),
             origin: origin.into(),
-            reason,
+            why,
             keeps: None,
+        }
+    }
+
+    /// A `model_refused` event that says what the pipeline keeps in the refused one's place.
+    pub fn keeping(self, kept: Option<String>) -> Event {
+        match self {
+            Event::ModelRefused {
+                role, origin, why, ..
+            } => Event::ModelRefused {
+                role,
+                origin,
+                why,
+                keeps: kept,
+            },
+            other => other,
         }
     }
 
@@ -279,6 +378,39 @@ impl Event {
             .unwrap_or_else(|e| format!("{{\"event\":\"error\",\"message\":\"{e}\"}}"))
     }
 }
+
+/// A model a pipeline runs, as `model_active` names it.
+pub trait RunningModel {
+    /// `name@version`.
+    fn label(&self) -> &str;
+    /// Where it came from (a path, `store:fer@1.0.0`).
+    fn origin(&self) -> &str;
+    /// Whose kernels run it and why.
+    fn plan(&self) -> &PlanChoice;
+}
+
+macro_rules! running_model {
+    ($($model:ty),*) => {$(
+        impl RunningModel for $model {
+            fn label(&self) -> &str {
+                &self.label
+            }
+            fn origin(&self) -> &str {
+                &self.origin
+            }
+            fn plan(&self) -> &PlanChoice {
+                <$model>::plan(self)
+            }
+        }
+    )*};
+}
+
+running_model!(
+    sentio_vision::expression::ExpressionModel,
+    sentio_vision::sketch::SketchModel,
+    sentio_vision::anp::AnpTagger,
+    crate::voice::SpeechModel
+);
 
 /// Rounds to 3 decimals so events stay short and stable to compare.
 pub fn round3(x: f64) -> f64 {

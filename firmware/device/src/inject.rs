@@ -19,7 +19,7 @@ use image::RgbImage;
 use sentio_hal::{Camera, Frame, FrameFormat, HalError, Microphone, PixelFormat};
 use sentio_link::{InjectInput, InputStream};
 
-use crate::events::Event;
+use crate::events::{Event, Refusal};
 
 /// Largest image file accepted (bytes): a camera-sized JPEG or PNG is well below it.
 pub const MAX_IMAGE_BYTES: usize = 16 << 20;
@@ -118,10 +118,10 @@ impl Injection {
 }
 
 fn refuse(report: &dyn Fn(Event), stream: &str, reason: String) {
-    report(Event::refused(
+    report(Event::refused_for(
         &format!("injected {stream}"),
         "link InjectInput",
-        reason,
+        Refusal::said(reason),
     ));
 }
 

@@ -303,7 +303,7 @@ fn self_check(
             restored: None,
             reason: Some(reason),
         },
-        Err(e) => Event::refused("self-check", &origin, e.to_string()),
+        Err(e) => Event::refused("self-check", &origin, &e),
     };
     report(event);
 }

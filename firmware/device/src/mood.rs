@@ -14,7 +14,7 @@ use sentio_mood::{Modality, Mood, MoodConfig, MoodEngine, MoodError, MoodUpdate}
 use sentio_ui::{MoodScreen, MoodView, Palette, PreviewStats};
 
 use crate::app::LatencyHistogram;
-use crate::events::{Contribution, Event};
+use crate::events::{Contribution, Event, Refusal};
 use crate::link::ModelRegistry;
 use crate::models::ModelFile;
 use crate::music::{Music, MusicSetup};
@@ -153,34 +153,28 @@ impl MoodPipeline {
         self.tried = Some(stored.sha256);
         let origin = format!("store:{SPEECH_MODEL}@{}", stored.version);
         let loaded = ModelFile::from_bundle(&stored.bundle, origin.clone())
-            .map_err(|e| e.to_string())
-            .and_then(|file| file.speech(&self.load_options).map_err(|e| e.to_string()))
+            .and_then(|file| file.speech(&self.load_options))
+            .map_err(|e| Refusal::of(&e))
             .and_then(|model| {
                 // The fusion must map the new model's labels before it is swapped in.
                 self.engine
                     .set_labels(Modality::Voice, &model.labels)
                     .map(|()| model)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| Refusal::of(&e))
             });
         match loaded {
             Ok(model) => {
                 tracing::info!(model = %model.label, %origin, "speech model swapped in from the store");
-                emit(Event::ModelActive {
-                    role: "speech".into(),
-                    model: model.label.clone(),
-                    origin,
-                });
+                emit(Event::active("speech", &model));
                 self.speech = Some(model);
                 // The ring and the VAD stay: the new model hears the next window.
             }
-            Err(reason) => {
-                tracing::warn!(%origin, %reason, "new speech model refused; the running one stays");
-                emit(Event::ModelRefused {
-                    role: "speech".into(),
-                    origin,
-                    reason,
-                    keeps: self.speech_model().map(str::to_string),
-                })
+            Err(why) => {
+                tracing::warn!(%origin, reason = %why.reason, "new speech model refused; the running one stays");
+                emit(
+                    Event::refused_for("speech", &origin, why)
+                        .keeping(self.speech_model().map(str::to_string)),
+                )
             }
         }
     }
@@ -210,12 +204,10 @@ impl MoodPipeline {
                 self.consent = None;
                 self.sensing = false;
                 self.listener = None;
-                emit(Event::ModelRefused {
-                    role: "consent button".into(),
-                    origin: "gpio".into(),
-                    reason: e.to_string(),
-                    keeps: Some("sensing paused".into()),
-                });
+                emit(
+                    Event::refused("consent button", "gpio", &e)
+                        .keeping(Some("sensing paused".into())),
+                );
             }
         }
     }
@@ -232,11 +224,9 @@ impl MoodPipeline {
             match Listener::new(input.sample_rate, window_secs, self.listener_config.clone()) {
                 Ok(l) => self.listener = Some(l),
                 Err(e) => {
-                    emit(Event::refused(
-                        "speech",
-                        &model.origin,
-                        format!("the microphone cannot feed it: {e}"),
-                    ));
+                    let mut why = Refusal::of(&e);
+                    why.reason = format!("the microphone cannot feed it: {}", why.reason);
+                    emit(Event::refused_for("speech", &model.origin, why));
                     self.speech = None;
                     return;
                 }
@@ -262,7 +252,7 @@ impl MoodPipeline {
             let scores = match scores {
                 Ok(s) => s,
                 Err(e) => {
-                    emit(Event::refused("speech", &model.origin, e.to_string()));
+                    emit(Event::refused("speech", &model.origin, &e));
                     self.speech = None;
                     return;
                 }
@@ -288,7 +278,7 @@ impl MoodPipeline {
                     .collect(),
             });
             if let Err(e) = self.engine.observe_voice(input.media_ms, &scores) {
-                emit(Event::refused("speech", &model.origin, e.to_string()));
+                emit(Event::refused("speech", &model.origin, &e));
             }
             // The window's last sample came with this frame's audio, read at `input.now`.
             self.window_latency
@@ -304,7 +294,7 @@ impl MoodPipeline {
                     emit(Event::refused(
                         "debug audio",
                         &path.display().to_string(),
-                        e.to_string(),
+                        &e,
                     ));
                     self.debug_audio = None;
                 }
@@ -320,7 +310,7 @@ impl MoodPipeline {
         };
         match Music::new(setup) {
             Ok(music) => self.music = Some(music),
-            Err(e) => emit(Event::refused("music", "profile [music]", e.to_string())),
+            Err(e) => emit(Event::refused("music", "profile [music]", &e)),
         }
     }
 
@@ -342,7 +332,7 @@ impl MoodPipeline {
             emit(Event::refused(
                 "expression",
                 self.faces.expression_model().unwrap_or(""),
-                e.to_string(),
+                &e,
             ));
         }
         let update = self.engine.update(input.media_ms);

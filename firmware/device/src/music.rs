@@ -143,7 +143,7 @@ fn pressed(
         Ok(pressed) => pressed,
         Err(e) => {
             *button = None;
-            emit(Event::refused(role, "gpio", e.to_string()));
+            emit(Event::refused(role, "gpio", &e));
             false
         }
     }

@@ -245,23 +245,17 @@ impl FacePipeline {
         match loaded {
             Ok(model) => {
                 tracing::info!(model = %model.label, %origin, "expression model swapped in from the store");
-                emit(Event::ModelActive {
-                    role: "expression".into(),
-                    model: model.label.clone(),
-                    origin,
-                });
+                emit(Event::active("expression", &model));
                 self.setup.expression = Some(model);
                 // The next reading is the new model's, reported even if the label is the same.
                 self.expression = None;
             }
             Err(e) => {
                 tracing::warn!(%origin, error = %e, "new expression model refused; the running one stays");
-                emit(Event::ModelRefused {
-                    role: "expression".into(),
-                    origin,
-                    reason: e.to_string(),
-                    keeps: self.expression_model().map(str::to_string),
-                })
+                emit(
+                    Event::refused("expression", &origin, &e)
+                        .keeping(self.expression_model().map(str::to_string)),
+                )
             }
         }
     }
@@ -308,12 +302,7 @@ impl Pipeline for FacePipeline {
                 Err(e) => {
                     if !self.detector_failed {
                         self.detector_failed = true;
-                        emit(Event::ModelRefused {
-                            role: "face detector".into(),
-                            origin: detector.name().to_string(),
-                            reason: e.to_string(),
-                            keeps: None,
-                        });
+                        emit(Event::refused("face detector", detector.name(), &e));
                     }
                 }
             }
@@ -368,12 +357,7 @@ impl Pipeline for FacePipeline {
         let scores = match scores {
             Ok(s) => s,
             Err(e) => {
-                emit(Event::ModelRefused {
-                    role: "expression".into(),
-                    origin: model.origin.clone(),
-                    reason: e.to_string(),
-                    keeps: None,
-                });
+                emit(Event::refused("expression", &model.origin, &e));
                 self.setup.expression = None;
                 return;
             }

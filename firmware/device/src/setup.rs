@@ -9,12 +9,12 @@ use sentio_vision::face::FaceDetector;
 use sentio_vision::haar::{Cascade, HaarDetector, HaarParams};
 use sentio_vision::track::TrackerConfig;
 
-use crate::events::Event;
+use crate::events::{Event, Refusal, RunningModel};
 use crate::link::ModelRegistry;
 use crate::models::{ModelFile, device_load_options, startup_path};
 use crate::mood::{MoodPipeline, MoodSetup, SPEECH_MODEL};
 use crate::pipeline::{EXPRESSION_MODEL, FacePipeline, FaceSetup};
-use crate::voice::{ListenerConfig, SpeechModel};
+use crate::voice::ListenerConfig;
 use sentio_vision::expression::ExpressionModel;
 
 /// What the command line changes about the face pipeline.
@@ -34,7 +34,7 @@ pub struct FaceOptions {
 pub fn open_detector(
     profile: &BoardProfile,
     options: &FaceOptions,
-) -> Result<Box<dyn FaceDetector>, (String, String)> {
+) -> Result<Box<dyn FaceDetector>, (String, Refusal)> {
     let faces = &profile.faces;
     match options.detector.unwrap_or(faces.detector) {
         FaceDetectorKind::Haar => {
@@ -43,7 +43,7 @@ pub fn open_detector(
                 .clone()
                 .unwrap_or_else(|| profile.resolve(&faces.cascade));
             let cascade = Cascade::from_file(&path)
-                .map_err(|e| (path.display().to_string(), e.to_string()))?;
+                .map_err(|e| (path.display().to_string(), Refusal::of(&e)))?;
             let params = HaarParams {
                 scale_factor: faces.scale_factor,
                 min_neighbors: faces.min_neighbors,
@@ -58,7 +58,7 @@ pub fn open_detector(
             let load = device_load_options(&profile.runtime);
             BlazeFace::load(&path, BlazeFaceParams::default(), &load)
                 .map(|d| Box::new(d) as Box<dyn FaceDetector>)
-                .map_err(|e| (path.display().to_string(), e.to_string()))
+                .map_err(|e| (path.display().to_string(), Refusal::of(&e)))
         }
     }
 }
@@ -74,13 +74,8 @@ pub fn face_pipeline(
 ) -> FacePipeline {
     let detector = match open_detector(profile, options) {
         Ok(d) => Some(d),
-        Err((origin, reason)) => {
-            emit(Event::ModelRefused {
-                role: "face detector".into(),
-                origin,
-                reason,
-                keeps: None,
-            });
+        Err((origin, why)) => {
+            emit(Event::refused_for("face detector", &origin, why));
             None
         }
     };
@@ -117,7 +112,6 @@ fn expression_at_start(
         EXPRESSION_MODEL,
         "expression",
         |file| file.expression(load_options),
-        |model: &ExpressionModel| (model.label.clone(), model.origin.clone()),
         emit,
     )
 }
@@ -126,14 +120,13 @@ fn expression_at_start(
 /// `load` accepts; each one refused is reported as `model_refused`, the one used as
 /// `model_active`.
 #[allow(clippy::too_many_arguments)]
-fn model_at_start<M>(
+fn model_at_start<M: RunningModel>(
     profile: &BoardProfile,
     options: &FaceOptions,
     registry: Option<&ModelRegistry>,
     name: &str,
     role: &str,
     load: impl Fn(ModelFile) -> Result<M, crate::models::ModelError>,
-    describe: impl Fn(&M) -> (String, String),
     emit: &mut dyn FnMut(Event),
 ) -> Option<M> {
     // Each source with where it is, read only when the ones before it were refused.
@@ -164,23 +157,14 @@ fn model_at_start<M>(
     for (origin, read) in sources {
         match read().and_then(&load) {
             Ok(model) => {
-                let (label, origin) = describe(&model);
-                tracing::info!(role, model = %label, %origin, "pipeline: model loaded");
-                emit(Event::ModelActive {
-                    role: role.into(),
-                    model: label,
-                    origin,
-                });
+                let active = Event::active(role, &model);
+                tracing::info!(role, model = model.label(), origin = model.origin(), plan = %model.plan(), "pipeline: model loaded");
+                emit(active);
                 return Some(model);
             }
             Err(e) => {
                 tracing::warn!(role, %origin, error = %e, "pipeline: model refused; trying the next source");
-                emit(Event::ModelRefused {
-                    role: role.into(),
-                    origin,
-                    reason: e.to_string(),
-                    keeps: None,
-                })
+                emit(Event::refused(role, &origin, &e))
             }
         }
     }
@@ -208,7 +192,6 @@ pub fn mood_pipeline(
         SPEECH_MODEL,
         "speech",
         |file| file.speech(&load_options),
-        |model: &SpeechModel| (model.label.clone(), model.origin.clone()),
         emit,
     );
     // A refusal hands the setup back (the faces move into each attempt): the next attempt
@@ -231,17 +214,13 @@ pub fn mood_pipeline(
             Ok(pipeline) => return pipeline,
             Err(failed) => {
                 let (mut back, e) = *failed;
-                emit(Event::ModelRefused {
-                    role: if back.speech.is_some() {
-                        "speech"
-                    } else {
-                        "mood"
-                    }
-                    .into(),
-                    origin: origin.unwrap_or_else(|| "profile [mood]".into()),
-                    reason: e.to_string(),
-                    keeps: None,
-                });
+                let role = if back.speech.is_some() {
+                    "speech"
+                } else {
+                    "mood"
+                };
+                let origin = origin.unwrap_or_else(|| "profile [mood]".into());
+                emit(Event::refused(role, &origin, &e));
                 if back.speech.is_none() {
                     back.mood = sentio_mood::MoodConfig::default();
                 }
@@ -279,7 +258,6 @@ pub fn sketch_pipeline(
         crate::sketch::SKETCH_MODEL,
         "emoji",
         |file| file.sketch(&load_options, precision),
-        |model: &sentio_vision::sketch::SketchModel| (model.label.clone(), model.origin.clone()),
         emit,
     );
     let tagger = model_at_start(
@@ -289,7 +267,6 @@ pub fn sketch_pipeline(
         crate::caption::ANP_MODEL,
         "anp",
         |file| file.anp(&load_options),
-        |model: &sentio_vision::anp::AnpTagger| (model.label.clone(), model.origin.clone()),
         emit,
     );
     // Captions count faces with the profile's detector when it opens; without one they speak
@@ -306,12 +283,7 @@ pub fn sketch_pipeline(
     ) {
         Ok(engine) => Some(engine),
         Err(e) => {
-            emit(Event::ModelRefused {
-                role: "mood".into(),
-                origin: "profile [mood]".into(),
-                reason: e.to_string(),
-                keeps: None,
-            });
+            emit(Event::refused("mood", "profile [mood]", &e));
             None
         }
     };

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 
 use sentio_audio::{FeatureExtractor, FeatureMatrix, SpeechInput, Vad, VadConfig, resample};
-use sentio_infer::{LoadOptions, Model};
+use sentio_infer::{LoadOptions, Model, PlanChoice};
 use sentio_models::{Manifest, SER8, Task};
 use sentio_vision::role::{LabelRule, Role, RoleError};
 
@@ -142,6 +142,11 @@ impl SpeechModel {
             extractor,
             features: FeatureMatrix::default(),
         })
+    }
+
+    /// Whose kernels run the model and why (measured at load).
+    pub fn plan(&self) -> &PlanChoice {
+        &self.model.lowering().plan
     }
 
     /// The sample rate the model's features are computed at.

@@ -97,6 +97,9 @@ fn a_file_that_is_not_a_cascade_is_refused_and_the_device_runs_on() {
         reason.contains("notes.xml") && reason.contains("not a usable Haar cascade"),
         "{reason}"
     );
+    // The error's code and help line travel beside the reason.
+    assert_eq!(e["code"], "data::vision::cascade", "{e}");
+    assert!(e["help"].as_str().unwrap().contains("opencv-data"), "{e}");
     assert!(events.iter().all(|e| e["event"] != "face"));
     // The expression model is loaded all the same.
     assert_eq!(expression_model(&events), Some("fer@1.0.0"));
@@ -179,6 +182,15 @@ fn a_manifest_whose_labels_are_not_fer7_is_refused() {
         "{reason}"
     );
     assert!(origin.ends_with("fer-edited/model.onnx"), "{origin}");
+    let e = refused(&events, "expression");
+    assert_eq!(e["code"], "data::model::wrong_labels", "{e}");
+    assert!(
+        e["help"]
+            .as_str()
+            .unwrap()
+            .contains("sentio manifest init MODEL --labels fer7"),
+        "{e}"
+    );
     assert_eq!(expression_model(&events), Some("fer@1.0.0"));
 }
 

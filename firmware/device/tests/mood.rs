@@ -293,6 +293,51 @@ fn a_speech_model_whose_manifest_does_not_match_it_is_refused_and_the_face_goes_
     assert_eq!(of_kind(&ev, "stop").len(), 1);
 }
 
+#[test]
+fn model_active_says_whose_kernels_run_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let voice = repo().join("boards/sim/voice.wav");
+    let plans = |ev: &[Value]| -> Vec<Value> {
+        let active = of_kind(ev, "model_active");
+        assert_eq!(active.len(), 2, "fer and ser: {ev:?}");
+        active.iter().map(|e| e["plan"].clone()).collect()
+    };
+    // `auto` (the default): both plans built and timed at load, the faster runs.
+    let ev = ok(&run("sim", &voice, 3, dir.path(), &[]));
+    for plan in plans(&ev) {
+        let chosen = plan["chosen"].as_str().unwrap();
+        assert!(
+            ["sentio", "sentio+im2col", "tract"].contains(&chosen),
+            "{plan}"
+        );
+        let reason = plan["reason"].as_str().unwrap();
+        assert!(
+            ["measured", "cached", "nothing_to_replace"].contains(&reason),
+            "{plan}"
+        );
+        assert!(!plan["isa"].as_str().unwrap().is_empty(), "{plan}");
+        if reason == "measured" {
+            let times = plan["times_ms"].as_object().unwrap();
+            assert!(times.contains_key(chosen) && times.len() >= 2, "{plan}");
+        }
+    }
+    // The profile asks for tract's kernels: nothing is timed.
+    let profile = profile_with(dir.path(), "");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    let asked = text.replace("[runtime]\n", "[runtime]\nkernels = \"tract\"\n");
+    assert_ne!(asked, text, "the sim profile has a [runtime] section");
+    std::fs::write(&profile, asked).unwrap();
+    let ev = ok(&run(profile.to_str().unwrap(), &voice, 3, dir.path(), &[]));
+    for plan in plans(&ev) {
+        assert_eq!(
+            (&plan["chosen"], &plan["reason"]),
+            (&"tract".into(), &"asked".into()),
+            "{plan}"
+        );
+        assert!(plan.get("times_ms").is_none(), "{plan}");
+    }
+}
+
 /// A copy of the sim profile with `extra` appended, in `dir` (paths made absolute so the
 /// copy finds the sim media).
 fn profile_with(dir: &Path, extra: &str) -> PathBuf {

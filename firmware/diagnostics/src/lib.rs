@@ -20,4 +20,4 @@ pub use file::{FileContext, FileError};
 pub use ::miette;
 pub use ::miette::{Diagnostic, IntoDiagnostic, Report, Result, WrapErr, bail};
 pub use logs::{Verbosity, init_logs};
-pub use render::{ExitKind, Style, exit_kind, render, report};
+pub use render::{ExitKind, Style, code_of, exit_kind, help_of, message_of, render, report};

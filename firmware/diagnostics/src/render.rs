@@ -66,31 +66,48 @@ impl Style {
     }
 }
 
-/// The diagnostics of `report`, outermost first: each one's `diagnostic_source`, or failing that
+/// The diagnostics of `error`, outermost first: each one's `diagnostic_source`, or failing that
 /// its `source` when that is the next wrapped diagnostic (miette's `wrap_err` hands both over).
-fn diagnostics(report: &Report) -> Vec<&dyn Diagnostic> {
-    let mut out: Vec<&dyn Diagnostic> = vec![report.as_ref()];
+fn diagnostics(error: &dyn Diagnostic) -> Vec<&dyn Diagnostic> {
+    let mut out: Vec<&dyn Diagnostic> = vec![error];
     while let Some(next) = out.last().and_then(|d| d.diagnostic_source()) {
         out.push(next);
     }
     out
 }
 
-fn first_code(report: &Report) -> Option<String> {
-    diagnostics(report)
+/// The code of `error`, or of the first diagnostic it wraps that has one.
+pub fn code_of(error: &dyn Diagnostic) -> Option<String> {
+    diagnostics(error)
         .iter()
         .find_map(|d| d.code().map(|c| c.to_string()))
 }
 
-fn first_help(report: &Report) -> Option<String> {
-    diagnostics(report)
+/// The help line of `error`, or of the first diagnostic it wraps that has one: what an event
+/// that carries an error (sentiod's `model_refused`) says beside the message.
+pub fn help_of(error: &dyn Diagnostic) -> Option<String> {
+    diagnostics(error)
         .iter()
         .find_map(|d| d.help().map(|h| h.to_string()))
 }
 
+/// The message and its causes on one line; a cause the text already quotes is left out.
+pub fn message_of(error: &dyn Diagnostic) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let said = next.to_string();
+        if !text.contains(&said) {
+            let _ = write!(text, ": {said}");
+        }
+        cause = next.source();
+    }
+    text
+}
+
 /// The kind of failure `report` is, from its (or a wrapped diagnostic's) code.
 pub fn exit_kind(report: &Report) -> ExitKind {
-    first_code(report)
+    code_of(report.as_ref())
         .as_deref()
         .and_then(ExitKind::from_code)
         .unwrap_or(ExitKind::Other)
@@ -114,19 +131,13 @@ pub fn render(program: &str, report: &Report, style: Style) -> String {
 /// The message and its causes on one line (a cause the message already quotes is left out),
 /// then the help line: what a pipe, a log or a test sees.
 fn render_plain(program: &str, report: &Report) -> String {
-    let mut text = report.to_string();
-    for cause in report.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
-            let _ = write!(text, ": {cause}");
-        }
-    }
-    let head = match first_code(report) {
+    let error: &dyn Diagnostic = report.as_ref();
+    let head = match code_of(error) {
         Some(code) => format!("{program}: error[{code}]: "),
         None => format!("{program}: error: "),
     };
-    let mut out = head + &text;
-    if let Some(help) = first_help(report) {
+    let mut out = head + &message_of(error);
+    if let Some(help) = help_of(error) {
         let _ = write!(out, "\n  help: {help}");
     }
     out

@@ -140,6 +140,19 @@ pub enum ChoiceReason {
     NothingToReplace,
 }
 
+impl ChoiceReason {
+    /// The reason as reports and events spell it: `asked`, `measured`, `cached`,
+    /// `nothing_to_replace`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChoiceReason::Asked => "asked",
+            ChoiceReason::Measured => "measured",
+            ChoiceReason::Cached => "cached",
+            ChoiceReason::NothingToReplace => "nothing_to_replace",
+        }
+    }
+}
+
 /// Whose plan runs, why, and what each candidate measured (median of the timed runs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanChoice {

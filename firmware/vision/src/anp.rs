@@ -3,7 +3,7 @@
 //! both a "sunny room" and a "busy crowd". The device's captioner forces the top pairs into its
 //! caption.
 
-use sentio_infer::{LoadOptions, Model};
+use sentio_infer::{LoadOptions, Model, PlanChoice};
 use sentio_models::{ANP32, Manifest, Task};
 
 use crate::role::{LabelRule, Role, RoleError};
@@ -56,6 +56,11 @@ impl AnpTagger {
             input: vec![0.0; shape.iter().product()],
             shape,
         })
+    }
+
+    /// Whose kernels run the model and why (measured at load).
+    pub fn plan(&self) -> &PlanChoice {
+        &self.model.lowering().plan
     }
 
     /// anp32 scores (each 0..1) for a camera picture (resized to the model's input).

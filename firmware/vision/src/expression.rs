@@ -3,7 +3,7 @@
 //! scores on both; the crop becomes the model's input through [`crate::image_into`], the function
 //! `sentio run --image`, `sentio eval` and the trainer use.
 
-use sentio_infer::{LoadOptions, Model};
+use sentio_infer::{LoadOptions, Model, PlanChoice};
 use sentio_models::{FER7, Manifest, Task};
 
 use crate::role::{LabelRule, Role, RoleError};
@@ -67,6 +67,11 @@ impl ExpressionModel {
             input: vec![0.0; shape.iter().product()],
             shape,
         })
+    }
+
+    /// Whose kernels run the model and why (measured at load).
+    pub fn plan(&self) -> &PlanChoice {
+        &self.model.lowering().plan
     }
 
     /// fer7 scores (in fer7 order) for a face crop from [`crate::face::face_crop`].

@@ -7,7 +7,7 @@
 //! for the wrong role is refused with the same words wherever it is loaded.
 
 use sentio_infer::{LoadOptions, Model};
-use sentio_models::{LabelSet, Manifest, Task};
+use sentio_models::{LabelSet, LabelSpec, Manifest, Task};
 
 /// Why a model cannot take a role. Each names the model and says what to do.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -22,13 +22,13 @@ pub enum RoleError {
         task: String,
         want: String,
     },
-    #[error("{origin}: its labels are {set} {labels:?}; {role} must give {rule}")]
+    #[error("{origin}: its labels are {} {:?}; {role} must give {rule}", .labels.set, .labels.labels)]
     #[diagnostic(code(data::model::wrong_labels))]
     WrongLabels {
         origin: String,
         role: &'static str,
-        set: String,
-        labels: Vec<String>,
+        /// The manifest's labels (boxed: this error travels in every `Result` of a load).
+        labels: Box<LabelSpec>,
         /// What the role accepts.
         rule: LabelRule,
         #[help]
@@ -141,8 +141,7 @@ impl Role {
             return Err(RoleError::WrongLabels {
                 origin: origin.to_string(),
                 role: self.name,
-                set: manifest.labels.set.clone(),
-                labels: manifest.labels.labels.clone(),
+                labels: Box::new(manifest.labels.clone()),
                 rule: self.labels,
                 help: self.labels_help,
             });

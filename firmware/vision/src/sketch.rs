@@ -7,7 +7,7 @@
 //! one normalization the training images went through.
 
 use image::GrayImage;
-use sentio_infer::{AutoPolicy, LoadOptions, Model, Precision, PrecisionChoice};
+use sentio_infer::{AutoPolicy, LoadOptions, Model, PlanChoice, Precision, PrecisionChoice};
 use sentio_models::{EMOJI8, Manifest, Task};
 use sentio_sketch::{CardSearch, Normalized, Quad};
 
@@ -141,6 +141,11 @@ impl SketchModel {
             side,
             last_drawing: None,
         })
+    }
+
+    /// Whose kernels run the model and why (measured at load).
+    pub fn plan(&self) -> &PlanChoice {
+        &self.model.lowering().plan
     }
 
     /// emoji8 scores for a normalized drawing (64x64 from `sentio_sketch`).

@@ -169,7 +169,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             "mode": format!("{:?}", args.kernels).to_lowercase(),
             "plan": {
                 "chosen": lowering.plan.chosen.name(),
-                "reason": format!("{:?}", lowering.plan.reason).to_lowercase(),
+                "reason": lowering.plan.reason.name(),
                 "isa": lowering.plan.isa.name(),
                 "times_ms": lowering.plan.times.iter()
                     .map(|(k, t)| (k.name().to_string(), json!(ms(*t))))
