@@ -372,9 +372,9 @@ pub fn flash(args: &FlashArgs) -> Result<()> {
                 if args.json {
                     let error = serde_json::json!({
                         "port": port,
-                        "error": e.to_string(),
-                        "code": e.code().map(|c| c.to_string()),
-                        "help": e.help().map(|h| h.to_string()),
+                        "error": sentio_diagnostics::message_of(e.as_ref()),
+                        "code": sentio_diagnostics::code_of(e.as_ref()),
+                        "help": sentio_diagnostics::help_of(e.as_ref()),
                     });
                     println!("{error}");
                 }

@@ -253,6 +253,36 @@ fn flashes_several_devices_in_parallel_and_reports_each() {
         .output()
         .unwrap();
     assert!(ok(out).contains("ser"));
+    // --json: a line per report and per failed device, the failure with its code and help.
+    let missing = "/dev/ttyDOES-NOT-EXIST";
+    let out = sentio(&[
+        "flash",
+        "--json",
+        "--port",
+        &a.path,
+        "--port",
+        missing,
+        s(&bundle),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failed: Vec<&Value> = lines.iter().filter(|l| l["port"] == missing).collect();
+    assert_eq!(failed.len(), 1, "{lines:?}");
+    let failed = failed[0];
+    assert!(
+        failed["error"].as_str().unwrap().contains("not found"),
+        "{failed}"
+    );
+    assert_eq!(failed["code"], "device::flash::port_not_found", "{failed}");
+    assert!(failed["help"].is_string(), "{failed}");
+    assert!(
+        lines.iter().any(|l| l["port"] == a.path.as_str()),
+        "{lines:?}"
+    );
 }
 
 #[test]
