@@ -25,8 +25,7 @@ pub enum TrainCommand {
     /// speech` or `sentio data import ravdess|tess|cremad|savee`, split by speaker.
     Ser(TrainArgs),
     /// The ANP tagger (64x64 RGB kiosk scenes, the 32 pairs of anp32, each with its own
-    /// sigmoid) on a scene set from `sentio data synth scenes`. No --resume: a run takes
-    /// about five minutes.
+    /// sigmoid) on a scene set from `sentio data synth scenes`.
     Anp(TrainArgs),
 }
 

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use sentio_infer::{LoadOptions, Model};
 use sentio_models::{ANP32, Manifest, Task};
+mod common;
+
 use sentio_train::{
     AnpConfig, AnpOptions, EpochRecord, ErrorKind, LrSchedule, NoProgress, TrainOptions,
     TrainProgress, train_anp,
@@ -17,13 +19,9 @@ fn generate(dir: &Path, per_class: usize, seed: u64) {
     sentio_data::synth::scenes::generate(dir, per_class, seed, &mut |_, _| {}).unwrap();
 }
 
-#[test]
-fn one_epoch_on_a_tiny_set_exports_a_tagger_tract_runs() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
-    generate(&data, 6, 3);
-    let mut options = AnpOptions::new(&data, &out);
-    // A small network on 32x32 (the loader resizes) keeps this test to a few seconds.
+/// The test's small tagger (32x32, the loader resizes) and a few quick epochs.
+fn tiny_options(data: &Path, out: &Path, epochs: usize) -> AnpOptions {
+    let mut options = AnpOptions::new(data, out);
     options.network = AnpConfig {
         side: 32,
         stem: 4,
@@ -32,13 +30,23 @@ fn one_epoch_on_a_tiny_set_exports_a_tagger_tract_runs() {
         ..AnpConfig::anp32()
     };
     options.train = TrainOptions {
-        epochs: 1,
+        epochs,
         batch: 8,
         schedule: LrSchedule::Constant,
         ..TrainOptions::image_recipe(2, 1e-3)
     };
     options.val_fraction = 0.2;
     options.test_fraction = 0.2;
+    options
+}
+
+#[test]
+fn one_epoch_on_a_tiny_set_exports_a_tagger_tract_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, out) = (tmp.path().join("data"), tmp.path().join("out"));
+    generate(&data, 6, 3);
+    // A small network keeps this test to a few seconds.
+    let options = tiny_options(&data, &out, 1);
     let report = train_anp(&options, &mut NoProgress).unwrap();
     assert_eq!(report.split.iter().sum::<usize>(), 48);
     assert!(report.export_max_diff < 1e-4, "{}", report.export_max_diff);
@@ -102,6 +110,36 @@ fn one_epoch_on_a_tiny_set_exports_a_tagger_tract_runs() {
         "{}",
         err.help()
     );
+}
+
+#[test]
+fn an_interrupted_run_resumes_from_its_checkpoint_to_the_same_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    generate(&data, 4, 5);
+    let (whole, part) = (tmp.path().join("whole"), tmp.path().join("part"));
+    let uninterrupted = train_anp(&tiny_options(&data, &whole, 2), &mut NoProgress).unwrap();
+
+    let stopped = train_anp(&tiny_options(&data, &part, 2), &mut common::StopAfter(1)).unwrap();
+    assert!(stopped.history.interrupted);
+    assert_eq!(stopped.history.epochs.len(), 1);
+    assert!(part.join("checkpoint").is_dir());
+    let mut rest = tiny_options(&data, &part, 2);
+    rest.train.resume = true;
+    // Only the second epoch runs again.
+    struct Epochs(Vec<usize>);
+    impl TrainProgress for Epochs {
+        fn epoch_end(&mut self, record: &EpochRecord) {
+            self.0.push(record.epoch);
+        }
+    }
+    let mut ran = Epochs(Vec::new());
+    let resumed = train_anp(&rest, &mut ran).unwrap();
+    assert_eq!(ran.0, vec![2]);
+    assert_eq!(resumed.history.epochs.len(), 2);
+    assert_eq!(resumed.history.best_epoch, uninterrupted.history.best_epoch);
+    let onnx = |out: &Path| std::fs::read(out.join("model.onnx")).unwrap();
+    assert!(onnx(&part) == onnx(&whole), "the resumed model differs");
 }
 
 /// The shipped model: `sentio data synth scenes --per-class 500 --seed 42`, the default

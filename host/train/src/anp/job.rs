@@ -41,8 +41,8 @@ pub struct AnpOptions {
     pub data: PathBuf,
     /// Where the model, manifest, report, history and curves go.
     pub out: PathBuf,
-    /// Epochs, batch, learning rate and schedule, augmentation, patience, seed. `resume` is
-    /// refused: the job writes no checkpoint (a run takes a few minutes).
+    /// Epochs, batch, learning rate and schedule, augmentation, patience, seed, resume (from
+    /// the checkpoint in `out/checkpoint`, written every epoch).
     pub train: TrainOptions,
     /// The network ([`AnpConfig::anp32`]; tests use smaller ones).
     pub network: AnpConfig,
@@ -127,12 +127,6 @@ pub struct TaggerReport {
 /// Trains the tagger on the scene set `options.data` and writes the run to `options.out`.
 pub fn train_anp(options: &AnpOptions, progress: &mut dyn TrainProgress) -> Result<AnpReport> {
     let started = Instant::now();
-    if options.train.resume {
-        return Err(Error::option(
-            "resume",
-            "the anp job writes no checkpoint (a run takes a few minutes); start it again",
-        ));
-    }
     let data = load_scene_set(&options.data, options.network.side, progress)?;
     let images = &data.examples;
     let strata = rarest_label(images);
@@ -156,7 +150,6 @@ pub fn train_anp(options: &AnpOptions, progress: &mut dyn TrainProgress) -> Resu
         train: options.train.clone(),
         val_fraction: options.val_fraction,
         test_fraction: options.test_fraction,
-        checkpoints: false,
         ..Job::new(
             "anp",
             Task::Anp,
