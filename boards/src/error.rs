@@ -70,6 +70,9 @@ struct Details {
     allowed: Vec<String>,
     help: Option<String>,
     io: Option<io::Error>,
+    /// The profile text and the offending span, for a renderer that draws the line (miette's
+    /// graphical report on a terminal underlines it).
+    snippet: Option<(miette::NamedSource<String>, miette::SourceSpan)>,
 }
 
 impl ProfileError {
@@ -83,6 +86,7 @@ impl ProfileError {
             allowed: Vec::new(),
             help: None,
             io: None,
+            snippet: None,
         }))
     }
 
@@ -97,6 +101,12 @@ impl ProfileError {
     pub(crate) fn at(mut self, src: &Source<'_>, span: Range<usize>) -> Self {
         self.0.file = Some(src.label.to_owned());
         self.0.position = Some(src.position(span.start));
+        let start = span.start.min(src.text.len());
+        let len = span.end.clamp(start, src.text.len()) - start;
+        self.0.snippet = Some((
+            miette::NamedSource::new(src.label, src.text.to_owned()),
+            (start, len).into(),
+        ));
         self
     }
 
@@ -214,6 +224,21 @@ impl miette::Diagnostic for ProfileError {
             .help
             .as_deref()
             .map(|h| Box::new(h) as Box<dyn std::fmt::Display + 'a>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.0
+            .snippet
+            .as_ref()
+            .map(|(text, _)| text as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let (_, span) = self.0.snippet.as_ref()?;
+        let label = self.0.key.clone().unwrap_or_else(|| "here".to_owned());
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(Some(label), *span),
+        )))
     }
 }
 

@@ -106,6 +106,27 @@ fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&st
         assert!(text.contains(part), "{part:?} not in:\n{text}");
     }
     assert!(e.help_text().is_some(), "no help line:\n{text}");
+    // The span a terminal renderer underlines is on the same line, in the same text.
+    let labels: Vec<_> = miette::Diagnostic::labels(e).expect("a span").collect();
+    assert_eq!(labels.len(), 1, "{text}");
+    assert_eq!(labels[0].label(), Some(key), "{text}");
+    let source = miette::Diagnostic::source_code(e).expect("the profile text");
+    let at = source.read_span(labels[0].inner(), 0, 0).unwrap();
+    assert_eq!(at.line() + 1, line, "{text}");
+    assert_eq!(at.name(), Some("boards/bad.toml"), "{text}");
+}
+
+#[test]
+fn on_a_terminal_the_offending_line_is_drawn_with_the_key_under_it() {
+    let e = fail(&[("fps = 30", "fps = \"thirty\"")]);
+    let mut drawn = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .render_report(&mut drawn, &e)
+        .unwrap();
+    assert!(drawn.contains("[boards/bad.toml:15:"), "{drawn}");
+    assert!(drawn.contains("fps = \"thirty\""), "{drawn}");
+    assert!(drawn.contains("camera.fps"), "{drawn}");
+    assert!(drawn.contains("help:"), "{drawn}");
 }
 
 #[test]
