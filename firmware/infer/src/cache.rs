@@ -164,13 +164,36 @@ impl PlanCache {
 
 /// What a measured plan choice depends on besides the model and the runtime: this CPU's
 /// features, the instruction set Sentio's kernels run with, the one tract is told to use
-/// (`TRACT_CPU_ISA`) and the thread count.
+/// (`TRACT_CPU_ISA`), the thread count and the build of the running binary ([`build_key`]).
 pub fn machine_key(isa: Isa, threads: usize) -> String {
     format!(
-        "{}|sentio={isa}|tract={}|threads={threads}",
+        "{}|sentio={isa}|tract={}|threads={threads}|build={}",
         sentio_kernels::isa::cpu_features(),
-        std::env::var("TRACT_CPU_ISA").unwrap_or_default()
+        std::env::var("TRACT_CPU_ISA").unwrap_or_default(),
+        build_key()
     )
+}
+
+/// The running binary's size and modification time. The runtime version names releases only:
+/// a rebuild with faster kernels under the same version (a development board, a package rebuilt
+/// without a version bump) would otherwise keep the timings of the old kernels. A new binary
+/// times its plans again once. Computed once per process; `unknown` where the OS cannot say.
+pub fn build_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let meta = std::env::current_exe().and_then(std::fs::metadata);
+        match meta {
+            Ok(meta) => {
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                format!("{}@{modified}", meta.len())
+            }
+            Err(_) => "unknown".to_owned(),
+        }
+    })
 }
 
 /// Writes `path` whole or not at all ([`sentio_files::write_atomically`]: a power cut leaves the
@@ -192,4 +215,21 @@ fn write_atomically(
         })
     })
     .map_err(|e| failed.unwrap_or_else(|| format!("cannot write {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_machine_key_names_the_running_build() {
+        let size = std::env::current_exe()
+            .and_then(std::fs::metadata)
+            .map(|m| m.len())
+            .unwrap_or_default();
+        let key = machine_key(Isa::Portable, 1);
+        assert!(key.contains(&format!("|build={size}@")), "{key}");
+        assert_eq!(key, machine_key(Isa::Portable, 1));
+        assert_ne!(key, machine_key(Isa::Portable, 2));
+    }
 }
