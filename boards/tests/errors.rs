@@ -2,7 +2,7 @@
 //! allowed.
 
 mod common;
-use common::shown;
+use common::{check_error, shown};
 
 use sentio_boards::*;
 
@@ -93,27 +93,7 @@ fn fail(edits: &[(&str, &str)]) -> ProfileError {
 /// Checks kind, location and key, and that the rendered message contains `parts`.
 #[track_caller]
 fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&str]) {
-    let text = shown(e);
-    assert_eq!(e.kind(), kind, "{text}");
-    assert_eq!(e.file(), Some("boards/bad.toml"), "{text}");
-    assert_eq!(e.line(), Some(line), "{text}");
-    assert_eq!(e.key_path(), Some(key), "{text}");
-    assert!(
-        text.starts_with(&format!("boards/bad.toml:{line}:")),
-        "{text}"
-    );
-    for part in parts {
-        assert!(text.contains(part), "{part:?} not in:\n{text}");
-    }
-    assert!(e.help_text().is_some(), "no help line:\n{text}");
-    // The span a terminal renderer underlines is on the same line, in the same text.
-    let labels: Vec<_> = miette::Diagnostic::labels(e).expect("a span").collect();
-    assert_eq!(labels.len(), 1, "{text}");
-    assert_eq!(labels[0].label(), Some(key), "{text}");
-    let source = miette::Diagnostic::source_code(e).expect("the profile text");
-    let at = source.read_span(labels[0].inner(), 0, 0).unwrap();
-    assert_eq!(at.line() + 1, line, "{text}");
-    assert_eq!(at.name(), Some("boards/bad.toml"), "{text}");
+    check_error(e, "boards/bad.toml", kind, line, key, parts);
 }
 
 #[test]

@@ -2,53 +2,13 @@
 //! reported at its key with the allowed values and a help line.
 
 mod common;
-use common::shown;
+use common::{BASE, BASE_LINES, check_error, shown};
 
 use sentio_boards::*;
 use sentio_mood::{Mood, MoodEngine};
 
-/// A valid profile without `[mood]`; `with_mood` appends a blank line and a section, so the
-/// section's first line is line `BASE_LINES + 2`.
-const BASE: &str = r#"[board]
-name = "testboard"
-description = "test"
-
-[cpu]
-arch = "x86_64"
-cores = 2
-features = []
-
-[camera]
-driver = "sim"
-device = "pattern"
-width = 640
-height = 480
-fps = 15
-pixel_format = "rgb888"
-
-[audio]
-driver = "sim"
-capture = "silence"
-playback = "speaker.wav"
-rate = 16000
-
-[display]
-driver = "none"
-
-[serial]
-device = "pty"
-baud = 921600
-
-[runtime]
-threads = 1
-precision = "f32"
-
-[models]
-load = ["fer", "ser"]
-"#;
-
-const BASE_LINES: usize = 36;
-
+/// [`BASE`] is a valid profile without `[mood]`; `with_mood` appends a blank line and a section,
+/// so the section's first line is line `BASE_LINES + 2`.
 fn with_mood(section: &str) -> String {
     format!("{BASE}\n{section}")
 }
@@ -74,20 +34,14 @@ fn fail(section: &str) -> ProfileError {
 /// that the rendered message contains `parts`.
 #[track_caller]
 fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&str]) {
-    let text = shown(e);
-    let line = BASE_LINES + 2 + line;
-    assert_eq!(e.kind(), kind, "{text}");
-    assert_eq!(e.file(), Some("boards/mood.toml"), "{text}");
-    assert_eq!(e.line(), Some(line), "{text}");
-    assert_eq!(e.key_path(), Some(key), "{text}");
-    assert!(
-        text.starts_with(&format!("boards/mood.toml:{line}:")),
-        "{text}"
+    check_error(
+        e,
+        "boards/mood.toml",
+        kind,
+        BASE_LINES + 2 + line,
+        key,
+        parts,
     );
-    for part in parts {
-        assert!(text.contains(part), "{part:?} not in:\n{text}");
-    }
-    assert!(e.help_text().is_some(), "no help line:\n{text}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! the idle time, and each bad key or value reported at its line with a help line.
 
 mod common;
-use common::shown;
+use common::check_error;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -84,20 +84,14 @@ fn fail(section: &str) -> ProfileError {
 /// rendered message contains `parts`, and that there is a help line.
 #[track_caller]
 fn check(e: &ProfileError, kind: ErrorKind, line: usize, key: &str, parts: &[&str]) {
-    let text = shown(e);
-    let line = BASE_LINES + 2 + line;
-    assert_eq!(e.kind(), kind, "{text}");
-    assert_eq!(e.file(), Some("boards/pointer.toml"), "{text}");
-    assert_eq!(e.line(), Some(line), "{text}");
-    assert_eq!(e.key_path(), Some(key), "{text}");
-    assert!(
-        text.starts_with(&format!("boards/pointer.toml:{line}:")),
-        "{text}"
+    check_error(
+        e,
+        "boards/pointer.toml",
+        kind,
+        BASE_LINES + 2 + line,
+        key,
+        parts,
     );
-    for part in parts {
-        assert!(text.contains(part), "{part:?} not in:\n{text}");
-    }
-    assert!(e.help_text().is_some(), "no help line:\n{text}");
 }
 
 #[test]
