@@ -106,19 +106,7 @@ pub fn run(command: TrainCommand) -> Result<()> {
 /// `sentio train anp`: the epoch bars and Ctrl-C of [`train_with`], then the tagger's figures
 /// (top-1 precision, top-5 recall, mAP and the per-pair table) instead of a confusion.
 fn train_anp_with(options: &AnpOptions, json: bool) -> Result<()> {
-    let mut progress = EpochBars {
-        json,
-        ..EpochBars::default()
-    };
-    let stop = progress.stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\nstopping after this epoch (Ctrl-C again to quit now); the best epoch so far is exported"
-        );
-    });
+    let mut progress = EpochBars::stopped_by_ctrl_c(json);
     if !json {
         println!(
             "anp: an epoch line's \"acc\" is the mean average precision (the bar's: the running top-1 precision)"
@@ -156,7 +144,7 @@ fn train_anp_with(options: &AnpOptions, json: bool) -> Result<()> {
         report.train_seconds,
         report.seconds,
         if report.history.interrupted {
-            " (stopped by Ctrl-C)"
+            " (stopped by Ctrl-C: `--resume` continues)"
         } else {
             ""
         }
@@ -205,21 +193,7 @@ fn train_with(
     unit: &str,
     json: bool,
 ) -> Result<()> {
-    let mut progress = EpochBars {
-        json,
-        ..EpochBars::default()
-    };
-    let stop = progress.stop.clone();
-    // Ctrl-C ends the run after the current epoch (its checkpoint is written), so `--resume`
-    // continues it; a second Ctrl-C ends the process at once.
-    let _ = ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\nstopping after this epoch (Ctrl-C again to quit now); `--resume` continues the run"
-        );
-    });
+    let mut progress = EpochBars::stopped_by_ctrl_c(json);
     let report = job(&mut progress).wrap_err("training failed")?;
     if let Some(bar) = progress.bar.take() {
         bar.finish_and_clear();
@@ -286,6 +260,28 @@ struct EpochBars {
     stop: Arc<AtomicBool>,
     /// `--json`: epochs as JSON lines on stdout, stages on stderr.
     json: bool,
+}
+
+impl EpochBars {
+    /// Bars (or JSON lines) whose run Ctrl-C ends after the current epoch: its checkpoint is
+    /// written and the best epoch so far exported, so `--resume` continues the run. A second
+    /// Ctrl-C ends the process at once.
+    fn stopped_by_ctrl_c(json: bool) -> EpochBars {
+        let bars = EpochBars {
+            json,
+            ..EpochBars::default()
+        };
+        let stop = bars.stop.clone();
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\nstopping after this epoch (Ctrl-C again to quit now); `--resume` continues the run"
+            );
+        });
+        bars
+    }
 }
 
 impl TrainProgress for EpochBars {
