@@ -406,9 +406,8 @@ macro_rules! running_model {
 }
 
 running_model!(
-    sentio_vision::expression::ExpressionModel,
+    sentio_vision::picture::PictureModel,
     sentio_vision::sketch::SketchModel,
-    sentio_vision::anp::AnpTagger,
     crate::voice::SpeechModel
 );
 

@@ -131,7 +131,7 @@ impl ModelFile {
 
     /// Loads it as the expression model.
     pub fn expression(&self, options: &LoadOptions) -> Result<ExpressionModel, ModelError> {
-        Ok(ExpressionModel::load(
+        Ok(sentio_vision::expression::load(
             &self.manifest,
             &self.onnx,
             &self.origin,
@@ -158,7 +158,7 @@ impl ModelFile {
 
     /// The ANP tagger of sketch mode's captions.
     pub fn anp(&self, options: &LoadOptions) -> Result<sentio_vision::anp::AnpTagger, ModelError> {
-        Ok(sentio_vision::anp::AnpTagger::load(
+        Ok(sentio_vision::anp::load(
             &self.manifest,
             &self.onnx,
             &self.origin,

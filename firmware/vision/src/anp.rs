@@ -3,11 +3,12 @@
 //! both a "sunny room" and a "busy crowd". The device's captioner forces the top pairs into its
 //! caption.
 
-use sentio_infer::{LoadOptions, Model, PlanChoice};
+use sentio_infer::LoadOptions;
 use sentio_models::{ANP32, Manifest, Task};
 
+use crate::ImageLayout;
+use crate::picture::PictureModel;
 use crate::role::{LabelRule, Role, RoleError};
-use crate::{ImageLayout, ImagePrep};
 
 /// The ANP tagger's role: task `anp`, the anp32 pairs in order, an RGB image input.
 pub const ROLE: Role = Role {
@@ -19,59 +20,23 @@ pub const ROLE: Role = Role {
     input_help: "the ANP tagger looks at the colour picture; give one trained by `sentio train anp`",
 };
 
-/// A loaded ANP tagger with its preprocessing.
-#[derive(Debug)]
-pub struct AnpTagger {
-    model: Model,
-    /// `name@version` of the model.
-    pub label: String,
-    /// Where it came from.
-    pub origin: String,
-    shape: Vec<usize>,
-    prep: ImagePrep,
-    input: Vec<f32>,
-}
+/// A loaded ANP tagger: anp32 scores (each 0..1) for a camera picture.
+pub type AnpTagger = PictureModel;
 
-impl AnpTagger {
-    /// Checks the manifest (task `anp` or `custom`, the anp32 labels in order, an RGB image
-    /// input), loads the model and checks it gives 32 scores.
-    pub fn load(
-        manifest: &Manifest,
-        onnx: &[u8],
-        origin: &str,
-        options: &LoadOptions,
-    ) -> Result<Self, RoleError> {
-        ROLE.check_manifest(manifest, origin)?;
-        let shape = manifest.input.shape.clone();
-        match ImageLayout::of_shape(&shape) {
-            Ok(layout) if layout.channels == 3 => {}
-            _ => return Err(ROLE.wrong_input(origin, &shape)),
-        }
-        let model = ROLE.load(manifest, onnx, origin, options)?;
-        Ok(Self {
-            model,
-            label: format!("{}@{}", manifest.name, manifest.version),
-            origin: origin.to_string(),
-            prep: ImagePrep::from_manifest(Some(&manifest.input.preprocessing)),
-            input: vec![0.0; shape.iter().product()],
-            shape,
-        })
+/// Checks the manifest (task `anp` or `custom`, the anp32 labels in order, an RGB image
+/// input), loads the model and checks it gives 32 scores.
+pub fn load(
+    manifest: &Manifest,
+    onnx: &[u8],
+    origin: &str,
+    options: &LoadOptions,
+) -> Result<AnpTagger, RoleError> {
+    ROLE.check_manifest(manifest, origin)?;
+    match ImageLayout::of_shape(&manifest.input.shape) {
+        Ok(layout) if layout.channels == 3 => {}
+        _ => return Err(ROLE.wrong_input(origin, &manifest.input.shape)),
     }
-
-    /// Whose kernels run the model and why (measured at load).
-    pub fn plan(&self) -> &PlanChoice {
-        &self.model.lowering().plan
-    }
-
-    /// anp32 scores (each 0..1) for a camera picture (resized to the model's input).
-    pub fn scores(&mut self, picture: &image::RgbImage) -> Result<Vec<f32>, RoleError> {
-        let image = image::DynamicImage::ImageRgb8(picture.clone());
-        crate::image_into(&image, &self.shape, &self.prep, &mut self.input)
-            .map_err(|_| ROLE.wrong_input(&self.origin, &self.shape))?;
-        self.model
-            .run_first(&self.input)
-            .map_err(|source| RoleError::infer(&self.origin, source))
-    }
+    PictureModel::load(&ROLE, manifest, onnx, origin, options)
 }
 
 /// The `k` highest scores as (anp32 index, score), highest first.

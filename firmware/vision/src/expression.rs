@@ -1,13 +1,13 @@
 //! The facial-expression model: fer7 scores for a face crop. The device (`sentiod`) and the host
-//! (`sentio faces --fer`) both read expressions through this type, so a face gives the same
-//! scores on both; the crop becomes the model's input through [`crate::image_into`], the function
-//! `sentio run --image`, `sentio eval` and the trainer use.
+//! (`sentio faces --fer`) both read expressions through this module, so a face gives the same
+//! scores on both ([`crate::picture::PictureModel`] runs it).
 
-use sentio_infer::{LoadOptions, Model, PlanChoice};
+use sentio_infer::LoadOptions;
 use sentio_models::{FER7, Manifest, Task};
 
+use crate::ImageLayout;
+use crate::picture::PictureModel;
 use crate::role::{LabelRule, Role, RoleError};
-use crate::{ImageLayout, ImagePrep};
 
 /// The expression model's role: task `fer`, the fer7 labels in FER2013 order, an image input.
 pub const ROLE: Role = Role {
@@ -29,60 +29,20 @@ pub fn check_manifest(manifest: &Manifest, origin: &str) -> Result<(), RoleError
     Ok(())
 }
 
-/// A loaded expression model with its preprocessing.
-#[derive(Debug)]
-pub struct ExpressionModel {
-    model: Model,
-    /// `name@version` of the model.
-    pub label: String,
-    /// Where it came from (a path, `store:fer@1.0.0`).
-    pub origin: String,
-    shape: Vec<usize>,
-    prep: ImagePrep,
-    /// Fraction of the face box added on each side before cropping (the manifest's
-    /// `preprocessing.margin`).
-    pub margin: f32,
-    input: Vec<f32>,
-}
+/// A loaded expression model: fer7 scores for a face crop from [`crate::face::face_crop`]
+/// (cut with its `margin`).
+pub type ExpressionModel = PictureModel;
 
-impl ExpressionModel {
-    /// Checks the manifest ([`check_manifest`]), loads the ONNX bytes (with a smoke run) and
-    /// checks that the model gives one score per fer7 label ([`ROLE`]).
-    pub fn load(
-        manifest: &Manifest,
-        onnx: &[u8],
-        origin: &str,
-        options: &LoadOptions,
-    ) -> Result<Self, RoleError> {
-        check_manifest(manifest, origin)?;
-        let model = ROLE.load(manifest, onnx, origin, options)?;
-        let shape = manifest.input.shape.clone();
-        let preprocessing = &manifest.input.preprocessing;
-        Ok(Self {
-            model,
-            label: format!("{}@{}", manifest.name, manifest.version),
-            origin: origin.to_string(),
-            prep: ImagePrep::from_manifest(Some(preprocessing)),
-            margin: preprocessing.margin.unwrap_or(0.0),
-            input: vec![0.0; shape.iter().product()],
-            shape,
-        })
-    }
-
-    /// Whose kernels run the model and why (measured at load).
-    pub fn plan(&self) -> &PlanChoice {
-        &self.model.lowering().plan
-    }
-
-    /// fer7 scores (in fer7 order) for a face crop from [`crate::face::face_crop`].
-    pub fn scores(&mut self, crop: &image::RgbImage) -> Result<Vec<f32>, RoleError> {
-        let image = image::DynamicImage::ImageRgb8(crop.clone());
-        crate::image_into(&image, &self.shape, &self.prep, &mut self.input)
-            .map_err(|_| ROLE.wrong_input(&self.origin, &self.shape))?;
-        self.model
-            .run_first(&self.input)
-            .map_err(|source| RoleError::infer(&self.origin, source))
-    }
+/// Checks the manifest ([`check_manifest`]), loads the ONNX bytes (with a smoke run) and checks
+/// that the model gives one score per fer7 label ([`ROLE`]).
+pub fn load(
+    manifest: &Manifest,
+    onnx: &[u8],
+    origin: &str,
+    options: &LoadOptions,
+) -> Result<ExpressionModel, RoleError> {
+    check_manifest(manifest, origin)?;
+    PictureModel::load(&ROLE, manifest, onnx, origin, options)
 }
 
 /// The top label of fer7 scores and its score.

@@ -18,6 +18,7 @@ pub mod blazeface;
 pub mod expression;
 pub mod face;
 pub mod haar;
+pub mod picture;
 pub mod role;
 pub mod sketch;
 pub mod track;

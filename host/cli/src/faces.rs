@@ -196,7 +196,7 @@ fn expression_model(path: &Path) -> Result<ExpressionModel> {
         );
     };
     let bytes = crate::infer::read_model(path)?;
-    Ok(ExpressionModel::load(
+    Ok(sentio_vision::expression::load(
         &manifest.manifest,
         &bytes,
         &path.display().to_string(),
