@@ -310,7 +310,7 @@ impl FeatureExtractor {
     /// Features of `samples` written into `out`, reusing its buffer and the extractor's.
     ///
     /// Frames are computed a block at a time with one frame per vector lane (see
-    /// [`crate::lanes`]), built for the widest vectors the CPU has ([`FeatureExtractor::isa`]);
+    /// `crate::lanes`), built for the widest vectors the CPU has ([`FeatureExtractor::isa`]);
     /// every build gives bit-identical features (tested). FFT sizes that are not a power of two
     /// take the frame-at-a-time path.
     pub fn extract_into(&mut self, samples: &[f32], out: &mut FeatureMatrix) {

@@ -2,7 +2,7 @@
 //!
 //! The device computes features from the microphone and the host trainer computes them from WAV
 //! files; both call this crate, so there is exactly one definition of every feature and the two
-//! cannot drift apart. It holds WAV decoding ([`wav`]), sample-rate conversion ([`resample`]),
+//! cannot drift apart. It holds WAV decoding ([`wav`]), sample-rate conversion ([`resample()`]),
 //! voice activity detection ([`vad`]) and the per-frame features ([`features`]: MFCC, zero-crossing
 //! rate, chroma, log-mel), which follow librosa 0.11's definitions and are tested against its
 //! output.

@@ -1,7 +1,7 @@
 //! WAV files in and out: decode any common PCM/float WAV to mono f32, write 16-bit PCM atomically.
 //!
 //! Decoding always gives mono samples in -1..1 plus the file's own sample rate; bringing the
-//! rate to the features' rate is [`crate::resample`]'s job, so each step stays testable alone.
+//! rate to the features' rate is [`crate::resample()`]'s job, so each step stays testable alone.
 
 use std::fs::File;
 use std::io::Cursor;

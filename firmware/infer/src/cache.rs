@@ -106,7 +106,8 @@ impl PlanCache {
 
     /// The file the measured plan choice for this model, input shape and machine is kept in:
     /// keyed by the model's sha256, the shape, the runtime version and `machine` (the CPU's
-    /// features, the kernels' instruction set, tract's and the thread count: [`machine_key`]).
+    /// features, the kernels' instruction set, tract's, the thread count and the running
+    /// binary's build: `machine_key`).
     pub fn choice_entry(&self, sha256: &[u8; 32], input_shape: &[usize], machine: &str) -> PathBuf {
         let shape: Vec<String> = input_shape.iter().map(usize::to_string).collect();
         let machine = hex::encode(&sentio_models::sha256(machine.as_bytes())[..8]);

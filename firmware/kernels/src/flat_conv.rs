@@ -8,7 +8,7 @@
 //! weights broadcast from the filter, with no im2col copy: 8 output channels x 48 outputs held
 //! in 24 AVX-512 registers (8 x 8 in AVX2 or NEON registers otherwise) while the input
 //! channels and taps go by. Computing over planes `Wp` wide produces `kw - 1` columns per row
-//! that are no output; the stores skip them (a [`StorePlan`] of masked stores, made at plan
+//! that are no output; the stores skip them (a `StorePlan` of masked stores, made at plan
 //! time). A depthwise convolution runs plane by plane the same way; a 3x3 one goes by pairs of
 //! output rows (AVX-512 and NEON), each input vector loaded once for both rows: its loads, not
 //! its multiply-adds, bound it. A pointwise convolution over a small plane would fill few of

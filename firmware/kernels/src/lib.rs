@@ -1,7 +1,7 @@
 //! Sentio's f32 kernels, with no inference framework under them: each is a plan made once
 //! (geometry, packed weights, the instruction set it runs with) and a function from an input
 //! slice to an output slice, with one contract that every implementation meets and a scalar
-//! definition in [`reference`] that the property tests hold each implementation to.
+//! definition in [`reference`](mod@reference) that the property tests hold each implementation to.
 //!
 //! Which implementation runs is an [`Isa`], chosen once per plan: the best this CPU has
 //! ([`Isa::detected`]) or a lower one on request ([`Isa::capped`]), so a benchmark on one

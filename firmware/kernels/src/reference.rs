@@ -1,9 +1,9 @@
 //! The kernels' definitions, one output at a time with no cleverness: what the property tests
 //! hold every implementation to (and sentio-infer's tests, the ops built on the kernels).
 
-/// The 2-D convolution by definition: `input` [N, C_in, H, W], `weights`
-/// [C_out, C_in / group, kh, kw], `bias` [C_out], zero padding before `pad_before` (and after
-/// as far as the output reaches); returns [N, C_out, OH, OW].
+/// The 2-D convolution by definition: `input` `[N, C_in, H, W]`, `weights`
+/// `[C_out, C_in / group, kh, kw]`, `bias` `[C_out]`, zero padding before `pad_before` (and after
+/// as far as the output reaches); returns `[N, C_out, OH, OW]`.
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
     input: &[f32],

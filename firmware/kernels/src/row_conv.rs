@@ -59,8 +59,8 @@ pub struct RowConvPlan {
 }
 
 impl RowConvPlan {
-    /// The plan for `geometry` with `weights` [C_out, C_in / group, kh, kw] and `bias`
-    /// [C_out] (both copied), run with `isa`; refused when a size, kernel, stride or the group
+    /// The plan for `geometry` with `weights` `[C_out, C_in / group, kh, kw]` and `bias`
+    /// `[C_out]` (both copied), run with `isa`; refused when a size, kernel, stride or the group
     /// is 0, the group does not divide both channel counts, a volume overflows, the weights or
     /// the bias have another length, or this CPU cannot run `isa`.
     pub fn new(

@@ -257,7 +257,7 @@ pub fn draw(class: usize, seed: u64) -> GrayImage {
     draw_styled(class, seed, &EmojiStyle::TRAINING)
 }
 
-/// [`draw`] with the style picked (by the seed) from `styles` (all of them when empty).
+/// `draw` with the style picked (by the seed) from `styles` (all of them when empty).
 pub fn draw_styled(class: usize, seed: u64, styles: &[EmojiStyle]) -> GrayImage {
     let styles = if styles.is_empty() {
         &EmojiStyle::ALL[..]
