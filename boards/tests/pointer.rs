@@ -3,57 +3,15 @@
 //! the idle time, and each bad key or value reported at its line with a help line.
 
 mod common;
-use common::check_error;
+use common::{BASE, BASE_LINES, check_error};
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use sentio_boards::*;
 
-/// A valid profile without `[pointer]`; `with` appends a blank line and a section, so the
-/// section's first line is line `BASE_LINES + 2`.
-const BASE: &str = r#"[board]
-name = "testboard"
-description = "test"
-
-[cpu]
-arch = "x86_64"
-cores = 2
-features = []
-
-[camera]
-driver = "sim"
-device = "pattern"
-width = 640
-height = 480
-fps = 15
-pixel_format = "rgb888"
-
-[audio]
-driver = "sim"
-capture = "silence"
-playback = "speaker.wav"
-rate = 16000
-
-[display]
-driver = "sim-rgb565"
-width = 240
-height = 240
-
-[serial]
-device = "pty"
-baud = 921600
-
-[runtime]
-threads = 1
-precision = "f32"
-
-[models]
-load = []
-"#;
-
-const BASE_LINES: usize = 38;
-
+/// [`BASE`] is a valid profile without `[pointer]`; `with` appends a blank line and a section,
+/// so the section's first line is line `BASE_LINES + 2`.
 fn with(section: &str) -> String {
     format!("{BASE}\n{section}")
 }
