@@ -290,7 +290,7 @@ mod tests {
         let cases: &[(Edit, &str)] = &[
             (
                 |c| c.face_weight = 12.0,
-                "mood.face_weight = 12 is out of range (allowed: 0 to 10); how much this modality counts",
+                "mood.face_weight = 12 is out of range (allowed: 0 to 10) | how much this modality counts",
             ),
             (
                 |c| c.voice_weight = -1.0,
@@ -311,7 +311,7 @@ mod tests {
             (|c| c.emoji_stale_ms = 0, "mood.emoji_stale_ms = 0"),
             (
                 |c| c.smoothing_ms = 1_000_000,
-                "mood.smoothing_ms = 1000000 is out of range (allowed: 0 to 600000); time constant",
+                "mood.smoothing_ms = 1000000 is out of range (allowed: 0 to 600000) | time constant",
             ),
             (
                 |c| c.hysteresis = 0.6,
@@ -324,7 +324,7 @@ mod tests {
             ),
             (
                 |c| c.idle_mood = "sleepy".into(),
-                "mood.idle_mood: \"sleepy\" is not a mood; valid: neutral, happy, sad, angry, fearful, surprised, calm",
+                "mood.idle_mood: \"sleepy\" is not a mood | use one of: neutral, happy, sad, angry, fearful, surprised, calm",
             ),
             (
                 |c| {
@@ -356,7 +356,9 @@ mod tests {
         for (edit, want) in cases {
             let mut c = MoodConfig::default();
             edit(&mut c);
-            let e = c.validate().expect_err(want).to_string();
+            let e = c.validate().expect_err(want);
+            // The message, then the help line.
+            let e = format!("{e} | {}", crate::error::help(&e));
             assert!(e.contains(want), "{want:?} not in {e:?}");
         }
         // Zero weights are fine as long as one is left.

@@ -704,7 +704,11 @@ mod tests {
         let err = e.observe_face(600, &[0.5; 8]).expect_err("8 for fer7");
         assert_eq!(
             err.to_string(),
-            "face scores (fer7 model): 8 scores for 7 labels (angry, disgust, fear, happy, sad, surprise, neutral); pass the model's whole output, in the order of its manifest's labels"
+            "face scores (fer7 model): 8 scores for 7 labels (angry, disgust, fear, happy, sad, surprise, neutral)"
+        );
+        assert_eq!(
+            crate::error::help(&err),
+            "pass the model's whole output, in the order of its manifest's labels"
         );
         let mut nan = voice("sad", 0.9);
         nan[2] = f32::NAN;
