@@ -187,10 +187,11 @@ impl fmt::Display for Verified {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum BundleError {
     /// The file ends before the layout does.
-    #[error(
-        "bundle truncated: the layout needs {needed} bytes, the file has {have}; copy or flash the whole file again"
+    #[error("bundle truncated: the layout needs {needed} bytes, the file has {have}")]
+    #[diagnostic(
+        code(data::models::truncated),
+        help("copy or flash the whole file again")
     )]
-    #[diagnostic(code(data::models::truncated))]
     Truncated {
         /// Bytes the layout needs.
         needed: u64,
@@ -198,29 +199,29 @@ pub enum BundleError {
         have: u64,
     },
     /// Not a bundle at all.
-    #[error(
-        "not a Sentio bundle (it does not start with \"SNTBNDL1\"); pack one with `sentio bundle pack`"
+    #[error("not a Sentio bundle (it does not start with \"SNTBNDL1\")")]
+    #[diagnostic(
+        code(data::models::bad_magic),
+        help("pack one with `sentio bundle pack`")
     )]
-    #[diagnostic(code(data::models::bad_magic))]
     BadMagic,
     /// A layout version this crate does not know.
-    #[error(
-        "bundle format version {version} is not supported (this build reads version 1); update sentio"
-    )]
-    #[diagnostic(code(data::models::unsupported_version))]
+    #[error("bundle format version {version} is not supported (this build reads version 1)")]
+    #[diagnostic(code(data::models::unsupported_version), help("update sentio"))]
     UnsupportedVersion {
         /// The version in the header.
         version: u16,
     },
     /// The header or the section table breaks a rule of the layout.
-    #[error("malformed bundle: {0}; re-pack it with `sentio bundle pack`")]
-    #[diagnostic(code(data::models::layout))]
+    #[error("malformed bundle: {0}")]
+    #[diagnostic(
+        code(data::models::layout),
+        help("re-pack it with `sentio bundle pack`")
+    )]
     Layout(String),
     /// A hash does not match: the bytes were altered or damaged.
-    #[error(
-        "{part} does not match its SHA-256: the bundle was altered or damaged; re-pack or copy it again"
-    )]
-    #[diagnostic(code(data::models::hash_mismatch))]
+    #[error("{part} does not match its SHA-256: the bundle was altered or damaged")]
+    #[diagnostic(code(data::models::hash_mismatch), help("re-pack or copy it again"))]
     HashMismatch {
         /// Which hash.
         part: HashedPart,
@@ -234,23 +235,22 @@ pub enum BundleError {
         ManifestError,
     ),
     /// The manifest describes another model than the one in the bundle.
-    #[error("the manifest's {field} does not match the model section; re-pack the bundle")]
-    #[diagnostic(code(data::models::manifest_mismatch))]
+    #[error("the manifest's {field} does not match the model section")]
+    #[diagnostic(code(data::models::manifest_mismatch), help("re-pack the bundle"))]
     ManifestMismatch {
         /// `model_sha256` or `model_size`.
         field: &'static str,
     },
     /// The signature does not verify with the key.
-    #[error(
-        "bad signature: the bundle was altered after signing, or the signature is damaged; re-pack and sign it"
-    )]
-    #[diagnostic(code(data::models::bad_signature))]
+    #[error("bad signature: the bundle was altered after signing, or the signature is damaged")]
+    #[diagnostic(code(data::models::bad_signature), help("re-pack and sign it"))]
     BadSignature,
     /// Signed with another key than the one given.
-    #[error(
-        "signed with key {found}, but the key given is {expected}; sign it with the right key or give the right public key"
+    #[error("signed with key {found}, but the key given is {expected}")]
+    #[diagnostic(
+        code(data::models::unknown_key),
+        help("sign it with the right key or give the right public key")
     )]
-    #[diagnostic(code(data::models::unknown_key))]
     UnknownKey {
         /// The key id in the trailer.
         found: KeyId,
@@ -258,16 +258,15 @@ pub enum BundleError {
         expected: KeyId,
     },
     /// Unsigned, and the policy requires a signature.
-    #[error(
-        "the bundle is not signed and a signature is required; sign it with `sentio bundle pack --key` or `sentio bundle sign`"
+    #[error("the bundle is not signed and a signature is required")]
+    #[diagnostic(
+        code(data::models::unsigned_refused),
+        help("sign it with `sentio bundle pack --key` or `sentio bundle sign`")
     )]
-    #[diagnostic(code(data::models::unsigned_refused))]
     UnsignedRefused,
     /// The policy requires a signature but no key was given to check it with.
-    #[error(
-        "a signature is required but no public key was given to check it; pass the public key file"
-    )]
-    #[diagnostic(code(data::models::key_required))]
+    #[error("a signature is required but no public key was given to check it")]
+    #[diagnostic(code(data::models::key_required), help("pass the public key file"))]
     KeyRequired,
     /// Reading the file failed.
     #[error("reading the bundle failed: {0}")]

@@ -56,12 +56,12 @@ pub fn key_id(key: &VerifyingKey) -> KeyId {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum KeyError {
     /// The operating system's random source failed.
-    #[error("could not get random bytes from the operating system: {0}; try again")]
-    #[diagnostic(code(data::models::random))]
+    #[error("could not get random bytes from the operating system: {0}")]
+    #[diagnostic(code(data::models::random), help("try again"))]
     Random(String),
     /// Reading or writing the file failed.
-    #[error("{}: {source}; check the path and its permissions", path.display())]
-    #[diagnostic(code(data::models::io))]
+    #[error("{}: {source}", path.display())]
+    #[diagnostic(code(data::models::io), help("check the path and its permissions"))]
     Io {
         /// The file.
         path: PathBuf,
@@ -70,8 +70,11 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// The file exists: keys are never overwritten.
-    #[error("{} already exists; keys are never overwritten: move it away or choose another path", path.display())]
-    #[diagnostic(code(data::models::exists))]
+    #[error("{} already exists; keys are never overwritten", path.display())]
+    #[diagnostic(
+        code(data::models::exists),
+        help("move it away or choose another path")
+    )]
     Exists {
         /// The file.
         path: PathBuf,

@@ -32,8 +32,11 @@ pub type Figures = BTreeMap<String, Value>;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ManifestError {
     /// Not JSON, or a field has the wrong type or is missing.
-    #[error("manifest is not valid: {0} (fix the JSON; docs/bundle.md lists the fields)")]
-    #[diagnostic(code(data::models::json))]
+    #[error("manifest is not valid: {0}")]
+    #[diagnostic(
+        code(data::models::json),
+        help("fix the JSON; docs/bundle.md lists the fields")
+    )]
     Json(#[from] serde_json::Error),
     /// A field's value breaks a rule.
     #[error("manifest field `{field}` is invalid: {reason}")]

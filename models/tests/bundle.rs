@@ -245,11 +245,10 @@ fn damage_is_named() {
         check_stream(&longer, None),
         Err(BundleError::Layout(_))
     ));
-    let err = check(&damaged(model_at + 5), None).unwrap_err().to_string();
-    assert!(
-        err.contains("model section") && err.contains("again"),
-        "{err}"
-    );
+    let err = check(&damaged(model_at + 5), None).unwrap_err();
+    assert!(err.to_string().contains("model section"), "{err}");
+    let help = miette::Diagnostic::help(&err).map(|h| h.to_string());
+    assert!(help.is_some_and(|h| h.contains("again")), "{err}");
 }
 
 #[test]

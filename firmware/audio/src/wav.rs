@@ -231,6 +231,13 @@ mod tests {
     use std::fs;
     use std::path::PathBuf;
 
+    /// What the error says to do.
+    fn help(err: &AudioError) -> String {
+        miette::Diagnostic::help(err)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    }
+
     fn temp_dir(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("sentio-audio-wav-{name}-{}", std::process::id()));
@@ -354,8 +361,8 @@ mod tests {
         .unwrap();
         let err = read_wav(&mp3).unwrap_err();
         assert!(matches!(err, AudioError::NotWav { .. }), "{err:?}");
-        let text = err.to_string();
-        assert!(text.contains("song.mp3") && text.contains("sox"), "{text}");
+        assert!(err.to_string().contains("song.mp3"), "{err}");
+        assert!(help(&err).contains("sox"), "{err}");
 
         let empty = dir.join("empty.wav");
         fs::write(&empty, b"").unwrap();
@@ -467,7 +474,7 @@ mod tests {
             // hound may refuse the header itself or hand us 12-bit integers; either way the
             // user is told to convert.
             Err(err @ (AudioError::UnsupportedFormat { .. } | AudioError::NotWav { .. })) => {
-                assert!(err.to_string().contains("sox"), "{err}");
+                assert!(help(&err).contains("sox"), "{err}");
             }
             other => panic!("expected an unsupported-format error, got {other:?}"),
         }

@@ -237,8 +237,9 @@ fn invalid_configs_are_refused_with_the_field_named() {
     for (config, field) in cases {
         match FeatureExtractor::new(config) {
             Err(err @ AudioError::InvalidConfig { .. }) => {
-                let text = err.to_string();
-                assert!(text.contains(field) && text.contains("default()"), "{text}");
+                assert!(err.to_string().contains(field), "{err}");
+                let help = miette::Diagnostic::help(&err).map(|h| h.to_string());
+                assert!(help.is_some_and(|h| h.contains("default()")), "{err}");
             }
             Err(other) => panic!("{field}: wrong error {other}"),
             Ok(_) => panic!("{field}: accepted"),

@@ -465,8 +465,11 @@ pub struct TrackInfo {
     /// mid-track), `manual` (the next-track button) or `decode_error`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// A `decode_error`'s message and what to do about the file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
     /// Loudness normalization applied to a started track, dB.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gain_db: Option<f32>,

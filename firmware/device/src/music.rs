@@ -184,16 +184,17 @@ fn track_event(frame: u64, event: TrackEvent) -> Event {
             track: path,
             why,
         } => {
-            let (why, detail) = match why {
-                SkipReason::EndOfTrack => ("end_of_track", None),
-                SkipReason::Dwell => ("dwell", None),
-                SkipReason::Manual => ("manual", None),
-                SkipReason::DecodeError { detail } => ("decode_error", Some(detail)),
+            let (why, detail, help) = match why {
+                SkipReason::EndOfTrack => ("end_of_track", None, None),
+                SkipReason::Dwell => ("dwell", None, None),
+                SkipReason::Manual => ("manual", None, None),
+                SkipReason::DecodeError { detail, help } => ("decode_error", Some(detail), help),
             };
             TrackInfo {
                 track: Some(file_name(&path)),
                 why: Some(why.into()),
                 detail,
+                help,
                 ..track(t_ms, "skipped")
             }
         }

@@ -202,9 +202,13 @@ mod tests {
             ),
         ];
         for (config, expected) in cases {
-            let message = config.validate().unwrap_err().to_string();
-            assert!(message.contains(expected), "{message}");
-            assert!(message.contains("fix the board profile"), "{message}");
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains(expected), "{err}");
+            let help = miette::Diagnostic::help(&err).map(|h| h.to_string());
+            assert!(
+                help.is_some_and(|h| h.contains("fix the board profile")),
+                "{err}"
+            );
         }
     }
 

@@ -38,8 +38,22 @@ pub enum SkipReason {
     Dwell,
     /// [`Player::skip`].
     Manual,
-    /// The file cannot be decoded (at start or part-way); it is not tried again.
-    DecodeError { detail: String },
+    /// The file cannot be decoded (at start or part-way); it is not tried again. `detail` is
+    /// the error's message, `help` what to do about the file.
+    DecodeError {
+        detail: String,
+        help: Option<String>,
+    },
+}
+
+impl SkipReason {
+    /// The skip for a track `error` stopped: its message and its help line.
+    fn decode_error(error: &MusicError) -> SkipReason {
+        SkipReason::DecodeError {
+            detail: error.to_string(),
+            help: miette::Diagnostic::help(error).map(|h| h.to_string()),
+        }
+    }
 }
 
 /// What the player did, for the device's event stream. `t_ms` is on the caller's clock.
@@ -97,7 +111,8 @@ struct Deck {
     scratch: Vec<f32>,
     /// The decoder has nothing more: what is in `fifo` is the rest of the track.
     ended: bool,
-    error: Option<String>,
+    /// Why the decoder stopped early (a [`SkipReason::DecodeError`]).
+    error: Option<SkipReason>,
     /// Loudness normalization, linear.
     gain: f32,
     /// The fade runs from position `fade_from` to `fade_to` (0..=1) over `fade_len` frames,
@@ -420,10 +435,7 @@ impl Player {
         }
         let deck = &self.decks[i];
         if deck.ended && deck.frames(ch) <= crossfade {
-            let why = match self.decks[i].error.take() {
-                Some(detail) => SkipReason::DecodeError { detail },
-                None => SkipReason::EndOfTrack,
-            };
+            let why = self.decks[i].error.take().unwrap_or(SkipReason::EndOfTrack);
             let left = self.decks[i].frames(ch);
             self.switch(i, why, left);
             return;
@@ -579,9 +591,7 @@ impl Player {
                     self.events.push(TrackEvent::Skipped {
                         t_ms,
                         track: pick,
-                        why: SkipReason::DecodeError {
-                            detail: e.to_string(),
-                        },
+                        why: SkipReason::decode_error(&e),
                     });
                 }
             }
@@ -640,7 +650,7 @@ impl Player {
                     }
                     Err(e) => {
                         deck.ended = true;
-                        deck.error = Some(e.to_string());
+                        deck.error = Some(SkipReason::decode_error(&e));
                         self.broken.insert(deck.track.clone());
                     }
                 }
@@ -721,10 +731,7 @@ impl Player {
             let ran_out = deck.ended && deck.frames(ch) == 0;
             if faded_out || ran_out {
                 if !deck.leaving {
-                    let why = match deck.error.take() {
-                        Some(detail) => SkipReason::DecodeError { detail },
-                        None => SkipReason::EndOfTrack,
-                    };
+                    let why = deck.error.take().unwrap_or(SkipReason::EndOfTrack);
                     self.events.push(TrackEvent::Skipped {
                         t_ms,
                         track: deck.track.clone(),

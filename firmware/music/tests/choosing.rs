@@ -192,9 +192,10 @@ fn a_corrupt_file_is_skipped_with_an_event_naming_it_and_the_music_goes_on() {
         let hits: Vec<_> = skips.iter().filter(|s| s.1 == bad).collect();
         assert_eq!(hits.len(), 1, "{bad} skipped once: {skips:?}");
         match &hits[0].2 {
-            SkipReason::DecodeError { detail } => {
+            SkipReason::DecodeError { detail, help } => {
                 assert!(detail.contains(bad), "{detail}");
-                assert!(detail.contains("remove it from the folder"), "{detail}");
+                let help = help.as_deref().unwrap_or_default();
+                assert!(help.contains("remove it from the folder"), "{help}");
             }
             other => panic!("{bad}: {other:?}"),
         }

@@ -295,7 +295,12 @@ fn a_44_1_khz_stereo_file_plays_at_the_right_pitch_on_a_16_khz_mono_speaker() {
 #[test]
 fn a_bad_output_format_is_refused_with_what_to_do() {
     let err = Player::new(sentio_music::MusicConfig::default(), 0, 2).unwrap_err();
-    assert!(err.to_string().contains("pass the speaker's rate"), "{err}");
+    assert!(err.to_string().contains("0 Hz"), "{err}");
+    let help = miette::Diagnostic::help(&err).map(|h| h.to_string());
+    assert!(
+        help.is_some_and(|h| h.contains("pass the speaker's rate")),
+        "{err}"
+    );
     let err = Player::new(sentio_music::MusicConfig::default(), 48_000, 0).unwrap_err();
     assert!(err.to_string().contains("1-8 channels"), "{err}");
 }

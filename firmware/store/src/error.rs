@@ -5,26 +5,30 @@ use std::io;
 use sentio_link::ErrorCode;
 use sentio_models::BundleError;
 
-/// Why a store operation failed. Each says what happened and what to do; [`error_code`]
+/// Why a store operation failed. Each says what happened, its help line what to do; [`error_code`]
 /// gives the [`ErrorCode`] to answer the host with.
 ///
 /// [`error_code`]: StoreError::error_code
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StoreError {
     /// The model name breaks the naming rule.
-    #[error(
-        "invalid model name {name:?}: use 1 to 32 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, without \"..\""
+    #[error("invalid model name {name:?}")]
+    #[diagnostic(
+        code(device::store::bad_name),
+        help(
+            "use 1 to 32 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, without \"..\""
+        )
     )]
-    #[diagnostic(code(device::store::bad_name))]
     BadName {
         /// The name given.
         name: String,
     },
     /// The file does not fit in the store's quota.
-    #[error(
-        "not enough room in the model store: {needed} bytes needed, {available} bytes free; delete a model or flash a smaller one"
+    #[error("not enough room in the model store: {needed} bytes needed, {available} bytes free")]
+    #[diagnostic(
+        code(device::store::quota_exceeded),
+        help("delete a model or flash a smaller one")
     )]
-    #[diagnostic(code(device::store::quota_exceeded))]
     QuotaExceeded {
         /// Bytes the transfer needs.
         needed: u64,
@@ -33,16 +37,19 @@ pub enum StoreError {
         available: u64,
     },
     /// The store has a public key and the file is not a signed bundle.
-    #[error("this device only takes signed bundles; sign the bundle and flash it again")]
-    #[diagnostic(code(device::store::unsigned_refused))]
+    #[error("this device only takes signed bundles")]
+    #[diagnostic(
+        code(device::store::unsigned_refused),
+        help("sign the bundle and flash it again")
+    )]
     UnsignedRefused,
     /// No transfer is open (never begun, committed, aborted, or replaced by another).
-    #[error("no transfer in progress; begin the transfer again")]
-    #[diagnostic(code(device::store::no_transfer))]
+    #[error("no transfer in progress")]
+    #[diagnostic(code(device::store::no_transfer), help("begin the transfer again"))]
     NoTransfer,
     /// A chunk not at the end of what was received.
-    #[error("chunk at offset {offset}, but the store has {expected} bytes; resend from {expected}")]
-    #[diagnostic(code(device::store::out_of_order))]
+    #[error("chunk at offset {offset}, but the store has {expected} bytes")]
+    #[diagnostic(code(device::store::out_of_order), help("resend from {expected}"))]
     OutOfOrder {
         /// Where the chunk was to go.
         offset: u64,
@@ -50,15 +57,15 @@ pub enum StoreError {
         expected: u64,
     },
     /// A chunk past the announced size.
-    #[error("chunk goes past the announced size of {size} bytes; flash the file again")]
-    #[diagnostic(code(device::store::beyond_end))]
+    #[error("chunk goes past the announced size of {size} bytes")]
+    #[diagnostic(code(device::store::beyond_end), help("flash the file again"))]
     BeyondEnd {
         /// The announced size.
         size: u64,
     },
     /// Commit before every byte arrived.
-    #[error("transfer incomplete: {received} of {size} bytes received; send the rest, then commit")]
-    #[diagnostic(code(device::store::incomplete))]
+    #[error("transfer incomplete: {received} of {size} bytes received")]
+    #[diagnostic(code(device::store::incomplete), help("send the rest, then commit"))]
     Incomplete {
         /// Bytes received.
         received: u64,
@@ -67,9 +74,9 @@ pub enum StoreError {
     },
     /// The received file's SHA-256 is not the announced one. The file was discarded.
     #[error(
-        "SHA-256 of the received file is {actual}, not the announced {expected}; the file was damaged on the way and was discarded: flash it again"
+        "SHA-256 of the received file is {actual}, not the announced {expected}; the file was damaged on the way and was discarded"
     )]
-    #[diagnostic(code(device::store::hash_mismatch))]
+    #[diagnostic(code(device::store::hash_mismatch), help("flash it again"))]
     HashMismatch {
         /// Announced, hex.
         expected: String,
@@ -85,10 +92,11 @@ pub enum StoreError {
         BundleError,
     ),
     /// The bundle's manifest names another model than the transfer.
-    #[error(
-        "the bundle holds model {manifest:?} but was sent as {name:?}; flash it under its own name"
+    #[error("the bundle holds model {manifest:?} but was sent as {name:?}")]
+    #[diagnostic(
+        code(device::store::name_mismatch),
+        help("flash it under its own name")
     )]
-    #[diagnostic(code(device::store::name_mismatch))]
     NameMismatch {
         /// The transfer's name.
         name: String,
@@ -96,8 +104,11 @@ pub enum StoreError {
         manifest: String,
     },
     /// No model by that name.
-    #[error("no model {name:?} in the store; list the models to see the names")]
-    #[diagnostic(code(device::store::unknown_model))]
+    #[error("no model {name:?} in the store")]
+    #[diagnostic(
+        code(device::store::unknown_model),
+        help("list the models to see the names")
+    )]
     UnknownModel {
         /// The name given.
         name: String,
@@ -111,18 +122,19 @@ pub enum StoreError {
     },
     /// Activation (or loading) of a version that did not verify.
     #[error(
-        "model {name:?}: the version in that slot did not verify (unsigned or signed with another key?); flash a signed bundle"
+        "model {name:?}: the version in that slot did not verify (unsigned or signed with another key?)"
     )]
-    #[diagnostic(code(device::store::not_verified))]
+    #[diagnostic(code(device::store::not_verified), help("flash a signed bundle"))]
     NotVerified {
         /// The name given.
         name: String,
     },
     /// The storage failed.
-    #[error(
-        "model store: {op} {file}: {source}; check the disk or SD card (the operation may be retried)"
+    #[error("model store: {op} {file}: {source}")]
+    #[diagnostic(
+        code(device::store::io),
+        help("check the disk or SD card (the operation may be retried)")
     )]
-    #[diagnostic(code(device::store::io))]
     Io {
         /// What the store was doing.
         op: &'static str,

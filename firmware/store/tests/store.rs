@@ -314,7 +314,8 @@ fn damaged_transfers_are_discarded() {
     let e = store.commit("fer").unwrap_err();
     assert!(matches!(e, StoreError::HashMismatch { .. }), "{e}");
     assert_eq!(e.error_code(), ErrorCode::HashMismatch);
-    assert!(e.to_string().contains("flash it again"));
+    let help = miette::Diagnostic::help(&e).map(|h| h.to_string());
+    assert!(help.is_some_and(|h| h.contains("flash it again")), "{e}");
     assert_eq!(
         store.commit("fer").unwrap_err().error_code(),
         ErrorCode::UnknownTransfer
@@ -430,7 +431,8 @@ fn storage_errors_are_retryable() {
     fs.fail_at_op(fs.ops());
     let e = store.commit("fer").unwrap_err();
     assert_eq!(e.error_code(), ErrorCode::Storage);
-    assert!(e.to_string().contains("retried"), "{e}");
+    let help = miette::Diagnostic::help(&e).map(|h| h.to_string());
+    assert!(help.is_some_and(|h| h.contains("retried")), "{e}");
     store.commit("fer").unwrap();
     store.activate("fer").unwrap();
     assert_eq!(store.read_active("fer").unwrap(), b);

@@ -31,18 +31,18 @@ use sentio_models::Preprocessing;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum VisionError {
     /// The input shape is not an image's.
-    #[error(
-        "the model's input shape {shape:?} is not an image ([1, C, H, W] with C = 1 or 3); give \
-         the input as a tensor instead (e.g. `--input FILE.npy`)"
+    #[error("the model's input shape {shape:?} is not an image ([1, C, H, W] with C = 1 or 3)")]
+    #[diagnostic(
+        code(data::vision::not_an_image),
+        help("give the input as a tensor instead (e.g. `--input FILE.npy`)")
     )]
-    #[diagnostic(code(data::vision::not_an_image))]
     NotAnImage {
         /// The input shape.
         shape: Vec<usize>,
     },
     /// The file could not be read or decoded.
-    #[error("{path}: {reason}; give a PNG or JPEG image")]
-    #[diagnostic(code(data::vision::decode))]
+    #[error("{path}: {reason}")]
+    #[diagnostic(code(data::vision::decode), help("give a PNG or JPEG image"))]
     Decode {
         /// The image file.
         path: PathBuf,
@@ -338,11 +338,10 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("notes.png");
         std::fs::write(&path, b"not a png").unwrap();
-        let err = decode_image(&path).unwrap_err().to_string();
-        assert!(
-            err.contains("notes.png") && err.contains("PNG or JPEG"),
-            "{err}"
-        );
+        let err = decode_image(&path).unwrap_err();
+        assert!(err.to_string().contains("notes.png"), "{err}");
+        let help = miette::Diagnostic::help(&err).map(|h| h.to_string());
+        assert!(help.is_some_and(|h| h.contains("PNG or JPEG")), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

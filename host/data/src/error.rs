@@ -96,7 +96,7 @@ pub enum DataError {
         source: sentio_audio::AudioError,
     },
     /// An external program this step needs is not installed.
-    #[error("{program} not found: install it with `apt-get install {package}`")]
+    #[error("{program} not found")]
     ProgramMissing {
         /// The program (`espeak-ng`).
         program: String,
