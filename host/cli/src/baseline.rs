@@ -88,6 +88,8 @@ pub fn run(args: &BaselineArgs) -> Result<()> {
     let (parts, how) = args.parts.split(&folder, data.targets());
     if parts.test.is_empty() || parts.train.is_empty() {
         bail!(
+            code = "data::baseline::too_few",
+            help = "use a larger dataset, or another --test-fraction",
             "{} {} are too few for a training and a test part (--test-fraction)",
             data.len(),
             folder.unit()

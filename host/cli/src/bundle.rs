@@ -226,7 +226,10 @@ pub fn run_keys(command: KeysCommand) -> Result<()> {
             for p in [&secret_path, &public_path] {
                 if p.exists() && !force {
                     bail!(
-                        "{} exists; pass --force to overwrite it (bundles signed with the old key will no longer verify against the new one)",
+                        code = "usage::keys::exists",
+                        help = "pass --force to overwrite it (bundles signed with the old key will \
+                                no longer verify against the new one), or choose another --out",
+                        "{} exists",
                         p.display()
                     );
                 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use miette::{IntoDiagnostic as _, Result, WrapErr, bail, miette};
+use miette::{IntoDiagnostic as _, Result, WrapErr, bail};
 use sentio_audio::FeatureExtractor;
 use sentio_data::{AudioFolder, ImageFolder};
 use sentio_infer::Model;
@@ -126,7 +126,10 @@ impl Labelled {
         let images = ImageFolder::open(dir)?;
         if images.samples.is_empty() {
             bail!(
-                "{}: no images or WAV clips in it (expected DIR/<label>/*.png or DIR/<label>/*.wav)",
+                code = "data::eval::empty",
+                help = "a labelled folder holds DIR/<label>/*.png or DIR/<label>/*.wav; make one \
+                        with `sentio data synth` or `sentio data import`",
+                "{}: no images or WAV clips in it",
                 dir.display()
             );
         }
@@ -209,7 +212,9 @@ impl Classifier {
             .unwrap_or(0);
         if outputs != labels.len() {
             bail!(
-                "{} gives {outputs} scores but there are {} labels ({}); give the model's manifest with --manifest",
+                code = "data::eval::output_size",
+                help = "give the model's manifest with --manifest",
+                "{} gives {outputs} scores but there are {} labels ({})",
                 args.model.display(),
                 labels.len(),
                 labels.join(", ")
@@ -219,6 +224,8 @@ impl Classifier {
         for label in folder.labels() {
             let Some(i) = labels.iter().position(|l| l == label) else {
                 bail!(
+                    code = "data::eval::unknown_label",
+                    help = "evaluate on a folder whose label folders are the model's labels",
                     "{}: label `{label}` is not one of the model's ({})",
                     folder.root().display(),
                     labels.join(", ")
@@ -229,20 +236,25 @@ impl Classifier {
         let preprocessing = manifest.as_ref().map(|m| &m.manifest.input.preprocessing);
         let input = match (folder, preprocessing) {
             (Labelled::Images(_), Some(p)) if p.kind == "audio_features" => bail!(
-                "{} takes speech features, {} holds images: give a speech folder (DIR/<label>/*.wav)",
+                code = "usage::eval::images_for_a_speech_model",
+                help = "give a speech folder (DIR/<label>/*.wav)",
+                "{} takes speech features, {} holds images",
                 args.model.display(),
                 folder.root().display()
             ),
             (Labelled::Images(_), p) => Input::Image(ImagePrep::from_manifest(p)),
             (Labelled::Speech(_), Some(p)) => {
                 let ser = SerInput::from_manifest(p)
-                    .map_err(|e| miette!("{}: {e}", args.model.display()))?;
+                    .wrap_err_with(|| args.model.display().to_string())?;
                 let extractor = FeatureExtractor::new(ser.features.clone())
-                    .map_err(|e| miette!("{}: {e}", args.model.display()))?;
+                    .wrap_err_with(|| args.model.display().to_string())?;
                 let needed = [1, ser.frames, ser.features.dims()];
                 if model.input_shape() != needed {
                     bail!(
-                        "{} takes {:?} but its manifest's features make {needed:?}: the manifest is not this model's",
+                        code = "data::eval::manifest_mismatch",
+                        help = "the manifest is not this model's; give the one training wrote \
+                                beside it with --manifest",
+                        "{} takes {:?} but its manifest's features make {needed:?}",
                         args.model.display(),
                         model.input_shape()
                     );
@@ -250,7 +262,9 @@ impl Classifier {
                 Input::Speech(ser, Box::new(extractor))
             }
             (Labelled::Speech(_), None) => bail!(
-                "{}: a speech model needs its manifest (the feature configuration it was trained on); give --manifest",
+                code = "usage::eval::no_manifest",
+                help = "give --manifest (the one training wrote beside the model)",
+                "{}: a speech model needs its manifest (the feature configuration it was trained on)",
                 args.model.display()
             ),
         };
@@ -352,7 +366,12 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         }
     };
     if chosen.is_empty() {
-        bail!("the {:?} part of the split is empty", args.split);
+        bail!(
+            code = "data::eval::empty_split",
+            help = "evaluate on another --split, or on a larger dataset",
+            "the {:?} part of the split is empty",
+            args.split
+        );
     }
     let data = match args.split {
         SplitPart::All => format!("{}", args.data.display()),

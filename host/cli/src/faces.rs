@@ -83,7 +83,9 @@ fn detector(args: &FacesArgs) -> Result<Box<dyn FaceDetector>> {
         Detector::Haar => {
             if !(args.scale_factor > 1.0 && args.scale_factor.is_finite()) {
                 bail!(
-                    "--scale-factor {} must be above 1 (OpenCV's default is 1.1)",
+                    code = "usage::faces::scale_factor",
+                    help = "OpenCV's default is 1.1",
+                    "--scale-factor {} must be above 1",
                     args.scale_factor
                 );
             }
@@ -190,8 +192,9 @@ pub fn print_image(found: &ImageFaces<'_>, as_json: bool) {
 fn expression_model(path: &Path) -> Result<ExpressionModel> {
     let Some(manifest) = crate::infer::find_manifest(path, None)? else {
         bail!(
-            "{}: no manifest beside it (<stem>.manifest.json or manifest.json); write one with `sentio manifest init {}`",
-            path.display(),
+            code = "data::faces::no_manifest",
+            help = format!("write one with `sentio manifest init {}`", path.display()),
+            "{}: no manifest beside it (<stem>.manifest.json or manifest.json)",
             path.display()
         );
     };

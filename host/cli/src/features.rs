@@ -74,7 +74,12 @@ impl Rule {
 fn rule(args: &FeaturesArgs) -> Result<Rule> {
     if let Some(path) = &args.manifest {
         let Some(file) = find_manifest(path, Some(path))? else {
-            bail!("cannot read the manifest {}", path.display());
+            bail!(
+                code = "data::features::no_manifest",
+                help = "check the path; `sentio train ser` writes manifest.json beside the model",
+                "cannot read the manifest {}",
+                path.display()
+            );
         };
         let input =
             SpeechInput::from_manifest(&file.manifest.input.preprocessing).map_err(|e| {
@@ -113,7 +118,7 @@ fn rule(args: &FeaturesArgs) -> Result<Rule> {
             })?;
             config
                 .validate()
-                .map_err(|e| miette!("{}: {e}", path.display()))?;
+                .wrap_err_with(|| path.display().to_string())?;
             Ok(Rule::Plain(config, path.display().to_string()))
         }
     }
@@ -133,23 +138,18 @@ fn pick_columns(names: &[String], wanted: &[String]) -> Result<Vec<usize>> {
             (0..names.len()).filter(|&i| names[i] == w).collect()
         };
         if matches.is_empty() {
+            let name = |n: Option<&String>| n.map(String::as_str).unwrap_or("").to_owned();
             bail!(
-                "--columns: no column `{w}`; the columns are {}..{}, zcr, {}..{}, {}..{} (or `all`, \
-                 or a prefix like `chroma_*`)",
-                names.first().map(String::as_str).unwrap_or(""),
-                names
-                    .iter()
-                    .rfind(|n| n.starts_with("mfcc_"))
-                    .map(String::as_str)
-                    .unwrap_or(""),
-                "chroma_C",
-                "chroma_B",
-                names
-                    .iter()
-                    .find(|n| n.starts_with("logmel_"))
-                    .map(String::as_str)
-                    .unwrap_or(""),
-                names.last().map(String::as_str).unwrap_or(""),
+                code = "usage::features::no_column",
+                help = format!(
+                    "the columns are {}..{}, zcr, chroma_C..chroma_B, {}..{} (or `all`, or a \
+                     prefix like `chroma_*`)",
+                    name(names.first()),
+                    name(names.iter().rfind(|n| n.starts_with("mfcc_"))),
+                    name(names.iter().find(|n| n.starts_with("logmel_"))),
+                    name(names.last()),
+                ),
+                "--columns: no column `{w}`"
             );
         }
         picked.extend(matches);
@@ -199,7 +199,9 @@ pub(crate) fn read_clip(path: &Path, rate: u32) -> Result<Clip> {
     let file_seconds = audio.duration_secs();
     if audio.samples.is_empty() {
         bail!(
-            "{}: the WAV file holds no samples; record or export a clip of at least a few milliseconds",
+            code = "data::features::empty_clip",
+            help = "record or export a clip of at least a few milliseconds",
+            "{}: the WAV file holds no samples",
             path.display()
         );
     }
@@ -328,7 +330,11 @@ fn compute(
 
 pub fn run(args: &FeaturesArgs) -> Result<()> {
     if args.repeat == 0 {
-        bail!("--repeat 0: give at least 1 run");
+        bail!(
+            code = "usage::features::repeat",
+            help = "give at least 1 run",
+            "--repeat 0"
+        );
     }
     let rule = rule(args)?;
     let config = rule.config().clone();

@@ -117,7 +117,7 @@ fn run_all(args: &RunArgs) -> Result<()> {
         match result {
             Ok(results) => {
                 let path = args.junit.join(report_name(&port));
-                std::fs::write(&path, junit_xml(&port, &results))
+                sentio_files::write_bytes_atomically(&path, junit_xml(&port, &results).as_bytes())
                     .file_context(|| format!("cannot write {}", path.display()))?;
                 print!("\n{}", summary(&port, &results));
                 println!("  report: {}", path.display());
@@ -134,7 +134,11 @@ fn run_all(args: &RunArgs) -> Result<()> {
         }
     }
     if failed {
-        bail!("some cases failed (see the table above and the JUnit reports)");
+        bail!(
+            code = "device::hil::cases_failed",
+            help = "see the table above and the JUnit reports",
+            "some cases failed"
+        );
     }
     Ok(())
 }

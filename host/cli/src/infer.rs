@@ -170,14 +170,23 @@ fn npy_samples(path: &Path, shape: &[usize]) -> Result<Vec<Vec<f32>>> {
     let per_row: usize = array.shape.iter().skip(1).product();
     if array.shape.len() < 2 || per_row != len {
         bail!(
-            "{}: the array has shape {:?}; calibration inputs must be [N, ...input shape] with \
-             {len} values per input (input shape {shape:?})",
+            code = "data::infer::calibration_shape",
+            help = format!(
+                "calibration inputs must be [N, ...input shape] with {len} values per input \
+                 (input shape {shape:?})"
+            ),
+            "{}: the array has shape {:?}",
             path.display(),
             array.shape
         );
     }
     if rows == 0 {
-        bail!("{}: the array holds no input (N = 0)", path.display());
+        bail!(
+            code = "data::infer::calibration_empty",
+            help = "give at least one calibration input",
+            "{}: the array holds no input (N = 0)",
+            path.display()
+        );
     }
     Ok(array.data.chunks(len).map(<[f32]>::to_vec).collect())
 }

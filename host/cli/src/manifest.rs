@@ -86,7 +86,9 @@ pub fn manifest_for(args: &InitArgs, model_bytes: &[u8]) -> Result<Manifest> {
     let (set, labels) = label_list(&args.labels);
     if labels.iter().any(String::is_empty) {
         bail!(
-            "--labels {:?}: an empty label; give a label set (fer7, ser8, emoji8) or a comma-separated list",
+            code = "usage::manifest::empty_label",
+            help = "give a label set (fer7, ser8, emoji8) or a comma-separated list",
+            "--labels {:?}: an empty label",
             args.labels
         );
     }
@@ -106,7 +108,9 @@ pub fn manifest_for(args: &InitArgs, model_bytes: &[u8]) -> Result<Manifest> {
         .unwrap_or(0);
     if outputs != labels.len() {
         bail!(
-            "{}: the model's first output has {outputs} values, --labels gives {} labels ({}); give labels that match the output",
+            code = "usage::manifest::label_count",
+            help = "give labels that match the output, one per value",
+            "{}: the model's first output has {outputs} values, --labels gives {} labels ({})",
             args.model.display(),
             labels.len(),
             labels.join(",")
@@ -124,9 +128,13 @@ pub fn manifest_for(args: &InitArgs, model_bytes: &[u8]) -> Result<Manifest> {
             ..Preprocessing::default()
         },
         Err(_) if matches!(args.task, TaskArg::Fer | TaskArg::Emoji) => bail!(
-            "{}: its input {shape:?} is not an image ([1, C, H, W] or [1, H, W, C] with C = 1 or 3), which a {} model needs",
-            args.model.display(),
-            default_name
+            code = "data::manifest::not_an_image",
+            help = format!(
+                "a {default_name} model takes an image ([1, C, H, W] or [1, H, W, C] with C = 1 \
+                 or 3); give --task custom for other models"
+            ),
+            "{}: its input {shape:?} is not an image",
+            args.model.display()
         ),
         Err(_) => Preprocessing::none(),
     };
@@ -167,12 +175,15 @@ fn init(args: &InitArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| default_out(&args.model));
     if out.exists() && !args.force {
         bail!(
-            "{} exists; give --force to replace it, or --out FILE",
+            code = "usage::manifest::exists",
+            help = "give --force to replace it, or --out FILE",
+            "{} exists",
             out.display()
         );
     }
     let json = manifest.to_json_pretty()?;
-    std::fs::write(&out, json + "\n").file_context(|| format!("cannot write {}", out.display()))?;
+    sentio_files::write_bytes_atomically(&out, (json + "\n").as_bytes())
+        .file_context(|| format!("cannot write {}", out.display()))?;
     println!(
         "wrote {} ({} {}, input {:?}, {} labels {})",
         out.display(),

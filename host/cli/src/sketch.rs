@@ -224,6 +224,9 @@ fn accuracy(
     let samples = labelled_samples(dir)?;
     if samples.is_empty() {
         bail!(
+            code = "data::sketch::empty",
+            help = "make frames with `sentio data synth cards` or touch drawings with \
+                    `sentio data synth strokes`",
             "{}: no images or stroke files in the label folders",
             dir.display()
         );

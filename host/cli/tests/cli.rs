@@ -305,7 +305,7 @@ fn rendered_errors_match_their_snapshots_and_exit_codes() {
     std::fs::create_dir(&full).unwrap();
     std::fs::write(full.join("keep.txt"), "not empty").unwrap();
     std::fs::write(dir.path().join("junk.onnx"), b"this is not a model").unwrap();
-    let cases: [(&str, &[&str], i32); 6] = [
+    let cases: [(&str, &[&str], i32); 8] = [
         (
             "port_not_found",
             &["info", "--port", "/dev/ttyDOES-NOT-EXIST"],
@@ -340,6 +340,13 @@ fn rendered_errors_match_their_snapshots_and_exit_codes() {
             &["flash", "--port", "/dev/null"],
             2,
         ),
+        // The tool's own checks of an argument are usage errors too, with a help line.
+        (
+            "features_repeat_zero",
+            &["features", "--repeat", "0", "voice.wav"],
+            2,
+        ),
+        ("run_input_kind", &["run", "junk.onnx", "notes.abc"], 2),
     ];
     for (name, args, code) in cases {
         let out = sentio_in(dir.path(), args);

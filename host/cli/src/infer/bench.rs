@@ -99,15 +99,19 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let mut quantize_time = None;
     let precision = match (args.precision, already_int8) {
         (Some(PrecisionArg::F32), true) => bail!(
-            "{} is already an int8 model; bench the f32 model it came from for f32",
+            code = "usage::bench::already_int8",
+            help = "bench the f32 model it came from for f32",
+            "{} is already an int8 model",
             path.display()
         ),
         (Some(PrecisionArg::Int8), false) => {
             let Some(calib) = &args.calib else {
                 bail!(
-                    "{} is an f32 model: --precision int8 quantizes it first and needs calibration \
-                     inputs, --calib FILE.npy of shape [N, ...input shape] (or quantize it once \
-                     with `sentio quantize` and bench the int8 file)",
+                    code = "usage::bench::no_calibration",
+                    help = "give --calib FILE.npy of shape [N, ...input shape], or quantize it \
+                            once with `sentio quantize` and bench the int8 file",
+                    "{} is an f32 model: --precision int8 quantizes it first and needs \
+                     calibration inputs",
                     path.display()
                 );
             };
@@ -125,7 +129,11 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let budget = match (args.runs, args.seconds) {
         (Some(n), _) => Budget::Runs(n.max(1)),
         (None, Some(s)) if s > 0.0 && s.is_finite() => Budget::Time(Duration::from_secs_f64(s)),
-        (None, Some(s)) => bail!("--seconds {s}: give a positive number of seconds"),
+        (None, Some(s)) => bail!(
+            code = "usage::bench::seconds",
+            help = "give a positive number of seconds",
+            "--seconds {s}"
+        ),
         (None, None) => Budget::Runs(200),
     };
     let bench_options = BenchOptions {

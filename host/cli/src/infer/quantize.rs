@@ -115,6 +115,8 @@ pub fn quantize_cmd(args: &QuantizeArgs) -> Result<()> {
     let mut f32_model = Model::load(&bytes, &options)?;
     if quantize::is_quantized(&bytes) {
         bail!(
+            code = "usage::quantize::already_int8",
+            help = "quantize the f32 model it came from",
             "{} is already quantized (it holds QLinear ops)",
             path.display()
         );
@@ -140,7 +142,9 @@ pub fn quantize_cmd(args: &QuantizeArgs) -> Result<()> {
         (Some(dir), _) => match ImageDir::open(dir, labels.as_deref())? {
             ImageDir::Labelled(set) => Some(set),
             ImageDir::Loose { .. } => bail!(
-                "--eval {}: needs a labelled ImageFolder (DIR/<label>/*.png), found loose images",
+                code = "usage::quantize::eval_unlabelled",
+                help = "give a labelled ImageFolder (DIR/<label>/*.png)",
+                "--eval {}: found loose images, not label folders",
                 dir.display()
             ),
         },
@@ -156,6 +160,8 @@ pub fn quantize_cmd(args: &QuantizeArgs) -> Result<()> {
                 .unwrap_or(0);
             if set.labels.len() > classes {
                 bail!(
+                    code = "data::quantize::classes",
+                    help = "evaluate on a set made for this model (its labels, in its order)",
                     "{}: {} classes ({}) but the model has {classes} outputs",
                     set.root.display(),
                     set.labels.len(),

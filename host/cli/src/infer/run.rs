@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use miette::{IntoDiagnostic as _, Result, WrapErr, bail, miette};
+use miette::{IntoDiagnostic as _, Result, WrapErr, bail};
 use sentio_audio::{FeatureExtractor, FeatureMatrix, SpeechInput};
 use sentio_data::IMAGE_EXTENSIONS;
 use sentio_infer::npy;
@@ -92,13 +92,18 @@ impl RunSource {
                 "wav" => RunSource::Audio(p.clone()),
                 e if IMAGE_EXTENSIONS.contains(&e) => RunSource::Image(p.clone()),
                 _ => bail!(
-                    "{}: cannot tell the kind of input from its extension; give it as --input \
-                     FILE.npy, --image FILE.png or --audio FILE.wav",
+                    code = "usage::run::input_kind",
+                    help = "give it as --input FILE.npy, --image FILE.png or --audio FILE.wav",
+                    "{}: cannot tell the kind of input from its extension",
                     p.display()
                 ),
             },
             (None, None, None, None) => {
-                bail!("give the input: FILE.npy, FILE.png or FILE.wav (or --input/--image/--audio)")
+                bail!(
+                    code = "usage::run::no_input",
+                    help = "give FILE.npy, FILE.png or FILE.wav (or --input/--image/--audio)",
+                    "no input to run the model on"
+                )
             }
         })
     }
@@ -131,7 +136,7 @@ fn speech_rule(model: &Path, manifest: Option<&ManifestFile>, wav: &Path) -> Res
             p.kind
         );
     }
-    SpeechInput::from_manifest(p).map_err(|e| miette!("{}: {e}", m.path.display()))
+    SpeechInput::from_manifest(p).wrap_err_with(|| m.path.display().to_string())
 }
 
 /// A speech clip as the model's input: the features of its window, and what was done.
@@ -152,9 +157,10 @@ fn speech_tensor(
     let have: usize = model.input_shape().iter().product();
     if have != needed {
         bail!(
+            code = "data::run::manifest_mismatch",
+            help = "the manifest is not this model's; give the right one with --manifest",
             "{} takes {:?} ({have} values) but its manifest's rule makes {} frames x {dims} \
-             features ({needed} values): the manifest is not this model's; give the right one \
-             with --manifest",
+             features ({needed} values)",
             model_path.display(),
             model.input_shape(),
             input.frames
@@ -239,7 +245,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
             speech_json = Some(run.json);
             (run.features, path.clone(), run.kind)
         }
-        (RunSource::Audio(_), None) => bail!("a WAV clip needs a speech model"),
+        (RunSource::Audio(_), None) => bail!(
+            code = "usage::run::audio_without_speech_model",
+            help = "run a speech model on it (one whose manifest has preprocessing kind \
+                    `audio_features`), or give the input as --input FILE.npy",
+            "a WAV clip needs a speech model"
+        ),
     };
     let read_input = read_start.elapsed();
     let outputs = model.run(&input)?;
