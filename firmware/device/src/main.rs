@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Parser, ValueEnum};
 use miette::{IntoDiagnostic as _, WrapErr as _};
 use sentio_boards::{BoardProfile, CameraDriver, FaceDetectorKind};
+use sentio_diagnostics::FileContext as _;
 use sentio_hal::sim::Pacing;
 use sentio_hal::{Clock, Speaker as _, SystemClock, VirtualClock};
 use sentiod::app::AppOptions;
@@ -312,8 +313,7 @@ fn real_main() -> miette::Result<()> {
             };
             if let Some(dir) = &options.debug_audio {
                 std::fs::create_dir_all(dir)
-                    .into_diagnostic()
-                    .wrap_err_with(|| format!("cannot create --debug-audio {}", dir.display()))?;
+                    .file_context(|| format!("cannot create --debug-audio {}", dir.display()))?;
             }
             let registry = link.as_ref().map(|l| l.registry.clone());
             let consent =

@@ -18,7 +18,8 @@ mod train;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use miette::{IntoDiagnostic as _, WrapErr as _};
+use miette::IntoDiagnostic as _;
+use sentio_diagnostics::FileContext as _;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -171,9 +172,7 @@ fn man_pages(out: Option<&std::path::Path>) -> miette::Result<()> {
             .render(&mut std::io::stdout())
             .into_diagnostic();
     };
-    std::fs::create_dir_all(dir)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir).file_context(|| format!("cannot create {}", dir.display()))?;
     let mut pages = vec![("sentio".to_string(), command.clone())];
     for sub in command.get_subcommands() {
         pages.push((format!("sentio-{}", sub.get_name()), sub.clone()));
@@ -186,8 +185,7 @@ fn man_pages(out: Option<&std::path::Path>) -> miette::Result<()> {
             .into_diagnostic()?;
         let path = dir.join(format!("{name}.1"));
         sentio_files::write_bytes_atomically(&path, &bytes)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+            .file_context(|| format!("cannot write {}", path.display()))?;
     }
     println!("man pages written to {}", dir.display());
     Ok(())
