@@ -30,10 +30,13 @@ pub fn write_atomically(
         .unwrap_or_default();
     // A dot and the target's name, so a leftover from a killed process is recognisable and
     // hidden; tempfile adds random letters so two writers never share one.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    if let Some(permissions) = permissions_for(path) {
+        builder.permissions(permissions);
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     write(tmp.as_file_mut())?;
     tmp.as_file_mut().flush()?;
     tmp.as_file().sync_all()?;
@@ -44,6 +47,29 @@ pub fn write_atomically(
 /// [`write_atomically`] for contents already in memory.
 pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomically(path, |file| file.write_all(bytes))
+}
+
+/// The mode the new file gets: a replaced file keeps its own (a private file stays private);
+/// a new one gets what `File::create` gives, 0666 less the umask (0644 usually). tempfile's
+/// default, 0600, would hide display frames, models and reports from every other user.
+fn permissions_for(path: &Path) -> Option<std::fs::Permissions> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Some(meta.permissions()),
+        _ => new_file_permissions(),
+    }
+}
+
+#[cfg(unix)]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    // open(2) applies the umask to this, as it does for `File::create`.
+    Some(std::fs::Permissions::from_mode(0o666))
+}
+
+/// Elsewhere tempfile's default is a plain writable file.
+#[cfg(not(unix))]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    None
 }
 
 /// Makes the rename durable: on Linux a rename is in the folder's data, not the file's.
@@ -97,6 +123,30 @@ mod tests {
         assert_eq!(err.as_deref(), Some("encoder failed"));
         assert_eq!(std::fs::read(&path)?, b"old");
         assert_eq!(entries(dir.path()), ["curves.png"]);
+        Ok(())
+    }
+
+    /// A new file gets `File::create`'s mode (0666 less the umask), not tempfile's 0600; a
+    /// replaced file keeps its own.
+    #[cfg(unix)]
+    #[test]
+    fn new_files_get_the_usual_mode_and_replaced_files_keep_theirs() -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        let plain = dir.path().join("plain.txt");
+        std::fs::write(&plain, b"x")?;
+        let fresh = dir.path().join("frame.png");
+        write_bytes_atomically(&fresh, b"png")?;
+        assert_eq!(mode(&fresh)?, mode(&plain)?);
+        let private = dir.path().join("private.json");
+        std::fs::write(&private, b"old")?;
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600))?;
+        write_bytes_atomically(&private, b"new")?;
+        assert_eq!(mode(&private)?, 0o600);
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o644))?;
+        write_bytes_atomically(&private, b"newer")?;
+        assert_eq!(mode(&private)?, 0o644);
         Ok(())
     }
 

@@ -102,13 +102,16 @@ pub fn run(args: &SketchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes the drawing the model saw last, if it saw one.
+/// Writes the drawing the model saw last, if it saw one, as a PNG (whole or not at all).
 fn dump(model: &SketchModel, path: &Path) -> Result<()> {
     if let Some(drawing) = model.last_drawing() {
+        let mut png = std::io::Cursor::new(Vec::new());
         drawing
-            .save(path)
+            .write_to(&mut png, image::ImageFormat::Png)
             .into_diagnostic()
-            .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+            .wrap_err("cannot encode the drawing as PNG")?;
+        sentio_files::write_bytes_atomically(path, png.get_ref())
+            .file_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }
