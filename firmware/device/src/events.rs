@@ -110,8 +110,9 @@ pub enum Event {
         outcome: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         restored: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
+        /// Why it failed: `reason`, and the error's `code` and `help` when it has them.
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        why: Option<Refusal>,
     },
     /// Input injection (hardware-in-the-loop) started or ended: while active, what the host
     /// streams over the link replaces the camera and the microphone.

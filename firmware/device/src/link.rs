@@ -20,7 +20,7 @@ use sentio_server::{LinkServer, ServeExit, ServerConfig, monotonic_ms, serve};
 use sentio_store::{CheckOutcome, DirFs, Store, StoreConfig};
 use serialport::{SerialPort, TTYPort};
 
-use crate::events::Event;
+use crate::events::{Event, Refusal};
 use crate::inject::Injection;
 
 /// How long a read on the serial device waits before the loop goes round (retransmissions and
@@ -274,16 +274,26 @@ fn self_check(
     report: &impl Fn(Event),
 ) {
     let origin = format!("store:{name}");
+    // The store keeps the reason as text; the event also carries the error's code and help.
+    let mut failure: Option<Refusal> = None;
     let outcome = store.check_active(name, |bundle| {
-        crate::models::self_check(bundle, &origin, options)
+        crate::models::self_check(bundle, &origin, options).map_err(|why| {
+            let reason = why.reason.clone();
+            failure = Some(why);
+            reason
+        })
     });
+    let why = |reason: String| match failure.clone() {
+        Some(why) if why.reason == reason => why,
+        _ => Refusal::said(reason),
+    };
     let event = match outcome {
         Ok(CheckOutcome::Passed { version }) => Event::ModelSelfCheck {
             name: name.into(),
             version,
             outcome: "passed".into(),
             restored: None,
-            reason: None,
+            why: None,
         },
         Ok(CheckOutcome::RolledBack {
             failed,
@@ -294,14 +304,14 @@ fn self_check(
             version: failed,
             outcome: "rolled_back".into(),
             restored: Some(restored),
-            reason: Some(reason),
+            why: Some(why(reason)),
         },
         Ok(CheckOutcome::FailedNoPrevious { version, reason }) => Event::ModelSelfCheck {
             name: name.into(),
             version,
             outcome: "failed_no_previous".into(),
             restored: None,
-            reason: Some(reason),
+            why: Some(why(reason)),
         },
         Err(e) => Event::refused("self-check", &origin, &e),
     };

@@ -9,6 +9,8 @@ use sentio_infer::{KernelsMode, LoadOptions, PlanCache};
 use sentio_models::{BundleView, Manifest, Task};
 use sentio_vision::expression::ExpressionModel;
 
+use crate::events::Refusal;
+
 /// A model file as read, before it is checked and loaded.
 #[derive(Clone, Debug)]
 pub struct ModelFile {
@@ -180,37 +182,38 @@ impl ModelFile {
 /// The device's self-check of a bundle the host activated (the commit point of an update, see
 /// `sentio_store::Store::check_active`): it loads for its task, and one run on a neutral input
 /// (mid-gray face crop, a window of silence) gives one finite score per label. Tasks the device
-/// does not run yet are stored without a check.
-pub fn self_check(bundle: &[u8], origin: &str, options: &LoadOptions) -> Result<(), String> {
-    let file = ModelFile::from_bundle(bundle, origin.to_string()).map_err(|e| e.to_string())?;
+/// does not run yet are stored without a check. A failure says why, with the error's code and
+/// help line when it has them.
+pub fn self_check(bundle: &[u8], origin: &str, options: &LoadOptions) -> Result<(), Refusal> {
+    let file = ModelFile::from_bundle(bundle, origin.to_string()).map_err(|e| Refusal::of(&e))?;
     let labels = file.manifest.labels.labels.len();
     let scores = match file.manifest.task {
         Task::Fer => {
-            let mut model = file.expression(options).map_err(|e| e.to_string())?;
+            let mut model = file.expression(options).map_err(|e| Refusal::of(&e))?;
             let crop = image::RgbImage::from_pixel(64, 64, image::Rgb([128, 128, 128]));
-            model.scores(&crop).map_err(|e| e.to_string())?
+            model.scores(&crop).map_err(|e| Refusal::of(&e))?
         }
         Task::Ser => {
-            let mut model = file.speech(options).map_err(|e| e.to_string())?;
+            let mut model = file.speech(options).map_err(|e| Refusal::of(&e))?;
             let silence = vec![0.0; model.input.window()];
-            model.scores(&silence).map_err(|e| e.to_string())?
+            model.scores(&silence).map_err(|e| Refusal::of(&e))?
         }
         Task::Emoji => {
             let mut model = file
                 .sketch(options, sentio_infer::Precision::F32)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| Refusal::of(&e))?;
             let paper = image::GrayImage::from_pixel(64, 64, image::Luma([255]));
-            model.scores(&paper).map_err(|e| e.to_string())?
+            model.scores(&paper).map_err(|e| Refusal::of(&e))?
         }
         Task::Anp => {
-            let mut model = file.anp(options).map_err(|e| e.to_string())?;
+            let mut model = file.anp(options).map_err(|e| Refusal::of(&e))?;
             let grey = image::RgbImage::from_pixel(64, 64, image::Rgb([128, 128, 128]));
-            model.scores(&grey).map_err(|e| e.to_string())?
+            model.scores(&grey).map_err(|e| Refusal::of(&e))?
         }
         _ => return Ok(()),
     };
     if scores.len() != labels || !scores.iter().all(|s| s.is_finite()) {
-        return Err(format!(
+        return Err(Refusal::said(format!(
             "a run gave {} scores ({}) for {labels} labels",
             scores.len(),
             if scores.iter().all(|s| s.is_finite()) {
@@ -218,7 +221,7 @@ pub fn self_check(bundle: &[u8], origin: &str, options: &LoadOptions) -> Result<
             } else {
                 "some not finite"
             }
-        ));
+        )));
     }
     Ok(())
 }

@@ -538,6 +538,12 @@ fn a_flashed_model_that_fails_its_self_check_is_rolled_back_and_the_device_keeps
         check["reason"].as_str().unwrap().contains("store:fer"),
         "{check}"
     );
+    // With the error's code and what to do about it.
+    assert!(
+        check["code"].as_str().unwrap().starts_with("data::"),
+        "{check}"
+    );
+    assert!(check["help"].is_string(), "{check}");
     let loaded = device.wait_for(is("model_loaded"));
     assert_eq!(loaded["version"], "1.0.0", "the good model is what runs");
     let active = conn.inspect("fer", Slot::Active).unwrap();
