@@ -64,10 +64,7 @@ impl SceneCaptions {
             Ok(scores) => scores,
             Err(e) => {
                 if !self.failed {
-                    emit(Event::DeviceError {
-                        device: "ANP tagger".into(),
-                        message: e.to_string(),
-                    });
+                    emit(Event::device_error("ANP tagger", &e));
                 }
                 self.failed = true;
                 return;

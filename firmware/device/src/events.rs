@@ -192,7 +192,15 @@ pub enum Event {
     },
     /// A device or model failed while running; the device runs on without it until it works
     /// again (said once per failure).
-    DeviceError { device: String, message: String },
+    DeviceError {
+        device: String,
+        message: String,
+        /// The error's code and what to do, when it has them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        help: Option<String>,
+    },
     /// The device loop ended.
     Stop {
         frames: u64,
@@ -357,6 +365,17 @@ impl Event {
         }
     }
 
+    /// `device_error` for `device`: `error`'s message and causes, its code and its help line.
+    pub fn device_error(device: &str, error: &dyn Diagnostic) -> Event {
+        let why = Refusal::of(error);
+        Event::DeviceError {
+            device: device.into(),
+            message: why.reason,
+            code: why.code,
+            help: why.help,
+        }
+    }
+
     /// A `model_refused` event that says what the pipeline keeps in the refused one's place.
     pub fn keeping(self, kept: Option<String>) -> Event {
         match self {
@@ -420,6 +439,29 @@ pub fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_in_events_carry_their_code_and_help() {
+        let error = sentio_music::MusicError::InvalidOutput {
+            rate: 0,
+            channels: 2,
+        };
+        assert_eq!(
+            Event::device_error("speaker", &error).to_json(),
+            r#"{"event":"device_error","device":"speaker","message":"cannot render 0 Hz with 2 channels: allowed 8000-192000 Hz and 1-8 channels","code":"data::music::invalid_output","help":"pass the speaker's rate and channel count"}"#
+        );
+        assert_eq!(
+            Event::refused("music", "profile [music]", &error)
+                .keeping(Some("silence".into()))
+                .to_json(),
+            r#"{"event":"model_refused","role":"music","origin":"profile [music]","reason":"cannot render 0 Hz with 2 channels: allowed 8000-192000 Hz and 1-8 channels","code":"data::music::invalid_output","help":"pass the speaker's rate and channel count","keeps":"silence"}"#
+        );
+        // A reason in words has neither.
+        assert_eq!(
+            Event::refused_for("injected camera", "link", Refusal::said("too big")).to_json(),
+            r#"{"event":"model_refused","role":"injected camera","origin":"link","reason":"too big"}"#
+        );
+    }
 
     #[test]
     fn events_serialise_with_their_tag() {

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use embedded_graphics::prelude::*;
+use sentio_diagnostics::Diagnostic;
 use sentio_hal::{Frame, Pointer, PointerEvent, StrokeCollector};
 use sentio_mood::{Mood, MoodEngine};
 use sentio_ui::{Palette, PreviewStats, SketchScreen, SketchState, SketchView};
@@ -122,10 +123,7 @@ impl SketchPipeline {
         if let Err(e) = pointer.poll(input.now, &mut self.events) {
             // Said once; a touch panel that comes back is read again.
             if !self.pointer_failed {
-                emit(Event::DeviceError {
-                    device: "pointer".into(),
-                    message: e.to_string(),
-                });
+                emit(Event::device_error("pointer", &e));
             }
             self.pointer_failed = true;
             return;
@@ -149,7 +147,7 @@ impl SketchPipeline {
                 self.pending = None;
                 self.show(reading, Source::Touch, input, emit);
             }
-            Err(e) => self.model_error(e.to_string(), emit),
+            Err(e) => self.model_error(&e, emit),
         }
     }
 
@@ -168,7 +166,7 @@ impl SketchPipeline {
         self.reads += 1;
         let reading = match reading {
             Some(Ok(reading)) => reading,
-            Some(Err(e)) => return self.model_error(e.to_string(), emit),
+            Some(Err(e)) => return self.model_error(&e, emit),
             None => return,
         };
         let k = key(&reading);
@@ -182,12 +180,9 @@ impl SketchPipeline {
         }
     }
 
-    fn model_error(&mut self, message: String, emit: &mut dyn FnMut(Event)) {
+    fn model_error(&mut self, error: &dyn Diagnostic, emit: &mut dyn FnMut(Event)) {
         if !self.model_failed {
-            emit(Event::DeviceError {
-                device: "emoji model".into(),
-                message,
-            });
+            emit(Event::device_error("emoji model", error));
         }
         self.model_failed = true;
     }
