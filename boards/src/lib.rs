@@ -94,8 +94,8 @@ impl BoardProfile {
     /// A built-in name (`"sim"`, `"rpi4"`, ...) or a path to a .toml file (anything containing
     /// `/` or ending in `.toml` is a path).
     ///
-    /// Built-in profiles resolve relative media paths against this crate's folder (`boards/`),
-    /// files against the folder the file is in.
+    /// Built-in profiles resolve relative media paths against [`builtin_base_dir`], files
+    /// against the folder the file is in.
     pub fn load(name_or_path: &str) -> Result<BoardProfile, ProfileError> {
         if is_path(name_or_path) {
             let path = Path::new(name_or_path);
@@ -119,7 +119,7 @@ impl BoardProfile {
             Some((name, text)) => BoardProfile::from_str(
                 text,
                 ProfileOrigin::BuiltIn((*name).to_owned()),
-                Path::new(env!("CARGO_MANIFEST_DIR")),
+                &builtin_base_dir(),
             ),
             None => Err(unknown_board(name_or_path)),
         }
@@ -169,6 +169,30 @@ impl BoardProfile {
     /// `"silence"`, and not device nodes or ALSA names).
     pub fn resolve(&self, path: &str) -> PathBuf {
         join_relative(&self.base_dir, PathBuf::from(path))
+    }
+}
+
+/// The folder a built-in profile's relative paths (the sim camera frames and voice, `../models/zoo`)
+/// resolve against: this crate's folder (`boards/`) when it exists, as on the machine that built
+/// the binary; else, for an installed binary, `<prefix>/share/sentio/boards` beside its
+/// `<prefix>/bin` (the .deb ships the sim media there), when that exists. A binary copied
+/// elsewhere gets the source folder, whose missing media then show in the errors.
+pub fn builtin_base_dir() -> PathBuf {
+    let exe = std::env::current_exe().ok();
+    choose_builtin_base_dir(Path::new(env!("CARGO_MANIFEST_DIR")), exe.as_deref())
+}
+
+fn choose_builtin_base_dir(source_dir: &Path, exe: Option<&Path>) -> PathBuf {
+    if source_dir.is_dir() {
+        return source_dir.to_path_buf();
+    }
+    let installed = exe
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .map(|prefix| prefix.join("share/sentio/boards"));
+    match installed {
+        Some(dir) if dir.is_dir() => dir,
+        _ => source_dir.to_path_buf(),
     }
 }
 
@@ -222,6 +246,21 @@ mod tests {
         assert!(is_path("/etc/sentio/board"));
         assert!(!is_path("rpi4"));
         assert!(!is_path("jetson-orin-nano"));
+    }
+
+    #[test]
+    fn builtin_base_dir_is_the_source_folder_then_the_installed_share_folder() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let source = root.path().join("build/boards");
+        let exe = root.path().join("usr/bin/sentiod");
+        let share = root.path().join("usr/share/sentio/boards");
+        // Neither exists: the source folder, so errors name the path the profile meant.
+        assert_eq!(choose_builtin_base_dir(&source, Some(&exe)), source);
+        std::fs::create_dir_all(&share).expect("mkdir share");
+        assert_eq!(choose_builtin_base_dir(&source, Some(&exe)), share);
+        assert_eq!(choose_builtin_base_dir(&source, None), source);
+        std::fs::create_dir_all(&source).expect("mkdir source");
+        assert_eq!(choose_builtin_base_dir(&source, Some(&exe)), source);
     }
 
     #[test]
