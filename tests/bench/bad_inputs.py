@@ -35,6 +35,8 @@ DEVICE = ["--pace", "fast", "--frames", "5", "--no-link", "--no-beep",
           "--store", "{tmp}/store"]
 SIM_PROFILE = (ROOT / "boards/profiles/sim.toml").read_text()
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# tracing's timestamp at the start of a log line: differs on every run, says nothing here.
+LOG_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\s+", re.MULTILINE)
 # Words a help line uses to say what to do.
 FIX_WORDS = re.compile(r"help:|hint:|\b(try|check|convert|use|pass|run|add|remove|set|give|make|"
                        r"rename|install|expected|allowed|did you mean|fetch|re-?export|re-?pack|"
@@ -328,7 +330,7 @@ def run_case(case, tmp):
         code = None
         out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         err = (e.stderr or b"").decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
-    err, out = ANSI.sub("", err), ANSI.sub("", out)
+    err, out = LOG_TIME.sub("", ANSI.sub("", err)), ANSI.sub("", out)
     lines = [line.rstrip() for line in err.splitlines() if line.strip()]
     if code == 0 and not case["show"]:
         lines += [line for line in out.splitlines()
