@@ -10,7 +10,7 @@ use sentio_data::{BadRows, import, synth};
 
 #[derive(Subcommand, Debug)]
 pub enum DataCommand {
-    /// Generate a procedural dataset (DIR/<label>/*.png or *.wav + dataset.json).
+    /// Generate a procedural dataset (`DIR/<label>/*.png` or `*.wav` + `dataset.json`).
     Synth(SynthArgs),
     /// Convert a public dataset into the project's layout (docs/datasets.md).
     Import(ImportArgs),

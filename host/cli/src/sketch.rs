@@ -21,8 +21,8 @@ pub struct SketchArgs {
     /// Camera frames (PNG or JPEG) with a drawn card in view.
     #[arg(value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
-    /// A folder of labelled frames (DIR/<emoji8 label>/*.png) or stroke files
-    /// (DIR/<label>/*.json, from `sentio data synth strokes`): print the accuracy.
+    /// A folder of labelled frames (`DIR/<emoji8 label>/*.png`) or stroke files
+    /// (`DIR/<label>/*.json`, from `sentio data synth strokes`): print the accuracy.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// Stroke files (touch drawings; docs/boards.md describes the format): each drawing in
