@@ -35,6 +35,6 @@ pub use features::{
 pub use resample::resample;
 pub use rms::rms;
 pub use vad::{Vad, VadConfig, detect_speech, speech_span};
-pub use wav::{Audio, decode_wav, read_wav, write_wav};
-pub use window::{SpeechInput, fit_frames};
+pub use wav::{Audio, decode_wav, decode_wav_with_channels, read_wav, write_wav};
+pub use window::{SpeechInput, WindowPlace, fit_frames};
 pub use zcr::zero_crossing_rate;

@@ -53,6 +53,15 @@ pub fn read_wav(path: impl AsRef<Path>) -> Result<Audio, AudioError> {
 
 /// [`read_wav`] from any reader (bytes in memory, a pipe); `source` only names it in errors.
 pub fn decode_wav(reader: impl std::io::Read, source: &Path) -> Result<Audio, AudioError> {
+    decode_wav_with_channels(reader, source).map(|(audio, _)| audio)
+}
+
+/// [`decode_wav`], and the channel count the file had before they were mixed to mono (for a
+/// tool that says what it did to the clip).
+pub fn decode_wav_with_channels(
+    reader: impl std::io::Read,
+    source: &Path,
+) -> Result<(Audio, u16), AudioError> {
     let path = source;
     let reader = WavReader::new(reader).map_err(|err| header_error(path, err))?;
     let spec = reader.spec();
@@ -77,10 +86,11 @@ pub fn decode_wav(reader: impl std::io::Read, source: &Path) -> Result<Audio, Au
             value: interleaved[index],
         });
     }
-    Ok(Audio {
+    let audio = Audio {
         samples: mix_to_mono(&interleaved, usize::from(spec.channels)),
         sample_rate: spec.sample_rate,
-    })
+    };
+    Ok((audio, spec.channels))
 }
 
 fn decode_samples<R: std::io::Read>(
@@ -303,6 +313,9 @@ mod tests {
         let audio = read_wav(&path).unwrap();
         assert_eq!(audio.samples, vec![0.0, 0.75, -0.5]);
         assert!((audio.duration_secs() - 3.0 / 22050.0).abs() < 1e-12);
+        let bytes = std::fs::read(&path).unwrap();
+        let (same, channels) = decode_wav_with_channels(&bytes[..], &path).unwrap();
+        assert_eq!((same.samples, channels), (audio.samples.clone(), 2));
         let at_16k = audio.resampled(16000);
         assert_eq!((at_16k.sample_rate, at_16k.samples.len()), (16000, 2));
     }

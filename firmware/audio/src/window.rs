@@ -19,6 +19,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::{AudioError, FeatureConfig, FeatureExtractor, FeatureMatrix, VadConfig, speech_span};
 
+/// Where a clip's model window lies in it, in samples (see [`SpeechInput::place`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowPlace {
+    /// The span the VAD kept (the whole clip without `trim_silence`).
+    pub speech: Range<usize>,
+    /// The clip samples in the window.
+    pub clip: Range<usize>,
+    /// Zeros appended after them to fill the window.
+    pub padding: usize,
+}
+
 /// The input rule of a speech model: its features, its frame count and whether silence is
 /// trimmed first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,19 +130,37 @@ impl SpeechInput {
         speech_span(samples, self.features.sample_rate, &VadConfig::default())
     }
 
+    /// The samples of `speech` (already trimmed) that make the model window: its middle
+    /// `window()` samples, or all of them when it is shorter (then followed by `padding` zeros).
+    fn fit_range(&self, speech_len: usize) -> (Range<usize>, usize) {
+        let n = self.window();
+        if speech_len >= n {
+            let start = (speech_len - n) / 2;
+            (start..start + n, 0)
+        } else {
+            (0..speech_len, n - speech_len)
+        }
+    }
+
     /// The model window of `speech` (already trimmed): its middle `window()` samples, or the
     /// samples followed by zeros.
     pub fn fit(&self, speech: &[f32]) -> Vec<f32> {
-        let n = self.window();
-        if speech.len() >= n {
-            let start = (speech.len() - n) / 2;
-            speech[start..start + n].to_vec()
-        } else {
-            let mut out = Vec::with_capacity(n);
-            out.extend_from_slice(speech);
-            out.resize(n, 0.0);
-            out
-        }
+        let (kept, padding) = self.fit_range(speech.len());
+        let mut out = Vec::with_capacity(kept.len() + padding);
+        out.extend_from_slice(&speech[kept]);
+        out.resize(out.len() + padding, 0.0);
+        out
+    }
+
+    /// Where the model window of a whole clip lies in it (what [`SpeechInput::window_of`] cuts).
+    pub fn place(&self, samples: &[f32]) -> Result<WindowPlace, AudioError> {
+        let speech = self.speech_span(samples)?;
+        let (kept, padding) = self.fit_range(speech.len());
+        Ok(WindowPlace {
+            clip: speech.start + kept.start..speech.start + kept.end,
+            speech,
+            padding,
+        })
     }
 
     /// The model window of a whole clip: trimmed, then [`SpeechInput::fit`].
@@ -209,10 +238,21 @@ mod tests {
         let long: Vec<f32> = (0..2000).map(|i| i as f32).collect();
         let w = input.window_of(&long)?;
         assert_eq!((w[0], w[1599]), (200.0, 1799.0));
+        let place = input.place(&long)?;
+        assert_eq!(w, long[place.clip.clone()]);
+        assert_eq!(
+            (place.speech, place.clip, place.padding),
+            (0..2000, 200..1800, 0)
+        );
         let short = vec![0.5f32; 100];
         let w = input.window_of(&short)?;
         assert_eq!(w.len(), 1600);
         assert_eq!((w[99], w[100]), (0.5, 0.0));
+        let place = input.place(&short)?;
+        assert_eq!(
+            (place.speech, place.clip, place.padding),
+            (0..100, 0..100, 1500)
+        );
         let mut ex = FeatureExtractor::new(input.features.clone())?;
         let m = input.features(&long, &mut ex)?;
         assert_eq!((m.frames, m.dims, m.data.len()), (11, 117, 11 * 117));
@@ -233,6 +273,11 @@ mod tests {
         assert!(span.end.abs_diff(sr * 3 / 2) < sr / 3, "{span:?}");
         let w = input.window_of(&clip)?;
         assert_eq!(w.len(), input.window());
+        // The window is the speech span, then zeros: `place` says the same.
+        let place = input.place(&clip)?;
+        assert_eq!((&place.speech, &place.clip), (&span, &span));
+        assert_eq!(place.padding, input.window() - span.len());
+        assert_eq!(w[..span.len()], clip[span.clone()]);
         // The tone comes first, then the padding.
         assert!(w[..sr / 4].iter().any(|v| v.abs() > 0.4));
         assert!(w[w.len() - 1000..].iter().all(|v| *v == 0.0));

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use miette::{IntoDiagnostic as _, Result, WrapErr, bail, miette};
-use sentio_audio::{Audio, FeatureConfig, FeatureExtractor, FeatureMatrix, SpeechInput};
+use sentio_audio::{
+    Audio, FeatureConfig, FeatureExtractor, FeatureMatrix, SpeechInput, WindowPlace,
+};
 use sentio_diagnostics::FileContext as _;
 use sentio_infer::bench::{self, Budget};
 use serde_json::{Value, json};
@@ -157,25 +159,6 @@ fn pick_columns(names: &[String], wanted: &[String]) -> Result<Vec<usize>> {
     Ok(picked)
 }
 
-/// The channel count a WAV's `fmt ` chunk declares (None when the bytes are not a readable RIFF
-/// WAVE; decoding then reports the problem).
-fn wav_channels(bytes: &[u8]) -> Option<u16> {
-    if bytes.len() < 12 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
-        return None;
-    }
-    let mut at = 12;
-    while at + 8 <= bytes.len() {
-        let id = &bytes[at..at + 4];
-        let size = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().ok()?) as usize;
-        if id == b"fmt " {
-            let channels = bytes.get(at + 10..at + 12)?;
-            return Some(u16::from_le_bytes(channels.try_into().ok()?));
-        }
-        at = at.checked_add(8 + size + (size & 1))?;
-    }
-    None
-}
-
 /// A clip read for the features: mono samples at the config's rate, and how it got there.
 pub(crate) struct Clip {
     pub(crate) audio: Audio,
@@ -193,8 +176,7 @@ pub(crate) fn read_clip(path: &Path, rate: u32) -> Result<Clip> {
             path.display()
         )
     })?;
-    let channels = wav_channels(&bytes).unwrap_or(1);
-    let audio = sentio_audio::decode_wav(std::io::Cursor::new(&bytes), path)?;
+    let (audio, channels) = sentio_audio::decode_wav_with_channels(&bytes[..], path)?;
     let file_rate = audio.sample_rate;
     let file_seconds = audio.duration_secs();
     if audio.samples.is_empty() {
@@ -229,86 +211,58 @@ pub(crate) fn read_clip(path: &Path, rate: u32) -> Result<Clip> {
     })
 }
 
-/// Where the model window lies in the clip.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct WindowPlace {
-    /// The speech span the VAD kept (the whole clip without trimming), samples.
-    pub(crate) speech: (usize, usize),
-    /// The clip samples in the window.
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-    /// Zeros appended after them.
-    pub(crate) padding: usize,
+/// Where the model window lies in the clip, as JSON (seconds and samples).
+pub(crate) fn place_json(place: &WindowPlace, rate: u32) -> Value {
+    let s = |n: usize| n as f64 / f64::from(rate);
+    json!({
+        "speech_start_s": s(place.speech.start),
+        "speech_end_s": s(place.speech.end),
+        "start_s": s(place.clip.start),
+        "end_s": s(place.clip.end),
+        "start_sample": place.clip.start,
+        "end_sample": place.clip.end,
+        "padding_samples": place.padding,
+    })
 }
 
-impl WindowPlace {
-    pub(crate) fn json(&self, rate: u32) -> Value {
-        let s = |n: usize| n as f64 / f64::from(rate);
-        json!({
-            "speech_start_s": s(self.speech.0),
-            "speech_end_s": s(self.speech.1),
-            "start_s": s(self.start),
-            "end_s": s(self.end),
-            "start_sample": self.start,
-            "end_sample": self.end,
-            "padding_samples": self.padding,
-        })
-    }
-
-    pub(crate) fn describe(&self, input: &SpeechInput, rate: u32) -> String {
-        let s = |n: usize| n as f64 / f64::from(rate);
-        let trim = if input.trim_silence {
-            format!(
-                "speech (VAD) at {:.3}..{:.3} s; ",
-                s(self.speech.0),
-                s(self.speech.1)
-            )
-        } else {
-            String::new()
-        };
-        let fit = if self.padding > 0 {
-            format!(
-                "window = clip {:.3}..{:.3} s + {:.3} s of silence at the end",
-                s(self.start),
-                s(self.end),
-                s(self.padding)
-            )
-        } else {
-            format!(
-                "window = clip {:.3}..{:.3} s (the middle)",
-                s(self.start),
-                s(self.end)
-            )
-        };
-        format!("{trim}{fit}")
-    }
+/// Where the model window lies in the clip, in words.
+pub(crate) fn describe_place(place: &WindowPlace, input: &SpeechInput, rate: u32) -> String {
+    let s = |n: usize| n as f64 / f64::from(rate);
+    let trim = if input.trim_silence {
+        format!(
+            "speech (VAD) at {:.3}..{:.3} s; ",
+            s(place.speech.start),
+            s(place.speech.end)
+        )
+    } else {
+        String::new()
+    };
+    let fit = if place.padding > 0 {
+        format!(
+            "window = clip {:.3}..{:.3} s + {:.3} s of silence at the end",
+            s(place.clip.start),
+            s(place.clip.end),
+            s(place.padding)
+        )
+    } else {
+        format!(
+            "window = clip {:.3}..{:.3} s (the middle)",
+            s(place.clip.start),
+            s(place.clip.end)
+        )
+    };
+    format!("{trim}{fit}")
 }
 
-/// The model window of `samples` (the same samples `SpeechInput::window_of` returns) and where
-/// it lies in the clip.
+/// The model window of `samples` (what `SpeechInput::window_of` cuts) and where it lies.
 pub(crate) fn model_window(
     input: &SpeechInput,
     samples: &[f32],
 ) -> Result<(Vec<f32>, WindowPlace)> {
-    let span = input.speech_span(samples)?;
-    let n = input.window();
-    let (start, end, padding) = if span.len() >= n {
-        let start = span.start + (span.len() - n) / 2;
-        (start, start + n, 0)
-    } else {
-        (span.start, span.end, n - span.len())
-    };
-    let window = input.window_of(samples)?;
-    debug_assert_eq!(window.len(), n);
-    Ok((
-        window,
-        WindowPlace {
-            speech: (span.start, span.end),
-            start,
-            end,
-            padding,
-        },
-    ))
+    let place = input.place(samples)?;
+    // `window_of` is this `fit` of the speech span; `place` ran the VAD once already.
+    let window = input.fit(samples.get(place.speech.clone()).unwrap_or(samples));
+    Ok((window, place))
 }
 
 /// Features of one clip by `rule`, and the model window's place with a manifest.
@@ -438,7 +392,7 @@ fn json_doc(
             "trim_silence": input.trim_silence,
             "window_samples": input.window(),
         });
-        doc["window"] = place.json(config.sample_rate);
+        doc["window"] = place_json(&place, config.sample_rate);
     }
     if args.repeat > 1 {
         doc["compute_ms"] = json!(compute_ms);
@@ -499,7 +453,7 @@ fn table(
             let _ = writeln!(
                 s,
                 "window   {}; {} samples ({:.3} s){}",
-                place.describe(input, config.sample_rate),
+                describe_place(&place, input, config.sample_rate),
                 input.window(),
                 input.window() as f64 / f64::from(config.sample_rate),
                 if input.trim_silence {
@@ -513,7 +467,7 @@ fn table(
                 "frames   {} x {}, t = centre of the frame in the window (clip time = t + {:.3} s)",
                 m.frames,
                 m.dims,
-                place.start as f64 / f64::from(config.sample_rate)
+                place.clip.start as f64 / f64::from(config.sample_rate)
             );
         }
         (Rule::Plain(_, from), _) => {
@@ -636,16 +590,6 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("no column `mfcc_99`"), "{err}");
-    }
-
-    #[test]
-    fn channels_come_from_the_fmt_chunk() {
-        let mut wav = Vec::new();
-        wav.extend_from_slice(b"RIFF\0\0\0\0WAVE");
-        wav.extend_from_slice(b"LIST\x02\0\0\0ab");
-        wav.extend_from_slice(b"fmt \x10\0\0\0\x01\0\x02\0");
-        assert_eq!(wav_channels(&wav), Some(2));
-        assert_eq!(wav_channels(b"not a wav"), None);
     }
 
     #[test]

@@ -177,7 +177,7 @@ fn speech_tensor(
     let kind = format!(
         "speech, {} frames x {dims} features at {rate} Hz; {}",
         input.frames,
-        place.describe(input, rate)
+        crate::features::describe_place(&place, input, rate)
     );
     let json = json!({
         "source": {
@@ -189,7 +189,7 @@ fn speech_tensor(
         "dims": dims,
         "trim_silence": input.trim_silence,
         "window_samples": input.window(),
-        "window": place.json(rate),
+        "window": crate::features::place_json(&place, rate),
     });
     Ok(SpeechRun {
         features: m.data,
