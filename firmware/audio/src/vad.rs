@@ -246,18 +246,12 @@ mod tests {
 
     const SR: u32 = 16000;
 
-    /// Deterministic white-ish noise (xorshift), uniform in -1..1 scaled to the given RMS dBFS.
+    /// Deterministic white noise, uniform in -1..1 scaled to the given RMS dBFS.
     fn noise(len: usize, level_dbfs: f64, seed: u64) -> Vec<f32> {
-        let mut state = seed.max(1);
+        let mut rng = sentio_rng::SplitMix64::new(seed);
         let scale = 10f64.powf(level_dbfs / 20.0) * 3f64.sqrt(); // uniform RMS is 1/sqrt(3)
         (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
-                (u * scale) as f32
-            })
+            .map(|_| ((rng.next_f64() * 2.0 - 1.0) * scale) as f32)
             .collect()
     }
 

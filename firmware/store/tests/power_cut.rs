@@ -9,6 +9,7 @@ mod common;
 use common::{Progress, flash, public_key, signed_bundle};
 use sentio_link::Slot;
 use sentio_models::{BundleView, SignaturePolicy, Verified, bundle_sha256, verify};
+use sentio_rng::SplitMix64;
 use sentio_store::{MemFs, STAGING, Store, StoreConfig};
 
 const NAME: &str = "fer";
@@ -185,13 +186,10 @@ fn power_cut_at_random_points() {
         checkpoint_every: 4096,
     };
     let ops = case.operations();
-    let mut rng = 0x5EED_u64;
+    let mut rng = SplitMix64::new(0x5EED);
     let mut seen = Seen::default();
     for i in 0..150 {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let at = (rng >> 33) % (ops + 1);
+        let at = rng.below_mod(ops + 1);
         case.run(at, i, &mut seen);
     }
     seen.assert_covers_everything();
@@ -213,7 +211,7 @@ fn repeated_power_cuts_during_resumes() {
     }
     let mut target = 1;
     let mut cuts = 0;
-    let mut rng = 0xC0FF_EE00_u64;
+    let mut rng = SplitMix64::new(0xC0FF_EE00);
     let mut finished_updates = 0;
     while cuts < 200 {
         let (mut store, recovery) = Store::open(fs.clone(), cfg())
@@ -229,14 +227,12 @@ fn repeated_power_cuts_during_resumes() {
             finished_updates += 1;
             target = (target + 1) % versions.len();
         }
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let at = (rng >> 33) % 60;
-        fs.crash_at_op(fs.ops() + at, rng);
+        let draw = rng.next_u64();
+        let at = (draw >> 33) % 60;
+        fs.crash_at_op(fs.ops() + at, draw);
         let _ = flash(&mut store, NAME, &versions[target], 512);
         drop(store);
-        fs.power_cut(rng >> 7);
+        fs.power_cut(draw >> 7);
         cuts += 1;
     }
     assert_eq!(fs.power_cuts(), 200);

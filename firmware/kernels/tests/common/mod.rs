@@ -28,20 +28,16 @@ pub fn runnable_isas(kernel: &str) -> Vec<Isa> {
     Isa::available()
 }
 
-/// Reproducible values in [-1, 1) from a seed (xorshift64*).
-pub struct Values(u64);
+/// Reproducible values in [-1, 1) from a seed (sentio-rng's SplitMix64).
+pub struct Values(sentio_rng::SplitMix64);
 
 impl Values {
     pub fn new(seed: u64) -> Self {
-        Self(seed | 1)
+        Self(sentio_rng::SplitMix64::new(seed))
     }
 
     pub fn next(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let bits = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40;
-        bits as f32 / (1u64 << 23) as f32 - 1.0
+        self.0.uniform(-1.0, 1.0)
     }
 
     pub fn take(&mut self, n: usize) -> Vec<f32> {
