@@ -30,6 +30,14 @@ pub struct WindowPlace {
     pub padding: usize,
 }
 
+/// `kept` followed by `padding` zeros.
+fn padded(kept: &[f32], padding: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(kept.len() + padding);
+    out.extend_from_slice(kept);
+    out.resize(kept.len() + padding, 0.0);
+    out
+}
+
 /// The input rule of a speech model: its features, its frame count and whether silence is
 /// trimmed first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,10 +154,7 @@ impl SpeechInput {
     /// samples followed by zeros.
     pub fn fit(&self, speech: &[f32]) -> Vec<f32> {
         let (kept, padding) = self.fit_range(speech.len());
-        let mut out = Vec::with_capacity(kept.len() + padding);
-        out.extend_from_slice(&speech[kept]);
-        out.resize(out.len() + padding, 0.0);
-        out
+        padded(&speech[kept], padding)
     }
 
     /// Where the model window of a whole clip lies in it (what [`SpeechInput::window_of`] cuts).
@@ -165,8 +170,15 @@ impl SpeechInput {
 
     /// The model window of a whole clip: trimmed, then [`SpeechInput::fit`].
     pub fn window_of(&self, samples: &[f32]) -> Result<Vec<f32>, AudioError> {
-        let span = self.speech_span(samples)?;
-        Ok(self.fit(samples.get(span).unwrap_or(samples)))
+        self.window_and_place(samples).map(|(window, _)| window)
+    }
+
+    /// [`SpeechInput::window_of`] and where that window lies in the clip (one VAD run).
+    pub fn window_and_place(&self, samples: &[f32]) -> Result<(Vec<f32>, WindowPlace), AudioError> {
+        let place = self.place(samples)?;
+        // The VAD's span, and so `clip`, lies within the samples.
+        let window = padded(&samples[place.clip.clone()], place.padding);
+        Ok((window, place))
     }
 
     /// The `frames x dims` features of a model window (see [`SpeechInput::fit`]), computed by

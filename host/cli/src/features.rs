@@ -254,17 +254,6 @@ pub(crate) fn describe_place(place: &WindowPlace, input: &SpeechInput, rate: u32
     format!("{trim}{fit}")
 }
 
-/// The model window of `samples` (what `SpeechInput::window_of` cuts) and where it lies.
-pub(crate) fn model_window(
-    input: &SpeechInput,
-    samples: &[f32],
-) -> Result<(Vec<f32>, WindowPlace)> {
-    let place = input.place(samples)?;
-    // `window_of` is this `fit` of the speech span; `place` ran the VAD once already.
-    let window = input.fit(samples.get(place.speech.clone()).unwrap_or(samples));
-    Ok((window, place))
-}
-
 /// Features of one clip by `rule`, and the model window's place with a manifest.
 fn compute(
     rule: &Rule,
@@ -274,7 +263,7 @@ fn compute(
     match rule {
         Rule::Plain(..) => Ok((extractor.extract(samples), None)),
         Rule::Model(input, _) => {
-            let (window, place) = model_window(input, samples)?;
+            let (window, place) = input.window_and_place(samples)?;
             let mut m = FeatureMatrix::default();
             input.window_features(&window, extractor, &mut m)?;
             Ok((m, Some(place)))

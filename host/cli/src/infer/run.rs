@@ -169,7 +169,7 @@ fn speech_tensor(
     let rate = input.features.sample_rate;
     let clip = crate::features::read_clip(wav, rate)?;
     let mut extractor = FeatureExtractor::new(input.features.clone())?;
-    let (window, place) = crate::features::model_window(input, &clip.audio.samples)?;
+    let (window, place) = input.window_and_place(&clip.audio.samples)?;
     let mut m = FeatureMatrix::default();
     input
         .window_features(&window, &mut extractor, &mut m)
